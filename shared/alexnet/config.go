@@ -1,0 +1,143 @@
+// Package alexnet holds the one definition of pawnet's AlexNet: its
+// configuration (layer widths, kernels, strides, padding), the exported
+// weights format, and a pure-Go forward pass for inference. The GoMLX
+// training graph, the exporter and the browser all derive from Config.
+package alexnet
+
+import (
+	"errors"
+	"fmt"
+)
+
+// NumConv is the number of convolution layers in AlexNet.
+const NumConv = 5
+
+// PoolAfter reports whether a 3×3 stride-2 max-pool follows conv layer i
+// (0-based): AlexNet pools after conv1, conv2 and conv5.
+func PoolAfter(i int) bool { return i == 0 || i == 1 || i == 4 }
+
+// Pool geometry shared by every configuration: 3×3 windows, stride 2, no padding.
+const (
+	PoolWindow = 3
+	PoolStride = 2
+)
+
+// Config describes one AlexNet: square input of InputSize×InputSize×3,
+// five conv layers (each followed by ReLU, with a max-pool after conv 1, 2
+// and 5), then two hidden dense layers of width Dense with ReLU and dropout,
+// and a final dense layer with Classes outputs.
+type Config struct {
+	// Name identifies the configuration ("full", "small"); it is stored in
+	// exported weights.
+	Name string `json:"name"`
+	// InputSize is the side of the square RGB input, in pixels.
+	InputSize int `json:"input_size"`
+	// Channels, Kernels, Strides and Pads describe the five conv layers.
+	Channels [NumConv]int `json:"channels"`
+	Kernels  [NumConv]int `json:"kernels"`
+	Strides  [NumConv]int `json:"strides"`
+	Pads     [NumConv]int `json:"pads"`
+	// Dense is the width of the two hidden fully connected layers.
+	Dense int `json:"dense"`
+	// Dropout is the drop probability before each hidden dense layer.
+	Dropout float64 `json:"dropout"`
+	// Classes is the number of outputs (2: cat, dog).
+	Classes int `json:"classes"`
+}
+
+// Full is the seed's network: 227×227×3 input, conv 96@11×11/4, pool,
+// 256@5×5 pad 2, pool, 384/384/256@3×3 pad 1, pool → 6×6×256, fc 4096,
+// fc 4096, fc 2, dropout 0.2.
+func Full() Config {
+	return Config{
+		Name:      "full",
+		InputSize: 227,
+		Channels:  [NumConv]int{96, 256, 384, 384, 256},
+		Kernels:   [NumConv]int{11, 5, 3, 3, 3},
+		Strides:   [NumConv]int{4, 1, 1, 1, 1},
+		Pads:      [NumConv]int{0, 2, 1, 1, 1},
+		Dense:     4096,
+		Dropout:   0.2,
+		Classes:   2,
+	}
+}
+
+// Small is the same layer sequence scaled down to train on two CPU cores:
+// a 64×64 input (conv1 padding 2, so the last pool still sees a 3×3 map),
+// conv widths divided by 8 and dense layers of 256.
+func Small() Config {
+	return Config{
+		Name:      "small",
+		InputSize: 64,
+		Channels:  [NumConv]int{12, 32, 48, 48, 32},
+		Kernels:   [NumConv]int{11, 5, 3, 3, 3},
+		Strides:   [NumConv]int{4, 1, 1, 1, 1},
+		Pads:      [NumConv]int{2, 2, 1, 1, 1},
+		Dense:     256,
+		Dropout:   0.2,
+		Classes:   2,
+	}
+}
+
+// ByName returns the named configuration ("full" or "small").
+func ByName(name string) (Config, error) {
+	switch name {
+	case "full":
+		return Full(), nil
+	case "small":
+		return Small(), nil
+	}
+	return Config{}, fmt.Errorf("alexnet: unknown model config %q (want full or small)", name)
+}
+
+// convOut is the output side of a convolution or pool.
+func convOut(in, k, s, p int) int { return (in+2*p-k)/s + 1 }
+
+// LayerSizes returns the spatial side after each conv layer (before its
+// pool, if any) and the side of the final feature map that feeds the first
+// dense layer.
+func (c Config) LayerSizes() (conv [NumConv]int, final int) {
+	side := c.InputSize
+	for i := 0; i < NumConv; i++ {
+		side = convOut(side, c.Kernels[i], c.Strides[i], c.Pads[i])
+		conv[i] = side
+		if PoolAfter(i) {
+			side = convOut(side, PoolWindow, PoolStride, 0)
+		}
+	}
+	return conv, side
+}
+
+// FlatFeatures is the number of inputs of the first dense layer:
+// final side² × last conv width.
+func (c Config) FlatFeatures() int {
+	_, s := c.LayerSizes()
+	return s * s * c.Channels[NumConv-1]
+}
+
+// Validate checks that every layer has a positive size.
+func (c Config) Validate() error {
+	if c.InputSize <= 0 || c.Dense <= 0 || c.Classes <= 0 {
+		return errors.New("alexnet: input size, dense width and classes must be positive")
+	}
+	if c.Dropout < 0 || c.Dropout >= 1 {
+		return fmt.Errorf("alexnet: dropout %v out of [0,1)", c.Dropout)
+	}
+	side := c.InputSize
+	for i := 0; i < NumConv; i++ {
+		if c.Channels[i] <= 0 || c.Kernels[i] <= 0 || c.Strides[i] <= 0 || c.Pads[i] < 0 {
+			return fmt.Errorf("alexnet: conv%d has a non-positive width, kernel or stride", i+1)
+		}
+		side = convOut(side, c.Kernels[i], c.Strides[i], c.Pads[i])
+		if side < 1 {
+			return fmt.Errorf("alexnet: conv%d output is empty for input %d", i+1, c.InputSize)
+		}
+		if PoolAfter(i) {
+			if side < PoolWindow {
+				return fmt.Errorf("alexnet: pool after conv%d sees a %d×%d map, smaller than its 3×3 window", i+1, side, side)
+			}
+			side = convOut(side, PoolWindow, PoolStride, 0)
+		}
+	}
+	return nil
+}
