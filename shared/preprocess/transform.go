@@ -1,0 +1,319 @@
+package preprocess
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/pawnet/pawnet/shared/imageio"
+)
+
+// Normalizer maps 8-bit pixels to model inputs: out = (p/255 − mean) / std
+// per channel (torchvision's ToTensor then Normalize).
+type Normalizer struct {
+	scale, offset [3]float32
+}
+
+// NewNormalizer builds a Normalizer from validated stats.
+func NewNormalizer(s Stats) (Normalizer, error) {
+	if err := s.Validate(); err != nil {
+		return Normalizer{}, err
+	}
+	var n Normalizer
+	for c := 0; c < 3; c++ {
+		n.scale[c] = float32(1 / (255 * s.Std[c]))
+		n.offset[c] = float32(-s.Mean[c] / s.Std[c])
+	}
+	return n, nil
+}
+
+// Bytes normalizes HWC RGB bytes into dst (same length as pix).
+func (n Normalizer) Bytes(pix []uint8, dst []float32) {
+	_ = dst[len(pix)-1]
+	for i := 0; i+2 < len(pix); i += 3 {
+		dst[i] = float32(pix[i])*n.scale[0] + n.offset[0]
+		dst[i+1] = float32(pix[i+1])*n.scale[1] + n.offset[1]
+		dst[i+2] = float32(pix[i+2])*n.scale[2] + n.offset[2]
+	}
+}
+
+// floats normalizes values already on the 0–255 scale, in place.
+func (n Normalizer) floats(v []float32) {
+	for i := 0; i+2 < len(v); i += 3 {
+		v[i] = v[i]*n.scale[0] + n.offset[0]
+		v[i+1] = v[i+1]*n.scale[1] + n.offset[1]
+		v[i+2] = v[i+2]*n.scale[2] + n.offset[2]
+	}
+}
+
+// Eval is the evaluation transform: resize to size×size (antialiased
+// bilinear, aspect not kept, as torchvision's Resize((size, size))), then
+// normalize. It writes size·size·3 float32 HWC values to dst, which must
+// have that length.
+func Eval(img *imageio.RGB, size int, n Normalizer, dst []float32) {
+	if img.W != size || img.H != size {
+		img = imageio.Resize(img.Image(), size, size)
+	}
+	n.Bytes(img.Pix, dst)
+}
+
+// EvalBytes decodes an encoded photo and applies Eval: the whole path from
+// a file's bytes to a model input, shared by `pawnet predict` and the
+// browser. maxPixels ≤ 0 means imageio.DefaultMaxPixels.
+func EvalBytes(data []byte, size, maxPixels int, n Normalizer) ([]float32, error) {
+	img, _, err := imageio.DecodeRGB(data, size, size, maxPixels)
+	if err != nil {
+		return nil, err
+	}
+	dst := make([]float32, size*size*3)
+	n.Bytes(img.Pix, dst)
+	return dst, nil
+}
+
+// AugConfig holds the ranges of the train-time augmentations.
+type AugConfig struct {
+	FlipP      float64    // RandomHorizontalFlip probability
+	Degrees    float64    // RandomRotation range ±Degrees
+	Scale      [2]float64 // RandomResizedCrop area fraction range
+	Ratio      [2]float64 // RandomResizedCrop aspect ratio range (w/h)
+	Brightness float64    // ColorJitter brightness: factor in [1−b, 1+b]
+	Contrast   float64    // ColorJitter contrast: factor in [1−c, 1+c]
+	Saturation float64    // ColorJitter saturation: factor in [1−s, 1+s]
+}
+
+// DefaultAug is the seed recipe: flip p=0.5, rotation ±10°,
+// RandomResizedCrop scale 0.8–1.0 ratio 3/4–4/3, ColorJitter 0.2/0.2/0.2.
+func DefaultAug() AugConfig {
+	return AugConfig{
+		FlipP: 0.5, Degrees: 10,
+		Scale: [2]float64{0.8, 1.0}, Ratio: [2]float64{3.0 / 4, 4.0 / 3},
+		Brightness: 0.2, Contrast: 0.2, Saturation: 0.2,
+	}
+}
+
+// CropBox is a RandomResizedCrop box in source pixels: top-left (X, Y),
+// size W×H.
+type CropBox struct{ X, Y, W, H int }
+
+// Jitter op codes for Augment.Order.
+const (
+	JitterBrightness = iota
+	JitterContrast
+	JitterSaturation
+)
+
+// Augment is one sampled train transform, applied in torchvision's order:
+// flip, rotate, crop-resize, color jitter, normalize.
+type Augment struct {
+	Flip  bool
+	Angle float64 // degrees, counter-clockwise
+	Crop  CropBox
+	// Brightness, Contrast and Saturation are the jitter factors (1 = none),
+	// applied in Order, as ColorJitter draws a random permutation.
+	Brightness, Contrast, Saturation float64
+	Order                            [3]int
+}
+
+// Identity is the augmentation that changes nothing on a w×h source
+// resized to w×h.
+func Identity(w, h int) Augment {
+	return Augment{Crop: CropBox{0, 0, w, h}, Brightness: 1, Contrast: 1, Saturation: 1, Order: [3]int{0, 1, 2}}
+}
+
+// RNG returns the random source for one sample of one epoch. Augmentation
+// depends only on (seed, epoch, index), never on which worker runs it.
+func RNG(seed uint64, epoch, index int) *rand.Rand {
+	return rand.New(rand.NewPCG(splitmix(seed), splitmix(uint64(epoch)<<32^uint64(uint32(index)))))
+}
+
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+func uniform(r *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*r.Float64() }
+
+// Sample draws one Augment for a w×h source image.
+//
+// RandomResizedCrop follows torchvision's get_params: up to 10 tries of
+// area = w·h·U(scale), log-uniform aspect r in ratio, cw = round(√(area·r)),
+// ch = round(√(area/r)), accepted when it fits, at a uniform position;
+// otherwise a centre crop of the whole image clamped to the ratio range.
+func (c AugConfig) Sample(r *rand.Rand, w, h int) Augment {
+	a := Augment{Brightness: 1, Contrast: 1, Saturation: 1}
+	a.Flip = r.Float64() < c.FlipP
+	if c.Degrees > 0 {
+		a.Angle = uniform(r, -c.Degrees, c.Degrees)
+	}
+	a.Crop = c.sampleCrop(r, w, h)
+	if c.Brightness > 0 {
+		a.Brightness = uniform(r, math.Max(0, 1-c.Brightness), 1+c.Brightness)
+	}
+	if c.Contrast > 0 {
+		a.Contrast = uniform(r, math.Max(0, 1-c.Contrast), 1+c.Contrast)
+	}
+	if c.Saturation > 0 {
+		a.Saturation = uniform(r, math.Max(0, 1-c.Saturation), 1+c.Saturation)
+	}
+	p := r.Perm(3)
+	copy(a.Order[:], p)
+	return a
+}
+
+func (c AugConfig) sampleCrop(r *rand.Rand, w, h int) CropBox {
+	area := float64(w * h)
+	lr0, lr1 := math.Log(c.Ratio[0]), math.Log(c.Ratio[1])
+	for try := 0; try < 10; try++ {
+		target := area * uniform(r, c.Scale[0], c.Scale[1])
+		ar := math.Exp(uniform(r, lr0, lr1))
+		cw := int(math.Round(math.Sqrt(target * ar)))
+		ch := int(math.Round(math.Sqrt(target / ar)))
+		if cw > 0 && cw <= w && ch > 0 && ch <= h {
+			return CropBox{X: r.IntN(w - cw + 1), Y: r.IntN(h - ch + 1), W: cw, H: ch}
+		}
+	}
+	in := float64(w) / float64(h)
+	cw, ch := w, h
+	switch {
+	case in < c.Ratio[0]:
+		ch = int(math.Round(float64(cw) / c.Ratio[0]))
+	case in > c.Ratio[1]:
+		cw = int(math.Round(float64(ch) * c.Ratio[1]))
+	}
+	return CropBox{X: (w - cw) / 2, Y: (h - ch) / 2, W: cw, H: ch}
+}
+
+// Apply runs the augmentation on src and writes size·size·3 normalized
+// float32 HWC values to dst.
+//
+//   - Flip: out(x, y) = in(W−1−x, y).
+//   - Rotation by θ counter-clockwise about the image centre, nearest
+//     neighbour, outside filled with 0 (torchvision RandomRotation's
+//     defaults): out(p) = in(c + R(θ)ᵀ(p − c)) with pixel centres at +0.5.
+//   - RandomResizedCrop: the crop box of the rotated image is resized to
+//     size×size bilinearly with align_corners=False: s = (u+0.5)·cw/size − 0.5,
+//     clamped to the box, blending the 4 neighbours.
+//   - ColorJitter, in Order, on the 0–255 scale, each result clamped:
+//     brightness v·b; contrast c·v + (1−c)·mean(gray); saturation
+//     s·v + (1−s)·gray, with gray = 0.299R + 0.587G + 0.114B
+//     (torchvision's rgb_to_grayscale weights).
+//
+// The geometric steps are fused into one sampling pass that computes
+// exactly the two-stage (rotate, then crop-resize) result.
+func (a Augment) Apply(src *imageio.RGB, size int, n Normalizer, dst []float32) error {
+	if len(dst) != size*size*3 {
+		return fmt.Errorf("augment: dst has %d values, want %d", len(dst), size*size*3)
+	}
+	cb := a.Crop
+	if cb.W <= 0 || cb.H <= 0 || cb.X < 0 || cb.Y < 0 || cb.X+cb.W > src.W || cb.Y+cb.H > src.H {
+		return fmt.Errorf("augment: crop box %+v outside the %d×%d source", cb, src.W, src.H)
+	}
+	g := geometry{src: src, flip: a.Flip}
+	if a.Angle != 0 {
+		th := a.Angle * math.Pi / 180
+		g.rotate, g.cos, g.sin = true, math.Cos(th), math.Sin(th)
+		g.cx, g.cy = float64(src.W)/2, float64(src.H)/2
+	}
+	sx := float64(cb.W) / float64(size)
+	sy := float64(cb.H) / float64(size)
+	for v := 0; v < size; v++ {
+		fy := clamp((float64(v)+0.5)*sy-0.5, 0, float64(cb.H-1))
+		y0 := int(fy)
+		y1 := min(y0+1, cb.H-1)
+		wy := float32(fy - float64(y0))
+		for u := 0; u < size; u++ {
+			fx := clamp((float64(u)+0.5)*sx-0.5, 0, float64(cb.W-1))
+			x0 := int(fx)
+			x1 := min(x0+1, cb.W-1)
+			wx := float32(fx - float64(x0))
+			p00 := g.at(cb.X+x0, cb.Y+y0)
+			p01 := g.at(cb.X+x1, cb.Y+y0)
+			p10 := g.at(cb.X+x0, cb.Y+y1)
+			p11 := g.at(cb.X+x1, cb.Y+y1)
+			o := (v*size + u) * 3
+			for c := 0; c < 3; c++ {
+				top := p00[c] + (p01[c]-p00[c])*wx
+				bot := p10[c] + (p11[c]-p10[c])*wx
+				dst[o+c] = top + (bot-top)*wy
+			}
+		}
+	}
+	for _, op := range a.Order {
+		switch op {
+		case JitterBrightness:
+			if a.Brightness != 1 {
+				blendConst(dst, float32(a.Brightness), 0)
+			}
+		case JitterContrast:
+			if a.Contrast != 1 {
+				var sum float64
+				for i := 0; i+2 < len(dst); i += 3 {
+					sum += float64(gray(dst[i], dst[i+1], dst[i+2]))
+				}
+				blendConst(dst, float32(a.Contrast), float32(sum/float64(size*size)))
+			}
+		case JitterSaturation:
+			if a.Saturation != 1 {
+				f := float32(a.Saturation)
+				for i := 0; i+2 < len(dst); i += 3 {
+					gr := (1 - f) * gray(dst[i], dst[i+1], dst[i+2])
+					dst[i] = clamp255(f*dst[i] + gr)
+					dst[i+1] = clamp255(f*dst[i+1] + gr)
+					dst[i+2] = clamp255(f*dst[i+2] + gr)
+				}
+			}
+		}
+	}
+	n.floats(dst)
+	return nil
+}
+
+// geometry looks up pixels of the flipped, rotated source.
+type geometry struct {
+	src              *imageio.RGB
+	flip, rotate     bool
+	cos, sin, cx, cy float64
+}
+
+// at returns the pixel (x, y) of the flipped and rotated image, 0–255.
+func (g *geometry) at(x, y int) [3]float32 {
+	if g.rotate {
+		dx, dy := float64(x)+0.5-g.cx, float64(y)+0.5-g.cy
+		// Inverse of a counter-clockwise rotation in y-down coordinates.
+		fx := dx*g.cos - dy*g.sin + g.cx - 0.5
+		fy := dx*g.sin + dy*g.cos + g.cy - 0.5
+		x, y = int(math.Round(fx)), int(math.Round(fy))
+		if x < 0 || y < 0 || x >= g.src.W || y >= g.src.H {
+			return [3]float32{}
+		}
+	}
+	if g.flip {
+		x = g.src.W - 1 - x
+	}
+	i := (y*g.src.W + x) * 3
+	p := g.src.Pix[i : i+3 : i+3]
+	return [3]float32{float32(p[0]), float32(p[1]), float32(p[2])}
+}
+
+func gray(r, g, b float32) float32 { return 0.299*r + 0.587*g + 0.114*b }
+
+func blendConst(v []float32, f, other float32) {
+	add := (1 - f) * other
+	for i := range v {
+		v[i] = clamp255(f*v[i] + add)
+	}
+}
+
+func clamp255(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return v
+}
+
+func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

@@ -1,0 +1,145 @@
+package dataset
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/pawnet/pawnet/shared/imageio"
+	"github.com/pawnet/pawnet/shared/preprocess"
+)
+
+// BadFile is a photo that was skipped, with the reason.
+type BadFile struct {
+	Path string
+	Err  error
+}
+
+func (b BadFile) String() string { return fmt.Sprintf("%s: %v", b.Path, b.Err) }
+
+// Workers returns n if positive, else the number of CPUs.
+func Workers(n int) int {
+	if n > 0 {
+		return n
+	}
+	return runtime.NumCPU()
+}
+
+// DecodeAll reads and decodes every item to size×size RGB (see
+// imageio.DecodeRGB) on `workers` goroutines. fn is called once per good
+// image, from the worker that decoded it (worker is in [0, workers)).
+// progress, when not nil, is called after each file. Files that cannot be
+// read or decoded are returned, ordered by index, and never stop the scan.
+func DecodeAll(items []Item, size, workers, maxPixels int, progress func(), fn func(worker, i int, img *imageio.RGB)) []BadFile {
+	workers = Workers(workers)
+	jobs := make(chan int)
+	var mu sync.Mutex
+	var bad []struct {
+		i int
+		b BadFile
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := range jobs {
+				img, err := decodeFile(items[i].Path, size, maxPixels)
+				if err != nil {
+					mu.Lock()
+					bad = append(bad, struct {
+						i int
+						b BadFile
+					}{i, BadFile{items[i].Path, err}})
+					mu.Unlock()
+				} else {
+					fn(w, i, img)
+				}
+				if progress != nil {
+					progress()
+				}
+			}
+		}(w)
+	}
+	for i := range items {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	sort.Slice(bad, func(a, b int) bool { return bad[a].i < bad[b].i })
+	out := make([]BadFile, len(bad))
+	for k, b := range bad {
+		out[k] = b.b
+	}
+	return out
+}
+
+func decodeFile(path string, size, maxPixels int) (*imageio.RGB, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, _, err := imageio.DecodeRGB(data, size, size, maxPixels)
+	return img, err
+}
+
+// ComputeStats returns the exact per-channel mean and std of the items'
+// pixels after a resize to size×size, decoding in parallel. Bad files are
+// skipped and returned.
+func ComputeStats(items []Item, size, workers int, progress func()) (preprocess.Stats, []BadFile, error) {
+	accs := make([]preprocess.Accumulator, Workers(workers))
+	bad := DecodeAll(items, size, len(accs), 0, progress, func(w, _ int, img *imageio.RGB) {
+		accs[w].Add(img.Pix)
+	})
+	var total preprocess.Accumulator
+	for _, a := range accs {
+		total.Merge(a)
+	}
+	st, err := total.Stats(size)
+	return st, bad, err
+}
+
+// Cache holds every good image of a dataset decoded once, resized to
+// Size×Size, as uint8 HWC in one contiguous slice (N·Size·Size·3 bytes).
+type Cache struct {
+	Size  int
+	Items []Item // the good items, in the order given to BuildCache
+	Pix   []uint8
+}
+
+// BuildCache decodes items into a Cache in parallel. Bad files are skipped
+// and returned; the cache keeps the order of the good ones.
+func BuildCache(items []Item, size, workers int, progress func()) (*Cache, []BadFile) {
+	per := size * size * 3
+	pix := make([]uint8, len(items)*per)
+	ok := make([]bool, len(items))
+	bad := DecodeAll(items, size, workers, 0, progress, func(_, i int, img *imageio.RGB) {
+		copy(pix[i*per:(i+1)*per], img.Pix)
+		ok[i] = true
+	})
+	c := &Cache{Size: size}
+	n := 0
+	for i, good := range ok {
+		if !good {
+			continue
+		}
+		if n != i {
+			copy(pix[n*per:(n+1)*per], pix[i*per:(i+1)*per])
+		}
+		c.Items = append(c.Items, items[i])
+		n++
+	}
+	c.Pix = pix[: n*per : n*per]
+	return c, bad
+}
+
+// Len is the number of cached images.
+func (c *Cache) Len() int { return len(c.Items) }
+
+// Image returns cached image i (sharing the cache's memory).
+func (c *Cache) Image(i int) *imageio.RGB {
+	per := c.Size * c.Size * 3
+	return &imageio.RGB{W: c.Size, H: c.Size, Pix: c.Pix[i*per : (i+1)*per : (i+1)*per]}
+}

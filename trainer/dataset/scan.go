@@ -1,0 +1,133 @@
+// Package dataset reads labelled photo folders for training: it separates
+// Kaggle's flat train/ folder into class folders, scans ImageFolder-style
+// trees (cat/ dog/, or PetImages' Cat/ Dog/), makes the seeded train /
+// validation split, computes normalization statistics, and feeds batches of
+// augmented tensors from a decode-once uint8 cache.
+package dataset
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// ImageExts are the file extensions (lower case) the scanner treats as photos.
+var ImageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true}
+
+// IsImageName reports whether a file name has a photo extension.
+func IsImageName(name string) bool {
+	return ImageExts[strings.ToLower(filepath.Ext(name))] && !strings.HasPrefix(name, ".")
+}
+
+// Item is one labelled photo.
+type Item struct {
+	Path  string
+	Label int
+}
+
+// Dataset is a scanned class-folder tree.
+type Dataset struct {
+	Root    string
+	Classes []string // folder names; index = label
+	Items   []Item   // sorted by label, then path
+	Ignored []string // files under the class folders that are not photos
+}
+
+// Scan reads root/<class>/* where each subfolder holding photos is a class.
+// Labels follow the folder names sorted case-insensitively, so both cat/dog
+// and PetImages' Cat/Dog give cat = 0, dog = 1. Files directly in root are
+// ignored; if root still holds Kaggle's unsplit cat.N.jpg files the error
+// says to run `pawnet separate` first.
+func Scan(root string) (*Dataset, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	ds := &Dataset{Root: root}
+	var dirs []string
+	unsplit := 0
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			dirs = append(dirs, e.Name())
+		} else if kagglePattern.MatchString(e.Name()) {
+			unsplit++
+		}
+	}
+	sort.Slice(dirs, func(i, j int) bool {
+		a, b := strings.ToLower(dirs[i]), strings.ToLower(dirs[j])
+		if a != b {
+			return a < b
+		}
+		return dirs[i] < dirs[j]
+	})
+	for _, d := range dirs {
+		var items []Item
+		err := filepath.WalkDir(filepath.Join(root, d), func(p string, e os.DirEntry, err error) error {
+			if err != nil {
+				ds.Ignored = append(ds.Ignored, fmt.Sprintf("%s: %v", p, err))
+				return nil
+			}
+			if e.IsDir() {
+				return nil
+			}
+			if IsImageName(e.Name()) {
+				items = append(items, Item{Path: p, Label: len(ds.Classes)})
+			} else {
+				ds.Ignored = append(ds.Ignored, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(items) == 0 {
+			continue
+		}
+		sort.Slice(items, func(i, j int) bool { return items[i].Path < items[j].Path })
+		ds.Classes = append(ds.Classes, d)
+		ds.Items = append(ds.Items, items...)
+	}
+	if len(ds.Classes) < 2 {
+		if unsplit > 0 {
+			return nil, fmt.Errorf("%s holds %d unsplit cat.N/dog.N files; run `pawnet separate %s` first", root, unsplit, root)
+		}
+		return nil, fmt.Errorf("%s: found %d class folder(s) with photos, need at least 2 (e.g. cat/ and dog/)", root, len(ds.Classes))
+	}
+	return ds, nil
+}
+
+// Counts returns the number of items per class.
+func (ds *Dataset) Counts() []int {
+	c := make([]int, len(ds.Classes))
+	for _, it := range ds.Items {
+		c[it.Label]++
+	}
+	return c
+}
+
+// Split divides items into train and validation parts, stratified by class:
+// each class is shuffled with the seed and its first round(valFraction·n)
+// items go to validation. The result depends only on the items and seed.
+func Split(items []Item, seed uint64, valFraction float64) (train, val []Item) {
+	byClass := map[int][]Item{}
+	var labels []int
+	for _, it := range items {
+		if _, ok := byClass[it.Label]; !ok {
+			labels = append(labels, it.Label)
+		}
+		byClass[it.Label] = append(byClass[it.Label], it)
+	}
+	sort.Ints(labels)
+	for _, l := range labels {
+		cls := append([]Item(nil), byClass[l]...)
+		r := rand.New(rand.NewPCG(seed, uint64(l)))
+		r.Shuffle(len(cls), func(i, j int) { cls[i], cls[j] = cls[j], cls[i] })
+		nv := int(float64(len(cls))*valFraction + 0.5)
+		val = append(val, cls[:nv]...)
+		train = append(train, cls[nv:]...)
+	}
+	return train, val
+}
