@@ -1,8 +1,9 @@
 // Package imageio decodes photos for pawnet, the same way in the trainer
 // and in the browser: JPEG (with its EXIF orientation applied), PNG, GIF
-// (first frame) and WebP, to 8-bit RGB, resized to a fixed size. It checks
-// the declared dimensions before decoding, so a decompression bomb is
-// rejected without allocating its pixels.
+// (first frame), WebP, and BMP/TIFF (registered by imaging), to 8-bit
+// RGB, resized to a fixed size. It checks the declared dimensions before
+// decoding, so a decompression bomb is rejected without allocating its
+// pixels.
 package imageio
 
 import (
@@ -27,7 +28,7 @@ var (
 	// ErrEmpty is returned for a 0-byte file.
 	ErrEmpty = errors.New("empty file (0 bytes)")
 	// ErrFormat is returned for data that is not a supported image.
-	ErrFormat = errors.New("not a supported image (JPEG, PNG, GIF or WebP)")
+	ErrFormat = errors.New("not a supported image (JPEG, PNG, GIF, WebP, BMP or TIFF)")
 	// ErrTooLarge is returned when the declared dimensions exceed the pixel limit.
 	ErrTooLarge = errors.New("image too large")
 	// ErrCorrupt is returned for a recognised but truncated or corrupt image.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/pawnet/pawnet/shared/imageio"
 )
@@ -200,8 +201,8 @@ func (c AugConfig) sampleCrop(r *rand.Rand, w, h int) CropBox {
 //     s·v + (1−s)·gray, with gray = 0.299R + 0.587G + 0.114B
 //     (torchvision's rgb_to_grayscale weights).
 //
-// The geometric steps are fused into one sampling pass that computes
-// exactly the two-stage (rotate, then crop-resize) result.
+// Only the crop box of the flipped, rotated image is materialized (as
+// uint8, stepping the inverse rotation incrementally), then resized.
 func (a Augment) Apply(src *imageio.RGB, size int, n Normalizer, dst []float32) error {
 	if len(dst) != size*size*3 {
 		return fmt.Errorf("augment: dst has %d values, want %d", len(dst), size*size*3)
@@ -210,36 +211,14 @@ func (a Augment) Apply(src *imageio.RGB, size int, n Normalizer, dst []float32) 
 	if cb.W <= 0 || cb.H <= 0 || cb.X < 0 || cb.Y < 0 || cb.X+cb.W > src.W || cb.Y+cb.H > src.H {
 		return fmt.Errorf("augment: crop box %+v outside the %d×%d source", cb, src.W, src.H)
 	}
-	g := geometry{src: src, flip: a.Flip}
-	if a.Angle != 0 {
-		th := a.Angle * math.Pi / 180
-		g.rotate, g.cos, g.sin = true, math.Cos(th), math.Sin(th)
-		g.cx, g.cy = float64(src.W)/2, float64(src.H)/2
+	bufp := scratch.Get().(*[]uint8)
+	defer scratch.Put(bufp)
+	if cap(*bufp) < cb.W*cb.H*3 {
+		*bufp = make([]uint8, cb.W*cb.H*3)
 	}
-	sx := float64(cb.W) / float64(size)
-	sy := float64(cb.H) / float64(size)
-	for v := 0; v < size; v++ {
-		fy := clamp((float64(v)+0.5)*sy-0.5, 0, float64(cb.H-1))
-		y0 := int(fy)
-		y1 := min(y0+1, cb.H-1)
-		wy := float32(fy - float64(y0))
-		for u := 0; u < size; u++ {
-			fx := clamp((float64(u)+0.5)*sx-0.5, 0, float64(cb.W-1))
-			x0 := int(fx)
-			x1 := min(x0+1, cb.W-1)
-			wx := float32(fx - float64(x0))
-			p00 := g.at(cb.X+x0, cb.Y+y0)
-			p01 := g.at(cb.X+x1, cb.Y+y0)
-			p10 := g.at(cb.X+x0, cb.Y+y1)
-			p11 := g.at(cb.X+x1, cb.Y+y1)
-			o := (v*size + u) * 3
-			for c := 0; c < 3; c++ {
-				top := p00[c] + (p01[c]-p00[c])*wx
-				bot := p10[c] + (p11[c]-p10[c])*wx
-				dst[o+c] = top + (bot-top)*wy
-			}
-		}
-	}
+	region := (*bufp)[:cb.W*cb.H*3]
+	a.geometry(src, region)
+	resizeBilinear(region, cb.W, cb.H, size, dst)
 	for _, op := range a.Order {
 		switch op {
 		case JitterBrightness:
@@ -270,31 +249,85 @@ func (a Augment) Apply(src *imageio.RGB, size int, n Normalizer, dst []float32) 
 	return nil
 }
 
-// geometry looks up pixels of the flipped, rotated source.
-type geometry struct {
-	src              *imageio.RGB
-	flip, rotate     bool
-	cos, sin, cx, cy float64
-}
+var scratch = sync.Pool{New: func() any { return new([]uint8) }}
 
-// at returns the pixel (x, y) of the flipped and rotated image, 0–255.
-func (g *geometry) at(x, y int) [3]float32 {
-	if g.rotate {
-		dx, dy := float64(x)+0.5-g.cx, float64(y)+0.5-g.cy
-		// Inverse of a counter-clockwise rotation in y-down coordinates.
-		fx := dx*g.cos - dy*g.sin + g.cx - 0.5
-		fy := dx*g.sin + dy*g.cos + g.cy - 0.5
-		x, y = int(math.Round(fx)), int(math.Round(fy))
-		if x < 0 || y < 0 || x >= g.src.W || y >= g.src.H {
-			return [3]float32{}
+// geometry writes the crop box of the flipped, rotated source to region
+// (cb.W×cb.H RGB).
+func (a Augment) geometry(src *imageio.RGB, region []uint8) {
+	cb := a.Crop
+	W, H := src.W, src.H
+	if a.Angle == 0 {
+		for y := 0; y < cb.H; y++ {
+			row := src.Pix[(cb.Y+y)*W*3 : (cb.Y+y+1)*W*3]
+			out := region[y*cb.W*3 : (y+1)*cb.W*3]
+			if !a.Flip {
+				copy(out, row[cb.X*3:(cb.X+cb.W)*3])
+				continue
+			}
+			for x := 0; x < cb.W; x++ {
+				sx := (W - 1 - (cb.X + x)) * 3
+				out[x*3], out[x*3+1], out[x*3+2] = row[sx], row[sx+1], row[sx+2]
+			}
+		}
+		return
+	}
+	th := a.Angle * math.Pi / 180
+	cos, sin := math.Cos(th), math.Sin(th)
+	cx, cy := float64(W)/2, float64(H)/2
+	for y := 0; y < cb.H; y++ {
+		dy := float64(cb.Y+y) + 0.5 - cy
+		dx := float64(cb.X) + 0.5 - cx
+		// Inverse of a counter-clockwise rotation in y-down coordinates,
+		// +0.5 so that truncation rounds to the nearest pixel.
+		fx := dx*cos - dy*sin + cx
+		fy := dx*sin + dy*cos + cy
+		out := region[y*cb.W*3 : (y+1)*cb.W*3]
+		for x := 0; x < cb.W; x, fx, fy = x+1, fx+cos, fy+sin {
+			if fx < 0 || fy < 0 || fx >= float64(W) || fy >= float64(H) {
+				out[x*3], out[x*3+1], out[x*3+2] = 0, 0, 0
+				continue
+			}
+			sx, sy := int(fx), int(fy)
+			if a.Flip {
+				sx = W - 1 - sx
+			}
+			i := (sy*W + sx) * 3
+			out[x*3], out[x*3+1], out[x*3+2] = src.Pix[i], src.Pix[i+1], src.Pix[i+2]
 		}
 	}
-	if g.flip {
-		x = g.src.W - 1 - x
+}
+
+// resizeBilinear scales a w×h RGB region to size×size float32 (0–255),
+// align_corners=False, sampling positions clamped to the region.
+func resizeBilinear(region []uint8, w, h, size int, dst []float32) {
+	x0s, x1s := make([]int, size), make([]int, size)
+	wxs := make([]float32, size)
+	sx := float64(w) / float64(size)
+	for u := 0; u < size; u++ {
+		fx := clamp((float64(u)+0.5)*sx-0.5, 0, float64(w-1))
+		x0 := int(fx)
+		x0s[u], x1s[u], wxs[u] = x0*3, min(x0+1, w-1)*3, float32(fx-float64(x0))
 	}
-	i := (y*g.src.W + x) * 3
-	p := g.src.Pix[i : i+3 : i+3]
-	return [3]float32{float32(p[0]), float32(p[1]), float32(p[2])}
+	sy := float64(h) / float64(size)
+	for v := 0; v < size; v++ {
+		fy := clamp((float64(v)+0.5)*sy-0.5, 0, float64(h-1))
+		y0 := int(fy)
+		y1 := min(y0+1, h-1)
+		wy := float32(fy - float64(y0))
+		r0 := region[y0*w*3 : (y0+1)*w*3]
+		r1 := region[y1*w*3 : (y1+1)*w*3]
+		out := dst[v*size*3 : (v+1)*size*3]
+		for u := 0; u < size; u++ {
+			a, b, wx := x0s[u], x1s[u], wxs[u]
+			for c := 0; c < 3; c++ {
+				p00, p01 := float32(r0[a+c]), float32(r0[b+c])
+				p10, p11 := float32(r1[a+c]), float32(r1[b+c])
+				top := p00 + (p01-p00)*wx
+				bot := p10 + (p11-p10)*wx
+				out[u*3+c] = top + (bot-top)*wy
+			}
+		}
+	}
 }
 
 func gray(r, g, b float32) float32 { return 0.299*r + 0.587*g + 0.114*b }
@@ -306,14 +339,6 @@ func blendConst(v []float32, f, other float32) {
 	}
 }
 
-func clamp255(v float32) float32 {
-	if v < 0 {
-		return 0
-	}
-	if v > 255 {
-		return 255
-	}
-	return v
-}
+func clamp255(v float32) float32 { return max(0, min(255, v)) }
 
 func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

