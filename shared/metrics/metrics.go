@@ -64,7 +64,7 @@ type RunStart struct {
 	Seed          uint64           `json:"seed"`
 	Augment       bool             `json:"augment"`
 	// StartEpoch is 1 for a new run, more when resumed.
-	StartEpoch int `json:"start_epoch"`
+	StartEpoch int  `json:"start_epoch"`
 	Resumed    bool `json:"resumed,omitempty"`
 }
 
