@@ -1,0 +1,120 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pawnet/pawnet/shared/metrics"
+)
+
+// Sink receives every event of a run, in order, already stamped. It is the
+// one hook for live consumers such as the dashboard's WebSocket server.
+// Emit must not block for long: the training loop calls it.
+type Sink interface {
+	Emit(m metrics.Message)
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(metrics.Message)
+
+// Emit calls f(m).
+func (f SinkFunc) Emit(m metrics.Message) { f(m) }
+
+// Emitter stamps messages with consecutive sequence numbers, appends them
+// to a run's metrics.jsonl and forwards them to a Sink.
+type Emitter struct {
+	mu   sync.Mutex
+	f    *os.File
+	seq  int64
+	sink Sink
+	err  error
+}
+
+// OpenEmitter appends to the metrics file at path. Numbering continues
+// after the larger of minSeq and the last sequence number in the file; a
+// partial last line (left by a killed process) is cut off first.
+func OpenEmitter(path string, minSeq int64, sink Sink) (*Emitter, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	last, end, err := lastSeq(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.Truncate(end); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(end, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Emitter{f: f, seq: max(last, minSeq), sink: sink}, nil
+}
+
+// lastSeq scans a metrics file for its last complete line's sequence
+// number and the offset just after that line.
+func lastSeq(f *os.File) (seq, end int64, err error) {
+	r := bufio.NewReaderSize(f, 1<<16)
+	var off int64
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			off += int64(len(line))
+			if m, derr := metrics.Decode(bytes.TrimSpace(line)); derr == nil {
+				seq = metrics.Seq(m)
+			}
+			end = off
+		}
+		if err == io.EOF {
+			return seq, end, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
+// Emit stamps m, appends it to the file and forwards it to the sink.
+// Write errors are remembered and reported by Close.
+func (e *Emitter) Emit(m metrics.Message) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.seq++
+	metrics.Stamp(m, e.seq, time.Now().UnixMilli())
+	if data, err := metrics.Encode(m); err != nil {
+		e.err = err
+	} else if _, err := e.f.Write(append(data, '\n')); err != nil && e.err == nil {
+		e.err = err
+	}
+	if e.sink != nil {
+		e.sink.Emit(m)
+	}
+}
+
+// Seq is the sequence number of the last message emitted.
+func (e *Emitter) Seq() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.seq
+}
+
+// Close syncs and closes the file.
+func (e *Emitter) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.f.Sync(); err != nil && e.err == nil {
+		e.err = err
+	}
+	if err := e.f.Close(); err != nil && e.err == nil {
+		e.err = err
+	}
+	return e.err
+}

@@ -1,0 +1,260 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/imageio"
+	"github.com/pawnet/pawnet/shared/metrics"
+	"github.com/pawnet/pawnet/trainer/dataset"
+)
+
+// Step messages are throttled to one per stepInterval; a step whose input
+// wait exceeds inputBoundFrac of the time is flagged input-bound.
+const (
+	stepInterval   = 250 * time.Millisecond
+	inputBoundFrac = 0.2
+	thumbSide      = 64
+	maxMisclass    = 8
+)
+
+// trainEpoch runs the train batches of one epoch (from the saved batch when
+// resuming an interrupted epoch). It returns stopped = true when ctx was
+// cancelled; r.st.NextBatch then says where to continue.
+func (r *run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s sums, stopped bool, err error) {
+	from := 0
+	if r.st.NextBatch > 0 && epoch == r.st.Epoch+1 {
+		from, s = r.st.NextBatch, r.st.Partial
+	}
+	nb := l.NumBatches()
+	lctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	batches := l.Epoch(lctx, epoch, from)
+	var bar *progressbar.ProgressBar
+	if r.opts.Progress {
+		bar = progressbar.NewOptions(nb, progressbar.OptionSetWriter(r.opts.Log),
+			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, r.cfg.Epochs)),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		bar.Set(from)
+		defer bar.Finish()
+	}
+	start := time.Now()
+	lastEmit, lastImages := start, 0
+	var waited time.Duration
+	smooth := math.NaN()
+	images := 0
+	for b := from; b < nb; b++ {
+		if ctx.Err() != nil {
+			r.st.NextBatch = b
+			return s, true, nil
+		}
+		t0 := time.Now()
+		batch, ok := <-batches
+		waited += time.Since(t0)
+		if !ok {
+			return s, false, fmt.Errorf("loader ended at batch %d of %d", b, nb)
+		}
+		loss, correct, err := r.m.TrainStep(batch.X, batch.Y, batch.N)
+		if err != nil {
+			return s, false, fmt.Errorf("epoch %d batch %d: %w", epoch, b, err)
+		}
+		if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+			return s, false, fmt.Errorf("epoch %d batch %d: loss is %v (diverged)", epoch, b, loss)
+		}
+		s.Loss += float64(loss) * float64(batch.N)
+		s.Correct += correct
+		s.Seen += batch.N
+		images += batch.N
+		if math.IsNaN(smooth) {
+			smooth = float64(loss)
+		} else {
+			smooth = 0.9*smooth + 0.1*float64(loss)
+		}
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f", epoch, r.cfg.Epochs, smooth))
+			bar.Add(1)
+		}
+		now := time.Now()
+		if now.Sub(lastEmit) >= stepInterval || b == nb-1 {
+			span := now.Sub(lastEmit).Seconds()
+			rate := float64(images-lastImages) / span
+			elapsed := now.Sub(start).Seconds()
+			done := b + 1 - from
+			eta := elapsed / float64(done) * float64(nb-b-1)
+			wait := waited.Seconds() / span
+			r.emit.Emit(&metrics.Step{Epoch: epoch, Step: b + 1, StepsPerEpoch: nb, GlobalStep: r.m.GlobalStep(),
+				Loss: smooth, ImagesPerSec: rate, ElapsedSec: elapsed, ETASec: eta,
+				InputWait: wait, InputBound: wait > inputBoundFrac})
+			lastEmit, lastImages, waited = now, images, 0
+		}
+	}
+	r.st.NextBatch = 0
+	return s, false, nil
+}
+
+// evaluation is the result of one pass over the validation set.
+type evaluation struct {
+	loss, acc, logLoss float64
+	confusion          [][]int
+	wrong              []metrics.Sample
+}
+
+func (r *run) evaluate(l *dataset.Loader) (evaluation, error) {
+	k := r.cfg.Model.Classes
+	ev := evaluation{confusion: make([][]int, k)}
+	for i := range ev.confusion {
+		ev.confusion[i] = make([]int, k)
+	}
+	type miss struct {
+		idx, label int
+		pDog, conf float64
+	}
+	var misses []miss
+	n := 0
+	for batch := range l.Epoch(context.Background(), 0, 0) {
+		logits, err := r.m.Logits(batch.X, batch.N)
+		if err != nil {
+			return ev, err
+		}
+		for j := 0; j < batch.N; j++ {
+			row := logits[j*k : (j+1)*k]
+			p := alexnet.Probabilities(row)
+			y := int(batch.Y[j])
+			pred := argmax(p)
+			ev.confusion[y][pred]++
+			ev.loss += crossEntropy(row, y)
+			pDog := float64(p[k-1])
+			ev.logLoss += logLoss(pDog, y)
+			if pred == y {
+				ev.acc++
+			} else {
+				misses = append(misses, miss{batch.Index[j], y, pDog, float64(p[pred])})
+			}
+			n++
+		}
+	}
+	ev.loss /= float64(n)
+	ev.acc /= float64(n)
+	ev.logLoss /= float64(n)
+	sort.Slice(misses, func(a, b int) bool { return misses[a].conf > misses[b].conf })
+	for _, m := range misses[:min(len(misses), maxMisclass)] {
+		ev.wrong = append(ev.wrong, metrics.Sample{PNG: r.thumbnail(m.idx), Path: r.cache.Items[m.idx].Path,
+			True: m.label, PDog: m.pDog, Index: m.idx})
+	}
+	return ev, nil
+}
+
+// crossEntropy is −log softmax(logits)[y], computed stably in float64.
+func crossEntropy(logits []float32, y int) float64 {
+	hi := math.Inf(-1)
+	for _, v := range logits {
+		hi = math.Max(hi, float64(v))
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v) - hi)
+	}
+	return math.Log(sum) + hi - float64(logits[y])
+}
+
+func argmax(p []float32) int {
+	best := 0
+	for i, v := range p {
+		if v > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// thumbnail returns a cached photo as a base64 PNG of at most thumbSide px.
+func (r *run) thumbnail(idx int) string {
+	img := r.cache.Image(idx)
+	if img.W > thumbSide {
+		img = imageio.Resize(img.Image(), thumbSide, thumbSide)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img.Image()); err != nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+// finishEpoch validates, keeps the best weights, checkpoints and reports.
+func (r *run) finishEpoch(valL *dataset.Loader, epoch int, s sums, took time.Duration) error {
+	ev, err := r.evaluate(valL)
+	if err != nil {
+		return err
+	}
+	best := ev.acc > r.st.BestAcc || r.st.BestEpoch == 0
+	if best {
+		r.st.BestEpoch, r.st.BestAcc, r.st.BestLogLoss, r.st.SinceBest = epoch, ev.acc, ev.logLoss, 0
+	} else {
+		r.st.SinceBest++
+	}
+	r.emit.Emit(&metrics.Epoch{Epoch: epoch, Epochs: r.cfg.Epochs, TrainLoss: s.Loss / float64(max(s.Seen, 1)),
+		TrainAcc: float64(s.Correct) / float64(max(s.Seen, 1)), ValLoss: ev.loss, ValAcc: ev.acc, ValLogLoss: ev.logLoss,
+		LR: r.m.LearningRate(), Seconds: took.Seconds(), Best: best, BestEpoch: r.st.BestEpoch, BestValAcc: r.st.BestAcc})
+	r.emit.Emit(&metrics.Confusion{Epoch: epoch, Classes: r.cfg.Classes, Matrix: ev.confusion})
+	r.emit.Emit(&metrics.Misclassified{Epoch: epoch, Samples: ev.wrong})
+	fmt.Fprintf(r.opts.Log, "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f log loss %.4f | %.1fs%s\n",
+		epoch, r.cfg.Epochs, s.Loss/float64(max(s.Seen, 1)), float64(s.Correct)/float64(max(s.Seen, 1)),
+		ev.loss, ev.acc, ev.logLoss, took.Seconds(), map[bool]string{true: " (best)", false: ""}[best])
+	if best {
+		if err := r.export(); err != nil {
+			return err
+		}
+	}
+	name := filepath.Join(ckptDir, fmt.Sprintf("epoch-%03d", epoch))
+	if err := r.m.Save(filepath.Join(r.dir, name)); err != nil {
+		return err
+	}
+	r.emit.Emit(&metrics.Checkpoint{Epoch: epoch, Kind: "checkpoint", Path: filepath.Join(r.dir, name), Bytes: dirSize(filepath.Join(r.dir, name))})
+	r.st.Epoch, r.st.NextBatch, r.st.Partial, r.st.Checkpoint = epoch, 0, sums{}, name
+	r.st.Seq = r.emit.Seq()
+	if err := r.saveState(); err != nil {
+		return err
+	}
+	r.prune("")
+	return nil
+}
+
+// export writes the current weights as the run's model.safetensors.
+func (r *run) export() error {
+	stats, err := json.Marshal(r.stats)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(r.dir, WeightsFile)
+	meta := alexnet.Metadata{Stats: stats, Classes: r.cfg.Classes, BestEpoch: r.st.BestEpoch, ValAcc: r.st.BestAcc, ValLogLoss: r.st.BestLogLoss}
+	if err := alexnet.SaveFile(path, r.cfg.Model, r.m.ExportParams(), meta); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	st, _ := os.Stat(path)
+	r.emit.Emit(&metrics.Checkpoint{Epoch: r.st.BestEpoch, Kind: "export", Path: path, Bytes: st.Size()})
+	return nil
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
