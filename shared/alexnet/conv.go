@@ -1,0 +1,151 @@
+package alexnet
+
+// convLayer is one convolution (+ bias + ReLU, + optional max-pool) with its
+// weights packed for gemmPanels. Activations are single images in
+// PyTorch's (C, H, W) layout, so a conv output is the GEMM result itself
+// and the last feature map is already flattened in classifier.1's order.
+type convLayer struct {
+	cin, cout       int
+	kernel, stride  int
+	pad             int
+	in, out, pooled int // spatial sides: input, conv output, after pool (= out without pool)
+	pool            bool
+	k, n, panels    int // GEMM depth, columns, column panels
+	wPacked, bias   []float32
+}
+
+func newConvLayer(cfg Config, i, in int, w, bias []float32) convLayer {
+	cin := 3
+	if i > 0 {
+		cin = cfg.Channels[i-1]
+	}
+	l := convLayer{
+		cin: cin, cout: cfg.Channels[i],
+		kernel: cfg.Kernels[i], stride: cfg.Strides[i], pad: cfg.Pads[i],
+		in: in, pool: PoolAfter(i),
+	}
+	l.out = convOut(in, l.kernel, l.stride, l.pad)
+	l.pooled = l.out
+	if l.pool {
+		l.pooled = convOut(l.out, PoolWindow, PoolStride, 0)
+	}
+	l.k = cin * l.kernel * l.kernel
+	l.n = l.out * l.out
+	l.panels = (l.n + gemmNR - 1) / gemmNR
+	l.wPacked = packA(w, l.cout, l.k)
+	l.bias = bias
+	return l
+}
+
+// colSize is the number of floats of the packed patch matrix.
+func (l *convLayer) colSize() int { return l.panels * gemmNR * l.k }
+
+// forward computes the conv + bias + ReLU of in (cin×in×in) into out
+// (cout×out×out), using col (colSize floats) for the patches. It splits the
+// column panels over goroutines when par is set.
+func (l *convLayer) forward(out, in, col []float32, par bool) {
+	run := func(q0, q1 int) {
+		l.im2col(col, in, q0, q1)
+		gemmPanels(out, l.n, l.wPacked, l.cout, col, l.n, l.k, l.bias, q0, q1)
+	}
+	if par {
+		parallel(l.panels, 8, run)
+	} else {
+		run(0, l.panels)
+	}
+}
+
+// im2col writes the patch-matrix panels q0..q1-1 of in into col:
+// B[(c·kh + ky)·kw + kx][oy·out + ox] = in[c][oy·s+ky-p][ox·s+kx-p], zero
+// outside the image, packed in gemmNR-column panels (see gemm.go).
+func (l *convLayer) im2col(col, in []float32, q0, q1 int) {
+	side, ks, s, p := l.in, l.kernel, l.stride, l.pad
+	plane := side * side
+	for q := q0; q < q1; q++ {
+		dst := col[q*gemmNR*l.k : (q+1)*gemmNR*l.k]
+		// Top-left input corner of each of the panel's output pixels.
+		var iy0, ix0 [gemmNR]int
+		var valid [gemmNR]bool
+		inside := true
+		for t := range gemmNR {
+			j := q*gemmNR + t
+			if j >= l.n {
+				inside = false
+				continue
+			}
+			valid[t] = true
+			iy0[t] = (j/l.out)*s - p
+			ix0[t] = (j%l.out)*s - p
+			if iy0[t] < 0 || ix0[t] < 0 || iy0[t]+ks > side || ix0[t]+ks > side {
+				inside = false
+			}
+		}
+		if inside {
+			// Fast path: every window lies inside the image.
+			var base [gemmNR]int
+			for t := range gemmNR {
+				base[t] = iy0[t]*side + ix0[t]
+			}
+			d := 0
+			for c := 0; c < l.cin; c++ {
+				for ky := 0; ky < ks; ky++ {
+					off := c*plane + ky*side
+					r0 := in[base[0]+off : base[0]+off+ks]
+					r1 := in[base[1]+off : base[1]+off+ks]
+					r2 := in[base[2]+off : base[2]+off+ks]
+					r3 := in[base[3]+off : base[3]+off+ks]
+					dd := dst[d : d+4*ks]
+					for kx := range r0 {
+						dd[4*kx] = r0[kx]
+						dd[4*kx+1] = r1[kx]
+						dd[4*kx+2] = r2[kx]
+						dd[4*kx+3] = r3[kx]
+					}
+					d += 4 * ks
+				}
+			}
+			continue
+		}
+		d := 0
+		for c := 0; c < l.cin; c++ {
+			ch := in[c*plane : (c+1)*plane]
+			for ky := 0; ky < ks; ky++ {
+				for kx := 0; kx < ks; kx++ {
+					for t := range gemmNR {
+						y, x := iy0[t]+ky, ix0[t]+kx
+						v := float32(0)
+						if valid[t] && y >= 0 && y < side && x >= 0 && x < side {
+							v = ch[y*side+x]
+						}
+						dst[d+t] = v
+					}
+					d += gemmNR
+				}
+			}
+		}
+	}
+}
+
+// maxPool computes the 3×3 stride-2 max-pool (no padding) of in (c×side×side)
+// into out (c×o×o, o = (side-3)/2+1).
+func maxPool(out, in []float32, c, side int) {
+	o := convOut(side, PoolWindow, PoolStride, 0)
+	for ch := 0; ch < c; ch++ {
+		src := in[ch*side*side : (ch+1)*side*side]
+		dst := out[ch*o*o : (ch+1)*o*o]
+		for oy := 0; oy < o; oy++ {
+			r0 := src[2*oy*side : (2*oy+1)*side]
+			r1 := src[(2*oy+1)*side : (2*oy+2)*side]
+			r2 := src[(2*oy+2)*side : (2*oy+3)*side]
+			d := dst[oy*o : (oy+1)*o]
+			for ox := range d {
+				x := 2 * ox
+				m := r0[x]
+				m = max(m, r0[x+1], r0[x+2])
+				m = max(m, r1[x], r1[x+1], r1[x+2])
+				m = max(m, r2[x], r2[x+1], r2[x+2])
+				d[ox] = m
+			}
+		}
+	}
+}

@@ -1,0 +1,489 @@
+package alexnet
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
+// FormatVersion is the version of pawnet's exported weights format, stored
+// under MetaFormat. Load rejects files written with another version.
+const FormatVersion = 1
+
+// Keys of the safetensors "__metadata__" map written by Save. Every value is
+// a string, as the safetensors format requires.
+const (
+	MetaFormat     = "pawnet.format"      // FormatVersion, decimal
+	MetaConfig     = "pawnet.config"      // Config as JSON
+	MetaStats      = "pawnet.stats"       // normalization stats.json, verbatim
+	MetaClasses    = "pawnet.classes"     // class names as a JSON array of strings
+	MetaBestEpoch  = "pawnet.best_epoch"  // decimal int
+	MetaValAcc     = "pawnet.val_acc"     // float64, shortest round-trip form
+	MetaValLogLoss = "pawnet.val_logloss" // float64, shortest round-trip form
+)
+
+// maxHeaderSize is the largest JSON header Load accepts; it matches the
+// limit of the reference safetensors implementation (100 MB).
+const maxHeaderSize = 100_000_000
+
+// ErrNotSafetensors is wrapped by every Load error that means the bytes are
+// not a well-formed safetensors file (too short, bad header length, header
+// not JSON, tensor data past the end of the file).
+var ErrNotSafetensors = errors.New("not a safetensors file")
+
+// Metadata is what an exported weights file records besides the tensors.
+type Metadata struct {
+	// Format is the weights format version read by Load. Save ignores it
+	// and always writes FormatVersion.
+	Format int
+	// Stats is the normalization stats.json of the training run, verbatim;
+	// this package does not interpret it. Empty means absent.
+	Stats json.RawMessage
+	// Classes names the outputs in logit order, e.g. ["cat", "dog"]. Empty,
+	// or one name per class.
+	Classes []string
+	// BestEpoch is the epoch whose weights were exported.
+	BestEpoch int
+	// ValAcc and ValLogLoss are the validation accuracy and log loss of
+	// those weights.
+	ValAcc     float64
+	ValLogLoss float64
+}
+
+// checkMeta validates meta against cfg.
+func checkMeta(cfg Config, meta Metadata) error {
+	if len(meta.Classes) != 0 && len(meta.Classes) != cfg.Classes {
+		return fmt.Errorf("alexnet: %d class names for a model with %d classes", len(meta.Classes), cfg.Classes)
+	}
+	if len(meta.Stats) != 0 && !json.Valid(meta.Stats) {
+		return errors.New("alexnet: metadata stats are not valid JSON")
+	}
+	return nil
+}
+
+// checkKnownConfig reports whether cfg is valid and has the architecture of
+// the built-in configuration of the same name. Dropout is ignored: it plays
+// no part in inference.
+func checkKnownConfig(cfg Config) error {
+	want, err := ByName(cfg.Name)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	got := cfg
+	got.Dropout = want.Dropout
+	if got != want {
+		return fmt.Errorf("alexnet: config %q differs from the built-in one: got {%v}, want {%v}", cfg.Name, cfg, want)
+	}
+	return nil
+}
+
+// checkParams verifies that params holds exactly the tensors of cfg.Params()
+// with the right number of elements.
+func checkParams(cfg Config, params map[string][]float32) error {
+	specs := cfg.Params()
+	for _, p := range specs {
+		v, ok := params[p.Name]
+		if !ok {
+			return fmt.Errorf("alexnet: missing tensor %q", p.Name)
+		}
+		if len(v) != numElems(p.Shape) {
+			return fmt.Errorf("alexnet: tensor %q has %d elements, want %d for shape %v", p.Name, len(v), numElems(p.Shape), p.Shape)
+		}
+	}
+	if len(params) != len(specs) {
+		for name := range params {
+			if !slices.ContainsFunc(specs, func(p ParamSpec) bool { return p.Name == name }) {
+				return fmt.Errorf("alexnet: unexpected tensor %q for config %q", name, cfg.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// tensorInfo is one tensor entry of a safetensors header.
+type tensorInfo struct {
+	Dtype       string `json:"dtype"`
+	Shape       []int  `json:"shape"`
+	DataOffsets [2]int `json:"data_offsets"`
+}
+
+// Save writes cfg, params and meta to w as a standard safetensors file: an
+// 8-byte little-endian header length, a JSON header padded with spaces to a
+// multiple of 8 bytes, then every tensor as little-endian float32 ("F32"),
+// contiguous and in cfg.Params() order. The header lists the tensors in the
+// same order with their PyTorch shapes, so
+// safetensors.torch.load_file gives a state dict for torchvision's AlexNet
+// layout. The metadata goes in "__metadata__" under the Meta* keys.
+//
+// cfg must be a built-in configuration (see ByName) and params must hold
+// exactly its tensors. Save does not write atomically; see SaveFile.
+func Save(w io.Writer, cfg Config, params map[string][]float32, meta Metadata) error {
+	if err := checkKnownConfig(cfg); err != nil {
+		return err
+	}
+	if err := checkParams(cfg, params); err != nil {
+		return err
+	}
+	if err := checkMeta(cfg, meta); err != nil {
+		return err
+	}
+	header, err := encodeHeader(cfg, meta)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
+	bw.Write(n[:])
+	bw.Write(header)
+	for _, p := range cfg.Params() {
+		if err := writeFloats(bw, params[p.Name]); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// encodeHeader builds the padded JSON header. encoding/json would sort the
+// tensor names; writing the object by hand keeps them in Params() order.
+func encodeHeader(cfg Config, meta Metadata) ([]byte, error) {
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	classes := meta.Classes
+	if classes == nil {
+		classes = []string{}
+	}
+	classesJSON, err := json.Marshal(classes)
+	if err != nil {
+		return nil, err
+	}
+	md := map[string]string{
+		MetaFormat:     strconv.Itoa(FormatVersion),
+		MetaConfig:     string(cfgJSON),
+		MetaClasses:    string(classesJSON),
+		MetaBestEpoch:  strconv.Itoa(meta.BestEpoch),
+		MetaValAcc:     strconv.FormatFloat(meta.ValAcc, 'g', -1, 64),
+		MetaValLogLoss: strconv.FormatFloat(meta.ValLogLoss, 'g', -1, 64),
+	}
+	if len(meta.Stats) != 0 {
+		md[MetaStats] = string(meta.Stats)
+	}
+	mdJSON, err := json.Marshal(md)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString(`{"__metadata__":`)
+	b.Write(mdJSON)
+	off := 0
+	for _, p := range cfg.Params() {
+		size := 4 * numElems(p.Shape)
+		info, err := json.Marshal(tensorInfo{Dtype: "F32", Shape: p.Shape, DataOffsets: [2]int{off, off + size}})
+		if err != nil {
+			return nil, err
+		}
+		name, _ := json.Marshal(p.Name)
+		b.WriteByte(',')
+		b.Write(name)
+		b.WriteByte(':')
+		b.Write(info)
+		off += size
+	}
+	b.WriteByte('}')
+	for b.Len()%8 != 0 {
+		b.WriteByte(' ')
+	}
+	return b.Bytes(), nil
+}
+
+// nativeLittleEndian reports whether float32 values are stored in memory in
+// little-endian byte order (true on wasm, amd64 and arm64).
+var nativeLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// writeFloats writes v as little-endian float32.
+func writeFloats(w io.Writer, v []float32) error {
+	if len(v) == 0 {
+		return nil
+	}
+	if nativeLittleEndian {
+		_, err := w.Write(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)))
+		return err
+	}
+	buf := make([]byte, 4*min(len(v), 1<<14))
+	for len(v) > 0 {
+		n := min(len(v), len(buf)/4)
+		for i, f := range v[:n] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(f))
+		}
+		if _, err := w.Write(buf[:4*n]); err != nil {
+			return err
+		}
+		v = v[n:]
+	}
+	return nil
+}
+
+// SaveFile writes the weights file at path atomically: Save into a
+// temporary file in the same directory, fsync, then rename over path.
+func SaveFile(path string, cfg Config, params map[string][]float32, meta Metadata) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = Save(f, cfg, params, meta); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	// Make the rename itself durable; not every platform can sync a directory.
+	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// LoadFile reads a weights file written by Save (or SaveFile) and returns
+// the model; see Load.
+func LoadFile(path string) (*Model, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Load parses a safetensors file written by Save, checks its format
+// version, configuration, tensor names, dtypes and shapes, and returns a
+// Model ready for inference.
+//
+// On little-endian platforms, when the tensor data is 4-byte aligned in
+// data (always the case for Save's output held in a Go-allocated slice), the
+// dense-layer weights are not copied: the Model reads them from data, so
+// loading a 233 MB file costs no second copy. The caller must then not
+// modify data while the Model is in use. Elsewhere the tensors are decoded
+// into fresh slices.
+func Load(data []byte) (*Model, error) {
+	cfg, meta, params, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return newModel(cfg, params, meta)
+}
+
+// decode parses and validates a weights file.
+func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
+	var (
+		cfg  Config
+		meta Metadata
+	)
+	fail := func(format string, args ...any) (Config, Metadata, map[string][]float32, error) {
+		return cfg, meta, nil, fmt.Errorf("alexnet: "+format, args...)
+	}
+	if len(data) < 8 {
+		return fail("%w: %d bytes is shorter than the 8-byte header length", ErrNotSafetensors, len(data))
+	}
+	hlen := binary.LittleEndian.Uint64(data)
+	rest := uint64(len(data) - 8)
+	switch {
+	case hlen < 2 || hlen > maxHeaderSize:
+		return fail("%w: header length %d is out of range (2..%d)", ErrNotSafetensors, hlen, maxHeaderSize)
+	case hlen > rest:
+		return fail("%w: header length %d exceeds the %d bytes that follow (file truncated?)", ErrNotSafetensors, hlen, rest)
+	}
+	header := data[8 : 8+hlen]
+	if header[0] != '{' {
+		return fail("%w: header does not start with '{'", ErrNotSafetensors)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(header, &raw); err != nil {
+		return fail("%w: header is not a JSON object: %v", ErrNotSafetensors, err)
+	}
+	body := data[8+hlen:]
+
+	var md map[string]string
+	if m, ok := raw["__metadata__"]; ok {
+		if err := json.Unmarshal(m, &md); err != nil {
+			return fail("%w: __metadata__ is not a map of strings: %v", ErrNotSafetensors, err)
+		}
+	}
+	// Tensor entries: check each one against the format before looking at
+	// the pawnet metadata, so that a damaged file reads as damaged.
+	infos := make(map[string]tensorInfo, len(raw))
+	for name, r := range raw {
+		if name == "__metadata__" {
+			continue
+		}
+		var ti tensorInfo
+		if err := json.Unmarshal(r, &ti); err != nil {
+			return fail("%w: tensor %q: bad header entry: %v", ErrNotSafetensors, name, err)
+		}
+		if a, b := ti.DataOffsets[0], ti.DataOffsets[1]; a < 0 || b < a {
+			return fail("%w: tensor %q: invalid data offsets [%d, %d]", ErrNotSafetensors, name, a, b)
+		}
+		infos[name] = ti
+	}
+	// Like the reference implementation, require the tensors to tile the
+	// data exactly: no gaps, no overlaps, nothing after the last one.
+	order := slices.SortedFunc(maps.Keys(infos), func(x, y string) int {
+		return cmp.Or(cmp.Compare(infos[x].DataOffsets[0], infos[y].DataOffsets[0]),
+			cmp.Compare(infos[x].DataOffsets[1], infos[y].DataOffsets[1]), strings.Compare(x, y))
+	})
+	end := 0
+	for _, name := range order {
+		a, b := infos[name].DataOffsets[0], infos[name].DataOffsets[1]
+		if b > len(body) {
+			return fail("%w: tensor %q: data [%d, %d) runs past the end of the %d data bytes (file truncated?)", ErrNotSafetensors, name, a, b, len(body))
+		}
+		if a != end {
+			return fail("%w: tensor %q: data starts at %d, want %d (gap or overlap)", ErrNotSafetensors, name, a, end)
+		}
+		end = b
+	}
+	if end != len(body) {
+		return fail("%w: %d bytes after the last tensor", ErrNotSafetensors, len(body)-end)
+	}
+
+	if md == nil {
+		return fail("no __metadata__: not a pawnet weights file")
+	}
+	format, ok := md[MetaFormat]
+	if !ok {
+		return fail("no %s in metadata: not a pawnet weights file", MetaFormat)
+	}
+	if v, err := strconv.Atoi(format); err != nil || v != FormatVersion {
+		return fail("unsupported weights format version %q (this build reads %d)", format, FormatVersion)
+	}
+	meta.Format = FormatVersion
+	cfgJSON, ok := md[MetaConfig]
+	if !ok {
+		return fail("no %s in metadata", MetaConfig)
+	}
+	dec := json.NewDecoder(strings.NewReader(cfgJSON))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return fail("invalid %s: %v", MetaConfig, err)
+	}
+	if err := checkKnownConfig(cfg); err != nil {
+		return fail("invalid %s: %v", MetaConfig, strings.TrimPrefix(err.Error(), "alexnet: "))
+	}
+	if err := decodeMeta(md, &meta); err != nil {
+		return fail("%v", err)
+	}
+	if err := checkMeta(cfg, meta); err != nil {
+		return fail("%v", strings.TrimPrefix(err.Error(), "alexnet: "))
+	}
+
+	specs := cfg.Params()
+	params := make(map[string][]float32, len(specs))
+	for _, p := range specs {
+		ti, ok := infos[p.Name]
+		if !ok {
+			return fail("missing tensor %q (config %q)", p.Name, cfg.Name)
+		}
+		if ti.Dtype != "F32" {
+			return fail("tensor %q has dtype %s, want F32", p.Name, ti.Dtype)
+		}
+		if !slices.Equal(ti.Shape, p.Shape) {
+			return fail("tensor %q has shape %v, want %v (config %q)", p.Name, ti.Shape, p.Shape, cfg.Name)
+		}
+		a, b := ti.DataOffsets[0], ti.DataOffsets[1]
+		if b-a != 4*numElems(p.Shape) {
+			return fail("%w: tensor %q: %d data bytes for shape %v, want %d", ErrNotSafetensors, p.Name, b-a, p.Shape, 4*numElems(p.Shape))
+		}
+		params[p.Name] = floats(body[a:b])
+		delete(infos, p.Name)
+	}
+	if len(infos) != 0 {
+		names := slices.Sorted(maps.Keys(infos))
+		return fail("unexpected tensor %q for config %q", names[0], cfg.Name)
+	}
+	return cfg, meta, params, nil
+}
+
+// decodeMeta parses the optional pawnet metadata entries.
+func decodeMeta(md map[string]string, meta *Metadata) error {
+	if s, ok := md[MetaStats]; ok {
+		if !json.Valid([]byte(s)) {
+			return fmt.Errorf("%s is not valid JSON", MetaStats)
+		}
+		meta.Stats = json.RawMessage(s)
+	}
+	if s, ok := md[MetaClasses]; ok {
+		if err := json.Unmarshal([]byte(s), &meta.Classes); err != nil {
+			return fmt.Errorf("invalid %s: %v", MetaClasses, err)
+		}
+	}
+	if s, ok := md[MetaBestEpoch]; ok {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("invalid %s: %v", MetaBestEpoch, err)
+		}
+		meta.BestEpoch = v
+	}
+	for key, dst := range map[string]*float64{MetaValAcc: &meta.ValAcc, MetaValLogLoss: &meta.ValLogLoss} {
+		if s, ok := md[key]; ok {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return fmt.Errorf("invalid %s: %v", key, err)
+			}
+			*dst = v
+		}
+	}
+	return nil
+}
+
+// floats returns the little-endian float32 values in b (len(b) a multiple
+// of 4). On a little-endian platform with b 4-byte aligned it returns a view
+// of b's memory, not a copy.
+func floats(b []byte) []float32 {
+	n := len(b) / 4
+	if n == 0 {
+		return []float32{}
+	}
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	if nativeLittleEndian && uintptr(p)%unsafe.Alignof(float32(0)) == 0 {
+		return unsafe.Slice((*float32)(p), n)
+	}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return v
+}
