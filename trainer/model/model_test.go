@@ -5,8 +5,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/compute"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 )
@@ -295,6 +298,13 @@ func TestBackend(t *testing.T) {
 	}
 	if b.String() != GoBackendName {
 		t.Errorf("default backend is %q, want %q", b.String(), GoBackendName)
+	}
+	if !slices.Contains(compute.List(), XLABackendName) {
+		// Built with -tags noxla (or without cgo): asking for XLA is an error,
+		// not a panic.
+		if _, err := Backend("xla:cuda"); err == nil {
+			t.Error("Backend(xla:cuda) succeeded without XLA compiled in")
+		}
 	}
 }
 
