@@ -1,0 +1,61 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+)
+
+// benchTrainStep times TrainStep on random data; the first step (graph
+// build, compile, variable init) is excluded. Run with few iterations, for
+// example:
+//
+//	go test ./trainer/model -run '^$' -bench TrainStep -benchtime 5x
+//	GOEXPERIMENT=simd go test ./trainer/model -run '^$' -bench TrainStep -benchtime 5x
+func benchTrainStep(b *testing.B, cfg alexnet.Config, batch int) {
+	m := newModel(b, cfg, 1, Options{BatchSize: batch})
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, y := randImages(rng, cfg, batch), randLabels(rng, cfg, batch)
+	start := time.Now()
+	if _, _, err := m.TrainStep(x, y, batch); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%s batch %d: first step (compile + init) %v, ops %s, backend %s", cfg.Name, batch,
+		time.Since(start).Round(time.Millisecond), m.Ops().Name, m.Backend().Description())
+	cpu0 := processCPU()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, _, err := m.TrainStep(x, y, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perStep := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(perStep*1e3, "ms/step")
+	b.ReportMetric(float64(batch)/perStep, "img/s")
+	// CPU time (user+sys, all threads) is less sensitive than wall time to
+	// other processes sharing the cores.
+	b.ReportMetric((processCPU()-cpu0).Seconds()*1e3/float64(b.N), "cpu-ms/step")
+}
+
+// processCPU is the CPU time (user + system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func BenchmarkTrainStepSmall(b *testing.B) {
+	for _, batch := range []int{32, 64} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchTrainStep(b, alexnet.Small(), batch) })
+	}
+}
+
+func BenchmarkTrainStepFull(b *testing.B) {
+	b.Run("batch=8", func(b *testing.B) { benchTrainStep(b, alexnet.Full(), 8) })
+}

@@ -1,0 +1,278 @@
+package model
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/train/metric"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+)
+
+// CheckpointFile is the one file a checkpoint directory holds. Save writes
+// it to a temporary file in the same directory and renames it into place,
+// so a reader sees either the previous checkpoint or the new one, whole.
+const CheckpointFile = "gomlx-state.bin"
+
+// checkpointMagic starts every checkpoint file; the number is the format version.
+const checkpointMagic = "PAWCKPT1"
+
+const checkpointFormat = "pawnet-gomlx-checkpoint/1"
+
+// checkpointHeader is the JSON header of a checkpoint file. The raw,
+// little-endian tensor bytes follow it in Variables order.
+type checkpointHeader struct {
+	Format     string          `json:"format"`
+	Config     alexnet.Config  `json:"config"`
+	GlobalStep int64           `json:"global_step"`
+	Variables  []checkpointVar `json:"variables"`
+}
+
+type checkpointVar struct {
+	Path      string `json:"path"`
+	DType     string `json:"dtype"`
+	Dims      []int  `json:"dims"`
+	Trainable bool   `json:"trainable"`
+	Bytes     int64  `json:"bytes"`
+	CRC32     uint32 `json:"crc32"`
+}
+
+// skipInCheckpoint reports whether a store variable is left out of
+// checkpoints: only the trainer's metric accumulators (the moving-average
+// loss), whose scope names carry a fresh UUID per Trainer.
+func skipInCheckpoint(path string) bool {
+	return strings.HasPrefix(path, "/"+metric.Scope+"/")
+}
+
+// Save writes the whole training state to dir/CheckpointFile atomically:
+// every parameter, Adam's moments and step, the global step, the learning
+// rate and the random-number state that drives dropout. A Model restored
+// from it continues training exactly as this one would. dir is created if
+// needed.
+func (m *Model) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("model: save: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+CheckpointFile+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("model: save: %w", err)
+	}
+	defer func() {
+		if tmp != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err := catch(func() error { return m.writeCheckpoint(tmp) }); err != nil {
+		return fmt.Errorf("model: save: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("model: save: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("model: save: %w", err)
+	}
+	name := tmp.Name()
+	tmp = nil
+	if err := os.Rename(name, filepath.Join(dir, CheckpointFile)); err != nil {
+		_ = os.Remove(name)
+		return fmt.Errorf("model: save: %w", err)
+	}
+	// Make the rename itself durable.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+func (m *Model) writeCheckpoint(f *os.File) error {
+	hdr := checkpointHeader{Format: checkpointFormat, Config: m.cfg, GlobalStep: m.GlobalStep()}
+	var tensorsToWrite []*tensors.Tensor
+	for v := range m.store.IterVariables() {
+		if skipInCheckpoint(v.Path()) || !v.HasValue() {
+			continue
+		}
+		t, err := v.Value()
+		if err != nil {
+			return err
+		}
+		cv := checkpointVar{Path: v.Path(), DType: t.DType().String(), Dims: t.Shape().Dimensions,
+			Trainable: v.Trainable, Bytes: t.ByteSize()}
+		if err := t.ConstBytes(func(b []byte) { cv.CRC32 = crc32.ChecksumIEEE(b) }); err != nil {
+			return err
+		}
+		hdr.Variables = append(hdr.Variables, cv)
+		tensorsToWrite = append(tensorsToWrite, t)
+	}
+	js, err := json.Marshal(hdr)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString(checkpointMagic)
+	_ = binary.Write(w, binary.LittleEndian, uint64(len(js)))
+	w.Write(js)
+	for _, t := range tensorsToWrite {
+		var werr error
+		if err := t.ConstBytes(func(b []byte) { _, werr = w.Write(b) }); err != nil {
+			return err
+		}
+		if werr != nil {
+			return werr
+		}
+	}
+	return w.Flush()
+}
+
+// Restore loads a checkpoint written by Save (from a Model of the same
+// Config) and replaces the whole training state with it. It validates the
+// entire file before changing anything, so a failed Restore leaves the
+// model as it was. The learning rate is restored too: call
+// SetLearningRate afterwards to change it.
+func (m *Model) Restore(dir string) error {
+	hdr, values, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		return fmt.Errorf("model: restore: %w", err)
+	}
+	if hdr.Config != m.cfg {
+		return fmt.Errorf("model: restore: checkpoint is for config %v, model is %v", hdr.Config, m.cfg)
+	}
+	inCkpt := make(map[string]bool, len(hdr.Variables))
+	for i, cv := range hdr.Variables {
+		inCkpt[cv.Path] = true
+		if v := m.store.GetVariable(cv.Path); v != nil && !v.Shape().Equal(values[i].Shape()) {
+			return fmt.Errorf("model: restore: %s has shape %s in the checkpoint, %s in the model", cv.Path, values[i].Shape(), v.Shape())
+		}
+	}
+	for _, pv := range m.vars {
+		if !inCkpt[pv.path] {
+			return fmt.Errorf("model: restore: checkpoint lacks parameter %s", pv.path)
+		}
+	}
+	err = catch(func() error {
+		// Variables the checkpoint does not know (say Adam moments, when it was
+		// saved before the first step) go, and so do the graphs that use them.
+		var stale []string
+		for v := range m.store.IterVariables() {
+			if !inCkpt[v.Path()] && !skipInCheckpoint(v.Path()) {
+				stale = append(stale, v.Path())
+			}
+		}
+		if len(stale) > 0 {
+			m.resetGraphs()
+			for _, p := range stale {
+				if err := m.store.DeleteVariable(p); err != nil {
+					return err
+				}
+			}
+		}
+		for i, cv := range hdr.Variables {
+			v := m.store.GetVariable(cv.Path)
+			if v == nil {
+				var err error
+				if v, err = m.store.CreateVariable(cv.Path, values[i]); err != nil {
+					return err
+				}
+			} else if err := v.SetValue(values[i]); err != nil {
+				return err
+			}
+			v.SetTrainable(cv.Trainable)
+		}
+		if v := m.store.GetVariable(learningRatePath); v != nil {
+			m.opts.LearningRate = float64(tensors.ToScalar[float32](v.MustValue()))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("model: restore: %w", err)
+	}
+	return nil
+}
+
+func readCheckpoint(path string) (*checkpointHeader, []*tensors.Tensor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	magic := make([]byte, len(checkpointMagic))
+	if _, err := io.ReadFull(r, magic); err != nil || !bytes.Equal(magic, []byte(checkpointMagic)) {
+		return nil, nil, fmt.Errorf("%s is not a pawnet checkpoint", path)
+	}
+	var hlen uint64
+	if err := binary.Read(r, binary.LittleEndian, &hlen); err != nil {
+		return nil, nil, err
+	}
+	if hlen > 1<<26 {
+		return nil, nil, fmt.Errorf("%s: header of %d bytes", path, hlen)
+	}
+	js := make([]byte, hlen)
+	if _, err := io.ReadFull(r, js); err != nil {
+		return nil, nil, err
+	}
+	var hdr checkpointHeader
+	if err := json.Unmarshal(js, &hdr); err != nil {
+		return nil, nil, fmt.Errorf("%s: header: %w", path, err)
+	}
+	if hdr.Format != checkpointFormat {
+		return nil, nil, fmt.Errorf("%s: format %q, want %q", path, hdr.Format, checkpointFormat)
+	}
+	values := make([]*tensors.Tensor, len(hdr.Variables))
+	for i, cv := range hdr.Variables {
+		dt, err := dtypes.DTypeString(cv.DType)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: variable %s: %w", path, cv.Path, err)
+		}
+		shape := shapes.Make(dt, cv.Dims...)
+		if shape.ByteSize() != cv.Bytes {
+			return nil, nil, fmt.Errorf("%s: variable %s: %d bytes for shape %s", path, cv.Path, cv.Bytes, shape)
+		}
+		t := tensors.FromShape(shape)
+		var rerr error
+		if err := t.MutableBytes(func(b []byte) {
+			if _, rerr = io.ReadFull(r, b); rerr == nil && crc32.ChecksumIEEE(b) != cv.CRC32 {
+				rerr = errors.New("checksum mismatch")
+			}
+		}); err != nil {
+			return nil, nil, err
+		}
+		if rerr != nil {
+			return nil, nil, fmt.Errorf("%s: variable %s: %w", path, cv.Path, rerr)
+		}
+		values[i] = t
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		return nil, nil, fmt.Errorf("%s: trailing data after the last variable", path)
+	}
+	return &hdr, values, nil
+}
+
+// CheckpointVariables lists the store paths a checkpoint in dir holds,
+// sorted; it is meant for tools and tests.
+func CheckpointVariables(dir string) ([]string, error) {
+	hdr, _, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]string, len(hdr.Variables))
+	for i, cv := range hdr.Variables {
+		paths[i] = cv.Path
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
