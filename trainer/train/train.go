@@ -106,16 +106,16 @@ type state struct {
 	// Epoch is the last finished epoch (0 before the first). When
 	// NextBatch > 0, epoch Epoch+1 was interrupted before that batch and
 	// Partial holds its running sums.
-	Epoch      int     `json:"epoch"`
-	NextBatch  int     `json:"next_batch"`
-	Partial    sums    `json:"partial"`
-	Checkpoint string  `json:"checkpoint"` // folder, relative to the run
-	BestEpoch  int     `json:"best_epoch"`
-	BestAcc    float64 `json:"best_val_acc"`
+	Epoch       int     `json:"epoch"`
+	NextBatch   int     `json:"next_batch"`
+	Partial     sums    `json:"partial"`
+	Checkpoint  string  `json:"checkpoint"` // folder, relative to the run
+	BestEpoch   int     `json:"best_epoch"`
+	BestAcc     float64 `json:"best_val_acc"`
 	BestLogLoss float64 `json:"best_val_log_loss"`
-	SinceBest  int     `json:"epochs_since_best"`
-	Seq        int64   `json:"seq"`
-	Finished   bool    `json:"finished"`
+	SinceBest   int     `json:"epochs_since_best"`
+	Seq         int64   `json:"seq"`
+	Finished    bool    `json:"finished"`
 }
 
 // sums accumulate the train loss and accuracy of an epoch.
@@ -137,13 +137,13 @@ const (
 
 // Result is what a run produced.
 type Result struct {
-	RunDir     string
-	Status     string // metrics.StatusFinished, StatusStopped or StatusFailed
-	Epochs     int    // finished epochs
-	BestEpoch  int
-	BestValAcc float64
+	RunDir      string
+	Status      string // metrics.StatusFinished, StatusStopped or StatusFailed
+	Epochs      int    // finished epochs
+	BestEpoch   int
+	BestValAcc  float64
 	BestLogLoss float64
-	Weights    string // exported best weights
+	Weights     string // exported best weights
 }
 
 // run is one training run in progress.

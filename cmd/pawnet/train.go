@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/trainer/dataset"
+	"github.com/pawnet/pawnet/trainer/sample"
+	"github.com/pawnet/pawnet/trainer/train"
+)
+
+// defaultData prepares the embedded sample (sample + separate) and returns
+// its class-folder tree.
+func defaultData(dir string) (string, error) {
+	if _, err := sample.Make(dir, sample.DefaultCacheDir(), os.Stderr); err != nil {
+		return "", err
+	}
+	trainDir := filepath.Join(dir, "train")
+	rep, err := dataset.Separate(trainDir, false)
+	if err != nil {
+		return "", err
+	}
+	if n := rep.Moved["cat"] + rep.Moved["dog"]; n > 0 {
+		fmt.Fprintf(os.Stderr, "separated %d sample photos into %s/cat and %s/dog\n", n, trainDir, trainDir)
+	}
+	return trainDir, nil
+}
+
+func runTrain(args []string) error {
+	fs := flag.NewFlagSet("train", flag.ExitOnError)
+	var o train.Options
+	modelName := fs.String("model", "small", "model config: small (CPU) or full (the seed's 227-px AlexNet)")
+	fs.StringVar(&o.Backend, "backend", "", "GoMLX backend: go, xla:cuda, xla:cpu, or xla:/abs/path/plugin.so (default $GOMLX_BACKEND, else go)")
+	fs.IntVar(&o.Epochs, "epochs", 10, "epochs to train (with -resume: extend the run to this many)")
+	fs.IntVar(&o.BatchSize, "batch", 32, "batch size")
+	fs.Float64Var(&o.LR, "lr", 1e-4, "Adam learning rate")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the split, init, shuffling and augmentation")
+	fs.Float64Var(&o.ValFraction, "val", 0.2, "validation fraction")
+	fs.IntVar(&o.Patience, "patience", 5, "stop after this many epochs without a better val accuracy (0: never)")
+	fs.IntVar(&o.Keep, "keep", 2, "checkpoints to keep")
+	fs.IntVar(&o.Workers, "workers", 0, "loader goroutines (default: all cores)")
+	fs.BoolVar(&o.NoAugment, "no-augment", false, "train without augmentation")
+	fs.StringVar(&o.RunsDir, "runs", "runs", "folder of run folders")
+	fs.StringVar(&o.RunID, "name", "", "run name (default: a timestamp)")
+	fs.StringVar(&o.Resume, "resume", "", "continue the run in this folder from its last checkpoint")
+	fs.StringVar(&o.StatsPath, "stats", "", "stats.json to use (default DATA_DIR/stats.json if it matches the split, else computed)")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: pawnet train [flags] [DATA_DIR]\n\nDATA_DIR holds cat/ and dog/ folders; without it the embedded sample is prepared in data/sample.")
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	cfg, err := alexnet.ByName(*modelName)
+	if err != nil {
+		return err
+	}
+	o.Model = cfg
+	switch {
+	case o.Resume != "":
+	case fs.NArg() == 1:
+		o.DataDir = fs.Arg(0)
+	case fs.NArg() == 0:
+		if o.DataDir, err = defaultData("data/sample"); err != nil {
+			return err
+		}
+	default:
+		fs.Usage()
+		os.Exit(2)
+	}
+	o.Progress = true
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once
+		fmt.Fprintln(os.Stderr, "\nstopping: saving a checkpoint (Ctrl-C again to abort)")
+	}()
+	res, err := train.Run(ctx, o, nil)
+	if err != nil {
+		return err
+	}
+	if res.Weights != "" {
+		fmt.Printf("best val acc %.4f (log loss %.4f) at epoch %d; weights: %s\n", res.BestValAcc, res.BestLogLoss, res.BestEpoch, res.Weights)
+	}
+	return nil
+}
