@@ -13,6 +13,7 @@ import (
 	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/sample"
 	"github.com/pawnet/pawnet/trainer/train"
+	"golang.org/x/term"
 )
 
 // defaultData prepares the embedded sample (sample + separate) and returns
@@ -72,7 +73,7 @@ func runTrain(args []string) error {
 		fs.Usage()
 		os.Exit(2)
 	}
-	o.Progress = true
+	o.Progress = term.IsTerminal(int(os.Stderr.Fd()))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

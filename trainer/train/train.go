@@ -61,7 +61,7 @@ func (o *Options) defaults() {
 	if o.RunsDir == "" {
 		o.RunsDir = "runs"
 	}
-	if o.Epochs <= 0 {
+	if o.Epochs <= 0 && o.Resume == "" {
 		o.Epochs = 10
 	}
 	if o.BatchSize <= 0 {
@@ -299,8 +299,14 @@ func (r *run) prepare() error {
 	if err != nil {
 		return err
 	}
-	r.backend = backend.Name()
-	r.device = describeDevice(backend.Name(), backend.Description())
+	r.backend = c.Backend
+	if r.backend == "" {
+		r.backend = os.Getenv("GOMLX_BACKEND")
+	}
+	if r.backend == "" {
+		r.backend = model.GoBackendName
+	}
+	r.device = describeDevice(r.backend, backend.Description())
 	r.reason = backendReason(c.Backend)
 	fmt.Fprintf(r.opts.Log, "backend: %s (%s)\n", r.device, r.reason)
 	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize})
@@ -351,7 +357,7 @@ func (r *run) loadStats(train []dataset.Item) error {
 }
 
 func describeDevice(name, desc string) string {
-	if name == model.GoBackendName {
+	if strings.HasPrefix(name, model.GoBackendName) {
 		return fmt.Sprintf("go: %d cores", runtime.GOMAXPROCS(0))
 	}
 	if desc != "" {

@@ -1,0 +1,186 @@
+package train
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/metrics"
+	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/trainer/model"
+)
+
+// recorder is a Sink that keeps every message.
+type recorder struct {
+	mu   sync.Mutex
+	msgs []metrics.Message
+}
+
+func (r *recorder) Emit(m metrics.Message) {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, m)
+	r.mu.Unlock()
+}
+
+func (r *recorder) epochs() []*metrics.Epoch {
+	var out []*metrics.Epoch
+	for _, m := range r.msgs {
+		if e, ok := m.(*metrics.Epoch); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// finalParams restores a run's newest checkpoint into a fresh model and
+// returns its parameters.
+func finalParams(t *testing.T, dir string) map[string][]float32 {
+	t.Helper()
+	var st state
+	if err := readJSON(filepath.Join(dir, StateFile), &st); err != nil {
+		t.Fatal(err)
+	}
+	var cfg runConfig
+	if err := readJSON(filepath.Join(dir, RunFile), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	b, err := model.Backend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.NewWithOptions(cfg.Model, b, 99, model.Options{BatchSize: cfg.BatchSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Restore(filepath.Join(dir, st.Checkpoint)); err != nil {
+		t.Fatal(err)
+	}
+	return m.ExportParams()
+}
+
+func TestSmallModelLearnsOnSample(t *testing.T) {
+	rec := &recorder{}
+	opts := Options{DataDir: testdata.ClassTree(t, 0), RunsDir: t.TempDir(), RunID: "learn", Epochs: 6, Log: io.Discard}
+	res, err := Run(context.Background(), opts, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := rec.epochs()
+	t.Logf("val acc per epoch: %v", func() (v []float64) {
+		for _, e := range eps {
+			v = append(v, e.ValAcc)
+		}
+		return
+	}())
+	if res.Status != metrics.StatusFinished || len(eps) != 6 {
+		t.Fatalf("status %s with %d epochs", res.Status, len(eps))
+	}
+	// A loose floor, clearly above chance (0.5) on 360 validation photos.
+	if res.BestValAcc < 0.6 {
+		t.Errorf("best val acc %.3f after 6 epochs, want ≥ 0.6", res.BestValAcc)
+	}
+	// The message stream: run start first, run end last, seq 1..n, and per
+	// epoch a confusion matrix that adds up to the validation set.
+	if _, ok := rec.msgs[0].(*metrics.RunStart); !ok {
+		t.Fatalf("first message %T", rec.msgs[0])
+	}
+	if end, ok := rec.msgs[len(rec.msgs)-1].(*metrics.RunEnd); !ok || end.Status != metrics.StatusFinished {
+		t.Fatalf("last message %#v", rec.msgs[len(rec.msgs)-1])
+	}
+	steps, conf := 0, 0
+	for i, m := range rec.msgs {
+		if metrics.Seq(m) != int64(i+1) {
+			t.Fatalf("message %d has seq %d", i, metrics.Seq(m))
+		}
+		switch v := m.(type) {
+		case *metrics.Step:
+			steps++
+		case *metrics.Confusion:
+			conf++
+			if n := v.Matrix[0][0] + v.Matrix[0][1] + v.Matrix[1][0] + v.Matrix[1][1]; n != 360 {
+				t.Errorf("confusion matrix counts %d photos", n)
+			}
+		case *metrics.Misclassified:
+			for _, s := range v.Samples {
+				if len(s.PNG) < 100 || (s.PDog > 0.5) == (s.True == 1) {
+					t.Errorf("misclassified sample %s: p_dog %.2f true %d", s.Path, s.PDog, s.True)
+				}
+			}
+		}
+	}
+	if steps < 6 || conf != 6 {
+		t.Errorf("%d step and %d confusion messages", steps, conf)
+	}
+	// The exported weights load and carry the run's metadata.
+	m, err := alexnet.LoadFile(res.Weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md := m.Metadata(); md.BestEpoch != res.BestEpoch || md.ValAcc != res.BestValAcc || !slices.Equal(md.Classes, []string{"cat", "dog"}) || len(md.Stats) == 0 {
+		t.Errorf("weights metadata %+v", md)
+	}
+	// metrics.jsonl holds the same messages.
+	data, err := os.ReadFile(filepath.Join(res.RunDir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "\n"); n != len(rec.msgs) {
+		t.Errorf("metrics.jsonl has %d lines, %d messages were emitted", n, len(rec.msgs))
+	}
+}
+
+func TestInterruptAndResumeAreExact(t *testing.T) {
+	data := testdata.ClassTree(t, 100)
+	runs := t.TempDir()
+	base := Options{DataDir: data, RunsDir: runs, Epochs: 2, BatchSize: 16, Log: io.Discard}
+
+	straight := base
+	straight.RunID = "straight"
+	if _, err := Run(context.Background(), straight, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Interrupt in epoch 2 at step 5 (as Ctrl-C does), then resume.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := SinkFunc(func(m metrics.Message) {
+		if s, ok := m.(*metrics.Step); ok && s.Epoch == 2 && s.Step >= 5 {
+			cancel()
+		}
+	})
+	cut := base
+	cut.RunID = "cut"
+	res, err := Run(ctx, cut, stop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != metrics.StatusStopped || res.Epochs != 1 {
+		t.Fatalf("interrupted run: status %s after %d epochs", res.Status, res.Epochs)
+	}
+	rec := &recorder{}
+	res, err = Run(context.Background(), Options{Resume: res.RunDir, Log: io.Discard}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := rec.msgs[0].(*metrics.RunStart)
+	if res.Status != metrics.StatusFinished || res.Epochs != 2 || !start.Resumed || start.StartEpoch != 2 {
+		t.Fatalf("resumed run: status %s, %d epochs, start %+v", res.Status, res.Epochs, start)
+	}
+	a, b := finalParams(t, filepath.Join(runs, "straight")), finalParams(t, filepath.Join(runs, "cut"))
+	for name, v := range a {
+		if !slices.Equal(v, b[name]) {
+			t.Fatalf("%s differs between the straight and the interrupted+resumed run", name)
+		}
+	}
+	// A finished run resumed again does nothing; asking for more epochs continues.
+	res, err = Run(context.Background(), Options{Resume: filepath.Join(runs, "cut"), Epochs: 3, Log: io.Discard}, nil)
+	if err != nil || res.Epochs != 3 {
+		t.Fatalf("extend to 3 epochs: %v, %+v", err, res)
+	}
+}
