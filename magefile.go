@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
@@ -43,14 +44,43 @@ func Sample() error {
 	return run(binary, "sample", "-out", sampleDir)
 }
 
-// Demo runs the main job on the embedded default: sample → separate → stats.
+// Demo runs the main job on the embedded default: sample → separate →
+// stats → train (small model, CPU) → predict the test set → score it.
 func Demo() error {
 	mg.Deps(Sample)
 	train := filepath.Join(sampleDir, "train")
 	if err := run(binary, "separate", train); err != nil {
 		return err
 	}
-	return run(binary, "stats", train)
+	if err := run(binary, "stats", train); err != nil {
+		return err
+	}
+	return Train()
+}
+
+// Train trains on the embedded sample (or $PAWNET_DATA), then writes and
+// scores a Kaggle submission for the sample's test set. Extra flags for
+// `pawnet train` come from $PAWNET_TRAIN_FLAGS (e.g. "-model full -backend xla:cuda").
+func Train() error {
+	mg.Deps(Build)
+	name := time.Now().Format("20060102-150405")
+	args := append([]string{"train", "-name", name}, strings.Fields(os.Getenv("PAWNET_TRAIN_FLAGS"))...)
+	if d := os.Getenv("PAWNET_DATA"); d != "" {
+		args = append(args, d)
+	}
+	if err := run(binary, args...); err != nil {
+		return err
+	}
+	if os.Getenv("PAWNET_DATA") != "" {
+		return nil
+	}
+	weights := filepath.Join("runs", name, "model.safetensors")
+	sub := filepath.Join("runs", name, "submission.csv")
+	fmt.Println("$", binary, "predict -weights", weights, "-csv", sub, filepath.Join(sampleDir, "test"))
+	if err := sh.RunWith(env(), binary, "predict", "-weights", weights, "-csv", sub, filepath.Join(sampleDir, "test")); err != nil {
+		return err
+	}
+	return run(binary, "score", sub, filepath.Join(sampleDir, "test_labels.csv"))
 }
 
 // Lint checks gofmt, go vet, and that shared/ builds for js/wasm.
