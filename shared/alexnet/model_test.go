@@ -247,30 +247,39 @@ func TestWinogradMatrices(t *testing.T) {
 	}
 }
 
-func TestForwardFullShape(t *testing.T) {
+// TestForwardFull checks the full-size network, with its Winograd layers,
+// against the float64 reference on one image.
+func TestForwardFull(t *testing.T) {
 	if testing.Short() {
-		t.Skip("58M random parameters")
+		t.Skip("58M random parameters and a 1.1 GMAC float64 reference")
 	}
 	cfg := Full()
-	m, err := NewModel(cfg, InitParams(cfg, 1), Metadata{})
+	params := InitParams(cfg, 1)
+	randomBiases(cfg, params, 1)
+	m, err := NewModel(cfg, params, Metadata{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, err := m.Forward(randomInput(cfg, 1, 7), 1)
+	x := randomInput(cfg, 1, 7)
+	logits, err := m.Forward(x, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(logits) != cfg.Classes {
 		t.Fatalf("got %d logits, want %d", len(logits), cfg.Classes)
 	}
-	for _, v := range logits {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			t.Fatalf("non-finite logits %v", logits)
+	want := refForward(cfg, params, x)
+	scale := 1.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	for c, w := range want {
+		g := float64(logits[c])
+		if d := math.Abs(g - w); !(d <= 1e-4*scale) {
+			t.Errorf("logit %d: got %.7g, want %.7g (|Δ| %.3g, scale %.3g)", c, g, w, d, scale)
 		}
 	}
-	if logits[0] == logits[1] {
-		t.Errorf("both logits equal (%v): features did not reach the classifier", logits)
-	}
+	t.Logf("logits %v, reference %v", logits, want)
 }
 
 func TestForwardBadInput(t *testing.T) {
