@@ -10,8 +10,9 @@ type convLayer struct {
 	pad             int
 	in, out, pooled int // spatial sides: input, conv output, after pool (= out without pool)
 	pool            bool
-	k, n, panels    int // GEMM depth, columns, column panels
-	wPacked, bias   []float32
+	k, n, panels    int       // GEMM depth, columns, column panels
+	wPacked, bias   []float32 // im2col path: packed weights
+	wino            *winograd // Winograd path, when it pays (then wPacked is nil)
 }
 
 func newConvLayer(cfg Config, i, in int, w, bias []float32) convLayer {
@@ -32,18 +33,36 @@ func newConvLayer(cfg Config, i, in int, w, bias []float32) convLayer {
 	l.k = cin * l.kernel * l.kernel
 	l.n = l.out * l.out
 	l.panels = (l.n + gemmNR - 1) / gemmNR
-	l.wPacked = packA(w, l.cout, l.k)
 	l.bias = bias
+	if m, ok := winogradTile[l.kernel]; ok && l.stride == 1 && m+l.kernel-1 <= 8 {
+		// Use Winograd when it saves at least a fifth of the multiplications.
+		a, tiles := m+l.kernel-1, (l.out+m-1)/m
+		if 10*a*a*tiles*tiles < 8*l.kernel*l.kernel*l.n {
+			l.wino = newWinograd(&l, m, w)
+			return l
+		}
+	}
+	l.wPacked = packA(w, l.cout, l.k)
 	return l
 }
 
-// colSize is the number of floats of the packed patch matrix.
-func (l *convLayer) colSize() int { return l.panels * gemmNR * l.k }
+// colSize is the number of scratch floats forward needs: the packed patch
+// matrix, or the Winograd buffers.
+func (l *convLayer) colSize() int {
+	if l.wino != nil {
+		return l.wino.scratchSize()
+	}
+	return l.panels * gemmNR * l.k
+}
 
 // forward computes the conv + bias + ReLU of in (cin×in×in) into out
 // (cout×out×out), using col (colSize floats) for the patches. It splits the
 // column panels over goroutines when par is set.
 func (l *convLayer) forward(out, in, col []float32, par bool) {
+	if l.wino != nil {
+		l.wino.forward(out, in, l.bias, col, l.in, l.pad, l.out, par)
+		return
+	}
 	run := func(q0, q1 int) {
 		l.im2col(col, in, q0, q1)
 		gemmPanels(out, l.n, l.wPacked, l.cout, col, l.n, l.k, l.bias, q0, q1)
@@ -140,10 +159,9 @@ func maxPool(out, in []float32, c, side int) {
 			d := dst[oy*o : (oy+1)*o]
 			for ox := range d {
 				x := 2 * ox
-				m := r0[x]
-				m = max(m, r0[x+1], r0[x+2])
-				m = max(m, r1[x], r1[x+1], r1[x+2])
-				m = max(m, r2[x], r2[x+1], r2[x+2])
+				m := fmax(fmax(r0[x], r0[x+1]), r0[x+2])
+				m = fmax(m, fmax(fmax(r1[x], r1[x+1]), r1[x+2]))
+				m = fmax(m, fmax(fmax(r2[x], r2[x+1]), r2[x+2]))
 				d[ox] = m
 			}
 		}

@@ -40,7 +40,7 @@ func (l *denseLayer) forwardRows(outs, xs []float32, n, o0, o1 int) {
 
 func (l *denseLayer) act(v float32) float32 {
 	if l.relu {
-		return max(v, 0)
+		return relu(v)
 	}
 	return v
 }

@@ -85,7 +85,8 @@ func kernel2x4(a, b []float32, k int) (c [8]float32) {
 //	c[i*ldc + j] = ReLU(bias[i] + Σ_k A[i][k]·B[k][j])
 //
 // for every row i < m and column j < n of those panels. pa and pb are packed
-// as described above with depth k.
+// as described above with depth k. With a nil bias it stores the plain
+// sums, without bias or ReLU.
 //
 // There is no blocking over k: with a scalar kernel the loop is bound by
 // arithmetic, not memory, and splitting k into blocks of 128–512 (so that a
@@ -104,13 +105,35 @@ func gemmPanels(c []float32, ldc int, pa []float32, m int, pb []float32, n, k in
 			for r := 0; r < gemmMR && i0+r < m; r++ {
 				row := c[(i0+r)*ldc+j0 : (i0+r)*ldc+j0+cols]
 				a := acc[r*gemmNR : r*gemmNR+cols]
+				if bias == nil {
+					copy(row, a)
+					continue
+				}
 				b := bias[i0+r]
 				for t := range row {
-					row[t] = max(a[t]+b, 0)
+					row[t] = relu(a[t] + b)
 				}
 			}
 		}
 	}
+}
+
+// relu returns max(v, 0), keeping NaN. The builtin max on floats compiles
+// to a runtime call in wasm (runtime.fmax32, 2% of a forward pass); this
+// inlines.
+func relu(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	return v
+}
+
+// fmax returns the larger of a and b, NaN if either is NaN; see relu.
+func fmax(a, b float32) float32 {
+	if a > b || a != a {
+		return a
+	}
+	return b
 }
 
 // workers is the number of goroutines worth splitting work over: 1 on

@@ -10,22 +10,36 @@ import (
 )
 
 // Model is an AlexNet ready for inference: its configuration, metadata and
-// weights, with the conv weights repacked for the GEMM kernel.
+// weights, with the conv weights transformed for the fast kernels.
 //
 // Forward, Predict and the accessors are safe for concurrent use. Each
-// Forward call borrows a set of scratch buffers from the Model (about
-// 14 MB per image in flight for Full) and returns it afterwards, so
-// repeated calls allocate nothing but their result.
+// Forward call borrows a set of scratch buffers from the Model (8 MB per
+// image worker for Full, plus the dense activations) and returns it
+// afterwards, so repeated calls allocate nothing but their result.
 //
-// Speed (Full, 1.13 GMAC per image; see BenchmarkForwardFull):
+// How it computes (Full, 1.13 GMAC per image by direct convolution):
 //
-//   - js/wasm under node 20, one thread, no SIMD: about 0.8 s per image.
-//   - amd64, 2 shared cores: about 0.25 s per image.
+//   - conv1 (11×11 stride 4): im2col into packed panels + a register-blocked
+//     2×4 float32 GEMM kernel (gemm.go).
+//   - conv2 (5×5) and conv3–5 (3×3), stride 1: Winograd F(3×3, 5×5) and
+//     F(4×4, 3×3) (winograd.go), whose α² GEMMs use the same kernel. This
+//     cuts the conv multiply-adds from 1.08 G to about 0.45 G, at the cost
+//     of 54 MB of transformed conv weights (the file's conv weights are
+//     9 MB) and a relative error of about 2e-5 on the logits.
+//   - fc6–fc8: an 8-row dot-product kernel reading the weights in place.
 //
-// The five convolutions are more than 90% of the arithmetic. They run as
-// im2col + a register-blocked 2×4 float32 GEMM at about the scalar ceiling
-// of the target; the dense layers are a dot-product kernel bound by reading
-// the 218 MB of fc6/fc7 weights.
+// Measured on this project's 2-core AMD EPYC, shared with other work, so
+// ranges; best of several runs (BenchmarkForwardFull, ...FullLayers):
+//
+//	                          im2col everywhere   with Winograd
+//	js/wasm (node 20), 1 img  ≈ 0.53 s            0.30–0.43 s
+//	amd64, 1 thread, 1 img    ≈ 0.30 s            ≈ 0.16 s
+//
+// In wasm the GEMM kernel runs at 2.0–2.2 GMAC/s, about the scalar
+// ceiling (Go's wasm has no SIMD and no threads), so what is left is
+// arithmetic: conv1 ≈ 55 ms (it cannot use Winograd at stride 4), conv2 ≈
+// 90 ms, conv3–5 ≈ 125 ms, fc6+fc7 ≈ 35 ms (bound by reading 218 MB of
+// weights).
 type Model struct {
 	cfg    Config
 	meta   Metadata

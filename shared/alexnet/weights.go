@@ -242,7 +242,9 @@ func writeFloats(w io.Writer, v []float32) error {
 }
 
 // SaveFile writes the weights file at path atomically: Save into a
-// temporary file in the same directory, fsync, then rename over path.
+// temporary file in the same directory, fsync, then rename over path, so
+// that readers see the old file or the complete new one. The file is
+// world-readable (0644) so that a web server can serve it.
 func SaveFile(path string, cfg Config, params map[string][]float32, meta Metadata) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -256,6 +258,9 @@ func SaveFile(path string, cfg Config, params map[string][]float32, meta Metadat
 		}
 	}()
 	if err = Save(f, cfg, params, meta); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil { // CreateTemp makes it 0600
 		return err
 	}
 	if err = f.Sync(); err != nil {

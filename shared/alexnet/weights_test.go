@@ -117,6 +117,9 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, m)
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("file mode %v, %v; want 0644", fi.Mode(), err)
+		}
 		entries, _ := os.ReadDir(filepath.Dir(path))
 		if len(entries) != 1 {
 			t.Errorf("directory holds %d entries, want only the weights file", len(entries))
