@@ -1,0 +1,163 @@
+package predict
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/shared/preprocess"
+	"github.com/pawnet/pawnet/trainer/dataset"
+	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/trainer/model"
+)
+
+// statsOf computes real stats on a few sample photos.
+func statsOf(t *testing.T) preprocess.Stats {
+	ds, err := dataset.Scan(testdata.ClassTree(t, 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := dataset.ComputeStats(ds.Items, 227, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestSharedInferenceMatchesTrainingGraph checks that the browser's
+// pure-Go forward pass and the GoMLX training graph give the same logits
+// on the same weights and real photos.
+func TestSharedInferenceMatchesTrainingGraph(t *testing.T) {
+	st := statsOf(t)
+	norm, _ := preprocess.NewNormalizer(st)
+	backend, err := model.Backend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := filepath.Join(testdata.SampleDir(t), "test")
+	for _, cfg := range []alexnet.Config{alexnet.Small(), alexnet.Full()} {
+		t.Run(cfg.Name, func(t *testing.T) {
+			const n = 2
+			var x []float32
+			for _, f := range []string{"3.jpg", "4.jpg"} {
+				data, err := os.ReadFile(filepath.Join(test, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				v, err := preprocess.EvalBytes(data, cfg.InputSize, 0, norm)
+				if err != nil {
+					t.Fatal(err)
+				}
+				x = append(x, v...)
+			}
+			m, err := model.NewWithOptions(cfg, backend, 7, model.Options{BatchSize: n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := m.Logits(x, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			shared, err := alexnet.NewModel(cfg, m.ExportParams(), alexnet.Metadata{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := shared.Forward(x, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var worst float64
+			for i := range want {
+				worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
+			}
+			t.Logf("%s: logits %v vs %v, max |Δ| = %.2g", cfg.Name, got, want, worst)
+			if worst > 1e-4 {
+				t.Errorf("max |Δlogit| = %g > 1e-4", worst)
+			}
+		})
+	}
+}
+
+func TestPredictSubmissionAndScore(t *testing.T) {
+	st := statsOf(t)
+	stats, _ := json.Marshal(st)
+	cfg := alexnet.Small()
+	w := filepath.Join(t.TempDir(), "w.safetensors")
+	if err := alexnet.SaveFile(w, cfg, alexnet.InitParams(cfg, 3), alexnet.Metadata{Stats: stats, Classes: []string{"cat", "dog"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := alexnet.LoadFile(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := classify.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The sample's test set plus a bad file in a copy of the folder.
+	sample := testdata.SampleDir(t)
+	dir := t.TempDir()
+	ents, _ := os.ReadDir(filepath.Join(sample, "test"))
+	for _, e := range ents {
+		testdata.Link(t, filepath.Join(sample, "test", e.Name()), filepath.Join(dir, e.Name()))
+	}
+	os.WriteFile(filepath.Join(dir, "201.jpg"), []byte("not a photo"), 0o644)
+	files, err := Files([]string{dir})
+	if err != nil || len(files) != 201 {
+		t.Fatalf("%d files, %v", len(files), err)
+	}
+	for _, tta := range []bool{false, true} {
+		res := Run(c, files, tta, nil)
+		bad := 0
+		for _, r := range res {
+			if r.Err != nil {
+				bad++
+				continue
+			}
+			if s := r.Probs[0] + r.Probs[1]; math.Abs(float64(s)-1) > 1e-5 {
+				t.Fatalf("%s: probabilities sum to %v", r.Path, s)
+			}
+		}
+		if bad != 1 {
+			t.Fatalf("tta=%v: %d failures, want only 201.jpg", tta, bad)
+		}
+		var sub bytes.Buffer
+		n, skipped := WriteSubmission(&sub, res, 1, 0.005)
+		if n != 200 || len(skipped) != 1 {
+			t.Fatalf("%d rows, skipped %v", n, skipped)
+		}
+		pred, err := ReadCSV(&sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, p := range pred {
+			if p < 0.005 || p > 0.995 {
+				t.Fatalf("id %d: label %v not clipped", id, p)
+			}
+		}
+		f, _ := os.Open(filepath.Join(sample, "test_labels.csv"))
+		labels, err := ReadCSV(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ScoreSubmission(pred, labels)
+		if err != nil || s.N != 200 || s.Missing != 0 || math.IsNaN(s.LogLoss) || s.LogLoss > math.Log(1/0.005) {
+			t.Fatalf("score %+v, %v", s, err)
+		}
+		// The labels themselves score perfectly (up to the clip).
+		perfect, _ := ScoreSubmission(labels, labels)
+		if perfect.Accuracy != 1 || perfect.LogLoss > 1e-12 {
+			t.Errorf("perfect submission scores %+v", perfect)
+		}
+	}
+	if _, err := ReadCSV(strings.NewReader("a,b\n1,2\n")); err == nil {
+		t.Error("a CSV without the id,label header was accepted")
+	}
+}
