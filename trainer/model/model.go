@@ -49,7 +49,8 @@ type Options struct {
 	// TrainStep with fewer examples (the last partial batch of an epoch) is
 	// padded to it with zero images whose loss is masked out, so it gives
 	// the same gradient as an unpadded step of n examples and never
-	// recompiles. 0 means: fixed by the first TrainStep (or Logits) call.
+	// recompiles; Logits runs in chunks of it. 0 means: fixed by the first
+	// TrainStep call.
 	BatchSize int
 
 	// Ops overrides the backend's op set (see OpsFor); nil picks OpsFor.
@@ -276,18 +277,11 @@ func (m *Model) GlobalStep() int64 {
 // imageLen is the number of float32 values of one input image.
 func (m *Model) imageLen() int { return m.cfg.InputSize * m.cfg.InputSize * 3 }
 
-// fixBatch fixes the compiled batch size on first use.
-func (m *Model) fixBatch(n int) {
-	if m.batch == 0 {
-		m.batch = n
-	}
-}
-
 // inputTensor copies n images into a fresh [batch, S, S, 3] tensor, zero
 // padded after the first n.
-func (m *Model) inputTensor(x []float32, n int) *tensors.Tensor {
+func (m *Model) inputTensor(x []float32, n, batch int) *tensors.Tensor {
 	s := m.cfg.InputSize
-	t := tensors.FromShape(shapes.Make(dtypes.Float32, m.batch, s, s, 3))
+	t := tensors.FromShape(shapes.Make(dtypes.Float32, batch, s, s, 3))
 	tensors.MustMutableFlatData(t, func(flat []float32) { copy(flat, x[:n*m.imageLen()]) })
 	return t
 }
@@ -313,12 +307,14 @@ func (m *Model) TrainStep(x []float32, y []int32, n int) (lossValue float32, cor
 			return 0, 0, fmt.Errorf("model: label %d of example %d out of [0,%d)", l, i, m.cfg.Classes)
 		}
 	}
-	m.fixBatch(n)
+	if m.batch == 0 {
+		m.batch = n
+	}
 	if n > m.batch {
 		return 0, 0, fmt.Errorf("model: batch of %d examples exceeds the compiled batch size %d", n, m.batch)
 	}
 	err = catch(func() error {
-		xt := m.inputTensor(x, n)
+		xt := m.inputTensor(x, n, m.batch)
 		yt := tensors.FromShape(shapes.Make(dtypes.Int32, m.batch, 1))
 		tensors.MustMutableFlatData(yt, func(flat []int32) { copy(flat, y[:n]) })
 		mask := tensors.FromShape(shapes.Make(dtypes.Bool, m.batch))
@@ -361,14 +357,19 @@ func (m *Model) checkInput(x []float32, n int) error {
 }
 
 // Logits returns the [n, Classes] logits (row-major) of n NHWC images in
-// evaluation mode (no dropout). Any n works: the images are run in chunks
-// of the compiled batch size, the last one zero-padded, so only one eval
-// graph is ever compiled.
+// evaluation mode (no dropout). Any n works: once the batch size is fixed
+// (Options.BatchSize or the first TrainStep), the images run in chunks of
+// it, the last one zero-padded, so only one eval graph is compiled. Before
+// that, each distinct n compiles its own graph (and does not fix the batch
+// size).
 func (m *Model) Logits(x []float32, n int) ([]float32, error) {
 	if err := m.checkInput(x, n); err != nil {
 		return nil, err
 	}
-	m.fixBatch(n)
+	chunk := m.batch
+	if chunk == 0 {
+		chunk = n
+	}
 	out := make([]float32, 0, n*m.cfg.Classes)
 	err := catch(func() error {
 		if m.eval == nil {
@@ -382,9 +383,9 @@ func (m *Model) Logits(x []float32, n int) ([]float32, error) {
 			m.eval = e.WithName("AlexNetLogits")
 		}
 		il := m.imageLen()
-		for off := 0; off < n; off += m.batch {
-			c := min(m.batch, n-off)
-			xt := m.inputTensor(x[off*il:], c)
+		for off := 0; off < n; off += chunk {
+			c := min(chunk, n-off)
+			xt := m.inputTensor(x[off*il:], c, chunk)
 			res, err := m.eval.Call(xt)
 			_ = xt.FinalizeAll()
 			if err != nil {

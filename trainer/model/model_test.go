@@ -584,3 +584,52 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Error("New accepted a config with an empty feature map")
 	}
 }
+
+func TestSetLearningRate(t *testing.T) {
+	cfg := alexnet.Small()
+	m := newModel(t, cfg, 1, Options{})
+	if m.LearningRate() != DefaultLearningRate {
+		t.Errorf("default learning rate %g", m.LearningRate())
+	}
+	rng := rand.New(rand.NewPCG(2, 3))
+	x, y := randImages(rng, cfg, 4), randLabels(rng, cfg, 4)
+	trainSteps(t, m, x, y, 4, 1) // compile with the default rate
+	if err := m.SetLearningRate(0); err == nil {
+		t.Error("SetLearningRate(0) accepted")
+	}
+	// Adam moves each weight by about lr at most.
+	if err := m.SetLearningRate(1e-30); err != nil {
+		t.Fatal(err)
+	}
+	before := m.ExportParams()
+	trainSteps(t, m, x, y, 4, 1)
+	for name, v := range m.ExportParams() {
+		for i := range v {
+			if d := math.Abs(float64(v[i] - before[name][i])); d > 1e-28 {
+				t.Fatalf("%s[%d] moved by %g at learning rate 1e-30", name, i, d)
+			}
+		}
+	}
+	if err := m.SetLearningRate(1e-2); err != nil {
+		t.Fatal(err)
+	}
+	trainSteps(t, m, x, y, 4, 1)
+	after := m.ExportParams()
+	if bitsEqual(before["features.0.weight"], after["features.0.weight"]) {
+		t.Error("learning rate 1e-2 did not change conv1")
+	}
+}
+
+func TestLogitsBeforeTrainingKeepsBatchFree(t *testing.T) {
+	cfg := alexnet.Small()
+	m := newModel(t, cfg, 1, Options{})
+	rng := rand.New(rand.NewPCG(4, 4))
+	logits(t, m, randImages(rng, cfg, 1), 1)
+	if m.BatchSize() != 0 {
+		t.Fatalf("Logits fixed the batch size to %d", m.BatchSize())
+	}
+	trainSteps(t, m, randImages(rng, cfg, 3), randLabels(rng, cfg, 3), 3, 1)
+	if m.BatchSize() != 3 {
+		t.Errorf("batch size %d after a first step of 3", m.BatchSize())
+	}
+}
