@@ -11,6 +11,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/trainer/dataset"
+	"github.com/pawnet/pawnet/trainer/device"
 	"github.com/pawnet/pawnet/trainer/sample"
 	"github.com/pawnet/pawnet/trainer/train"
 	"golang.org/x/term"
@@ -37,7 +38,8 @@ func runTrain(args []string) error {
 	fs := flag.NewFlagSet("train", flag.ExitOnError)
 	var o train.Options
 	modelName := fs.String("model", "small", "model config: small (CPU) or full (the seed's 227-px AlexNet)")
-	fs.StringVar(&o.Backend, "backend", "", "GoMLX backend: go, xla:cuda, xla:cpu, or xla:/abs/path/plugin.so (default $GOMLX_BACKEND, else go)")
+	backend := fs.String("backend", "auto", "auto (CUDA GPU if a PJRT plugin is found, else CPU), go, gpu, or a GOMLX_BACKEND value (xla:cuda, xla:/abs/plugin.so)")
+	allowDownload := fs.Bool("allow-download", false, "let go-xla download a missing PJRT plugin")
 	fs.IntVar(&o.Epochs, "epochs", 10, "epochs to train (with -resume: extend the run to this many)")
 	fs.IntVar(&o.BatchSize, "batch", 32, "batch size")
 	fs.Float64Var(&o.LR, "lr", 1e-4, "Adam learning rate")
@@ -73,6 +75,14 @@ func runTrain(args []string) error {
 		fs.Usage()
 		os.Exit(2)
 	}
+	choice, err := device.Discover(device.Host(), *backend)
+	if err != nil {
+		return err
+	}
+	if err := device.Apply(choice, *allowDownload); err != nil {
+		return err
+	}
+	o.Backend, o.BackendReason = choice.Config, choice.Reason
 	o.Progress = term.IsTerminal(int(os.Stderr.Fd()))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

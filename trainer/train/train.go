@@ -37,18 +37,20 @@ type Options struct {
 	// the other options then come from its run.json, except Epochs.
 	Resume string
 
-	Model       alexnet.Config // default alexnet.Small()
-	Backend     string         // GOMLX_BACKEND syntax; "" = $GOMLX_BACKEND or "go"
-	Epochs      int            // default 10
-	BatchSize   int            // default 32
-	LR          float64        // default 1e-4
-	Seed        uint64         // default 1
-	ValFraction float64        // default 0.2
-	Patience    int            // early stopping after this many epochs without a better val acc; 0 = never
-	Keep        int            // checkpoints kept (default 2)
-	Workers     int            // loader goroutines (default: all cores)
-	NoAugment   bool           // train on the eval transform
-	StatsPath   string         // default DataDir/stats.json when it matches the split, else computed
+	Model   alexnet.Config // default alexnet.Small()
+	Backend string         // GOMLX_BACKEND syntax; "" = $GOMLX_BACKEND or "go"
+	// BackendReason says why Backend was chosen (see trainer/device).
+	BackendReason string
+	Epochs        int     // default 10
+	BatchSize     int     // default 32
+	LR            float64 // default 1e-4
+	Seed          uint64  // default 1
+	ValFraction   float64 // default 0.2
+	Patience      int     // early stopping after this many epochs without a better val acc; 0 = never
+	Keep          int     // checkpoints kept (default 2)
+	Workers       int     // loader goroutines (default: all cores)
+	NoAugment     bool    // train on the eval transform
+	StatsPath     string  // default DataDir/stats.json when it matches the split, else computed
 
 	Log      io.Writer // human-readable log lines (default os.Stderr)
 	Progress bool      // draw a progress bar on Log
@@ -220,6 +222,9 @@ func (r *run) open() error {
 		if err := readJSON(filepath.Join(r.dir, StateFile), &r.st); err != nil {
 			return fmt.Errorf("resume %s: %w", r.dir, err)
 		}
+		if o.Backend != "" {
+			r.cfg.Backend = o.Backend
+		}
 		if o.Epochs > r.cfg.Epochs {
 			r.cfg.Epochs = o.Epochs
 			r.st.Finished = false
@@ -307,7 +312,10 @@ func (r *run) prepare() error {
 		r.backend = model.GoBackendName
 	}
 	r.device = describeDevice(r.backend, backend.Description())
-	r.reason = backendReason(c.Backend)
+	r.reason = r.opts.BackendReason
+	if r.reason == "" {
+		r.reason = backendReason(c.Backend)
+	}
 	fmt.Fprintf(r.opts.Log, "backend: %s (%s)\n", r.device, r.reason)
 	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize})
 	if err != nil {
