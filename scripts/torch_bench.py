@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""PyTorch side of pawnet's GPU benchmark: the seed's AlexNet (96-256-384-384-256,
+227x227x3 in, fc 4096-4096-2, dropout 0.2), trained with Adam lr 1e-4 and
+cross-entropy, eager mode, channels_last, optional bf16 autocast.
+
+  torch_bench.py throughput --batch 128 --dtype bf16 [--steps 30 --warmup 5]
+      img/s on synthetic tensors copied from pinned host memory every step
+      (as a loader would), synchronised every step like pawnet's loss fetch.
+  torch_bench.py epoch --data DIR --workers 16 --batch 256 --dtype bf16
+      one training epoch over DIR/<class>/*.jpg with a DataLoader that
+      decodes every JPEG with PIL each epoch and applies the seed's
+      augmentation (flip, rotation 10, RandomResizedCrop 227 0.8-1.0,
+      ColorJitter 0.2, normalize).
+
+--device cpu and --size 64 make a tiny dry run for CI.
+"""
+import argparse
+import os
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn as nn
+except ImportError:
+    print("torch: not installed, skipped")
+    sys.exit(0)
+
+
+def alexnet(size, classes=2, dropout=0.2):
+    widths = [96, 256, 384, 384, 256]
+    feats = nn.Sequential(
+        nn.Conv2d(3, widths[0], 11, stride=4, padding=0 if size == 227 else 2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(widths[0], widths[1], 5, padding=2), nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(widths[1], widths[2], 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(widths[2], widths[3], 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(widths[3], widths[4], 3, padding=1), nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2),
+    )
+    with torch.no_grad():
+        flat = feats(torch.zeros(1, 3, size, size)).numel()
+    return nn.Sequential(
+        feats, nn.Flatten(),
+        nn.Dropout(dropout), nn.Linear(flat, 4096), nn.ReLU(inplace=True),
+        nn.Dropout(dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
+        nn.Linear(4096, classes),
+    )
+
+
+def setup(args):
+    dev = torch.device(args.device)
+    model = alexnet(args.size).to(dev).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    loss_fn = nn.CrossEntropyLoss()
+    use_bf16 = args.dtype == "bf16"
+
+    def step(x, y):
+        x = x.to(dev, non_blocking=True).to(memory_format=torch.channels_last)
+        y = y.to(dev, non_blocking=True)
+        with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_bf16):
+            loss = loss_fn(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return dev, step
+
+
+def throughput(args):
+    dev, step = setup(args)
+    x = torch.randn(args.batch, 3, args.size, args.size)
+    y = torch.arange(args.batch) % 2
+    if dev.type == "cuda":
+        x, y = x.pin_memory(), y.pin_memory()
+    for _ in range(args.warmup):
+        step(x, y)
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        step(x, y)
+    el = time.perf_counter() - t0
+    print(f"torch throughput device={dev.type} batch={args.batch} dtype={args.dtype} steps={args.steps} "
+          f"ms/step={1000 * el / args.steps:.2f} img/s={args.steps * args.batch / el:.1f}")
+
+
+def epoch(args):
+    from PIL import Image
+    try:
+        from torchvision import datasets, transforms
+    except ImportError:
+        print("torchvision: not installed, skipped the epoch benchmark")
+        return
+    tf = transforms.Compose([
+        transforms.RandomHorizontalFlip(0.5),
+        transforms.RandomRotation(10),
+        transforms.RandomResizedCrop(args.size, scale=(0.8, 1.0)),
+        transforms.ColorJitter(0.2, 0.2, 0.2),
+        transforms.ToTensor(),
+        transforms.Normalize([0.5, 0.5, 0.5], [0.25, 0.25, 0.25]),
+    ])
+    ds = datasets.ImageFolder(args.data, transform=tf, loader=lambda p: Image.open(p).convert("RGB"))
+    dl = torch.utils.data.DataLoader(ds, batch_size=args.batch, shuffle=True, num_workers=args.workers,
+                                     pin_memory=args.device == "cuda", drop_last=False, persistent_workers=False)
+    dev, step = setup(args)
+    t0 = time.perf_counter()
+    n = 0
+    for x, y in dl:
+        step(x, y)
+        n += len(y)
+    el = time.perf_counter() - t0
+    print(f"torch epoch device={dev.type} images={n} workers={args.workers} batch={args.batch} dtype={args.dtype} "
+          f"seconds={el:.1f} img/s={n / el:.1f}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["throughput", "epoch"])
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--size", type=int, default=227)
+    p.add_argument("--data")
+    p.add_argument("--workers", type=int, default=16)
+    args = p.parse_args()
+    if args.device == "cuda":
+        torch.backends.cudnn.benchmark = True
+    throughput(args) if args.mode == "throughput" else epoch(args)
+
+
+if __name__ == "__main__":
+    main()
