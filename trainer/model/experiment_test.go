@@ -7,7 +7,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +25,9 @@ import (
 //	PAWNET_CATSDOGS_JSON=/path/to/package/src/dogsNcats.json \
 //	PAWNET_EXPERIMENT_CPU_SECONDS=90 GOEXPERIMENT=simd \
 //	go test ./trainer/model -run CompareSmallConfigs -v -timeout 1h
+//
+// PAWNET_EXPERIMENT_LR sets Adam's learning rate (default 1e-4) and
+// PAWNET_EXPERIMENT_CONFIGS a comma-separated subset of the config names.
 func TestCompareSmallConfigs(t *testing.T) {
 	path := os.Getenv("PAWNET_CATSDOGS_JSON")
 	if path == "" {
@@ -66,6 +71,15 @@ func TestCompareSmallConfigs(t *testing.T) {
 	native32.Name, native32.InputSize = "small-32px-k5s1", 32
 	native32.Kernels, native32.Strides, native32.Pads = [alexnet.NumConv]int{5, 5, 3, 3, 3}, [alexnet.NumConv]int{1, 1, 1, 1, 1}, [alexnet.NumConv]int{2, 2, 1, 1, 1}
 	configs := []alexnet.Config{alexnet.Small(), wide, narrowDense, s96, native32}
+	if names := os.Getenv("PAWNET_EXPERIMENT_CONFIGS"); names != "" {
+		var keep []alexnet.Config
+		for _, cfg := range configs {
+			if slices.Contains(strings.Split(names, ","), cfg.Name) {
+				keep = append(keep, cfg)
+			}
+		}
+		configs = keep
+	}
 	const batch = 32
 	for _, cfg := range configs {
 		if err := cfg.Validate(); err != nil {
