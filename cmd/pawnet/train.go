@@ -49,6 +49,7 @@ func runTrain(args []string) error {
 	fs.IntVar(&o.Keep, "keep", 2, "checkpoints to keep")
 	fs.IntVar(&o.Workers, "workers", 0, "loader goroutines (default: all cores)")
 	fs.BoolVar(&o.NoAugment, "no-augment", false, "train without augmentation")
+	fs.BoolVar(&o.BF16, "bf16", false, "bf16 mixed precision with float32 master weights (for the GPU)")
 	fs.StringVar(&o.RunsDir, "runs", "runs", "folder of run folders")
 	fs.StringVar(&o.RunID, "name", "", "run name (default: a timestamp)")
 	fs.StringVar(&o.Resume, "resume", "", "continue the run in this folder from its last checkpoint")

@@ -63,6 +63,7 @@ type RunStart struct {
 	Stats         preprocess.Stats `json:"stats"`
 	Seed          uint64           `json:"seed"`
 	Augment       bool             `json:"augment"`
+	BF16          bool             `json:"bf16,omitempty"`
 	// StartEpoch is 1 for a new run, more when resumed.
 	StartEpoch int  `json:"start_epoch"`
 	Resumed    bool `json:"resumed,omitempty"`

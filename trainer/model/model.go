@@ -62,9 +62,11 @@ type Options struct {
 	// Ops overrides the backend's op set (see OpsFor); nil picks OpsFor.
 	Ops *Ops
 
-	// BF16 is a hook for bfloat16 compute on GPU. TODO: not implemented; New
-	// returns an error when it is set. Parameters and optimizer state would
-	// stay float32, only activations/matmuls would run in bf16.
+	// BF16 computes activations and matmuls/convolutions in bfloat16 (mixed
+	// precision, meant for the GPU): parameters, their gradients and Adam's
+	// state stay float32 (master weights); each parameter is cast to bf16
+	// where it is used, and the logits are cast back to float32 for the
+	// loss.
 	BF16 bool
 }
 
@@ -137,9 +139,6 @@ func NewWithOptions(cfg alexnet.Config, backend compute.Backend, seed int64, opt
 	if backend == nil {
 		return nil, errors.New("model: nil backend")
 	}
-	if opts.BF16 {
-		return nil, errors.New("model: BF16 compute is not implemented yet")
-	}
 	if opts.LearningRate < 0 || opts.BatchSize < 0 {
 		return nil, fmt.Errorf("model: negative learning rate %g or batch size %d", opts.LearningRate, opts.BatchSize)
 	}
@@ -202,6 +201,11 @@ func (m *Model) buildLogits(scope *mlmodel.Scope, x *graph.Node) *graph.Node {
 	cfg := m.cfg
 	param := func(i int) *graph.Node { return m.store.GetVariable(m.vars[i].path).NodeValue(g) }
 	h := x
+	if m.opts.BF16 {
+		f32 := param
+		param = func(i int) *graph.Node { return graph.ConvertDType(f32(i), dtypes.BFloat16) }
+		h = graph.ConvertDType(h, dtypes.BFloat16)
+	}
 	for i := range alexnet.NumConv {
 		h = m.ops.Conv(h, param(2*i), cfg.Strides[i], cfg.Pads[i])
 		h = graph.Add(h, graph.Reshape(param(2*i+1), 1, 1, 1, cfg.Channels[i]))
@@ -227,6 +231,9 @@ func (m *Model) buildLogits(scope *mlmodel.Scope, x *graph.Node) *graph.Node {
 		if hidden {
 			h = activation.Relu(h)
 		}
+	}
+	if m.opts.BF16 {
+		h = graph.ConvertDType(h, dtypes.Float32)
 	}
 	return h
 }

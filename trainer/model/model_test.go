@@ -573,7 +573,7 @@ func TestTrainingReducesLoss(t *testing.T) {
 
 func TestNewRejectsBadOptions(t *testing.T) {
 	cfg := alexnet.Small()
-	for _, opts := range []Options{{BF16: true}, {LearningRate: -1}, {BatchSize: -2}} {
+	for _, opts := range []Options{{LearningRate: -1}, {BatchSize: -2}} {
 		if _, err := NewWithOptions(cfg, goBackend(), 1, opts); err == nil {
 			t.Errorf("NewWithOptions(%+v) succeeded", opts)
 		}
@@ -631,5 +631,40 @@ func TestLogitsBeforeTrainingKeepsBatchFree(t *testing.T) {
 	trainSteps(t, m, randImages(rng, cfg, 3), randLabels(rng, cfg, 3), 3, 1)
 	if m.BatchSize() != 3 {
 		t.Errorf("batch size %d after a first step of 3", m.BatchSize())
+	}
+}
+
+// TestBF16MixedPrecision checks that bf16 compute gives logits close to
+// fp32 on the same weights, trains, and keeps float32 master weights.
+func TestBF16MixedPrecision(t *testing.T) {
+	cfg := alexnet.Small()
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 4
+	x, y := randImages(rng, cfg, n), randLabels(rng, cfg, n)
+	f32 := newModel(t, cfg, 3, Options{BatchSize: n})
+	bf := newModel(t, cfg, 3, Options{BatchSize: n, BF16: true})
+	a, b := logits(t, f32, x, n), logits(t, bf, x, n)
+	scale := 0.0
+	for _, v := range a {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	for i := range a {
+		if d := math.Abs(float64(a[i] - b[i])); d > 0.05*scale+1e-3 {
+			t.Fatalf("logit %d: bf16 %v vs fp32 %v (scale %v)", i, b[i], a[i], scale)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		loss, _, err := bf.TrainStep(x, y, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.IsNaN(float64(loss)) {
+			t.Fatal("bf16 loss is NaN")
+		}
+	}
+	for name, v := range bf.ExportParams() {
+		if len(v) == 0 {
+			t.Fatalf("%s: empty float32 parameter", name)
+		}
 	}
 }

@@ -100,6 +100,7 @@ type runConfig struct {
 	Patience    int            `json:"patience"`
 	Keep        int            `json:"keep"`
 	NoAugment   bool           `json:"no_augment"`
+	BF16        bool           `json:"bf16,omitempty"`
 	Classes     []string       `json:"classes"`
 }
 
@@ -250,7 +251,7 @@ func (r *run) open() error {
 	}
 	r.cfg = runConfig{RunID: id, DataDir: o.DataDir, Model: o.Model, Backend: o.Backend, Epochs: o.Epochs,
 		BatchSize: o.BatchSize, LR: o.LR, Seed: o.Seed, ValFraction: o.ValFraction, Patience: o.Patience,
-		Keep: o.Keep, NoAugment: o.NoAugment}
+		Keep: o.Keep, NoAugment: o.NoAugment, BF16: o.BF16}
 	return nil
 }
 
@@ -317,7 +318,7 @@ func (r *run) prepare() error {
 		r.reason = backendReason(c.Backend)
 	}
 	fmt.Fprintf(r.opts.Log, "backend: %s (%s)\n", r.device, r.reason)
-	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize})
+	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize, BF16: c.BF16})
 	if err != nil {
 		return err
 	}
@@ -397,7 +398,7 @@ func (r *run) loop(ctx context.Context) error {
 		Norm: r.norm, Seed: c.Seed, Workers: r.opts.Workers, Prefetch: 4}
 	r.emit.Emit(&metrics.RunStart{RunID: c.RunID, Model: c.Model, Batch: c.BatchSize, LR: c.LR, Epochs: c.Epochs,
 		TrainSize: len(r.trainIx), ValSize: len(r.valIx), Classes: c.Classes, Backend: r.backend, Device: r.device,
-		BackendReason: r.reason, Stats: r.stats, Seed: c.Seed, Augment: aug != nil,
+		BackendReason: r.reason, Stats: r.stats, Seed: c.Seed, Augment: aug != nil, BF16: c.BF16,
 		StartEpoch: r.st.Epoch + 1, Resumed: r.st.Checkpoint != ""})
 	if r.st.Finished {
 		fmt.Fprintf(r.opts.Log, "run %s already finished %d epochs; pass -epochs N to train further\n", r.dir, r.st.Epoch)
