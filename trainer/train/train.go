@@ -50,6 +50,7 @@ type Options struct {
 	Keep          int     // checkpoints kept (default 2)
 	Workers       int     // loader goroutines (default: all cores)
 	NoAugment     bool    // train on the eval transform
+	BF16          bool    // bf16 mixed precision (float32 master weights)
 	StatsPath     string  // default DataDir/stats.json when it matches the split, else computed
 
 	Log      io.Writer // human-readable log lines (default os.Stderr)
