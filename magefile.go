@@ -118,8 +118,9 @@ func Test() error {
 	return sh.RunWithV(e, "go", "test", "-count=1", "-timeout", "25m", "./...")
 }
 
-// Bench prints the benchmark figures: decode + resize and augmentation,
-// in img/s on one core.
+// Bench prints the benchmark figures: decode + resize and augmentation
+// (img/s on one core), the pure-Go inference the browser runs (ms/image),
+// and GoMLX CPU training steps.
 func Bench() error {
 	mg.Deps(testSample)
 	abs, err := filepath.Abs(testData)
@@ -128,12 +129,21 @@ func Bench() error {
 	}
 	e := env()
 	e["PAWNET_SAMPLE_DIR"] = abs
-	fmt.Println("$ go test -run '^$' -bench . -cpu 1 ./trainer/dataset")
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset")
-	cmd.Env = os.Environ()
-	for k, v := range e {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	for _, args := range [][]string{
+		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
+		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall", "./shared/alexnet"},
+		{"test", "-run", "^$", "-bench", "TrainStep", "-benchtime", "3x", "./trainer/model"},
+	} {
+		fmt.Println("$ go", strings.Join(args, " "))
+		cmd := exec.Command("go", args...)
+		cmd.Env = os.Environ()
+		for k, v := range e {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return err
+		}
 	}
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	return cmd.Run()
+	return nil
 }
