@@ -64,8 +64,13 @@ func runTrain(args []string) error {
 		return err
 	}
 	o.Model = cfg
+	epochsSet := false
+	fs.Visit(func(f *flag.Flag) { epochsSet = epochsSet || f.Name == "epochs" })
 	switch {
 	case o.Resume != "":
+		if !epochsSet {
+			o.Epochs = 0 // keep the run's own count
+		}
 	case fs.NArg() == 1:
 		o.DataDir = fs.Arg(0)
 	case fs.NArg() == 0:
