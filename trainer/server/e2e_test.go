@@ -24,6 +24,9 @@ func TestEndToEndTraining(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a model")
 	}
+	if raceEnabled {
+		t.Skip("gomlx/compute's matmul fails checkptr, which -race turns on")
+	}
 	data := testdata.ClassTree(t, 40)
 	runs := t.TempDir()
 	runDir := filepath.Join(runs, "e2e")
