@@ -139,6 +139,9 @@ func Start(hub *Hub, opts Options) (*Server, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          opts.Log,
 	}
+	if !s.loopback {
+		opts.Log.Printf("server: listening on %s: the dashboard and the weights can be reached from the network", ln.Addr())
+	}
 	go func() {
 		defer close(s.served)
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -174,16 +177,17 @@ func (s *Server) URL() string {
 // Hub is the hub the server streams.
 func (s *Server) Hub() *Hub { return s.hub }
 
-// Shutdown stops accepting connections, waits for the HTTP requests in
-// flight, closes every WebSocket client with a normal close frame after
-// what is already queued for it, and waits for them; when ctx ends first,
-// the remaining connections are closed at once and ctx's error returned.
+// Shutdown closes every WebSocket client with a normal close frame after
+// what is already queued for it (it closes the hub: see Hub.Close), stops
+// accepting connections, and waits for the HTTP requests in flight and
+// the WebSocket clients to finish. When ctx ends first, the remaining
+// connections are closed at once and ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.http.Shutdown(ctx)
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
 	s.hub.Close()
+	err := s.http.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
@@ -198,6 +202,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 		<-done
+	}
+	if ctx.Err() != nil {
+		s.http.Close() // downloads still running
 		if err == nil {
 			err = ctx.Err()
 		}
