@@ -152,7 +152,8 @@ func TestStalledClientDoesNotBlockProducer(t *testing.T) {
 	// (tcp_wmem max 4 MiB here; a non-reading receiver's window stays
 	// small) plus the 1024-message queue can absorb.
 	const n, pad, window = 6000, 2048, 256
-	measure := func(t *testing.T, stall bool) (time.Duration, *Hub, *websocket.Conn, string) {
+	type timing struct{ loop, emit time.Duration } // the whole loop; inside Emit only
+	measure := func(t *testing.T, stall bool) (timing, *Hub, *websocket.Conn, string) {
 		logs := &logBuffer{}
 		hub := NewHub(log.New(logs, "", 0))
 		s := start(t, hub, Options{Log: log.New(logs, "", 0)})
@@ -169,14 +170,18 @@ func TestStalledClientDoesNotBlockProducer(t *testing.T) {
 			want = 2
 		}
 		waitFor(t, "the clients", func() bool { return hub.Clients() == want })
+		var d timing
 		t0 := time.Now()
 		for seq := int64(1); seq <= n; seq++ {
-			hub.Emit(step(seq, pad))
+			m := step(seq, pad)
+			t1 := time.Now()
+			hub.Emit(m)
+			d.emit += time.Since(t1)
 			if seq%64 == 0 {
 				waitFor(t, "the reading client", func() bool { return seen.Load() >= seq-window })
 			}
 		}
-		d := time.Since(t0)
+		d.loop = time.Since(t0)
 		if err := <-got; err != nil {
 			t.Fatalf("reading client: %v", err)
 		}
@@ -184,8 +189,8 @@ func TestStalledClientDoesNotBlockProducer(t *testing.T) {
 	}
 	base, _, _, _ := measure(t, false)
 	with, hub, stalled, logs := measure(t, true)
-	t.Logf("producer loop, %d messages of %d bytes: %v without a stalled client, %v with one (ratio %.2f)",
-		n, pad, base, with, float64(with)/float64(base))
+	t.Logf("producer, %d messages of %d bytes: loop %v without a stalled client, %v with one (ratio %.2f); inside Emit %v and %v (ratio %.2f)",
+		n, pad, base.loop, with.loop, float64(with.loop)/float64(base.loop), base.emit, with.emit, float64(with.emit)/float64(base.emit))
 
 	if d := hub.Dropped(); d != 1 {
 		t.Errorf("dropped %d clients, want 1 (the stalled one)", d)
