@@ -84,6 +84,7 @@ func runTrain(args []string) error {
 
 	var sink train.Sink
 	var srv *server.Server
+	var hub *server.Hub
 	if *serve != "" {
 		dir := o.Resume
 		if dir == "" {
@@ -94,7 +95,7 @@ func runTrain(args []string) error {
 			}
 			dir = filepath.Join(o.RunsDir, o.RunID)
 		}
-		hub := server.NewHub(serverLog())
+		hub = server.NewHub(serverLog())
 		if o.Resume != "" {
 			// The dashboard shows the whole run; the Emitter continues
 			// the numbering after these messages.
@@ -109,6 +110,10 @@ func runTrain(args []string) error {
 		sink = hub
 	}
 
+	var seq0 int64 // the last seq before this run
+	if hub != nil {
+		seq0 = hub.LastSeq()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	trained := make(chan struct{})
@@ -130,7 +135,9 @@ func runTrain(args []string) error {
 	if srv == nil {
 		return err
 	}
-	if !interrupted && !*exit {
+	// Serve on after training, or after a failure once it had started
+	// (not when it failed before its first message but the closing one).
+	if !interrupted && !*exit && (err == nil || hub.LastSeq()-seq0 > 1) {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "training failed: %v\n", err)
 		}

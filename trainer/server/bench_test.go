@@ -102,3 +102,13 @@ func BenchmarkEmit10Clients(b *testing.B) {
 		b.Fatalf("%d clients dropped", d)
 	}
 }
+
+// BenchmarkEmitNoClients is BenchmarkEmit10Clients's baseline: encoding
+// and recording a message with nobody connected.
+func BenchmarkEmitNoClients(b *testing.B) {
+	hub := NewHub(quiet())
+	b.ReportAllocs()
+	for i := 1; i <= b.N; i++ {
+		hub.Emit(benchStep(int64(i)))
+	}
+}
