@@ -120,6 +120,11 @@ func runTrain(args []string) error {
 	go func() {
 		select {
 		case <-ctx.Done():
+			select {
+			case <-trained: // cancelled by stop() below, not by a signal
+				return
+			default:
+			}
 			stop() // a second Ctrl-C kills at once
 			fmt.Fprintln(os.Stderr, "\nstopping: saving a checkpoint (Ctrl-C again to abort)")
 		case <-trained:
