@@ -121,8 +121,8 @@ func Start(hub *Hub, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{hub: hub, opts: opts, ln: ln, served: make(chan struct{}), conns: map[*websocket.Conn]struct{}{}}
-	if ap, err := listenIP(ln.Addr()); err == nil {
-		s.loopback = ap.IsLoopback()
+	if ip, err := listenIP(ln.Addr()); err == nil {
+		s.loopback = ip.IsLoopback()
 	}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1 << 10,
