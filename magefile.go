@@ -120,7 +120,9 @@ func Test() error {
 
 // Bench prints the benchmark figures: decode + resize and augmentation
 // (img/s on one core), the pure-Go inference the browser runs (ms/image),
-// and GoMLX CPU training steps.
+// GoMLX CPU training steps, the dashboard server's delivery to 10
+// WebSocket clients on loopback (msgs/s) and the producer's cost per
+// message (ns/op of Emit).
 func Bench() error {
 	mg.Deps(testSample)
 	abs, err := filepath.Abs(testData)
@@ -133,6 +135,7 @@ func Bench() error {
 		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
 		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall", "./shared/alexnet"},
 		{"test", "-run", "^$", "-bench", "TrainStep", "-benchtime", "3x", "./trainer/model"},
+		{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
 	} {
 		fmt.Println("$ go", strings.Join(args, " "))
 		cmd := exec.Command("go", args...)

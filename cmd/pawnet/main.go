@@ -21,7 +21,8 @@ var commands = map[string]command{
 	"stats":      {"compute per-channel mean/std of the training split into stats.json", runStats},
 	"predict":    {"print P(cat)/P(dog) per photo; -csv writes a Kaggle submission", runPredict},
 	"score":      {"log loss and accuracy of a submission against test_labels.csv", runScore},
-	"train":      {"train AlexNet (small on CPU by default), keep the best weights, export them", runTrain},
+	"train":      {"train AlexNet (small on CPU by default), keep the best weights, export them; -serve shows it live", runTrain},
+	"serve":      {"serve a run's dashboard: its metrics history over a WebSocket, its weights", runServe},
 }
 
 func usage() {

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// closeGrace is how long a closing connection waits for the peer's close
+// frame before the TCP connection is closed.
+const closeGrace = time.Second
+
+// client is one WebSocket connection. Three goroutines serve it: the
+// reader (control frames, pongs, the read limit), the writer (backlog,
+// then the queue, and pings) and the handler, which waits for done and
+// closes the connection.
+type client struct {
+	conn  *websocket.Conn
+	opts  *Options
+	addr  string
+	since int64
+	// queue receives the live messages from Hub.Emit (non-blocking sends
+	// under the hub's lock); Hub.Close closes it.
+	queue chan entry
+	done  chan struct{} // closed by stop
+
+	once sync.Once
+	code int // close code to send (0: none, already sent or not possible)
+	text string
+	// peerClosed is set by the reader, before it ends, when the peer sent
+	// a close frame.
+	peerClosed bool
+}
+
+// stop ends the connection: the handler sends a close frame with code and
+// text (unless code is 0) and closes it. It never blocks; the first call
+// wins.
+func (c *client) stop(code int, text string) {
+	c.once.Do(func() {
+		c.code, c.text = code, text
+		close(c.done)
+	})
+}
+
+// stopped reports whether stop was called.
+func (c *client) stopped() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// run serves the connection until it ends, then closes it.
+func (c *client) run(h *Hub, backlog []entry) {
+	readDone := make(chan struct{})
+	writeDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		c.readLoop()
+	}()
+	go func() {
+		defer close(writeDone)
+		c.writeLoop(backlog)
+	}()
+	<-c.done
+	h.unsubscribe(c)
+	if c.code != 0 {
+		// WriteControl may run beside a blocked write; it gives up at
+		// its deadline.
+		_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.code, c.text), time.Now().Add(closeGrace))
+	}
+	select {
+	case <-readDone:
+		if !c.peerClosed {
+			// The read failed before the peer's close frame (say, over
+			// the read limit). Read what the peer still sends until it
+			// closes: closing with unread data resets the connection,
+			// which can destroy our close frame before the peer reads it.
+			nc := c.conn.NetConn()
+			nc.SetReadDeadline(time.Now().Add(closeGrace))
+			io.Copy(io.Discard, nc)
+		}
+	case <-time.After(closeGrace):
+	}
+	c.conn.Close()
+	<-readDone
+	<-writeDone
+}
+
+func (c *client) readLoop() {
+	c.conn.SetReadLimit(c.opts.ReadLimit)
+	c.conn.SetReadDeadline(time.Now().Add(c.opts.PongWait))
+	c.conn.SetPongHandler(func(string) error {
+		return c.conn.SetReadDeadline(time.Now().Add(c.opts.PongWait))
+	})
+	for {
+		// Clients only send small control messages; none needs an answer.
+		_, r, err := c.conn.NextReader()
+		if err == nil {
+			_, err = io.Copy(io.Discard, r)
+		}
+		if err == nil {
+			c.conn.SetReadDeadline(time.Now().Add(c.opts.PongWait))
+			continue
+		}
+		var ce *websocket.CloseError
+		c.peerClosed = errors.As(err, &ce)
+		if c.stopped() {
+			return // we are closing it
+		}
+		var ne net.Error
+		switch {
+		case errors.Is(err, websocket.ErrReadLimit):
+			// gorilla has sent the close frame (1009, message too big).
+			c.opts.Log.Printf("server: client %s sent a message over %d bytes; disconnected", c.addr, c.opts.ReadLimit)
+			c.stop(0, "")
+		case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
+			c.stop(0, "") // the client left; gorilla answered its close frame
+		case errors.As(err, &ne) && ne.Timeout():
+			c.opts.Log.Printf("server: client %s answered no ping for %v; disconnected", c.addr, c.opts.PongWait)
+			c.stop(websocket.CloseGoingAway, "ping timeout")
+		default:
+			c.opts.Log.Printf("server: client %s: %v", c.addr, err)
+			c.stop(0, "")
+		}
+		return
+	}
+}
+
+func (c *client) writeLoop(backlog []entry) {
+	ping := time.NewTicker(c.opts.PingInterval)
+	defer ping.Stop()
+	for _, e := range backlog {
+		select {
+		case <-c.done:
+			return
+		case <-ping.C:
+			if !c.ping() {
+				return
+			}
+		default:
+		}
+		if !c.write(e) {
+			return
+		}
+	}
+	for {
+		select {
+		case <-c.done:
+			return
+		case e, ok := <-c.queue:
+			if !ok {
+				c.stop(websocket.CloseNormalClosure, "server shutting down")
+				return
+			}
+			if e.seq > c.since && !c.write(e) {
+				return
+			}
+		case <-ping.C:
+			if !c.ping() {
+				return
+			}
+		}
+	}
+}
+
+func (c *client) write(e entry) bool {
+	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
+	err := c.conn.WriteMessage(websocket.TextMessage, e.data)
+	if err != nil {
+		c.writeFailed(err)
+		return false
+	}
+	return true
+}
+
+func (c *client) ping() bool {
+	if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.opts.WriteWait)); err != nil {
+		c.writeFailed(err)
+		return false
+	}
+	return true
+}
+
+func (c *client) writeFailed(err error) {
+	if c.stopped() {
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.opts.Log.Printf("server: client %s cannot keep up (a write took over %v); disconnected", c.addr, c.opts.WriteWait)
+		c.stop(closeTooSlow, "too slow: write timeout")
+		return
+	}
+	c.opts.Log.Printf("server: client %s: %v", c.addr, err)
+	c.stop(0, "")
+}
