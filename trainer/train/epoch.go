@@ -44,11 +44,12 @@ func (r *run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s s
 	batches := l.Epoch(lctx, epoch, from)
 	var bar *progressbar.ProgressBar
 	if r.opts.Progress {
-		bar = progressbar.NewOptions(nb, progressbar.OptionSetWriter(r.opts.Log),
+		// Counted in images, so the bar shows img/s and the ETA.
+		bar = progressbar.NewOptions(len(l.Indices), progressbar.OptionSetWriter(r.opts.Log),
 			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, r.cfg.Epochs)),
-			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
-			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-		bar.Set(from)
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		bar.Set(min(from*l.BatchSize, len(l.Indices)))
 		defer bar.Finish()
 	}
 	start := time.Now()
@@ -85,7 +86,7 @@ func (r *run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s s
 		}
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f", epoch, r.cfg.Epochs, smooth))
-			bar.Add(1)
+			bar.Add(batch.N)
 		}
 		now := time.Now()
 		if now.Sub(lastEmit) >= stepInterval || b == nb-1 {
