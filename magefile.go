@@ -83,7 +83,9 @@ func Train() error {
 	return run(binary, "score", sub, filepath.Join(sampleDir, "test_labels.csv"))
 }
 
-// Lint checks gofmt, go vet, and that shared/ builds for js/wasm.
+// Lint checks gofmt, go vet (on the host and, for wasm/, under js/wasm),
+// that shared/ builds for js/wasm, and that the committed Vugu code is what
+// go generate writes.
 func Lint() error {
 	out, err := sh.Output("gofmt", "-l", ".")
 	if err != nil {
@@ -96,7 +98,68 @@ func Lint() error {
 		return err
 	}
 	fmt.Println("$ GOOS=js GOARCH=wasm go build ./shared/...")
-	return sh.RunWithV(map[string]string{"GOOS": "js", "GOARCH": "wasm"}, "go", "build", "./shared/...")
+	if err := sh.RunWithV(wasmEnv, "go", "build", "./shared/..."); err != nil {
+		return err
+	}
+	fmt.Println("$ GOOS=js GOARCH=wasm go vet ./wasm/...")
+	if err := sh.RunWithV(wasmEnv, "go", "vet", "./wasm/..."); err != nil {
+		return err
+	}
+	return GenCheck()
+}
+
+// GenCheck regenerates the Vugu code and fails if that changed anything:
+// the *_gen.go files are committed and must match their .vugu templates.
+func GenCheck() error {
+	if err := Generate(); err != nil {
+		return err
+	}
+	fmt.Println("$ git diff --exit-code -- wasm")
+	if err := sh.RunV("git", "diff", "--exit-code", "--", "wasm"); err != nil {
+		return fmt.Errorf("generated code is out of date: commit the output of go generate ./... (%w)", err)
+	}
+	out, err := sh.Output("git", "ls-files", "--others", "--exclude-standard", "--", "wasm/*_gen.go", "wasm/**/*_gen.go")
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		return fmt.Errorf("generated files not committed:\n%s", out)
+	}
+	return nil
+}
+
+// Generate runs go generate ./... (vugugen for the dashboard's templates).
+func Generate() error {
+	return run("go", "generate", "./...")
+}
+
+// wasmEnv builds for the browser.
+var wasmEnv = map[string]string{"GOOS": "js", "GOARCH": "wasm"}
+
+// Wasm builds the browser dashboard into static/: app.wasm (wasm/app, the
+// Vugu page), worker.wasm (wasm/worker, the inference Web Worker), and
+// wasm_exec.js copied from $(go env GOROOT)/lib/wasm. All three are
+// ignored by git.
+func Wasm() error {
+	for _, b := range [][2]string{{"static/app.wasm", "./wasm/app"}, {"static/worker.wasm", "./wasm/worker"}} {
+		fmt.Println("$ GOOS=js GOARCH=wasm go build -trimpath -ldflags=-s -w -o", b[0], b[1])
+		if err := sh.RunWithV(wasmEnv, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", b[0], b[1]); err != nil {
+			return err
+		}
+	}
+	goroot, err := sh.Output("go", "env", "GOROOT")
+	if err != nil {
+		return err
+	}
+	src := filepath.Join(goroot, "lib", "wasm", "wasm_exec.js")
+	fmt.Println("$ cp", src, "static/wasm_exec.js")
+	return sh.Copy("static/wasm_exec.js", src)
+}
+
+// lintThenWasm lints, then builds the wasm: not in parallel, since Lint
+// rewrites the generated code that the wasm build compiles.
+func lintThenWasm() {
+	mg.SerialDeps(Lint, Wasm)
 }
 
 // testSample prepares the read-only copy of the sample the tests use.
@@ -105,9 +168,10 @@ func testSample() error {
 	return run(binary, "sample", "-out", testData)
 }
 
-// Test runs the linters and the whole test suite on the real sample data.
+// Test runs the linters and the whole test suite on the real sample data,
+// including the browser tests (package e2e, headless Chromium).
 func Test() error {
-	mg.Deps(Lint, testSample)
+	mg.Deps(lintThenWasm, testSample)
 	abs, err := filepath.Abs(testData)
 	if err != nil {
 		return err
