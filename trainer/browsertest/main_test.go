@@ -269,9 +269,18 @@ func (b *browser) wait(what, expr string, timeout time.Duration) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
-	if err != nil {
-		b.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+	for try := 0; ; try++ {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+		if err != nil && try < 5 && strings.Contains(err.Error(), "Cannot find context with specified id") {
+			// Just after a navigation chromedp may still hold the old
+			// page's execution context; try again in the new one.
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			b.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		}
+		return
 	}
 }
 
