@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/trainer/internal/testdata"
@@ -133,6 +135,18 @@ func TestClassifyPhotos(t *testing.T) {
 		}
 		checkAgainstNative(t, c, p, data)
 	}
+
+	// The file picker takes the same path.
+	picked := filepath.Join(train, "dog.852.jpg")
+	if err := b.do(20*time.Second, chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{picked})); err != nil {
+		t.Fatal(err)
+	}
+	b.waitSettled(3, 60*time.Second)
+	data, err := os.ReadFile(picked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstNative(t, c, b.predictions()[0], data)
 	b.screenshot("dashboard")
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/internal/testdata"
 	"github.com/pawnet/pawnet/trainer/train"
@@ -348,4 +349,33 @@ func snapshot(r *recorder) []metrics.Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.msgs)
+}
+
+// TestDashboardFailedRun shows a failed run from its history: the status
+// and the error are in the header.
+func TestDashboardFailedRun(t *testing.T) {
+	root := webRoot(t)
+	b := newBrowser(t)
+	srv := newServer(t, root, filepath.Join(t.TempDir(), "none"))
+	const why = "epoch 2 batch 3: loss is NaN (diverged)"
+	for i, m := range []metrics.Message{
+		&metrics.RunStart{RunID: "nan", Model: alexnet.Small(), Batch: 32, LR: 1e-4, Epochs: 5, TrainSize: 1440, ValSize: 360,
+			Classes: []string{"cat", "dog"}, Backend: "go", Device: "go: 2 cores", StartEpoch: 1},
+		&metrics.Step{Epoch: 1, Step: 45, StepsPerEpoch: 45, GlobalStep: 45, Loss: 0.69, ImagesPerSec: 120, ElapsedSec: 12},
+		&metrics.Epoch{Epoch: 1, Epochs: 5, TrainLoss: 0.69, TrainAcc: 0.52, ValLoss: 0.68, ValAcc: 0.55, ValLogLoss: 0.68, Seconds: 14, Best: true, BestEpoch: 1, BestValAcc: 0.55},
+		&metrics.RunEnd{Status: metrics.StatusFailed, Error: why, Epochs: 1, BestEpoch: 1, BestValAcc: 0.55},
+	} {
+		metrics.Stamp(m, int64(i+1), time.Now().UnixMilli())
+		srv.Emit(m)
+	}
+	b.open(srv.URL())
+	b.wait("the failed run", `document.querySelector("#status").dataset.status === "failed" && !!document.querySelector("#run-error")`, 20*time.Second)
+	if msg := eval[string](b, `document.querySelector("#run-error").textContent`); !strings.Contains(msg, why) {
+		t.Errorf("error shown: %q", msg)
+	}
+	st := b.state()
+	if st.Backend != "go" || st.Points[3] != 1 || st.Epoch != "1 / 5" {
+		t.Errorf("page: %+v", st)
+	}
+	b.screenshot("dashboard-failed")
 }

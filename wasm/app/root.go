@@ -118,26 +118,23 @@ func (c *Root) TrainDetail() string {
 	return "batch " + strconv.Itoa(r.Batch) + " · lr " + strconv.FormatFloat(r.LR, 'g', 3, 64)
 }
 
-// DatasetText is e.g. "1,440 train · 360 val".
+// DatasetText is the number of photos, e.g. "1,800 photos".
 func (c *Root) DatasetText() string {
 	r := c.State.Run
 	if r == nil {
 		return "—"
 	}
-	return dash.Count(int64(r.TrainSize)) + " train · " + dash.Count(int64(r.ValSize)) + " val"
+	return dash.Count(int64(r.TrainSize+r.ValSize)) + " photos"
 }
 
-// DatasetDetail names the classes and the augmentation.
+// DatasetDetail gives the split and the classes, e.g.
+// "1,440 train · 360 val · cat/dog".
 func (c *Root) DatasetDetail() string {
 	r := c.State.Run
 	if r == nil {
 		return ""
 	}
-	s := strings.Join(r.Classes, " / ")
-	if r.Augment {
-		s += " · augmented"
-	}
-	return s
+	return dash.Count(int64(r.TrainSize)) + " train · " + dash.Count(int64(r.ValSize)) + " val · " + strings.Join(r.Classes, "/")
 }
 
 // EpochText is "x / y".
@@ -180,7 +177,10 @@ func (c *Root) ETA() string {
 func (c *Root) TimeSub() string {
 	switch {
 	case c.State.End != nil:
-		return "sum of " + strconv.Itoa(len(c.State.Epochs)) + " epochs"
+		if n := len(c.State.Epochs); n != 1 {
+			return "sum of " + strconv.Itoa(n) + " epochs"
+		}
+		return "1 epoch"
 	case c.State.Running() && c.State.ETASec() >= 0:
 		return "estimated for the run"
 	}

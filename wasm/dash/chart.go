@@ -40,8 +40,11 @@ type Spec struct {
 	YFloor0 bool
 	// Dots draws a marker at every point (epoch charts); without it only
 	// the line is drawn (step chart).
-	Dots   bool
-	Series []Series
+	Dots bool
+	// LastDot marks the newest point of each series even without Dots
+	// (the head of the live step chart; a single point stays visible).
+	LastDot bool
+	Series  []Series
 	// Best, when > 0, is the x of the best-epoch marker.
 	Best      float64
 	BestLabel string
@@ -196,6 +199,15 @@ func Layout(sp Spec) Chart {
 			}
 		}
 		l.Path = path.String()
+		if sp.LastDot && !sp.Dots {
+			for i := len(s.Points) - 1; i >= 0; i-- {
+				if p := s.Points[i]; finite(p.X) && finite(p.Y) {
+					l.Dots = append(l.Dots, Dot{CX: f1(sx(p.X)), CY: f1(sy(p.Y)), XText: tickLabel(p.X, xstep, false),
+						YText: strconv.FormatFloat(p.Y, 'g', -1, 64), Title: s.Name + ": " + Fixed(p.Y, 4)})
+					break
+				}
+			}
+		}
 		c.Lines = append(c.Lines, l)
 	}
 	if sp.Best > 0 && sp.Best >= xmin && sp.Best <= xmax && !c.Empty {

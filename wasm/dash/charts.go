@@ -55,7 +55,7 @@ func (s *State) LogLossChart() Chart {
 // StepChart is the smoothed training loss per step, with alternate epochs
 // shaded.
 func (s *State) StepChart() Chart {
-	sp := Spec{XLabel: "Step", YLabel: "Smoothed loss", XInteger: true, YFloor0: true}
+	sp := Spec{XLabel: "Step", YLabel: "Smoothed loss", XInteger: true, YFloor0: true, LastDot: true}
 	sr := Series{Key: "step", Name: "Train (smoothed)"}
 	for _, p := range s.Steps {
 		sr.Points = append(sr.Points, Point{X: float64(p.GlobalStep), Y: p.Loss})

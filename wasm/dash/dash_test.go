@@ -124,6 +124,9 @@ func TestLayout(t *testing.T) {
 	if c := Layout(Spec{Series: []Series{{Points: []Point{{1, 0.3}}}}, Dots: true}); len(c.YTicks) < 2 || len(c.Lines[0].Dots) != 1 {
 		t.Errorf("single point: %+v", c)
 	}
+	if c := Layout(Spec{LastDot: true, XInteger: true, Series: []Series{{Points: []Point{{1, 0.3}, {2, 0.2}}}}}); len(c.Lines[0].Dots) != 1 || c.Lines[0].Dots[0].XText != "2" {
+		t.Errorf("last dot: %+v", c.Lines[0].Dots)
+	}
 	if c := Layout(Spec{}); !c.Empty || len(c.YTicks) == 0 {
 		t.Errorf("empty: %+v", c)
 	}
