@@ -210,4 +210,5 @@ func TestClassifyBeforeExport(t *testing.T) {
 		t.Errorf("state %q, message %q", p.State, p.Err)
 	}
 	b.wait("the weights status", `document.querySelector("#weights").dataset.state === "error"`, 10*time.Second)
+	b.screenshot("dashboard-empty")
 }
