@@ -126,6 +126,7 @@ type sharedTB struct {
 	cleanup []func()
 }
 
+// Cleanup defers f to the end of the test binary.
 func (s *sharedTB) Cleanup(f func()) { s.cleanup = append(s.cleanup, f) }
 
 // classifyOnce drops one photo under a new name and returns the worker's
@@ -150,6 +151,8 @@ func classifyOnce(tb testing.TB, b *browser, photo dropFile, n int) float64 {
 
 var benchCount int
 
+// BenchmarkBrowserInference reports the worker's ms per photo for the full
+// and small AlexNet, and the longest stall of the page meanwhile.
 func BenchmarkBrowserInference(b *testing.B) {
 	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
 	for _, cfg := range []alexnet.Config{alexnet.Full(), alexnet.Small()} {
@@ -182,6 +185,8 @@ func BenchmarkBrowserInference(b *testing.B) {
 	}
 }
 
+// BenchmarkBrowserPageReady reports the time from navigation to the first
+// render (ms/render) and to the classifier worker being ready (ms/ready).
 func BenchmarkBrowserPageReady(b *testing.B) {
 	e := env(b, "ready", func() string { return filepath.Join(tmpRoot, "no-weights") })
 	if err := e.b.do(10*time.Second, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {

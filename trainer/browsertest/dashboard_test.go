@@ -51,6 +51,7 @@ type recorder struct {
 	next train.Sink
 }
 
+// Emit implements train.Sink.
 func (r *recorder) Emit(m metrics.Message) {
 	r.mu.Lock()
 	r.msgs = append(r.msgs, m)
@@ -107,6 +108,7 @@ type gate struct {
 	once    sync.Once
 }
 
+// Emit implements train.Sink.
 func (g *gate) Emit(m metrics.Message) {
 	g.next.Emit(m)
 	if g.hold(m) {
