@@ -91,6 +91,7 @@ func benchWeights(tb testing.TB, cfg alexnet.Config) string {
 // weights file that weights returns) on first use.
 func env(tb testing.TB, key string, weights func() string) *benchEnv {
 	tb.Helper()
+	requireChromium(tb)
 	shared.Lock()
 	defer shared.Unlock()
 	if e := shared.envs[key]; e != nil {

@@ -105,9 +105,9 @@ func checkAgainstNative(t *testing.T, c *classify.Classifier, p prediction, data
 // page of a finished run served from its history: each gets a prediction
 // equal to `pawnet predict`'s on the same file and weights.
 func TestClassifyPhotos(t *testing.T) {
+	b := newBrowser(t)
 	r := finishedRun(t)
 	root := webRoot(t)
-	b := newBrowser(t)
 	srv := newServer(t, root, r.weights)
 	srv.loadHistory(t, r.metrics)
 	b.open(srv.URL())
@@ -154,9 +154,9 @@ func TestClassifyPhotos(t *testing.T) {
 // file: each shows a readable error in the panel, and a good photo dropped
 // afterwards is still classified.
 func TestClassifyBadFiles(t *testing.T) {
+	b := newBrowser(t)
 	r := finishedRun(t)
 	root := webRoot(t)
-	b := newBrowser(t)
 	srv := newServer(t, root, r.weights)
 	srv.loadHistory(t, r.metrics)
 	b.open(srv.URL())
@@ -198,8 +198,8 @@ func TestClassifyBadFiles(t *testing.T) {
 // TestClassifyBeforeExport drops a photo before any weights were exported:
 // the panel says so, and the page keeps working.
 func TestClassifyBeforeExport(t *testing.T) {
-	root := webRoot(t)
 	b := newBrowser(t)
+	root := webRoot(t)
 	srv := newServer(t, root, filepath.Join(t.TempDir(), "missing.safetensors"))
 	b.open(srv.URL())
 	good := filepath.Join(testdata.SampleDir(t), "train", "dog.851.jpg")

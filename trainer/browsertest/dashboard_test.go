@@ -249,8 +249,8 @@ func checkShows(t *testing.T, st pageState, msgs []metrics.Message, n int, statu
 // after the run show the whole history; a dropped connection is resumed
 // with ?since= without losing or repeating a message.
 func TestDashboardLive(t *testing.T) {
-	root := webRoot(t)
 	b := newBrowser(t)
+	root := webRoot(t)
 	runsDir, err := os.MkdirTemp(tmpRoot, "runs-")
 	if err != nil {
 		t.Fatal(err)
@@ -365,8 +365,8 @@ func snapshot(r *recorder) []metrics.Message {
 // TestDashboardFailedRun shows a failed run from its history: the status
 // and the error are in the header.
 func TestDashboardFailedRun(t *testing.T) {
-	root := webRoot(t)
 	b := newBrowser(t)
+	root := webRoot(t)
 	srv := newServer(t, root, filepath.Join(t.TempDir(), "none"))
 	const why = "epoch 2 batch 3: loss is NaN (diverged)"
 	for i, m := range []metrics.Message{
