@@ -88,6 +88,17 @@ func (c *ClassifierPanel) WeightsText() string {
 	return "downloaded with your first photo"
 }
 
+// QueuedText says what a queued photo waits for.
+func (c *ClassifierPanel) QueuedText() string {
+	switch {
+	case c.C.Weights == WeightsLoading:
+		return "Waiting for the model download…"
+	case !c.C.WorkerReady:
+		return "Waiting for the classifier to start…"
+	}
+	return "Waiting…"
+}
+
 // WeightsPct is the download progress as a CSS width.
 func (c *ClassifierPanel) WeightsPct() string {
 	if c.C.WeightsTotal <= 0 {
