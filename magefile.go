@@ -199,7 +199,7 @@ func testSample() error {
 }
 
 // Test runs the linters and the whole test suite on the real sample data,
-// including the browser tests (package e2e, headless Chromium).
+// including the browser tests (trainer/browsertest, headless Chromium).
 func Test() error {
 	mg.Deps(lintThenWasm, testSample)
 	abs, err := filepath.Abs(testData)
