@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -95,7 +96,9 @@ func Train() error {
 	return run(binary, "score", sub, filepath.Join(sampleDir, "test_labels.csv"))
 }
 
-// Lint checks gofmt, go vet, and that shared/ builds for js/wasm.
+// Lint checks gofmt, go vet (on the host and, for wasm/, under js/wasm),
+// that shared/ builds for js/wasm, and that the committed Vugu code is what
+// go generate writes.
 func Lint() error {
 	out, err := sh.Output("gofmt", "-l", ".")
 	if err != nil {
@@ -108,7 +111,97 @@ func Lint() error {
 		return err
 	}
 	fmt.Println("$ GOOS=js GOARCH=wasm go build ./shared/...")
-	return sh.RunWithV(map[string]string{"GOOS": "js", "GOARCH": "wasm"}, "go", "build", "./shared/...")
+	if err := sh.RunWithV(wasmEnv, "go", "build", "./shared/..."); err != nil {
+		return err
+	}
+	fmt.Println("$ GOOS=js GOARCH=wasm go vet ./wasm/...")
+	if err := sh.RunWithV(wasmEnv, "go", "vet", "./wasm/..."); err != nil {
+		return err
+	}
+	return GenCheck()
+}
+
+// GenCheck regenerates the Vugu code and fails if that changed any
+// *_gen.go file: they are committed and must match their .vugu templates
+// (on a clean checkout this is `go generate ./... && git diff --exit-code`
+// on the generated code; uncommitted hand edits elsewhere do not trip it).
+func GenCheck() error {
+	before, err := genFiles()
+	if err != nil {
+		return err
+	}
+	if err := Generate(); err != nil {
+		return err
+	}
+	after, err := genFiles()
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for path, data := range after {
+		if old, ok := before[path]; !ok || old != data {
+			stale = append(stale, path)
+		}
+	}
+	for path := range before {
+		if _, ok := after[path]; !ok {
+			stale = append(stale, path)
+		}
+	}
+	if len(stale) > 0 {
+		sort.Strings(stale)
+		return fmt.Errorf("generated code was out of date (now regenerated; review and commit): %s", strings.Join(stale, ", "))
+	}
+	fmt.Println("generated code is up to date")
+	return nil
+}
+
+// genFiles reads every *_gen.go file under wasm/.
+func genFiles() (map[string]string, error) {
+	files := map[string]string{}
+	err := filepath.WalkDir("wasm", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_gen.go") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		files[path] = string(data)
+		return err
+	})
+	return files, err
+}
+
+// Generate runs go generate ./... (vugugen for the dashboard's templates).
+func Generate() error {
+	return run("go", "generate", "./...")
+}
+
+// wasmEnv builds for the browser.
+var wasmEnv = map[string]string{"GOOS": "js", "GOARCH": "wasm"}
+
+// Wasm builds the browser dashboard into static/: app.wasm (wasm/app, the
+// Vugu page), worker.wasm (wasm/worker, the inference Web Worker), and
+// wasm_exec.js copied from $(go env GOROOT)/lib/wasm. All three are
+// ignored by git.
+func Wasm() error {
+	for _, b := range [][2]string{{"static/app.wasm", "./wasm/app"}, {"static/worker.wasm", "./wasm/worker"}} {
+		fmt.Println("$ GOOS=js GOARCH=wasm go build -trimpath -ldflags=-s -w -o", b[0], b[1])
+		if err := sh.RunWithV(wasmEnv, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", b[0], b[1]); err != nil {
+			return err
+		}
+	}
+	goroot, err := sh.Output("go", "env", "GOROOT")
+	if err != nil {
+		return err
+	}
+	src := filepath.Join(goroot, "lib", "wasm", "wasm_exec.js")
+	fmt.Println("$ cp", src, "static/wasm_exec.js")
+	return sh.Copy("static/wasm_exec.js", src)
+}
+
+// lintThenWasm lints, then builds the wasm: not in parallel, since Lint
+// rewrites the generated code that the wasm build compiles.
+func lintThenWasm() {
+	mg.SerialDeps(Lint, Wasm)
 }
 
 // testSample prepares the read-only copy of the sample the tests use.
@@ -117,9 +210,10 @@ func testSample() error {
 	return run(binary, "sample", "-out", testData)
 }
 
-// Test runs the linters and the whole test suite on the real sample data.
+// Test runs the linters and the whole test suite on the real sample data,
+// including the browser tests (trainer/browsertest, headless Chromium).
 func Test() error {
-	mg.Deps(Lint, testSample)
+	mg.Deps(lintThenWasm, testSample)
 	abs, err := filepath.Abs(testData)
 	if err != nil {
 		return err
@@ -131,12 +225,13 @@ func Test() error {
 }
 
 // Bench prints the benchmark figures: decode + resize and augmentation
-// (img/s on one core), the pure-Go inference the browser runs (ms/image),
-// GoMLX CPU training steps, the dashboard server's delivery to 10
-// WebSocket clients on loopback (msgs/s) and the producer's cost per
-// message (ns/op of Emit).
+// (img/s on one core), the pure-Go inference (ms/image), GoMLX CPU
+// training steps, the dashboard server's delivery to 10 WebSocket clients
+// on loopback (msgs/s) and the producer's cost per message (ns/op of
+// Emit), and, in headless Chromium, the classifier's ms/image for the full
+// and small AlexNet and the page-ready time.
 func Bench() error {
-	mg.Deps(testSample)
+	mg.Deps(testSample, Wasm)
 	abs, err := filepath.Abs(testData)
 	if err != nil {
 		return err
@@ -148,6 +243,7 @@ func Bench() error {
 		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall", "./shared/alexnet"},
 		{"test", "-run", "^$", "-bench", "TrainStep", "-benchtime", "3x", "./trainer/model"},
 		{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
+		{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./trainer/browsertest"},
 	} {
 		fmt.Println("$ go", strings.Join(args, " "))
 		cmd := exec.Command("go", args...)

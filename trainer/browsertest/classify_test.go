@@ -1,0 +1,214 @@
+package browsertest
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/trainer/internal/testdata"
+)
+
+// prediction is one li.prediction of the classifier panel.
+type prediction struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+	Label string `json:"label"`
+	PCat  string `json:"pCat"`
+	PDog  string `json:"pDog"`
+	Ms    string `json:"ms"`
+	MsTxt string `json:"msText"`
+	Err   string `json:"err"`
+	Thumb bool   `json:"thumb"`
+}
+
+const predictionsJS = `[...document.querySelectorAll("#predictions li.prediction")].map((li) => ({
+  name: li.querySelector(".pred-name").textContent.trim(),
+  state: li.dataset.state,
+  label: li.dataset.label || "",
+  pCat: li.dataset.pCat || "",
+  pDog: li.dataset.pDog || "",
+  ms: li.dataset.ms || "",
+  msText: li.querySelector(".pred-ms") ? li.querySelector(".pred-ms").textContent.trim() : "",
+  err: li.querySelector(".pred-error") ? li.querySelector(".pred-error").textContent.trim() : "",
+  thumb: !!li.querySelector(".pred-thumb img"),
+}))`
+
+// predictions returns the panel's results, newest first.
+func (b *browser) predictions() []prediction { return eval[[]prediction](b, predictionsJS) }
+
+// waitSettled waits until n photos are listed and none is in progress.
+func (b *browser) waitSettled(n int, timeout time.Duration) {
+	b.t.Helper()
+	b.wait(strconv.Itoa(n)+" results", `(() => { const li = [...document.querySelectorAll("#predictions li.prediction")];`+
+		` return li.length === `+strconv.Itoa(n)+` && li.every((x) => x.dataset.state === "done" || x.dataset.state === "error"); })()`, timeout)
+}
+
+// nativeClassifier is what `pawnet predict` uses.
+func nativeClassifier(t testing.TB, weights string) *classify.Classifier {
+	t.Helper()
+	m, err := alexnet.LoadFile(weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := classify.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// checkAgainstNative checks a browser prediction against shared/classify
+// run natively on the same bytes and weights.
+func checkAgainstNative(t *testing.T, c *classify.Classifier, p prediction, data []byte) {
+	t.Helper()
+	if p.State != "done" {
+		t.Errorf("%s: state %q (%s)", p.Name, p.State, p.Err)
+		return
+	}
+	want, err := c.Classify(data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err1 := strconv.ParseFloat(p.PCat, 64)
+	pd, err2 := strconv.ParseFloat(p.PDog, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("%s: data-p-cat %q, data-p-dog %q", p.Name, p.PCat, p.PDog)
+	}
+	if math.Abs(pc+pd-1) > 1e-5 {
+		t.Errorf("%s: P(cat) + P(dog) = %v", p.Name, pc+pd)
+	}
+	if math.Abs(pc-float64(want.Probs[0])) > 1e-4 || math.Abs(pd-float64(want.Probs[1])) > 1e-4 {
+		t.Errorf("%s: browser P(cat)=%v P(dog)=%v, native %v", p.Name, pc, pd, want.Probs)
+	}
+	if p.Label != want.Label {
+		t.Errorf("%s: label %q, native %q", p.Name, p.Label, want.Label)
+	}
+	ms, err := strconv.ParseFloat(p.Ms, 64)
+	if err != nil || !(ms > 0) || !strings.HasSuffix(p.MsTxt, " ms") {
+		t.Errorf("%s: latency %q, shown as %q", p.Name, p.Ms, p.MsTxt)
+	}
+	if !p.Thumb {
+		t.Errorf("%s: no thumbnail", p.Name)
+	}
+	t.Logf("%s: P(cat)=%s P(dog)=%s → %s in %s ms (native %v)", p.Name, p.PCat, p.PDog, p.Label, p.Ms, want.Probs)
+}
+
+// TestClassifyPhotos drops two real sample photos (a cat and a dog) on the
+// page of a finished run served from its history: each gets a prediction
+// equal to `pawnet predict`'s on the same file and weights.
+func TestClassifyPhotos(t *testing.T) {
+	b := newBrowser(t)
+	r := finishedRun(t)
+	root := webRoot(t)
+	srv := newServer(t, root, r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL())
+	b.wait("the history", epochsShownJS(runEpochs)+` && document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+
+	train := filepath.Join(testdata.SampleDir(t), "train")
+	files := []string{filepath.Join(train, "cat.850.jpg"), filepath.Join(train, "dog.850.jpg")}
+	var drops []dropFile
+	for _, f := range files {
+		drops = append(drops, fileFromDisk(t, f, "image/jpeg"))
+	}
+	b.drop(drops...)
+	b.waitSettled(2, 60*time.Second)
+	b.wait("the weights", `document.querySelector("#weights").dataset.state === "ready"`, 10*time.Second)
+
+	c := nativeClassifier(t, r.weights)
+	preds := b.predictions()
+	for i, p := range preds {
+		data, err := os.ReadFile(files[len(files)-1-i]) // newest first
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Name != filepath.Base(files[len(files)-1-i]) {
+			t.Fatalf("result %d is %q", i, p.Name)
+		}
+		checkAgainstNative(t, c, p, data)
+	}
+
+	// The file picker takes the same path.
+	picked := filepath.Join(train, "dog.852.jpg")
+	if err := b.do(20*time.Second, chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{picked})); err != nil {
+		t.Fatal(err)
+	}
+	b.waitSettled(3, 60*time.Second)
+	data, err := os.ReadFile(picked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstNative(t, c, b.predictions()[0], data)
+	b.screenshot("dashboard")
+}
+
+// TestClassifyBadFiles drops a corrupt JPEG, a text file and an oversized
+// file: each shows a readable error in the panel, and a good photo dropped
+// afterwards is still classified.
+func TestClassifyBadFiles(t *testing.T) {
+	b := newBrowser(t)
+	r := finishedRun(t)
+	root := webRoot(t)
+	srv := newServer(t, root, r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL())
+
+	good := filepath.Join(testdata.SampleDir(t), "train", "cat.851.jpg")
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := append([]byte(nil), data[:len(data)/2]...) // a JPEG cut in half
+	for i := 200; i < len(corrupt); i++ {
+		corrupt[i] ^= 0x5a // and garbled
+	}
+	b.drop(fileFromBytes("broken.jpg", "image/jpeg", corrupt),
+		fileFromBytes("notes.txt", "text/plain", []byte("not a photo, just some text\n")),
+		dropFile{Name: "huge.jpg", Type: "image/jpeg", Size: 33 << 20})
+	b.waitSettled(3, 60*time.Second)
+	want := map[string]string{ // file → a word its message must contain
+		"broken.jpg": "corrupt",
+		"notes.txt":  "not a supported image",
+		"huge.jpg":   "too large",
+	}
+	for _, p := range b.predictions() {
+		if p.State != "error" || !strings.Contains(strings.ToLower(p.Err), want[p.Name]) {
+			t.Errorf("%s: state %q, message %q; want an error mentioning %q", p.Name, p.State, p.Err, want[p.Name])
+		}
+		t.Logf("%s: %s", p.Name, p.Err)
+	}
+
+	b.drop(fileFromDisk(t, good, "image/jpeg"))
+	b.waitSettled(4, 60*time.Second)
+	p := b.predictions()[0]
+	checkAgainstNative(t, nativeClassifier(t, r.weights), p, data)
+	if st := b.state(); st.Points[0] != runEpochs || st.Status != "finished" {
+		t.Errorf("the dashboard changed after the bad files: %+v", st)
+	}
+}
+
+// TestClassifyBeforeExport drops a photo before any weights were exported:
+// the panel says so, and the page keeps working.
+func TestClassifyBeforeExport(t *testing.T) {
+	b := newBrowser(t)
+	root := webRoot(t)
+	srv := newServer(t, root, filepath.Join(t.TempDir(), "missing.safetensors"))
+	b.open(srv.URL())
+	good := filepath.Join(testdata.SampleDir(t), "train", "dog.851.jpg")
+	b.drop(fileFromDisk(t, good, "image/jpeg"))
+	b.waitSettled(1, 60*time.Second)
+	p := b.predictions()[0]
+	if p.State != "error" || !strings.Contains(strings.ToLower(p.Err), "no exported weights yet") {
+		t.Errorf("state %q, message %q", p.State, p.Err)
+	}
+	b.wait("the weights status", `document.querySelector("#weights").dataset.state === "error"`, 10*time.Second)
+	b.screenshot("dashboard-empty")
+}

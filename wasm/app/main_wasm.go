@@ -1,0 +1,40 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"log"
+	"time"
+
+	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/domrender"
+)
+
+// frame is the shortest time between two renders: bursts of messages (the
+// history of a long run) are drawn once per frame, not once per message.
+const frame = 16 * time.Millisecond
+
+func main() {
+	renderer, err := domrender.New("#vugu_mount_point")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer renderer.Release()
+	ee := renderer.EventEnv()
+	buildEnv, err := vugu.NewBuildEnv(ee)
+	if err != nil {
+		log.Fatal(err)
+	}
+	root := NewRoot()
+	root.Start(ee)
+	for ok := true; ok; ok = renderer.EventWait() {
+		ee.RLock()
+		br := buildEnv.RunBuild(root)
+		ee.RUnlock()
+		if err := renderer.Render(br); err != nil {
+			log.Printf("render: %v", err)
+		}
+		root.Rendered()
+		time.Sleep(frame)
+	}
+}

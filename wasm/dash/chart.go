@@ -1,0 +1,281 @@
+package dash
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Chart size in SVG user units (the SVG scales to its container).
+const (
+	ChartW = 520
+	ChartH = 250
+
+	marginL = 56
+	marginR = 18
+	marginT = 24
+	marginB = 42
+)
+
+// Point is one data point.
+type Point struct{ X, Y float64 }
+
+// Series is one line of a chart. Key names it for CSS and tests (e.g.
+// "train", "val"); Name is shown in the legend.
+type Series struct {
+	Key, Name string
+	Points    []Point
+}
+
+// Spec describes a chart to lay out.
+type Spec struct {
+	XLabel, YLabel string
+	// XMin, XMax fix the x domain; the data widens it if needed.
+	XMin, XMax float64
+	// XInteger keeps x ticks on integers (epochs, steps).
+	XInteger bool
+	// YPercent formats y as a percentage and keeps the domain in [0, 1].
+	YPercent bool
+	// YFloor0 keeps the y domain at or above 0 (losses).
+	YFloor0 bool
+	// Dots draws a marker at every point (epoch charts); without it only
+	// the line is drawn (step chart).
+	Dots bool
+	// LastDot marks the newest point of each series even without Dots
+	// (the head of the live step chart; a single point stays visible).
+	LastDot bool
+	Series  []Series
+	// Best, when > 0, is the x of the best-epoch marker.
+	Best      float64
+	BestLabel string
+	// Bands, when > 0, shades every other band of this width along x
+	// (epochs on the step chart).
+	Bands float64
+}
+
+// Tick is one axis tick: its position in SVG units and its label.
+type Tick struct {
+	Pos   string
+	Label string
+}
+
+// Dot is one drawn data point.
+type Dot struct {
+	CX, CY string
+	// X and Y are the data values; XText, YText as written in tooltips and
+	// data attributes (Y with full precision).
+	XText, YText string
+	Title        string
+	Best         bool
+}
+
+// Line is one laid-out series.
+type Line struct {
+	Key, Name string
+	Path      string
+	Dots      []Dot
+}
+
+// Band is a shaded vertical band.
+type Band struct{ X, W string }
+
+// Chart is a laid-out chart, every coordinate already in SVG units.
+type Chart struct {
+	W, H                   int
+	Left, Top, Right, Bot  string // plot area edges
+	PlotW, PlotH           string
+	XTicks, YTicks         []Tick
+	XLabel, YLabel         string
+	XLabelX, XLabelY       string
+	YLabelX, YLabelY       string
+	Lines                  []Line
+	Bands                  []Band
+	Empty                  bool
+	HasBest                bool
+	BestX, BestLabel       string
+	BestLabelX, BestAnchor string
+	ViewBox                string
+}
+
+func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// Layout computes the geometry of a chart.
+func Layout(sp Spec) Chart {
+	c := Chart{W: ChartW, H: ChartH, XLabel: sp.XLabel, YLabel: sp.YLabel,
+		ViewBox: "0 0 " + itoa(ChartW) + " " + itoa(ChartH)}
+	x0, x1 := float64(marginL), float64(ChartW-marginR)
+	y0, y1 := float64(marginT), float64(ChartH-marginB) // y0 top, y1 bottom
+	c.Left, c.Right, c.Top, c.Bot = f1(x0), f1(x1), f1(y0), f1(y1)
+	c.PlotW, c.PlotH = f1(x1-x0), f1(y1-y0)
+	c.XLabelX, c.XLabelY = f1((x0+x1)/2), f1(float64(ChartH)-6)
+	c.YLabelX, c.YLabelY = "14", f1((y0+y1)/2)
+
+	// Domains.
+	xmin, xmax := sp.XMin, sp.XMax
+	ymin, ymax := math.Inf(1), math.Inf(-1)
+	n := 0
+	for _, s := range sp.Series {
+		for _, p := range s.Points {
+			if !finite(p.X) || !finite(p.Y) {
+				continue
+			}
+			n++
+			xmin, xmax = math.Min(xmin, p.X), math.Max(xmax, p.X)
+			ymin, ymax = math.Min(ymin, p.Y), math.Max(ymax, p.Y)
+		}
+	}
+	c.Empty = n == 0
+	if c.Empty {
+		ymin, ymax = 0, 1
+	}
+	if !(xmax > xmin) {
+		xmax = xmin + 1
+	}
+	if sp.YPercent {
+		ymin, ymax = math.Max(0, ymin), math.Min(1, ymax)
+	}
+	if sp.YFloor0 {
+		ymin = math.Max(0, ymin)
+	}
+	if !(ymax > ymin) {
+		pad := math.Max(math.Abs(ymax)*0.1, 0.05)
+		ymin, ymax = ymin-pad, ymax+pad
+		if sp.YFloor0 || sp.YPercent {
+			ymin = math.Max(0, ymin)
+		}
+		if sp.YPercent {
+			ymax = math.Min(1, ymax)
+		}
+	}
+	ystep := niceStep((ymax-ymin)/4, false)
+	ymin = math.Floor(ymin/ystep+1e-9) * ystep
+	ymax = math.Ceil(ymax/ystep-1e-9) * ystep
+	if ymax <= ymin {
+		ymax = ymin + ystep
+	}
+	xstep := niceStep((xmax-xmin)/6, sp.XInteger)
+
+	// Scales: the x range is inset so end points are not clipped.
+	const inset = 10
+	sx := func(x float64) float64 { return x0 + inset + (x-xmin)/(xmax-xmin)*(x1-x0-2*inset) }
+	sy := func(y float64) float64 { return y1 - (y-ymin)/(ymax-ymin)*(y1-y0) }
+
+	for _, t := range ticks(xmin, xmax, xstep) {
+		c.XTicks = append(c.XTicks, Tick{Pos: f1(sx(t)), Label: tickLabel(t, xstep, false)})
+	}
+	for _, t := range ticks(ymin, ymax, ystep) {
+		c.YTicks = append(c.YTicks, Tick{Pos: f1(sy(t)), Label: tickLabel(t, ystep, sp.YPercent)})
+	}
+	if sp.Bands > 0 {
+		for b := 1; float64(b)*sp.Bands < xmax; b += 2 {
+			lo, hi := float64(b)*sp.Bands, math.Min(float64(b+1)*sp.Bands, xmax)
+			c.Bands = append(c.Bands, Band{X: f1(sx(lo)), W: f1(sx(hi) - sx(lo))})
+		}
+	}
+	for _, s := range sp.Series {
+		l := Line{Key: s.Key, Name: s.Name}
+		var path strings.Builder
+		for _, p := range s.Points {
+			if !finite(p.X) || !finite(p.Y) {
+				continue
+			}
+			px, py := sx(p.X), sy(p.Y)
+			if path.Len() == 0 {
+				path.WriteString("M")
+			} else {
+				path.WriteString(" L")
+			}
+			path.WriteString(f1(px) + "," + f1(py))
+			if sp.Dots {
+				xt := tickLabel(p.X, xstep, false)
+				yt := strconv.FormatFloat(p.Y, 'g', -1, 64)
+				val := Fixed(p.Y, 4)
+				if sp.YPercent {
+					val = Percent(p.Y, 2)
+				}
+				l.Dots = append(l.Dots, Dot{CX: f1(px), CY: f1(py), XText: xt, YText: yt,
+					Title: s.Name + " · " + strings.ToLower(sp.XLabel) + " " + xt + ": " + val,
+					Best:  sp.Best > 0 && p.X == sp.Best})
+			}
+		}
+		l.Path = path.String()
+		if sp.LastDot && !sp.Dots {
+			for i := len(s.Points) - 1; i >= 0; i-- {
+				if p := s.Points[i]; finite(p.X) && finite(p.Y) {
+					l.Dots = append(l.Dots, Dot{CX: f1(sx(p.X)), CY: f1(sy(p.Y)), XText: tickLabel(p.X, xstep, false),
+						YText: strconv.FormatFloat(p.Y, 'g', -1, 64), Title: s.Name + ": " + Fixed(p.Y, 4)})
+					break
+				}
+			}
+		}
+		c.Lines = append(c.Lines, l)
+	}
+	if sp.Best > 0 && sp.Best >= xmin && sp.Best <= xmax && !c.Empty {
+		c.HasBest = true
+		bx := sx(sp.Best)
+		c.BestX, c.BestLabel = f1(bx), sp.BestLabel
+		// Keep the label inside the plot: to the left of the line near the
+		// right edge.
+		if bx > (x0+x1)/2 {
+			c.BestLabelX, c.BestAnchor = f1(bx-5), "end"
+		} else {
+			c.BestLabelX, c.BestAnchor = f1(bx+5), "start"
+		}
+	}
+	return c
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// niceStep rounds a raw tick step up to 1, 2 or 5 times a power of ten (at
+// least 1 for integer axes).
+func niceStep(raw float64, integer bool) float64 {
+	if !(raw > 0) || !finite(raw) {
+		raw = 1
+	}
+	exp := math.Floor(math.Log10(raw))
+	base := math.Pow(10, exp)
+	var step float64
+	switch f := raw / base; {
+	case f <= 1:
+		step = base
+	case f <= 2:
+		step = 2 * base
+	case f <= 5:
+		step = 5 * base
+	default:
+		step = 10 * base
+	}
+	if integer && step < 1 {
+		step = 1
+	}
+	return step
+}
+
+// ticks lists the multiples of step in [lo, hi].
+func ticks(lo, hi, step float64) []float64 {
+	var out []float64
+	for k := math.Ceil(lo/step - 1e-9); k*step <= hi+step*1e-9 && len(out) < 50; k++ {
+		out = append(out, k*step)
+	}
+	return out
+}
+
+// tickLabel writes a tick value with as many decimals as its step needs.
+func tickLabel(v, step float64, percent bool) string {
+	if percent {
+		v, step = v*100, step*100
+	}
+	dec := 0
+	if step < 1 {
+		dec = int(math.Ceil(-math.Log10(step) - 1e-9))
+	}
+	if math.Abs(v) < step*1e-9 {
+		v = 0
+	}
+	s := strconv.FormatFloat(v, 'f', dec, 64)
+	if percent {
+		s += "%"
+	}
+	return s
+}

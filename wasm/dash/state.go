@@ -1,0 +1,265 @@
+// Package dash is the browser dashboard's model, free of any browser API so
+// that it builds and tests on the host: State folds the metrics messages of
+// a run (shared/metrics) into what the page shows, chart.go lays out the SVG
+// charts, and format.go writes numbers for people.
+package dash
+
+import (
+	"sort"
+
+	"github.com/pawnet/pawnet/shared/metrics"
+)
+
+// Run statuses shown in the header, besides metrics.StatusFinished,
+// StatusStopped and StatusFailed.
+const (
+	StatusWaiting = "waiting" // no run_start yet
+	StatusRunning = "running"
+)
+
+// StepPoint is one point of the per-step smoothed training loss.
+type StepPoint struct {
+	Epoch      int
+	GlobalStep int64
+	Loss       float64
+}
+
+// maxStepPoints bounds the step history kept; older points are thinned
+// (every other one dropped) when it is reached, so a long run stays cheap
+// to draw.
+const maxStepPoints = 2000
+
+// State is everything the dashboard knows about the run it watches. The
+// zero value is an empty dashboard; feed it messages with Apply.
+type State struct {
+	Run           *metrics.RunStart
+	Epochs        []*metrics.Epoch // ascending by epoch number, one per epoch
+	Steps         []StepPoint      // ascending by global step
+	Step          *metrics.Step    // the latest step message
+	Confusion     *metrics.Confusion
+	Misclassified *metrics.Misclassified
+	Export        *metrics.Checkpoint // the latest exported weights
+	Checkpoint    *metrics.Checkpoint // the latest training checkpoint
+	End           *metrics.RunEnd
+	// LastSeq is the sequence number of the last message applied; a
+	// reconnecting client asks for the messages after it.
+	LastSeq int64
+	// Gaps counts messages whose sequence number skipped ahead.
+	Gaps int
+}
+
+// Apply folds one message into the state. It reports false, and changes
+// nothing, for a message already seen (seq ≤ LastSeq).
+func (s *State) Apply(m metrics.Message) bool {
+	seq := metrics.Seq(m)
+	if seq != 0 && seq <= s.LastSeq {
+		return false
+	}
+	if seq > s.LastSeq+1 && s.LastSeq != 0 {
+		s.Gaps++
+	}
+	if seq != 0 {
+		s.LastSeq = seq
+	}
+	switch v := m.(type) {
+	case *metrics.RunStart:
+		// A resumed run starts again: it is running until its next run_end.
+		s.Run, s.End = v, nil
+	case *metrics.Step:
+		s.Step = v
+		s.addStep(StepPoint{Epoch: v.Epoch, GlobalStep: v.GlobalStep, Loss: v.Loss})
+	case *metrics.Epoch:
+		s.addEpoch(v)
+	case *metrics.Confusion:
+		s.Confusion = v
+	case *metrics.Misclassified:
+		s.Misclassified = v
+	case *metrics.Checkpoint:
+		if v.Kind == "export" {
+			s.Export = v
+		} else {
+			s.Checkpoint = v
+		}
+	case *metrics.RunEnd:
+		s.End = v
+	}
+	return true
+}
+
+func (s *State) addStep(p StepPoint) {
+	// A resumed run replays the steps after its checkpoint: drop the points
+	// it supersedes.
+	i := sort.Search(len(s.Steps), func(i int) bool { return s.Steps[i].GlobalStep >= p.GlobalStep })
+	s.Steps = append(s.Steps[:i], p)
+	if len(s.Steps) >= maxStepPoints {
+		kept := s.Steps[:0]
+		for i, q := range s.Steps {
+			if i%2 == 0 || i == len(s.Steps)-1 {
+				kept = append(kept, q)
+			}
+		}
+		s.Steps = kept
+	}
+}
+
+func (s *State) addEpoch(e *metrics.Epoch) {
+	i := sort.Search(len(s.Epochs), func(i int) bool { return s.Epochs[i].Epoch >= e.Epoch })
+	if i < len(s.Epochs) && s.Epochs[i].Epoch == e.Epoch {
+		s.Epochs[i] = e
+		return
+	}
+	s.Epochs = append(s.Epochs, nil)
+	copy(s.Epochs[i+1:], s.Epochs[i:])
+	s.Epochs[i] = e
+}
+
+// Status is StatusWaiting before the run starts, StatusRunning while it
+// runs, then the run_end status (finished, stopped or failed).
+func (s *State) Status() string {
+	switch {
+	case s.End != nil:
+		return s.End.Status
+	case s.Run != nil:
+		return StatusRunning
+	}
+	return StatusWaiting
+}
+
+// Running reports whether the run has started and not ended.
+func (s *State) Running() bool { return s.Status() == StatusRunning }
+
+// LastEpoch returns the latest finished epoch, or nil.
+func (s *State) LastEpoch() *metrics.Epoch {
+	if len(s.Epochs) == 0 {
+		return nil
+	}
+	return s.Epochs[len(s.Epochs)-1]
+}
+
+// TotalEpochs is the number of epochs the run is set to train.
+func (s *State) TotalEpochs() int {
+	n := 0
+	if s.Run != nil {
+		n = s.Run.Epochs
+	}
+	if e := s.LastEpoch(); e != nil {
+		n = max(n, e.Epochs, e.Epoch)
+	}
+	return n
+}
+
+// CurrentEpoch is the epoch in progress while the run trains, else the
+// last finished one (0 before any).
+func (s *State) CurrentEpoch() int {
+	done := 0
+	if e := s.LastEpoch(); e != nil {
+		done = e.Epoch
+	}
+	if s.Running() && s.Step != nil && s.Step.Epoch > done {
+		return s.Step.Epoch
+	}
+	if s.Running() && s.Run != nil && done < s.TotalEpochs() {
+		return max(done+1, s.Run.StartEpoch)
+	}
+	return done
+}
+
+// Progress is the fraction of the planned training done, in [0, 1].
+func (s *State) Progress() float64 {
+	total := s.TotalEpochs()
+	if total == 0 {
+		return 0
+	}
+	if s.End != nil && s.End.Status == metrics.StatusFinished {
+		return 1
+	}
+	done := 0.0
+	if e := s.LastEpoch(); e != nil {
+		done = float64(e.Epoch)
+	}
+	if st := s.Step; st != nil && s.Running() && float64(st.Epoch) > done && st.StepsPerEpoch > 0 {
+		done = float64(st.Epoch-1) + float64(st.Step)/float64(st.StepsPerEpoch)
+	}
+	return min(1, max(0, done/float64(total)))
+}
+
+// ImagesPerSec is the latest training throughput (0 when unknown).
+func (s *State) ImagesPerSec() float64 {
+	if s.Step == nil {
+		return 0
+	}
+	return s.Step.ImagesPerSec
+}
+
+// ETASec estimates the seconds left in the run: the rest of the current
+// epoch (from the latest step) plus the remaining epochs at the mean epoch
+// time so far. It is negative when unknown or the run is over.
+func (s *State) ETASec() float64 {
+	if !s.Running() || s.Step == nil {
+		return -1
+	}
+	st := s.Step
+	perEpoch := st.ElapsedSec + st.ETASec
+	if n := len(s.Epochs); n > 0 {
+		sum := 0.0
+		for _, e := range s.Epochs {
+			sum += e.Seconds
+		}
+		perEpoch = sum / float64(n)
+	}
+	finished := 0
+	if last := s.LastEpoch(); last != nil {
+		finished = last.Epoch
+	}
+	if st.Epoch > finished {
+		return st.ETASec + float64(max(s.TotalEpochs()-st.Epoch, 0))*perEpoch
+	}
+	// Between epochs: the step's epoch is over.
+	return float64(max(s.TotalEpochs()-finished, 0)) * perEpoch
+}
+
+// TrainSeconds is the time the finished epochs took.
+func (s *State) TrainSeconds() float64 {
+	sum := 0.0
+	for _, e := range s.Epochs {
+		sum += e.Seconds
+	}
+	return sum
+}
+
+// Best returns the best epoch so far and its validation accuracy
+// (0, 0 before the first epoch).
+func (s *State) Best() (epoch int, valAcc float64) {
+	if s.End != nil && s.End.BestEpoch > 0 {
+		return s.End.BestEpoch, s.End.BestValAcc
+	}
+	if e := s.LastEpoch(); e != nil {
+		return e.BestEpoch, e.BestValAcc
+	}
+	return 0, 0
+}
+
+// ExportVersion identifies the latest exported weights: the sequence
+// number of its checkpoint message (0 when none was seen).
+func (s *State) ExportVersion() int64 {
+	if s.Export == nil {
+		return 0
+	}
+	return s.Export.Seq
+}
+
+// ClassName returns the name of class i of the run ("class i" when
+// unknown).
+func (s *State) ClassName(i int) string {
+	var names []string
+	switch {
+	case s.Confusion != nil && len(s.Confusion.Classes) > 0:
+		names = s.Confusion.Classes
+	case s.Run != nil:
+		names = s.Run.Classes
+	}
+	if i >= 0 && i < len(names) {
+		return names[i]
+	}
+	return "class " + itoa(i)
+}
