@@ -49,7 +49,7 @@ const lagMonitorJS = `(() => {
 type benchEnv struct {
 	b    *browser
 	stop func()
-	srv  *standIn
+	srv  *testServer
 	url  string
 	// warm is set once the page is open and has classified a photo.
 	warm bool
@@ -114,7 +114,7 @@ func env(tb testing.TB, key string, weights func() string) *benchEnv {
 }
 
 // newSharedServer is newServer for a server that outlives one benchmark call.
-func newSharedServer(tb testing.TB, static, weights string) *standIn {
+func newSharedServer(tb testing.TB, static, weights string) *testServer {
 	st := &sharedTB{TB: tb}
 	s := newServer(st, static, weights)
 	shared.stops = append(shared.stops, st.cleanup...)

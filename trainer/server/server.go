@@ -338,6 +338,17 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 	http.FileServer(http.Dir(s.opts.StaticDir)).ServeHTTP(w, r)
 }
 
+// DropConnections closes every WebSocket connection at once, without a
+// close frame, as a network failure would; the pages reconnect and resume
+// with ?since=. The history and new connections are unaffected.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for conn := range s.conns {
+		conn.NetConn().Close()
+	}
+}
+
 // serveWS upgrades to a WebSocket and streams the history after ?since=
 // (default 0: all of it), then the live messages.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -382,5 +393,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		c.stop(websocket.CloseGoingAway, "server shutting down")
 	}
+	s.opts.Log.Printf("server: client %s connected (since %d, %d messages to replay)", c.addr, since, len(backlog))
 	c.run(s.hub, backlog)
 }
