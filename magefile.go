@@ -4,6 +4,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -45,10 +46,15 @@ func Sample() error {
 	return run(binary, "sample", "-out", sampleDir)
 }
 
-// Demo runs the main job on the embedded default: sample → separate →
-// stats → train (small model, CPU) → predict the test set → score it.
+// Demo runs the main job on the embedded default: it prepares the sample
+// (sample → separate → stats), builds the dashboard's wasm, starts the
+// server and trains the small model on the CPU (the full one on a GPU, when
+// a CUDA plugin is found) while streaming live to the page, exports the
+// best weights, scores the sample's test set, and keeps serving so that
+// the page classifies dropped photos. $PAWNET_ADDR picks the address
+// (default 127.0.0.1:8080); Ctrl-C quits.
 func Demo() error {
-	mg.Deps(Sample)
+	mg.Deps(Sample, Wasm)
 	train := filepath.Join(sampleDir, "train")
 	if err := run(binary, "separate", train); err != nil {
 		return err
@@ -56,7 +62,54 @@ func Demo() error {
 	if err := run(binary, "stats", train); err != nil {
 		return err
 	}
-	return Train()
+	addr := os.Getenv("PAWNET_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	name := "demo-" + time.Now().Format("20060102-150405")
+	args := append([]string{"train", "-name", name, "-serve", addr, "-static", "static", "-backend", "auto"}, sampleTrainFlags...)
+	if gpu, _ := filepath.Glob("/dev/nvidia[0-9]*"); len(gpu) > 0 {
+		args = append(args, "-model", "full")
+	}
+	args = append(args, train)
+	fmt.Println("$", binary, strings.Join(args, " "))
+	fmt.Printf("\nOpen http://%s/ to watch the training live. When it finishes, drop cat or dog photos on the page.\n\n", addr)
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Score the test set once training has finished (the server goes on).
+	state := filepath.Join("runs", name, "state.json")
+	for finished := false; !finished; {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Second):
+		}
+		var st struct{ Finished bool }
+		data, err := os.ReadFile(state)
+		finished = err == nil && json.Unmarshal(data, &st) == nil && st.Finished
+	}
+	if err := scoreSample(name); err != nil {
+		return err
+	}
+	fmt.Printf("\nThe dashboard stays at http://%s/ with the run's best weights: drop photos on it. Ctrl-C quits.\n", addr)
+	return <-done
+}
+
+// scoreSample predicts the sample's test set with a run's weights, writes
+// runs/NAME/submission.csv and prints its log loss and accuracy.
+func scoreSample(name string) error {
+	weights := filepath.Join("runs", name, "model.safetensors")
+	sub := filepath.Join("runs", name, "submission.csv")
+	fmt.Println("$", binary, "predict -weights", weights, "-csv", sub, filepath.Join(sampleDir, "test"))
+	if err := sh.RunWith(env(), binary, "predict", "-weights", weights, "-csv", sub, filepath.Join(sampleDir, "test")); err != nil {
+		return err
+	}
+	return run(binary, "score", sub, filepath.Join(sampleDir, "test_labels.csv"))
 }
 
 // sampleTrainFlags are the defaults of a run on the sample: about four
@@ -87,13 +140,7 @@ func Train() error {
 	if os.Getenv("PAWNET_DATA") != "" {
 		return nil
 	}
-	weights := filepath.Join("runs", name, "model.safetensors")
-	sub := filepath.Join("runs", name, "submission.csv")
-	fmt.Println("$", binary, "predict -weights", weights, "-csv", sub, filepath.Join(sampleDir, "test"))
-	if err := sh.RunWith(env(), binary, "predict", "-weights", weights, "-csv", sub, filepath.Join(sampleDir, "test")); err != nil {
-		return err
-	}
-	return run(binary, "score", sub, filepath.Join(sampleDir, "test_labels.csv"))
+	return scoreSample(name)
 }
 
 // Lint checks gofmt, go vet (on the host and, for wasm/, under js/wasm),
