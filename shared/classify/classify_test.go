@@ -1,0 +1,83 @@
+package classify
+
+import (
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"testing"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/preprocess"
+)
+
+func classifier(t *testing.T, withStats bool) (*Classifier, error) {
+	t.Helper()
+	cfg := alexnet.Small()
+	meta := alexnet.Metadata{Classes: []string{"cat", "dog"}}
+	if withStats {
+		meta.Stats, _ = json.Marshal(preprocess.Stats{Mean: [3]float64{0.5, 0.45, 0.4}, Std: [3]float64{0.25, 0.24, 0.25}, Size: 227})
+	}
+	var buf bytes.Buffer
+	if err := alexnet.Save(&buf, cfg, alexnet.InitParams(cfg, 1), meta); err != nil {
+		t.Fatal(err)
+	}
+	m, err := alexnet.Load(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(m)
+}
+
+// photo is an asymmetric test picture, so its mirror differs.
+func photo(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 48, 40))
+	for y := 0; y < 40; y++ {
+		for x := 0; x < 48; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 5), uint8(y * 6), uint8(200 - x*4), 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestClassify(t *testing.T) {
+	c, err := classifier(t, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := photo(t)
+	plain, err := c.Classify(data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tta, err := c.Classify(data, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// TTA is the mean of the photo and its mirror.
+	x, _ := c.Tensor(data)
+	logits, _ := c.Model.Forward(mirror(x, c.Size), 1)
+	m := alexnet.Probabilities(logits)
+	for i, p := range []Prediction{plain, tta} {
+		if s := p.Probs[0] + p.Probs[1]; math.Abs(float64(s)-1) > 1e-6 || p.Label != c.Classes[p.Best] {
+			t.Errorf("prediction %d: %+v", i, p)
+		}
+	}
+	for k := range m {
+		if want := (plain.Probs[k] + m[k]) / 2; math.Abs(float64(tta.Probs[k]-want)) > 1e-6 {
+			t.Errorf("tta P[%d] = %v, want %v", k, tta.Probs[k], want)
+		}
+	}
+	if _, err := c.Classify([]byte("not a photo"), false); err == nil {
+		t.Error("text accepted as a photo")
+	}
+	if _, err := classifier(t, false); err == nil {
+		t.Error("weights without stats accepted")
+	}
+}
