@@ -52,6 +52,9 @@ func (c Config) NumParams() int {
 	return n
 }
 
+// Size returns the number of elements of the parameter.
+func (p ParamSpec) Size() int { return numElems(p.Shape) }
+
 func numElems(shape []int) int {
 	n := 1
 	for _, d := range shape {

@@ -7,6 +7,7 @@ package metrics
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
@@ -240,4 +241,12 @@ func Decode(data []byte) (Message, error) {
 		return nil, fmt.Errorf("metrics: %s: %w", h.Type, err)
 	}
 	return m, nil
+}
+
+// LogLoss is Kaggle's metric for one photo: the binary cross-entropy
+// −(y·log p + (1−y)·log(1−p)) of the predicted P(dog) p against the label
+// y (1 = dog), with p clipped to [1e-15, 1−1e-15].
+func LogLoss(pDog, label float64) float64 {
+	p := math.Min(math.Max(pDog, 1e-15), 1-1e-15)
+	return -(label*math.Log(p) + (1-label)*math.Log(1-p))
 }

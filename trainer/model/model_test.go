@@ -93,7 +93,7 @@ func TestExportLayoutAndRoundTrip(t *testing.T) {
 		if !ok {
 			t.Fatalf("ExportParams lacks %s", spec.Name)
 		}
-		if len(v) != numElems(spec.Shape) {
+		if len(v) != spec.Size() {
 			t.Fatalf("%s: %d values, want %v", spec.Name, len(v), spec.Shape)
 		}
 	}

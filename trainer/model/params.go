@@ -55,7 +55,7 @@ func (m *Model) LoadParams(params map[string][]float32) error {
 		if !ok {
 			return fmt.Errorf("model: load: parameter %s missing", pv.spec.Name)
 		}
-		if want := numElems(pv.spec.Shape); len(data) != want {
+		if want := pv.spec.Size(); len(data) != want {
 			return fmt.Errorf("model: load: %s has %d values, want %d for shape %v", pv.spec.Name, len(data), want, pv.spec.Shape)
 		}
 		values[i] = tensors.FromFlatDataAndDimensions(m.fromExport(i, data), pv.shape...)
@@ -78,14 +78,6 @@ func (m *Model) LoadParams(params map[string][]float32) error {
 		}
 		return nil
 	})
-}
-
-func numElems(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 // fc6Perm maps PyTorch's flattened feature index c*s*s + y*s + x to this

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/dataset"
 )
 
@@ -148,8 +149,7 @@ func ScoreSubmission(pred, labels map[int]float64) (Score, error) {
 			s.Missing++
 			continue
 		}
-		pc := math.Min(math.Max(p, 1e-15), 1-1e-15)
-		s.LogLoss -= y*math.Log(pc) + (1-y)*math.Log(1-pc)
+		s.LogLoss += metrics.LogLoss(p, y)
 		if (p > 0.5) == (y > 0.5) {
 			s.Accuracy++
 		}

@@ -138,7 +138,7 @@ func (r *run) evaluate(l *dataset.Loader) (evaluation, error) {
 			ev.confusion[y][pred]++
 			ev.loss += crossEntropy(row, y)
 			pDog := float64(p[k-1])
-			ev.logLoss += logLoss(pDog, y)
+			ev.logLoss += metrics.LogLoss(pDog, float64(y))
 			if pred == y {
 				ev.acc++
 			} else {

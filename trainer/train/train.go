@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -483,14 +482,4 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return fsutil.WriteFileAtomic(path, append(data, '\n'))
-}
-
-// logLoss is Kaggle's metric for one photo: −log of the probability given
-// to the true class, with P(dog) clipped to [1e-15, 1−1e-15].
-func logLoss(pDog float64, label int) float64 {
-	p := math.Min(math.Max(pDog, 1e-15), 1-1e-15)
-	if label == 1 {
-		return -math.Log(p)
-	}
-	return -math.Log(1 - p)
 }
