@@ -74,6 +74,7 @@ func runThroughput(args []string) error {
 	if err := device.Apply(choice, false); err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "backend %s: %s\n", choice.Config, choice.Reason)
 	b, err := model.Backend(choice.Config)
 	if err != nil {
 		return err

@@ -161,6 +161,12 @@ func (s System) findCUDA() (Choice, error) {
 				sort.Strings(bins)
 				env["PATH"] = joinPaths(bins, s.Getenv("PATH"))
 			}
+			// XLA compiles GPU kernels with libdevice, which it finds under
+			// its CUDA data dir; pip puts it in nvidia/<pkg>/nvvm/libdevice.
+			if dev, _ := s.Glob(filepath.Join(site, "nvidia", "*", "nvvm", "libdevice")); len(dev) > 0 && !strings.Contains(s.Getenv("XLA_FLAGS"), "xla_gpu_cuda_data_dir") {
+				sort.Strings(dev)
+				env["XLA_FLAGS"] = strings.TrimSpace(s.Getenv("XLA_FLAGS") + " --xla_gpu_cuda_data_dir=" + filepath.Dir(filepath.Dir(dev[0])))
+			}
 			return Choice{Config: "xla:" + plugin, GPU: true, Env: env,
 				Reason: fmt.Sprintf("pip %s plugin %s with %d CUDA library folders from %s", pp.pkg, plugin, len(libs), filepath.Join(site, "nvidia"))}, nil
 		}

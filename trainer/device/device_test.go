@@ -50,7 +50,7 @@ func touch(t *testing.T, root string, paths ...string) {
 
 func TestDiscover(t *testing.T) {
 	const site = "/opt/torch/.venv/lib/python3.12/site-packages"
-	pip := []string{site + "/jax_plugins/xla_cuda13/xla_cuda_plugin.so", site + "/nvidia/cublas/lib/", site + "/nvidia/cu13/lib/", site + "/nvidia/cu13/bin/"}
+	pip := []string{site + "/jax_plugins/xla_cuda13/xla_cuda_plugin.so", site + "/nvidia/cublas/lib/", site + "/nvidia/cu13/lib/", site + "/nvidia/cu13/bin/", site + "/nvidia/cu13/nvvm/libdevice/"}
 	cases := []struct {
 		name      string
 		files     []string
@@ -89,8 +89,8 @@ func TestDiscover(t *testing.T) {
 			if got.Config != c.want || got.GPU != c.gpu || !strings.Contains(got.Reason, c.reason) {
 				t.Fatalf("got %+v, want config %q gpu %v reason containing %q", got, c.want, c.gpu, c.reason)
 			}
-			if c.name == "pip via glob" && (!strings.Contains(got.Env["LD_LIBRARY_PATH"], site+"/nvidia/cublas/lib") || !strings.Contains(got.Env["PATH"], site+"/nvidia/cu13/bin")) {
-				t.Errorf("env %v lacks the CUDA library and ptxas folders", got.Env)
+			if c.name == "pip via glob" && (!strings.Contains(got.Env["LD_LIBRARY_PATH"], site+"/nvidia/cublas/lib") || !strings.Contains(got.Env["PATH"], site+"/nvidia/cu13/bin") || got.Env["XLA_FLAGS"] != "--xla_gpu_cuda_data_dir="+site+"/nvidia/cu13") {
+				t.Errorf("env %v lacks the CUDA library, ptxas or libdevice folders", got.Env)
 			}
 		})
 	}
