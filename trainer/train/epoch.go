@@ -229,7 +229,7 @@ func (r *run) finishEpoch(valL *dataset.Loader, epoch int, s sums, took time.Dur
 	if err := r.saveState(); err != nil {
 		return err
 	}
-	r.prune("")
+	r.prune()
 	return nil
 }
 

@@ -435,13 +435,12 @@ func (r *run) interrupt(epoch int, s sums) error {
 	if err := r.m.Save(filepath.Join(r.dir, name)); err != nil {
 		return err
 	}
-	old := r.st.Checkpoint
 	r.st.Checkpoint = name
 	r.st.Seq = r.emit.Seq()
 	if err := r.saveState(); err != nil {
 		return err
 	}
-	r.prune(old)
+	r.prune()
 	fmt.Fprintf(r.opts.Log, "stopped: saved %s; continue with -resume %s\n", name, r.dir)
 	return nil
 }
@@ -449,7 +448,7 @@ func (r *run) interrupt(epoch int, s sums) error {
 func (r *run) saveState() error { return writeJSON(filepath.Join(r.dir, StateFile), r.st) }
 
 // prune removes checkpoints beyond the newest Keep, never the current one.
-func (r *run) prune(_ string) {
+func (r *run) prune() {
 	ents, err := os.ReadDir(filepath.Join(r.dir, ckptDir))
 	if err != nil {
 		return
