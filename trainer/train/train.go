@@ -447,7 +447,8 @@ func (r *run) interrupt(epoch int, s sums) error {
 
 func (r *run) saveState() error { return writeJSON(filepath.Join(r.dir, StateFile), r.st) }
 
-// prune removes checkpoints beyond the newest Keep, never the current one.
+// prune removes epoch checkpoints beyond the newest Keep and mid-epoch
+// (Ctrl-C) checkpoints that are no longer current; never the current one.
 func (r *run) prune() {
 	ents, err := os.ReadDir(filepath.Join(r.dir, ckptDir))
 	if err != nil {
@@ -455,8 +456,15 @@ func (r *run) prune() {
 	}
 	var names []string
 	for _, e := range ents {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "epoch-") {
-			names = append(names, e.Name())
+		name := e.Name()
+		switch {
+		case !e.IsDir() || !strings.HasPrefix(name, "epoch-"):
+		case strings.Contains(name, "-batch-"):
+			if filepath.Join(ckptDir, name) != r.st.Checkpoint {
+				os.RemoveAll(filepath.Join(r.dir, ckptDir, name))
+			}
+		default:
+			names = append(names, name)
 		}
 	}
 	sort.Strings(names)

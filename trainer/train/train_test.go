@@ -172,6 +172,10 @@ func TestInterruptAndResumeAreExact(t *testing.T) {
 	if res.Status != metrics.StatusFinished || res.Epochs != 2 || !start.Resumed || start.StartEpoch != 2 {
 		t.Fatalf("resumed run: status %s, %d epochs, start %+v", res.Status, res.Epochs, start)
 	}
+	ckpts, _ := os.ReadDir(filepath.Join(runs, "cut", ckptDir))
+	if len(ckpts) != 2 || strings.Contains(ckpts[0].Name()+ckpts[1].Name(), "-batch-") {
+		t.Errorf("checkpoints after the resumed run: %v; want the last 2 epochs only", ckpts)
+	}
 	a, b := finalParams(t, filepath.Join(runs, "straight")), finalParams(t, filepath.Join(runs, "cut"))
 	for name, v := range a {
 		if !slices.Equal(v, b[name]) {
