@@ -339,6 +339,14 @@ func blendConst(v []float32, f, other float32) {
 	}
 }
 
-func clamp255(v float32) float32 { return max(0, min(255, v)) }
+func clamp255(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return v
+}
 
 func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
