@@ -11,7 +11,7 @@ func TestConfigs(t *testing.T) {
 		wantErr bool
 	}{
 		{Full(), 6, 9216, 58_289_538, false},
-		{Small(), 1, 32, 0, false},
+		{Small(), 1, 64, 537_954, false},
 		{func() Config { c := Small(); c.Pads[0] = 0; return c }(), 0, 0, 0, true}, // third pool sees 2×2
 		{func() Config { c := Full(); c.Dropout = 1; return c }(), 0, 0, 0, true},
 	}

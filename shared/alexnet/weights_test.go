@@ -271,7 +271,7 @@ func TestLoadErrors(t *testing.T) {
 		{"cut at 5", good[:5], "5 bytes is shorter", true},
 		{"cut at 8", good[:8], "header length " + itoa(hlen) + " exceeds the 0 bytes", true},
 		{"cut in header", good[:8+hlen/2], "exceeds the " + itoa(hlen/2) + " bytes that follow (file truncated?)", true},
-		{"cut after header", good[:dataStart], `tensor "features.0.weight": data [0, 17424) runs past the end of the 0 data bytes (file truncated?)`, true},
+		{"cut after header", good[:dataStart], `tensor "features.0.weight": data [0, 34848) runs past the end of the 0 data bytes (file truncated?)`, true},
 		{"cut in conv data", good[:dataStart+100000], "runs past the end of the 100000 data bytes", true},
 		{"cut last byte", good[:len(good)-1], `tensor "classifier.6.bias": data [`, true},
 		{"trailing bytes", append(slices.Clone(good), 0, 0, 0, 0), "4 bytes after the last tensor", true},
@@ -282,8 +282,8 @@ func TestLoadErrors(t *testing.T) {
 		{"length too short", withLen(uint64(hlen - 8)), "header is not a JSON object", true},
 		{"not JSON", func() []byte { b := slices.Clone(good); b[8] = '['; return b }(), "header does not start with '{'", true},
 		{"garbage", []byte("PK\x03\x04 this is a zip file, not weights"), "out of range", true},
-		{"overlap", editHeader(good, `"data_offsets":[17424,17472]`, `"data_offsets":[17428,17476]`), `tensor "features.0.bias": data starts at 17428, want 17424 (gap or overlap)`, true},
-		{"negative offset", editHeader(good, `"data_offsets":[17424,17472]`, `"data_offsets":[-4,17472]`), `tensor "features.0.bias": invalid data offsets [-4, 17472]`, true},
+		{"overlap", editHeader(good, `"data_offsets":[34848,34944]`, `"data_offsets":[34852,34948]`), `tensor "features.0.bias": data starts at 34852, want 34848 (gap or overlap)`, true},
+		{"negative offset", editHeader(good, `"data_offsets":[34848,34944]`, `"data_offsets":[-4,34944]`), `tensor "features.0.bias": invalid data offsets [-4, 34944]`, true},
 		{"no metadata", func() []byte { _, ts := smallRaw(params); return writeRaw(nil, ts) }(), "no __metadata__: not a pawnet weights file", false},
 		{"no format", raw(func(md map[string]string, ts []rawTensor) []rawTensor { delete(md, MetaFormat); return ts }), "no pawnet.format in metadata: not a pawnet weights file", false},
 		{"future format", raw(func(md map[string]string, ts []rawTensor) []rawTensor { md[MetaFormat] = "2"; return ts }), `unsupported weights format version "2" (this build reads 1)`, false},
@@ -305,8 +305,8 @@ func TestLoadErrors(t *testing.T) {
 		{"extra tensor", raw(func(_ map[string]string, ts []rawTensor) []rawTensor {
 			return append(ts, rawTensor{"features.1.weight", "F32", []int{1}, make([]byte, 4)})
 		}), `unexpected tensor "features.1.weight"`, false},
-		{"wrong shape", raw(func(_ map[string]string, ts []rawTensor) []rawTensor { ts[2].shape = []int{32, 12, 25, 1}; return ts }), `tensor "features.3.weight" has shape [32 12 25 1], want [32 12 5 5]`, false},
-		{"transposed dense", raw(func(_ map[string]string, ts []rawTensor) []rawTensor { ts[14].shape = []int{256, 2}; return ts }), `tensor "classifier.6.weight" has shape [256 2], want [2 256]`, false},
+		{"wrong shape", raw(func(_ map[string]string, ts []rawTensor) []rawTensor { ts[2].shape = []int{64, 24, 25, 1}; return ts }), `tensor "features.3.weight" has shape [64 24 25 1], want [64 24 5 5]`, false},
+		{"transposed dense", raw(func(_ map[string]string, ts []rawTensor) []rawTensor { ts[14].shape = []int{512, 2}; return ts }), `tensor "classifier.6.weight" has shape [512 2], want [2 512]`, false},
 		{"F16", raw(func(_ map[string]string, ts []rawTensor) []rawTensor {
 			ts[15].dtype = "F16"
 			ts[15].data = ts[15].data[:4]
@@ -366,7 +366,7 @@ func TestSaveErrors(t *testing.T) {
 		want   string
 	}{
 		{"custom config", tiny, InitParams(tiny, 1), Metadata{}, `unknown model config "tiny-odd"`},
-		{"wrong params", Small(), InitParams(tiny, 1), Metadata{}, `"features.0.weight" has 375 elements, want 4356`},
+		{"wrong params", Small(), InitParams(tiny, 1), Metadata{}, `"features.0.weight" has 375 elements, want 8712`},
 		{"bad stats", Small(), params, Metadata{Stats: json.RawMessage("{")}, "stats are not valid JSON"},
 		{"classes", Small(), params, Metadata{Classes: []string{"cat"}}, "1 class names"},
 	} {
