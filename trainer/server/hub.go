@@ -1,12 +1,8 @@
 package server
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"sort"
@@ -106,28 +102,18 @@ func (h *Hub) LoadHistory(path string) (int, error) {
 	defer f.Close()
 	var loaded []entry
 	skipped := 0
-	r := bufio.NewReaderSize(f, 1<<16)
-	for {
-		line, err := r.ReadBytes('\n')
-		if err == io.EOF {
-			if len(bytes.TrimSpace(line)) > 0 {
-				skipped++ // partial last line
-			}
-			break
-		}
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", path, err)
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		var hd metrics.Header
-		if json.Unmarshal(line, &hd) != nil || hd.V != metrics.Version || hd.Seq <= 0 || hd.Type == "" {
+	_, partial, err := metrics.ReadLines(f, func(hd metrics.Header, ok bool, line []byte) {
+		if !ok {
 			skipped++
-			continue
+			return
 		}
 		loaded = append(loaded, entry{seq: hd.Seq, data: line})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if partial {
+		skipped++
 	}
 	h.mu.Lock()
 	n := 0

@@ -1,8 +1,6 @@
 package train
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -59,27 +57,15 @@ func OpenEmitter(path string, minSeq int64, sink Sink) (*Emitter, error) {
 	return &Emitter{f: f, seq: max(last, minSeq), sink: sink}, nil
 }
 
-// lastSeq scans a metrics file for its last complete line's sequence
-// number and the offset just after that line.
+// lastSeq returns a metrics file's last sequence number and the offset
+// just after its last complete line.
 func lastSeq(f *os.File) (seq, end int64, err error) {
-	r := bufio.NewReaderSize(f, 1<<16)
-	var off int64
-	for {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			off += int64(len(line))
-			if m, derr := metrics.Decode(bytes.TrimSpace(line)); derr == nil {
-				seq = metrics.Seq(m)
-			}
-			end = off
+	end, _, err = metrics.ReadLines(f, func(h metrics.Header, ok bool, _ []byte) {
+		if ok {
+			seq = h.Seq
 		}
-		if err == io.EOF {
-			return seq, end, nil
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-	}
+	})
+	return seq, end, err
 }
 
 // Emit stamps m, appends it to the file and forwards it to the sink.

@@ -271,12 +271,6 @@ func (r *run) prepare() error {
 		return fmt.Errorf("%s has %d classes %v; the model has %d outputs", c.DataDir, len(ds.Classes), ds.Classes, c.Model.Classes)
 	}
 	train, val := dataset.Split(ds.Items, c.Seed, c.ValFraction)
-	if err := r.loadStats(train); err != nil {
-		return err
-	}
-	if r.norm, err = preprocess.NewNormalizer(r.stats); err != nil {
-		return err
-	}
 	t0 := time.Now()
 	all := append(append([]dataset.Item(nil), train...), val...)
 	var bad []dataset.BadFile
@@ -299,6 +293,12 @@ func (r *run) prepare() error {
 		len(r.trainIx), len(r.valIx), c.Classes, c.Model.InputSize, time.Since(t0).Seconds(), len(bad))
 	if len(r.trainIx) == 0 || len(r.valIx) == 0 {
 		return errors.New("need at least one readable train and one validation photo")
+	}
+	if err := r.loadStats(train); err != nil {
+		return err
+	}
+	if r.norm, err = preprocess.NewNormalizer(r.stats); err != nil {
+		return err
 	}
 
 	backend, err := model.Backend(c.Backend)
@@ -334,8 +334,14 @@ func (r *run) prepare() error {
 	return writeJSON(filepath.Join(r.dir, StatsFile), r.stats)
 }
 
+// statsSize is the side photos are resized to for the statistics, as
+// `pawnet stats` does by default.
+const statsSize = 227
+
 // loadStats uses the run's stats.json (resume), then opts.StatsPath or
-// DataDir/stats.json when computed on the same split, else computes them.
+// DataDir/stats.json when computed on the same split, else computes them
+// over the train split: from the cache when it holds statsSize images
+// (the full model), else by decoding the train photos at statsSize.
 func (r *run) loadStats(train []dataset.Item) error {
 	candidates := []string{filepath.Join(r.dir, StatsFile)}
 	if r.opts.StatsPath != "" {
