@@ -4,7 +4,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
+
+	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
 // Folders the workflows use (all ignored by git).
@@ -67,7 +68,7 @@ func Demo() error {
 		addr = "127.0.0.1:8080"
 	}
 	name := "demo-" + time.Now().Format("20060102-150405")
-	args := append([]string{"train", "-name", name, "-serve", addr, "-static", "static", "-backend", "auto"}, sampleTrainFlags...)
+	args := []string{"train", "-name", name, "-serve", addr, "-static", "static", "-backend", "auto"}
 	if gpu, _ := filepath.Glob("/dev/nvidia[0-9]*"); len(gpu) > 0 {
 		args = append(args, "-model", "full")
 	}
@@ -82,16 +83,14 @@ func Demo() error {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	// Score the test set once training has finished (the server goes on).
-	state := filepath.Join("runs", name, "state.json")
 	for finished := false; !finished; {
 		select {
 		case err := <-done:
 			return err
 		case <-time.After(time.Second):
 		}
-		var st struct{ Finished bool }
-		data, err := os.ReadFile(state)
-		finished = err == nil && json.Unmarshal(data, &st) == nil && st.Finished
+		st, err := rundir.ReadState(filepath.Join("runs", name))
+		finished = err == nil && st.Finished
 	}
 	if err := scoreSample(name); err != nil {
 		return err
@@ -112,26 +111,17 @@ func scoreSample(name string) error {
 	return run(binary, "score", sub, filepath.Join(sampleDir, "test_labels.csv"))
 }
 
-// sampleTrainFlags are the defaults of a run on the sample: about five
-// minutes of the small model on two CPU cores, with Adam at lr 1e-3
-// (measured better than the seed's 1e-4 for the small model; see
-// alexnet.Small).
-var sampleTrainFlags = []string{"-epochs", "60", "-patience", "15", "-lr", "1e-3"}
-
 // Train trains on the embedded sample (or $PAWNET_DATA), then writes and
 // scores a Kaggle submission for the sample's test set, and prints the
 // wall time. Flags for `pawnet train` come from $PAWNET_TRAIN_FLAGS (e.g.
-// "-model full -bf16"; default on the sample: -epochs 60 -patience 15 -lr 1e-3).
+// "-model full -bf16"); the model's own defaults apply otherwise (see
+// train.Defaults).
 func Train() error {
 	mg.Deps(Build)
 	start := time.Now()
 	name := start.Format("20060102-150405")
 	args := []string{"train", "-name", name}
-	if f := strings.Fields(os.Getenv("PAWNET_TRAIN_FLAGS")); len(f) > 0 {
-		args = append(args, f...)
-	} else if os.Getenv("PAWNET_DATA") == "" {
-		args = append(args, sampleTrainFlags...)
-	}
+	args = append(args, strings.Fields(os.Getenv("PAWNET_TRAIN_FLAGS"))...)
 	if d := os.Getenv("PAWNET_DATA"); d != "" {
 		args = append(args, d)
 	}

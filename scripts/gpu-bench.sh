@@ -99,10 +99,9 @@ first=${BATCHES%% *}
 tp "$first" fp32
 tp "$first" bf16
 
-sample_run() { # sample_run MODEL EPOCHS (small: the CPU sample run's lr 1e-3, so the accuracies compare)
+sample_run() { # sample_run MODEL EPOCHS (the model's default lr, as on the CPU, so the accuracies compare)
   [ "$2" -gt 0 ] || return 0
-  local lr=1e-4; [ "$1" = small ] && lr=1e-3
-  step "sample run $1 ($2 epochs)" 300 "$BIN" train -backend "$BACKEND" -model "$1" -lr "$lr" -epochs "$2" -patience 0 \
+  step "sample run $1 ($2 epochs)" 300 "$BIN" train -backend "$BACKEND" -model "$1" -epochs "$2" -patience 0 \
     -runs "$work/runs" -name "sample-$1" "$work/sample/train"
   cp "$work/runs/sample-$1/metrics.jsonl" "$OUT/metrics-sample-$1.jsonl" 2>/dev/null
 }

@@ -106,7 +106,7 @@ func runStats(args []string) error {
 	bar := progressbar.NewOptions(len(train), progressbar.OptionSetWriter(os.Stderr),
 		progressbar.OptionSetDescription("decode+resize"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("img"), progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
-	st, bad, err := dataset.ComputeStats(train, *size, *workers, func() { bar.Add(1) })
+	st, bad, err := dataset.ComputeStats(train, nil, *size, *workers, func() { bar.Add(1) })
 	bar.Finish()
 	reportBad(bad)
 	if err != nil {

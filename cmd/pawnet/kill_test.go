@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
 // TestKill9ThenResume kills a real training process with SIGKILL after its
@@ -27,14 +29,11 @@ func TestKill9ThenResume(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var st struct {
-		Epoch      int    `json:"epoch"`
-		Checkpoint string `json:"checkpoint"`
-	}
+	var st rundir.State
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
-		data, err := os.ReadFile(filepath.Join(run, "state.json"))
-		if err == nil && json.Unmarshal(data, &st) == nil && st.Epoch >= 1 {
+		var err error
+		if st, err = rundir.ReadState(run); err == nil && st.Epoch >= 1 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -56,7 +55,7 @@ func TestKill9ThenResume(t *testing.T) {
 	}
 	// The metrics file is consistent: one run_start per process, epochs
 	// 1..3 each summarised once, strictly increasing seq.
-	data, err := os.ReadFile(filepath.Join(run, "metrics.jsonl"))
+	data, err := os.ReadFile(filepath.Join(run, rundir.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}

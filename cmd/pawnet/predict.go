@@ -8,6 +8,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/predict"
 )
@@ -54,7 +55,7 @@ func runPredict(args []string) error {
 	})
 	if *csvOut != "" {
 		var buf bytes.Buffer
-		n, skipped := predict.WriteSubmission(&buf, results, len(c.Classes)-1, *clip)
+		n, skipped := predict.WriteSubmission(&buf, results, metrics.DogIndex(c.Classes), *clip)
 		for _, e := range skipped {
 			fmt.Fprintf(os.Stderr, "not in the submission: %v\n", e)
 		}

@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/server"
-	"github.com/pawnet/pawnet/trainer/train"
 )
 
 // serverFlags are the dashboard flags that serve and train share.
@@ -41,8 +41,8 @@ func (f *serverFlags) options(addr, dir string) server.Options {
 	return server.Options{
 		Addr:         addr,
 		StaticDir:    f.static,
-		WeightsPath:  filepath.Join(dir, train.WeightsFile),
-		RunInfoPath:  filepath.Join(dir, train.RunFile),
+		WeightsPath:  filepath.Join(dir, rundir.WeightsFile),
+		RunInfoPath:  filepath.Join(dir, rundir.ConfigFile),
 		AllowOrigins: allow,
 		Log:          serverLog(),
 	}
@@ -80,9 +80,9 @@ func runServe(args []string) error {
 		os.Exit(2)
 	}
 	hub := server.NewHub(serverLog())
-	n, err := hub.LoadHistory(filepath.Join(*dir, train.MetricsFile))
+	n, err := hub.LoadHistory(filepath.Join(*dir, rundir.MetricsFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%s has no %s: is it a run folder?", *dir, train.MetricsFile)
+		return fmt.Errorf("%s has no %s: is it a run folder?", *dir, rundir.MetricsFile)
 	}
 	if err != nil {
 		return err

@@ -9,11 +9,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/device"
+	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/sample"
 	"github.com/pawnet/pawnet/trainer/server"
 	"github.com/pawnet/pawnet/trainer/train"
@@ -37,26 +37,55 @@ func defaultData(dir string) (string, error) {
 	return trainDir, nil
 }
 
+// trainFlags are the flags of `pawnet train` that set train.Options. Those
+// left unset take train.Defaults of the chosen model.
+func trainFlags(fs *flag.FlagSet, o *train.Options) {
+	small, full := train.Defaults(alexnet.Small()), train.Defaults(alexnet.Full())
+	perModel := func(what string, s, f any) string {
+		return fmt.Sprintf("%s (default: %v for -model small, %v for full)", what, s, f)
+	}
+	fs.IntVar(&o.Epochs, "epochs", 0, perModel("epochs to train; with -resume: extend the run to this many", small.Epochs, full.Epochs))
+	fs.IntVar(&o.BatchSize, "batch", small.BatchSize, "batch size")
+	fs.Float64Var(&o.LR, "lr", 0, perModel("Adam learning rate", small.LR, full.LR))
+	fs.Uint64Var(&o.Seed, "seed", small.Seed, "seed of the split, init, shuffling and augmentation")
+	fs.Float64Var(&o.ValFraction, "val", small.ValFraction, "validation fraction, between 0 and 1")
+	fs.IntVar(&o.Patience, "patience", 0, perModel("stop after this many epochs without a better val accuracy; 0: never", small.Patience, full.Patience))
+	fs.IntVar(&o.Keep, "keep", small.Keep, "epoch checkpoints to keep")
+	fs.IntVar(&o.Workers, "workers", 0, "loader goroutines (default: all cores)")
+	fs.BoolVar(&o.NoAugment, "no-augment", false, "train without augmentation")
+	fs.BoolVar(&o.BF16, "bf16", false, "bf16 mixed precision with float32 master weights (for the GPU)")
+	fs.StringVar(&o.RunsDir, "runs", small.RunsDir, "folder of run folders")
+	fs.StringVar(&o.RunID, "name", "", "run name (default: a timestamp)")
+	fs.StringVar(&o.Resume, "resume", "", "continue the run in this folder from its last checkpoint")
+	fs.StringVar(&o.StatsPath, "stats", "", "stats.json to use (default DATA_DIR/stats.json if it matches the split, else computed)")
+}
+
+// withModelDefaults returns o with the flags the user did not set taken
+// from train.Defaults(cfg).
+func withModelDefaults(fs *flag.FlagSet, o train.Options, cfg alexnet.Config) train.Options {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	d := train.Defaults(cfg)
+	o.Model = cfg
+	if !set["lr"] {
+		o.LR = d.LR
+	}
+	if !set["patience"] {
+		o.Patience = d.Patience
+	}
+	if !set["epochs"] && o.Resume == "" {
+		o.Epochs = d.Epochs // with -resume, 0 keeps the run's own count
+	}
+	return o
+}
+
 func runTrain(args []string) error {
 	fs := flag.NewFlagSet("train", flag.ExitOnError)
 	var o train.Options
 	modelName := fs.String("model", "small", "model config: small (CPU) or full (the seed's 227-px AlexNet)")
 	backend := fs.String("backend", "auto", "auto (CUDA GPU if a PJRT plugin is found, else CPU), go, gpu, or a GOMLX_BACKEND value (xla:cuda, xla:/abs/plugin.so)")
 	allowDownload := fs.Bool("allow-download", false, "let go-xla download a missing PJRT plugin")
-	fs.IntVar(&o.Epochs, "epochs", 10, "epochs to train (with -resume: extend the run to this many)")
-	fs.IntVar(&o.BatchSize, "batch", 32, "batch size")
-	fs.Float64Var(&o.LR, "lr", 1e-4, "Adam learning rate")
-	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the split, init, shuffling and augmentation")
-	fs.Float64Var(&o.ValFraction, "val", 0.2, "validation fraction")
-	fs.IntVar(&o.Patience, "patience", 5, "stop after this many epochs without a better val accuracy (0: never)")
-	fs.IntVar(&o.Keep, "keep", 2, "checkpoints to keep")
-	fs.IntVar(&o.Workers, "workers", 0, "loader goroutines (default: all cores)")
-	fs.BoolVar(&o.NoAugment, "no-augment", false, "train without augmentation")
-	fs.BoolVar(&o.BF16, "bf16", false, "bf16 mixed precision with float32 master weights (for the GPU)")
-	fs.StringVar(&o.RunsDir, "runs", "runs", "folder of run folders")
-	fs.StringVar(&o.RunID, "name", "", "run name (default: a timestamp)")
-	fs.StringVar(&o.Resume, "resume", "", "continue the run in this folder from its last checkpoint")
-	fs.StringVar(&o.StatsPath, "stats", "", "stats.json to use (default DATA_DIR/stats.json if it matches the split, else computed)")
+	trainFlags(fs, &o)
 	serve := fs.String("serve", "", "serve the live dashboard at this address, e.g. 127.0.0.1:8080 (empty: off); it keeps serving after training ends, until Ctrl-C")
 	exit := fs.Bool("exit", false, "with -serve: quit when training ends instead of serving on")
 	sf := addServerFlags(fs)
@@ -66,28 +95,18 @@ func runTrain(args []string) error {
 		fs.PrintDefaults()
 	}
 	fs.Parse(args)
+	if fs.NArg() > 1 || (o.Resume != "" && fs.NArg() > 0) {
+		fs.Usage()
+		os.Exit(2)
+	}
 	cfg, err := alexnet.ByName(*modelName)
 	if err != nil {
 		return err
 	}
-	o.Model = cfg
-	epochsSet := false
-	fs.Visit(func(f *flag.Flag) { epochsSet = epochsSet || f.Name == "epochs" })
-	switch {
-	case o.Resume != "":
-		if !epochsSet {
-			o.Epochs = 0 // keep the run's own count
-		}
-	case fs.NArg() == 1:
-		o.DataDir = fs.Arg(0)
-	case fs.NArg() == 0:
-		if o.DataDir, err = defaultData("data/sample"); err != nil {
-			return err
-		}
-	default:
-		fs.Usage()
-		os.Exit(2)
-	}
+	o = withModelDefaults(fs, o, cfg)
+
+	// The backend is decided first, once: Apply may re-execute the
+	// process, which must happen before any work is done.
 	choice, err := device.Discover(device.Host(), *backend)
 	if err != nil {
 		return err
@@ -98,38 +117,38 @@ func runTrain(args []string) error {
 	o.Backend, o.BackendReason = choice.Config, choice.Reason
 	o.Progress = term.IsTerminal(int(os.Stderr.Fd()))
 
-	var sink train.Sink
-	var srv *server.Server
-	var hub *server.Hub
-	if *serve != "" {
-		dir := o.Resume
-		if dir == "" {
-			if o.RunID == "" {
-				// train.Run's default, fixed here so the server knows
-				// the folder of the weights.
-				o.RunID = time.Now().Format("20060102-150405")
-			}
-			dir = filepath.Join(o.RunsDir, o.RunID)
+	switch {
+	case o.Resume != "":
+	case fs.NArg() == 1:
+		o.DataDir = fs.Arg(0)
+	default:
+		if o.DataDir, err = defaultData("data/sample"); err != nil {
+			return err
 		}
-		hub = server.NewHub(serverLog())
+	}
+	run, err := train.Open(o)
+	if err != nil {
+		return err
+	}
+
+	var sink rundir.Sink
+	var srv *server.Server
+	if *serve != "" {
+		hub := server.NewHub(serverLog())
 		if o.Resume != "" {
 			// The dashboard shows the whole run; the Emitter continues
 			// the numbering after these messages.
-			if _, err := hub.LoadHistory(filepath.Join(o.Resume, train.MetricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if _, err := hub.LoadHistory(filepath.Join(run.Dir(), rundir.MetricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
 		}
-		if srv, err = server.Start(hub, sf.options(*serve, dir)); err != nil {
+		if srv, err = server.Start(hub, sf.options(*serve, run.Dir())); err != nil {
 			return err
 		}
 		fmt.Printf("dashboard: %s\n", srv.URL())
 		sink = hub
 	}
 
-	var seq0 int64 // the last seq before this run
-	if hub != nil {
-		seq0 = hub.LastSeq()
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	trained := make(chan struct{})
@@ -146,7 +165,7 @@ func runTrain(args []string) error {
 		case <-trained:
 		}
 	}()
-	res, err := train.Run(ctx, o, sink)
+	res, err := run.Train(ctx, sink)
 	interrupted := ctx.Err() != nil
 	close(trained)
 	stop()
@@ -156,9 +175,9 @@ func runTrain(args []string) error {
 	if srv == nil {
 		return err
 	}
-	// Serve on after training, or after a failure once it had started
-	// (not when it failed before its first message but the closing one).
-	if !interrupted && !*exit && (err == nil || hub.LastSeq()-seq0 > 1) {
+	// Serve on after training, and after a failure once training had
+	// started (the page then shows the curves and the error).
+	if !interrupted && !*exit && (err == nil || res.Started) {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "training failed: %v\n", err)
 		}

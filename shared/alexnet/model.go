@@ -300,3 +300,15 @@ func InitParams(cfg Config, seed uint64) map[string][]float32 {
 	}
 	return params
 }
+
+// Argmax returns the index of the largest value (the first on ties; 0 for
+// an empty slice).
+func Argmax(p []float32) int {
+	best := 0
+	for i, v := range p {
+		if v > p[best] {
+			best = i
+		}
+	}
+	return best
+}

@@ -12,7 +12,6 @@ import (
 	"maps"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -132,7 +131,8 @@ type tensorInfo struct {
 // layout. The metadata goes in "__metadata__" under the Meta* keys.
 //
 // cfg must be a built-in configuration (see ByName) and params must hold
-// exactly its tensors. Save does not write atomically; see SaveFile.
+// exactly its tensors. Save does not write atomically; the trainer writes
+// weights files with model.WriteWeights, which does.
 func Save(w io.Writer, cfg Config, params map[string][]float32, meta Metadata) error {
 	if err := checkKnownConfig(cfg); err != nil {
 		return err
@@ -241,46 +241,7 @@ func writeFloats(w io.Writer, v []float32) error {
 	return nil
 }
 
-// SaveFile writes the weights file at path atomically: Save into a
-// temporary file in the same directory, fsync, then rename over path, so
-// that readers see the old file or the complete new one. The file is
-// world-readable (0644) so that a web server can serve it.
-func SaveFile(path string, cfg Config, params map[string][]float32, meta Metadata) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = Save(f, cfg, params, meta); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil { // CreateTemp makes it 0600
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every platform can sync a directory.
-	if d, derr := os.Open(filepath.Dir(path)); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// LoadFile reads a weights file written by Save (or SaveFile) and returns
+// LoadFile reads a weights file written by Save and returns
 // the model; see Load.
 func LoadFile(path string) (*Model, error) {
 	data, err := os.ReadFile(path)

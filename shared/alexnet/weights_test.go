@@ -100,31 +100,6 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		}
 		check(t, m)
 	})
-	t.Run("file", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "weights.safetensors")
-		if err := SaveFile(path, Small(), params, testMeta); err != nil {
-			t.Fatal(err)
-		}
-		onDisk, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(onDisk, data) {
-			t.Error("SaveFile and Save wrote different bytes")
-		}
-		m, err := LoadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		check(t, m)
-		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
-			t.Errorf("file mode %v, %v; want 0644", fi.Mode(), err)
-		}
-		entries, _ := os.ReadDir(filepath.Dir(path))
-		if len(entries) != 1 {
-			t.Errorf("directory holds %d entries, want only the weights file", len(entries))
-		}
-	})
 	t.Run("same logits", func(t *testing.T) {
 		m1, _ := NewModel(Small(), params, testMeta)
 		m2, err := Load(data)
@@ -380,14 +355,6 @@ func TestSaveErrors(t *testing.T) {
 				t.Errorf("wrote %d bytes before failing", buf.Len())
 			}
 		})
-	}
-	// SaveFile leaves nothing behind when Save fails.
-	dir := t.TempDir()
-	if err := SaveFile(filepath.Join(dir, "w.safetensors"), tiny, InitParams(tiny, 1), Metadata{}); err == nil {
-		t.Error("SaveFile accepted a custom config")
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("SaveFile left %d files behind", len(entries))
 	}
 }
 

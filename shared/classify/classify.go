@@ -81,12 +81,7 @@ func (c *Classifier) Classify(data []byte, tta bool) (Prediction, error) {
 			probs[j] += p / float32(n)
 		}
 	}
-	best := 0
-	for j, p := range probs {
-		if p > probs[best] {
-			best = j
-		}
-	}
+	best := alexnet.Argmax(probs)
 	return Prediction{Probs: probs, Best: best, Label: c.Classes[best]}, nil
 }
 

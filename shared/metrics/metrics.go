@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
@@ -135,10 +136,16 @@ type Misclassified struct {
 type Checkpoint struct {
 	Header
 	Epoch int    `json:"epoch"`
-	Kind  string `json:"kind"` // "checkpoint" or "export"
+	Kind  string `json:"kind"` // KindCheckpoint or KindExport
 	Path  string `json:"path"`
 	Bytes int64  `json:"bytes"`
 }
+
+// Kinds of Checkpoint.
+const (
+	KindCheckpoint = "checkpoint" // the full training state, for a resume
+	KindExport     = "export"     // the best weights so far, for inference
+)
 
 // Run statuses of RunEnd.
 const (
@@ -241,6 +248,18 @@ func Decode(data []byte) (Message, error) {
 		return nil, fmt.Errorf("metrics: %s: %w", h.Type, err)
 	}
 	return m, nil
+}
+
+// DogIndex is the index of the "dog" class (any case) among classes, the
+// class whose probability Kaggle's submissions and log loss use. A set of
+// classes without one (another dataset) uses its last class.
+func DogIndex(classes []string) int {
+	for i, c := range classes {
+		if strings.EqualFold(c, "dog") {
+			return i
+		}
+	}
+	return len(classes) - 1
 }
 
 // LogLoss is Kaggle's metric for one photo: the binary cross-entropy

@@ -16,6 +16,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/trainer/model"
 )
 
 // The benchmarks print figures and assert nothing:
@@ -81,7 +82,7 @@ func benchWeights(tb testing.TB, cfg alexnet.Config) string {
 		tb.Fatal(err)
 	}
 	path := filepath.Join(tmpRoot, "bench-"+cfg.Name+".safetensors")
-	if err := alexnet.SaveFile(path, cfg, alexnet.InitParams(cfg, 1), alexnet.Metadata{Stats: st, Classes: []string{"cat", "dog"}}); err != nil {
+	if _, err := model.WriteWeights(path, cfg, alexnet.InitParams(cfg, 1), alexnet.Metadata{Stats: st, Classes: []string{"cat", "dog"}}); err != nil {
 		tb.Fatal(err)
 	}
 	return path

@@ -16,6 +16,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/train"
 )
 
@@ -49,38 +50,49 @@ var finished struct {
 type recorder struct {
 	mu   sync.Mutex
 	msgs []metrics.Message
-	next train.Sink
+	next rundir.Sink
 }
 
-// Emit implements train.Sink.
-func (r *recorder) Emit(m metrics.Message) {
+// Emit implements rundir.Sink.
+func (r *recorder) Emit(m metrics.Message, line []byte) {
 	r.mu.Lock()
 	r.msgs = append(r.msgs, m)
 	r.mu.Unlock()
 	if r.next != nil {
-		r.next.Emit(m)
+		r.next.Emit(m, line)
 	}
+}
+
+// trainRun trains the small model with its defaults for runEpochs epochs
+// at batch 16 on the class tree data, in runsDir/id (id "": a timestamp).
+func trainRun(ctx context.Context, data, runsDir, id string, sink rundir.Sink) (*train.Result, error) {
+	o := train.Defaults(alexnet.Small())
+	o.DataDir, o.RunsDir, o.RunID, o.Epochs, o.BatchSize, o.Log = data, runsDir, id, runEpochs, 16, io.Discard
+	run, err := train.Open(o)
+	if err != nil {
+		return nil, err
+	}
+	return run.Train(ctx, sink)
 }
 
 // trainSample trains the small model for runEpochs epochs on 40 photos of
 // each class of the sample (a few seconds), sending every message to sink.
 // The run folder outlives the test, for the tests that need weights.
-func trainSample(t testing.TB, sink train.Sink) *trainedRun {
+func trainSample(t testing.TB, sink rundir.Sink) *trainedRun {
 	t.Helper()
 	rec := &recorder{next: sink}
 	runsDir, err := os.MkdirTemp(tmpRoot, "runs-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := train.Options{DataDir: testdata.ClassTree(t, 40), Epochs: runEpochs, BatchSize: 16, RunsDir: runsDir, Log: io.Discard}
-	res, err := train.Run(context.Background(), opts, rec)
+	res, err := trainRun(context.Background(), testdata.ClassTree(t, 40), runsDir, "", rec)
 	if err != nil {
 		t.Fatalf("training: %v", err)
 	}
 	if res.Status != metrics.StatusFinished || res.Epochs != runEpochs {
 		t.Fatalf("training ended %s after %d epochs", res.Status, res.Epochs)
 	}
-	r := &trainedRun{dir: res.RunDir, metrics: filepath.Join(res.RunDir, train.MetricsFile), weights: res.Weights, msgs: rec.msgs}
+	r := &trainedRun{dir: res.RunDir, metrics: filepath.Join(res.RunDir, rundir.MetricsFile), weights: res.Weights, msgs: rec.msgs}
 	finished.Lock()
 	if finished.run == nil {
 		finished.run = r
@@ -105,16 +117,16 @@ func finishedRun(t testing.TB) *trainedRun {
 // gate passes messages on to next, but holds the training loop after the
 // message that hold matches until release is closed.
 type gate struct {
-	next    train.Sink
+	next    rundir.Sink
 	hold    func(metrics.Message) bool
 	reached chan struct{}
 	release chan struct{}
 	once    sync.Once
 }
 
-// Emit implements train.Sink.
-func (g *gate) Emit(m metrics.Message) {
-	g.next.Emit(m)
+// Emit implements rundir.Sink.
+func (g *gate) Emit(m metrics.Message, line []byte) {
+	g.next.Emit(m, line)
 	if g.hold(m) {
 		g.once.Do(func() {
 			close(g.reached)
@@ -255,7 +267,7 @@ func TestDashboardLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newServer(t, root, filepath.Join(runsDir, "live", train.WeightsFile))
+	srv := newServer(t, root, filepath.Join(runsDir, "live", rundir.WeightsFile))
 	b.open(srv.URL())
 	b.wait("the connection", `document.querySelector("#conn").dataset.state === "open" && document.querySelector("#status").dataset.status === "waiting"`, 20*time.Second)
 
@@ -263,7 +275,7 @@ func TestDashboardLive(t *testing.T) {
 	g := &gate{next: srv, reached: make(chan struct{}), release: make(chan struct{}),
 		hold: func(m metrics.Message) bool {
 			c, ok := m.(*metrics.Checkpoint)
-			return ok && c.Kind == "checkpoint" && c.Epoch == 1
+			return ok && c.Kind == metrics.KindCheckpoint && c.Epoch == 1
 		}}
 	rec := &recorder{next: g}
 	data := testdata.ClassTree(t, 40)
@@ -271,8 +283,7 @@ func TestDashboardLive(t *testing.T) {
 	var trainErr error
 	go func() {
 		defer close(done)
-		res, err := train.Run(context.Background(), train.Options{DataDir: data, Epochs: runEpochs,
-			BatchSize: 16, RunsDir: runsDir, RunID: "live", Log: io.Discard}, rec)
+		res, err := trainRun(context.Background(), data, runsDir, "live", rec)
 		if err == nil && res.Status != metrics.StatusFinished {
 			err = fmt.Errorf("run ended %s", res.Status)
 		}
@@ -280,7 +291,7 @@ func TestDashboardLive(t *testing.T) {
 			trainErr = err
 			return
 		}
-		done <- &trainedRun{dir: res.RunDir, metrics: filepath.Join(res.RunDir, train.MetricsFile), weights: res.Weights}
+		done <- &trainedRun{dir: res.RunDir, metrics: filepath.Join(res.RunDir, rundir.MetricsFile), weights: res.Weights}
 	}()
 	defer func() { // never leave the trainer blocked or running past the test
 		select {
@@ -377,7 +388,7 @@ func TestDashboardFailedRun(t *testing.T) {
 		&metrics.RunEnd{Status: metrics.StatusFailed, Error: why, Epochs: 1, BestEpoch: 1, BestValAcc: 0.55},
 	} {
 		metrics.Stamp(m, int64(i+1), time.Now().UnixMilli())
-		srv.Emit(m)
+		srv.Emit(m, nil)
 	}
 	b.open(srv.URL())
 	b.wait("the failed run", `document.querySelector("#status").dataset.status === "failed" && !!document.querySelector("#run-error")`, 20*time.Second)

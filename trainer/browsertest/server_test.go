@@ -62,8 +62,8 @@ func newServer(t testing.TB, static, weights string) *testServer {
 // URL is the server's base URL.
 func (s *testServer) URL() string { return s.srv.URL() }
 
-// Emit implements train.Sink.
-func (s *testServer) Emit(m metrics.Message) { s.hub.Emit(m) }
+// Emit implements rundir.Sink.
+func (s *testServer) Emit(m metrics.Message, line []byte) { s.hub.Emit(m, line) }
 
 // loadHistory loads a run's metrics.jsonl, as `pawnet serve -run` does.
 func (s *testServer) loadHistory(t testing.TB, path string) {

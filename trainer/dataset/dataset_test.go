@@ -256,7 +256,7 @@ func TestStatsMatchDirectComputation(t *testing.T) {
 		t.Fatal(err)
 	}
 	const size = 64
-	st, bad, err := ComputeStats(ds.Items, size, 2, nil)
+	st, bad, err := ComputeStats(ds.Items, nil, size, 2, nil)
 	if err != nil || len(bad) != 0 {
 		t.Fatal(err, bad)
 	}

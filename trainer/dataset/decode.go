@@ -88,7 +88,7 @@ func decodeFile(path string, size, maxPixels int) (*imageio.RGB, error) {
 // ComputeStats returns the exact per-channel mean and std of the items'
 // pixels after a resize to size×size, decoding in parallel. Bad files are
 // skipped and returned.
-func ComputeStats(items []Item, size, workers int, progress func()) (preprocess.Stats, []BadFile, error) {
+func ComputeStats(items, check []Item, size, workers int, progress func()) (preprocess.Stats, []BadFile, error) {
 	accs := make([]preprocess.Accumulator, Workers(workers))
 	bad := DecodeAll(items, size, len(accs), 0, progress, func(w, _ int, img *imageio.RGB) {
 		accs[w].Add(img.Pix)
@@ -106,7 +106,9 @@ func ComputeStats(items []Item, size, workers int, progress func()) (preprocess.
 type Cache struct {
 	Size  int
 	Items []Item // the good items, in the order given to BuildCache
-	Pix   []uint8
+	// Src[i] is the index of Items[i] among the items given to BuildCache.
+	Src []int
+	Pix []uint8
 }
 
 // BuildCache decodes items into a Cache in parallel. Bad files are skipped
@@ -129,6 +131,7 @@ func BuildCache(items []Item, size, workers int, progress func()) (*Cache, []Bad
 			copy(pix[n*per:(n+1)*per], pix[i*per:(i+1)*per])
 		}
 		c.Items = append(c.Items, items[i])
+		c.Src = append(c.Src, i)
 		n++
 	}
 	c.Pix = pix[: n*per : n*per]

@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -19,16 +18,13 @@ const GoBackendName = gobackend.BackendName
 // Backend returns a GoMLX backend by configuration name, in GOMLX_BACKEND
 // syntax: "go" is the pure-Go backend; "xla", "xla:cuda", "xla:cpu" or
 // "xla:/abs/path/pjrt_c_api_cuda_plugin.so[,options]" select XLA (only
-// compiled in without the noxla build tag). An empty name takes
-// $GOMLX_BACKEND, and falls back to "go" when that is unset, so a CPU-only
-// machine never tries to find (or auto-install) an XLA plugin unless asked.
+// compiled in without the noxla build tag). An empty name is "go". The
+// name is used as given: choosing it (from flags, $GOMLX_BACKEND or the
+// plugins found) is trainer/device's job, done once per process.
 //
 // Unknown or not compiled-in backends return an error instead of GoMLX's
 // panic.
 func Backend(name string) (compute.Backend, error) {
-	if name == "" {
-		name = os.Getenv(compute.ConfigEnvVar)
-	}
 	if name == "" {
 		name = GoBackendName
 	}

@@ -2,11 +2,14 @@ package model
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"sort"
 
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/trainer/fsutil"
 )
 
 // ExportParams returns every parameter under its alexnet.Params() name, in
@@ -168,4 +171,18 @@ func (m *Model) fromExport(i int, data []float32) []float32 {
 		copy(out, data)
 	}
 	return out
+}
+
+// WriteWeights writes an exported weights file (alexnet.Save: safetensors
+// with the run's metadata) at path atomically, readable by all (a web
+// server serves it), and returns its size in bytes.
+func WriteWeights(path string, cfg alexnet.Config, params map[string][]float32, meta alexnet.Metadata) (size int64, err error) {
+	err = fsutil.WriteAtomic(path, func(f *os.File) error {
+		if err := alexnet.Save(f, cfg, params, meta); err != nil {
+			return err
+		}
+		size, err = f.Seek(0, io.SeekCurrent)
+		return err
+	})
+	return size, err
 }

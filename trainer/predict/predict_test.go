@@ -23,7 +23,7 @@ func statsOf(t *testing.T) preprocess.Stats {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _, err := dataset.ComputeStats(ds.Items, 227, 0, nil)
+	st, _, err := dataset.ComputeStats(ds.Items, nil, 227, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestPredictSubmissionAndScore(t *testing.T) {
 	stats, _ := json.Marshal(st)
 	cfg := alexnet.Small()
 	w := filepath.Join(t.TempDir(), "w.safetensors")
-	if err := alexnet.SaveFile(w, cfg, alexnet.InitParams(cfg, 3), alexnet.Metadata{Stats: stats, Classes: []string{"cat", "dog"}}); err != nil {
+	if _, err := model.WriteWeights(w, cfg, alexnet.InitParams(cfg, 3), alexnet.Metadata{Stats: stats, Classes: []string{"cat", "dog"}}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := alexnet.LoadFile(w)

@@ -65,7 +65,7 @@ func BenchmarkDeliver10Clients(b *testing.B) {
 	b.ResetTimer()
 	t0 := time.Now()
 	for i := 1; i <= b.N; i++ {
-		hub.Emit(benchStep(int64(i)))
+		hub.Emit(benchStep(int64(i)), nil)
 		if i%256 == 0 {
 			waitReceived(b, counts, int64(i-512))
 		}
@@ -89,7 +89,7 @@ func BenchmarkEmit10Clients(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 1; i <= b.N; i++ {
-		hub.Emit(benchStep(int64(i)))
+		hub.Emit(benchStep(int64(i)), nil)
 		if i%512 == 0 {
 			b.StopTimer()
 			waitReceived(b, counts, int64(i))
@@ -109,6 +109,6 @@ func BenchmarkEmitNoClients(b *testing.B) {
 	hub := NewHub(quiet())
 	b.ReportAllocs()
 	for i := 1; i <= b.N; i++ {
-		hub.Emit(benchStep(int64(i)))
+		hub.Emit(benchStep(int64(i)), nil)
 	}
 }

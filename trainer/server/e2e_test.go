@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/train"
 )
 
@@ -28,13 +30,22 @@ func TestEndToEndTraining(t *testing.T) {
 		t.Skip("gomlx/compute's matmul fails checkptr, which -race turns on")
 	}
 	data := testdata.ClassTree(t, 40)
-	runs := t.TempDir()
-	runDir := filepath.Join(runs, "e2e")
+	o := train.Defaults(alexnet.Small())
+	o.DataDir, o.RunsDir, o.RunID, o.Epochs, o.BatchSize, o.Log = data, t.TempDir(), "e2e", 2, 16, io.Discard
+	run, err := train.Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDir := run.Dir()
 	hub := NewHub(quiet())
 	s := start(t, hub, Options{
-		WeightsPath: filepath.Join(runDir, train.WeightsFile),
-		RunInfoPath: filepath.Join(runDir, train.RunFile),
+		WeightsPath: filepath.Join(runDir, rundir.WeightsFile),
+		RunInfoPath: filepath.Join(runDir, rundir.ConfigFile),
 	})
+	// Open wrote run.json: the page can show the run before training starts.
+	if resp, body := get(t, s, "/api/run", ""); resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"e2e"`)) {
+		t.Fatalf("/api/run before training: %d %q", resp.StatusCode, body)
+	}
 	if resp, body := get(t, s, "/weights", ""); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("/weights before training: %d %q", resp.StatusCode, body)
 	}
@@ -76,8 +87,7 @@ func TestEndToEndTraining(t *testing.T) {
 		}
 	}()
 
-	res, err := train.Run(context.Background(), train.Options{DataDir: data, RunID: "e2e", Epochs: 2, BatchSize: 16,
-		Log: io.Discard, RunsDir: runs}, hub)
+	res, err := run.Train(context.Background(), hub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +104,7 @@ func TestEndToEndTraining(t *testing.T) {
 		t.Errorf("run_end %+v", st.end)
 	}
 	// The stream is metrics.jsonl, byte for byte.
-	file, err := os.ReadFile(filepath.Join(runDir, train.MetricsFile))
+	file, err := os.ReadFile(filepath.Join(runDir, rundir.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}

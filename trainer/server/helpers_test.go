@@ -94,7 +94,7 @@ func step(seq int64, pad int) metrics.Message {
 // emitRange emits seqs from..to (inclusive).
 func emitRange(h *Hub, from, to int64, pad int) {
 	for seq := from; seq <= to; seq++ {
-		h.Emit(step(seq, pad))
+		h.Emit(step(seq, pad), nil)
 	}
 }
 

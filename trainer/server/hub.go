@@ -20,9 +20,8 @@ type entry struct {
 
 // Hub keeps a run's messages and fans them out to the WebSocket clients.
 //
-// Emit has the signature of train.Sink, so a *Hub can be passed to
-// train.Run (or OpenEmitter) without this package importing the training
-// loop. The hub keeps the full history, in seq order, so that a client
+// Emit has the signature of rundir.Sink, so a *Hub can be passed to
+// the training loop (or a rundir.Emitter) as its live consumer. The hub keeps the full history, in seq order, so that a client
 // that connects late or reconnects first receives every earlier message
 // (or those after ?since=SEQ) and then the live ones, with no gap and no
 // duplicate. Emit never blocks on a client: each client has a bounded
@@ -48,18 +47,19 @@ func NewHub(logger *log.Logger) *Hub {
 	return &Hub{log: logger, subs: map[*client]struct{}{}}
 }
 
-// Emit records m and queues it for every connected client. m is normally
-// stamped already (by the training loop's Emitter); an unstamped message
-// (seq 0) is stamped here with the next sequence number and the current
-// time. A message whose seq is not above the last one recorded is a
-// duplicate or out of order: it is logged and dropped. Emit never waits
+// Emit records m and queues it for every connected client. line is m's
+// encoding (one line of JSON without the newline, as the training loop's
+// rundir.Emitter writes it to metrics.jsonl); the hub keeps it and never
+// modifies it. With a nil line the hub encodes m itself, and an unstamped
+// message (seq 0) is first stamped with the next sequence number and the
+// current time. A message whose seq is not above the last one recorded is
+// a duplicate or out of order: it is logged and dropped. Emit never waits
 // for a client.
-func (h *Hub) Emit(m metrics.Message) {
+func (h *Hub) Emit(m metrics.Message, line []byte) {
 	seq := metrics.Seq(m)
-	var data []byte
 	var err error
-	if seq > 0 {
-		data, err = metrics.Encode(m) // outside the lock: the slow part
+	if seq > 0 && line == nil {
+		line, err = metrics.Encode(m) // outside the lock: the slow part
 	}
 	h.mu.Lock()
 	if seq <= 0 {
@@ -70,14 +70,14 @@ func (h *Hub) Emit(m metrics.Message) {
 			h.log.Printf("hub: cannot stamp a %T; dropped", m)
 			return
 		}
-		data, err = metrics.Encode(m)
+		line, err = metrics.Encode(m)
 	}
 	if err != nil {
 		h.mu.Unlock()
 		h.log.Printf("hub: encode %s %d: %v", m.MessageType(), seq, err)
 		return
 	}
-	slow, dup := h.appendLocked(entry{seq: seq, data: data})
+	slow, dup := h.appendLocked(entry{seq: seq, data: line})
 	last := h.lastSeqLocked()
 	h.mu.Unlock()
 	if dup {

@@ -11,18 +11,18 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/trainer/train"
+	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
 // The training loop takes a *Hub as its Sink without importing this
 // package.
-var _ train.Sink = (*Hub)(nil)
+var _ rundir.Sink = (*Hub)(nil)
 
 // writeRun writes a metrics.jsonl with the real Emitter: one message of
 // each type.
 func writeRun(t *testing.T, path string) []metrics.Message {
 	t.Helper()
-	em, err := train.OpenEmitter(path, 0, nil)
+	em, err := rundir.OpenEmitter(path, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestLoadHistoryReplaysRun(t *testing.T) {
 
 	// Resume: the Emitter cuts the partial line and continues at seq 8;
 	// the hub accepts it and the connected client gets it live.
-	em, err := train.OpenEmitter(path, 0, hub)
+	em, err := rundir.OpenEmitter(path, 0, hub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,15 +138,15 @@ func TestLoadHistoryEdgeCases(t *testing.T) {
 // message with the next one.
 func TestEmitSeq(t *testing.T) {
 	h := NewHub(quiet())
-	h.Emit(step(1, 0))
-	h.Emit(step(2, 0))
-	h.Emit(step(2, 0)) // duplicate
-	h.Emit(step(1, 0)) // out of order
+	h.Emit(step(1, 0), nil)
+	h.Emit(step(2, 0), nil)
+	h.Emit(step(2, 0), nil) // duplicate
+	h.Emit(step(1, 0), nil) // out of order
 	if h.LastSeq() != 2 || len(h.History(0)) != 2 {
 		t.Fatalf("last seq %d, %d messages; want 2, 2", h.LastSeq(), len(h.History(0)))
 	}
 	m := &metrics.Epoch{Epoch: 1}
-	h.Emit(m)
+	h.Emit(m, nil)
 	if m.Seq != 3 || m.Type != metrics.TypeEpoch || m.V != metrics.Version || m.Time == 0 {
 		t.Errorf("unstamped message stamped as %+v", m.Header)
 	}

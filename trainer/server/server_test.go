@@ -70,7 +70,7 @@ func TestLateJoinerSeesSameSequence(t *testing.T) {
 		go func() {
 			defer close(done)
 			for seq := int64(1); seq <= n; seq++ {
-				hub.Emit(step(seq, 0))
+				hub.Emit(step(seq, 0), nil)
 				if seq%8 == 0 {
 					runtime.Gosched()
 				}
@@ -175,7 +175,7 @@ func TestStalledClientDoesNotBlockProducer(t *testing.T) {
 		for seq := int64(1); seq <= n; seq++ {
 			m := step(seq, pad)
 			t1 := time.Now()
-			hub.Emit(m)
+			hub.Emit(m, nil)
 			d.emit += time.Since(t1)
 			if seq%64 == 0 {
 				waitFor(t, "the reading client", func() bool { return seen.Load() >= seq-window })
@@ -380,7 +380,7 @@ func TestReconnectWithSince(t *testing.T) {
 				case <-time.After(time.Millisecond):
 				}
 			}
-			hub.Emit(step(seq, 0))
+			hub.Emit(step(seq, 0), nil)
 		}
 	}()
 	defer func() {
@@ -425,7 +425,7 @@ func TestKeepalive(t *testing.T) {
 	_ = silent
 	waitFor(t, "the clients", func() bool { return hub.Clients() == 2 })
 	waitFor(t, "the silent client to be dropped", func() bool { return hub.Clients() == 1 })
-	hub.Emit(step(1, 0))
+	hub.Emit(step(1, 0), nil)
 	if err := <-got; err != nil {
 		t.Fatalf("reading client: %v", err)
 	}

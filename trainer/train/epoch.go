@@ -19,6 +19,8 @@ import (
 	"github.com/pawnet/pawnet/shared/imageio"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/dataset"
+	"github.com/pawnet/pawnet/trainer/model"
+	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
 // Step messages are throttled to one per stepInterval; a step whose input
@@ -33,7 +35,7 @@ const (
 // trainEpoch runs the train batches of one epoch (from the saved batch when
 // resuming an interrupted epoch). It returns stopped = true when ctx was
 // cancelled; r.st.NextBatch then says where to continue.
-func (r *run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s sums, stopped bool, err error) {
+func (r *Run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s rundir.Sums, stopped bool, err error) {
 	from := 0
 	if r.st.NextBatch > 0 && epoch == r.st.Epoch+1 {
 		from, s = r.st.NextBatch, r.st.Partial
@@ -113,8 +115,9 @@ type evaluation struct {
 	wrong              []metrics.Sample
 }
 
-func (r *run) evaluate(l *dataset.Loader) (evaluation, error) {
+func (r *Run) evaluate(l *dataset.Loader) (evaluation, error) {
 	k := r.cfg.Model.Classes
+	dog := metrics.DogIndex(r.cfg.Classes)
 	ev := evaluation{confusion: make([][]int, k)}
 	for i := range ev.confusion {
 		ev.confusion[i] = make([]int, k)
@@ -134,10 +137,10 @@ func (r *run) evaluate(l *dataset.Loader) (evaluation, error) {
 			row := logits[j*k : (j+1)*k]
 			p := alexnet.Probabilities(row)
 			y := int(batch.Y[j])
-			pred := argmax(p)
+			pred := alexnet.Argmax(p)
 			ev.confusion[y][pred]++
 			ev.loss += crossEntropy(row, y)
-			pDog := float64(p[k-1])
+			pDog := float64(p[dog])
 			ev.logLoss += metrics.LogLoss(pDog, float64(y))
 			if pred == y {
 				ev.acc++
@@ -171,18 +174,8 @@ func crossEntropy(logits []float32, y int) float64 {
 	return math.Log(sum) + hi - float64(logits[y])
 }
 
-func argmax(p []float32) int {
-	best := 0
-	for i, v := range p {
-		if v > p[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // thumbnail returns a cached photo as a base64 PNG of at most thumbSide px.
-func (r *run) thumbnail(idx int) string {
+func (r *Run) thumbnail(idx int) string {
 	img := r.cache.Image(idx)
 	if img.W > thumbSide {
 		img = imageio.Resize(img.Image(), thumbSide, thumbSide)
@@ -195,7 +188,7 @@ func (r *run) thumbnail(idx int) string {
 }
 
 // finishEpoch validates, keeps the best weights, checkpoints and reports.
-func (r *run) finishEpoch(valL *dataset.Loader, epoch int, s sums, took time.Duration) error {
+func (r *Run) finishEpoch(valL *dataset.Loader, epoch int, s rundir.Sums, took time.Duration) error {
 	ev, err := r.evaluate(valL)
 	if err != nil {
 		return err
@@ -219,12 +212,16 @@ func (r *run) finishEpoch(valL *dataset.Loader, epoch int, s sums, took time.Dur
 			return err
 		}
 	}
-	name := filepath.Join(ckptDir, fmt.Sprintf("epoch-%03d", epoch))
+	name := filepath.Join(rundir.CheckpointsDir, fmt.Sprintf("epoch-%03d", epoch))
 	if err := r.m.Save(filepath.Join(r.dir, name)); err != nil {
 		return err
 	}
-	r.emit.Emit(&metrics.Checkpoint{Epoch: epoch, Kind: "checkpoint", Path: filepath.Join(r.dir, name), Bytes: dirSize(filepath.Join(r.dir, name))})
-	r.st.Epoch, r.st.NextBatch, r.st.Partial, r.st.Checkpoint = epoch, 0, sums{}, name
+	fi, err := os.Stat(filepath.Join(r.dir, name, model.CheckpointFile))
+	if err != nil {
+		return err
+	}
+	r.emit.Emit(&metrics.Checkpoint{Epoch: epoch, Kind: metrics.KindCheckpoint, Path: filepath.Join(r.dir, name), Bytes: fi.Size()})
+	r.st.Epoch, r.st.NextBatch, r.st.Partial, r.st.Checkpoint = epoch, 0, rundir.Sums{}, name
 	r.st.Seq = r.emit.Seq()
 	if err := r.saveState(); err != nil {
 		return err
@@ -234,28 +231,17 @@ func (r *run) finishEpoch(valL *dataset.Loader, epoch int, s sums, took time.Dur
 }
 
 // export writes the current weights as the run's model.safetensors.
-func (r *run) export() error {
+func (r *Run) export() error {
 	stats, err := json.Marshal(r.stats)
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(r.dir, WeightsFile)
+	path := filepath.Join(r.dir, rundir.WeightsFile)
 	meta := alexnet.Metadata{Stats: stats, Classes: r.cfg.Classes, BestEpoch: r.st.BestEpoch, ValAcc: r.st.BestAcc, ValLogLoss: r.st.BestLogLoss}
-	if err := alexnet.SaveFile(path, r.cfg.Model, r.m.ExportParams(), meta); err != nil {
+	size, err := model.WriteWeights(path, r.cfg.Model, r.m.ExportParams(), meta)
+	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	st, _ := os.Stat(path)
-	r.emit.Emit(&metrics.Checkpoint{Epoch: r.st.BestEpoch, Kind: "export", Path: path, Bytes: st.Size()})
+	r.emit.Emit(&metrics.Checkpoint{Epoch: r.st.BestEpoch, Kind: metrics.KindExport, Path: path, Bytes: size})
 	return nil
-}
-
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			n += info.Size()
-		}
-		return nil
-	})
-	return n
 }

@@ -8,154 +8,146 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/dataset"
-	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/model"
+	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
-// Options configure a run. Zero values take the defaults noted.
+// Options configure a run. Start from Defaults(cfg), which holds the
+// measured defaults of a model config, and change what you need; Open
+// rejects invalid values (see Validate) instead of replacing them.
 type Options struct {
-	DataDir string // class-folder tree (cat/, dog/)
-	RunsDir string // parent of new run folders (default "runs")
-	RunID   string // default: a timestamp
+	DataDir string // class-folder tree (cat/, dog/); not needed with Resume
+	RunsDir string // parent of new run folders
+	RunID   string // name of the run folder; "" = a timestamp
 	// Resume continues the run in this folder from its last checkpoint;
-	// the other options then come from its run.json, except Epochs.
+	// the other options then come from its run.json, except Epochs (when
+	// above the run's count, the run is extended to it; 0 keeps it) and
+	// Backend.
 	Resume string
 
-	Model   alexnet.Config // default alexnet.Small()
-	Backend string         // GOMLX_BACKEND syntax; "" = $GOMLX_BACKEND or "go"
+	Model alexnet.Config
+	// Backend is the GoMLX backend in GOMLX_BACKEND syntax, as chosen by
+	// trainer/device; "" is the pure-Go CPU backend. It is used as given:
+	// nothing here reads $GOMLX_BACKEND.
+	Backend string
 	// BackendReason says why Backend was chosen (see trainer/device).
 	BackendReason string
-	Epochs        int     // default 10
-	BatchSize     int     // default 32
-	LR            float64 // default 1e-4
-	Seed          uint64  // default 1
-	ValFraction   float64 // default 0.2
+	Epochs        int
+	BatchSize     int
+	LR            float64 // Adam's learning rate
+	Seed          uint64  // seed of the split, init, dropout, shuffling and augmentation
+	ValFraction   float64 // validation fraction, in (0, 1)
 	Patience      int     // early stopping after this many epochs without a better val acc; 0 = never
-	Keep          int     // checkpoints kept (default 2)
-	Workers       int     // loader goroutines (default: all cores)
+	Keep          int     // epoch checkpoints kept, at least 1
+	Workers       int     // loader goroutines; 0 = all cores
 	NoAugment     bool    // train on the eval transform
 	BF16          bool    // bf16 mixed precision (float32 master weights)
 	StatsPath     string  // default DataDir/stats.json when it matches the split, else computed
 
-	Log      io.Writer // human-readable log lines (default os.Stderr)
+	Log      io.Writer // human-readable log lines (nil: os.Stderr)
 	Progress bool      // draw a progress bar on Log
 }
 
-func (o *Options) defaults() {
-	if o.Model.Name == "" {
-		o.Model = alexnet.Small()
+// Defaults returns the options of a new run of cfg: the seed recipe (Adam,
+// batch 32, seed 1, an 80/20 split, augmentation, 2 checkpoints kept),
+// with the learning rate, epochs and patience measured for the config.
+//
+//   - small: lr 1e-3, 60 epochs, patience 15. On the sample, 5-minute CPU
+//     runs over three seeds reached 74.8% mean best validation accuracy
+//     at lr 1e-3, against 70.5% for widths ÷8 / dense 256 at the seed's
+//     1e-4; about 5 minutes on 2 cores with early stopping.
+//   - full and any other config: the seed's lr 1e-4 (its fine-tuning
+//     rate), 10 epochs, patience 5.
+func Defaults(cfg alexnet.Config) Options {
+	o := Options{Model: cfg, RunsDir: "runs", Epochs: 10, BatchSize: 32, LR: model.DefaultLearningRate, Seed: 1, ValFraction: 0.2,
+		Patience: 5, Keep: 2}
+	if cfg.Name == "small" {
+		o.LR, o.Epochs, o.Patience = 1e-3, 60, 15
 	}
-	if o.RunsDir == "" {
-		o.RunsDir = "runs"
-	}
-	if o.Epochs <= 0 && o.Resume == "" {
-		o.Epochs = 10
-	}
-	if o.BatchSize <= 0 {
-		o.BatchSize = 32
-	}
-	if o.LR <= 0 {
-		o.LR = model.DefaultLearningRate
-	}
-	if o.Seed == 0 {
-		o.Seed = 1
-	}
-	if o.ValFraction <= 0 || o.ValFraction >= 1 {
-		o.ValFraction = 0.2
-	}
-	if o.Keep <= 0 {
-		o.Keep = 2
-	}
-	if o.Log == nil {
-		o.Log = os.Stderr
-	}
+	return o
 }
 
-// runConfig is run.json: what a resume needs to rebuild the same run.
-type runConfig struct {
-	RunID       string         `json:"run_id"`
-	DataDir     string         `json:"data_dir"`
-	Model       alexnet.Config `json:"model"`
-	Backend     string         `json:"backend"`
-	Epochs      int            `json:"epochs"`
-	BatchSize   int            `json:"batch_size"`
-	LR          float64        `json:"lr"`
-	Seed        uint64         `json:"seed"`
-	ValFraction float64        `json:"val_fraction"`
-	Patience    int            `json:"patience"`
-	Keep        int            `json:"keep"`
-	NoAugment   bool           `json:"no_augment"`
-	BF16        bool           `json:"bf16,omitempty"`
-	Classes     []string       `json:"classes"`
+// Validate reports the first invalid option, naming the `pawnet train`
+// flag that sets it.
+func (o Options) Validate() error {
+	bad := func(flag string, v any, want string) error {
+		return fmt.Errorf("-%s %v: %s", flag, v, want)
+	}
+	if o.Workers < 0 {
+		return bad("workers", o.Workers, "must be 0 (all cores) or more")
+	}
+	if o.Resume != "" { // the rest comes from the run's run.json
+		if o.Epochs < 0 {
+			return bad("epochs", o.Epochs, "must be 0 (keep the run's count) or more")
+		}
+		return nil
+	}
+	switch {
+	case o.DataDir == "":
+		return errors.New("no data folder given")
+	case o.RunsDir == "":
+		return bad("runs", `""`, "the folder of run folders must be named")
+	case strings.ContainsAny(o.RunID, `/\`) || o.RunID == "." || o.RunID == "..":
+		return bad("name", o.RunID, "must be a plain folder name")
+	case o.Epochs < 1:
+		return bad("epochs", o.Epochs, "must be at least 1")
+	case o.BatchSize < 1:
+		return bad("batch", o.BatchSize, "must be at least 1")
+	case !(o.LR > 0) || math.IsInf(o.LR, 0):
+		return bad("lr", o.LR, "must be a positive number")
+	case !(o.ValFraction > 0 && o.ValFraction < 1):
+		return bad("val", o.ValFraction, "the validation fraction must be between 0 and 1")
+	case o.Patience < 0:
+		return bad("patience", o.Patience, "must be 0 (never stop early) or more")
+	case o.Keep < 1:
+		return bad("keep", o.Keep, "must keep at least 1 checkpoint")
+	}
+	if err := o.Model.Validate(); err != nil {
+		return fmt.Errorf("-model %s: %w", o.Model.Name, err)
+	}
+	return nil
 }
-
-// state is state.json, rewritten atomically after every checkpoint.
-type state struct {
-	// Epoch is the last finished epoch (0 before the first). When
-	// NextBatch > 0, epoch Epoch+1 was interrupted before that batch and
-	// Partial holds its running sums.
-	Epoch       int     `json:"epoch"`
-	NextBatch   int     `json:"next_batch"`
-	Partial     sums    `json:"partial"`
-	Checkpoint  string  `json:"checkpoint"` // folder, relative to the run
-	BestEpoch   int     `json:"best_epoch"`
-	BestAcc     float64 `json:"best_val_acc"`
-	BestLogLoss float64 `json:"best_val_log_loss"`
-	SinceBest   int     `json:"epochs_since_best"`
-	Seq         int64   `json:"seq"`
-	Finished    bool    `json:"finished"`
-}
-
-// sums accumulate the train loss and accuracy of an epoch.
-type sums struct {
-	Loss    float64 `json:"loss"`
-	Correct int     `json:"correct"`
-	Seen    int     `json:"seen"`
-}
-
-// Files of a run folder.
-const (
-	RunFile     = "run.json"
-	StateFile   = "state.json"
-	StatsFile   = "stats.json"
-	MetricsFile = "metrics.jsonl"
-	WeightsFile = "model.safetensors"
-	ckptDir     = "checkpoints"
-)
 
 // Result is what a run produced.
 type Result struct {
-	RunDir      string
-	Status      string // metrics.StatusFinished, StatusStopped or StatusFailed
-	Epochs      int    // finished epochs
+	RunDir string
+	Status string // metrics.StatusFinished, StatusStopped or StatusFailed
+	// Started reports whether training began: the data was prepared and
+	// the run-start message sent. A run that fails before it has nothing
+	// for a dashboard to show but its error.
+	Started     bool
+	Epochs      int // finished epochs
 	BestEpoch   int
 	BestValAcc  float64
 	BestLogLoss float64
 	Weights     string // exported best weights
 }
 
-// run is one training run in progress.
-type run struct {
+// Run is one training run: its folder, configuration and state. Open
+// creates or reopens it; Train runs it once.
+type Run struct {
 	opts    Options
-	cfg     runConfig
+	cfg     rundir.Config
 	dir     string
-	st      state
-	emit    *Emitter
+	st      rundir.State
+	emit    *rundir.Emitter
 	stats   preprocess.Stats
 	norm    preprocess.Normalizer
 	cache   *dataset.Cache
@@ -165,24 +157,84 @@ type run struct {
 	backend string
 	device  string
 	reason  string
+	started bool
 }
 
-// Run trains until the epochs run out, early stopping triggers, or ctx is
-// cancelled (then it saves a checkpoint at the current batch and returns
-// with status "stopped"). Every event goes to sink (which may be nil) and
-// to the run's metrics.jsonl.
-func Run(ctx context.Context, opts Options, sink Sink) (res *Result, err error) {
-	opts.defaults()
-	r := &run{opts: opts}
-	if err := r.open(); err != nil {
+// Open validates opts and creates the run folder with its run.json, or,
+// with opts.Resume, reads the folder's run.json and state.json back. The
+// folder and run id are fixed from here on (see Dir), so that a server can
+// serve the folder before training starts.
+func Open(opts Options) (*Run, error) {
+	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	r.emit, err = OpenEmitter(filepath.Join(r.dir, MetricsFile), r.st.Seq, sink)
+	if opts.Log == nil {
+		opts.Log = os.Stderr
+	}
+	r := &Run{opts: opts, backend: opts.Backend, reason: opts.BackendReason}
+	if r.backend == "" {
+		r.backend = model.GoBackendName
+	}
+	if r.reason == "" {
+		r.reason = "pure-Go CPU backend (the default)"
+	}
+	if opts.Resume != "" {
+		return r, r.reopen()
+	}
+	id := opts.RunID
+	if id == "" {
+		id = time.Now().Format("20060102-150405")
+	}
+	r.dir = filepath.Join(opts.RunsDir, id)
+	if _, err := os.Stat(filepath.Join(r.dir, rundir.ConfigFile)); err == nil {
+		return nil, fmt.Errorf("run folder %s already exists; pass -resume %s to continue it", r.dir, r.dir)
+	}
+	if err := os.MkdirAll(filepath.Join(r.dir, rundir.CheckpointsDir), 0o755); err != nil {
+		return nil, err
+	}
+	r.cfg = rundir.Config{RunID: id, DataDir: opts.DataDir, Model: opts.Model, Backend: r.backend, Epochs: opts.Epochs,
+		BatchSize: opts.BatchSize, LR: opts.LR, Seed: opts.Seed, ValFraction: opts.ValFraction, Patience: opts.Patience,
+		Keep: opts.Keep, NoAugment: opts.NoAugment, BF16: opts.BF16}
+	if err := rundir.WriteConfig(r.dir, r.cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// reopen reads a run folder back for a resume. A folder whose run failed
+// before its first checkpoint has no state.json and starts from scratch.
+func (r *Run) reopen() error {
+	o := &r.opts
+	r.dir = o.Resume
+	var err error
+	if r.cfg, err = rundir.ReadConfig(r.dir); err != nil {
+		return fmt.Errorf("resume %s: %w", r.dir, err)
+	}
+	if r.st, err = rundir.ReadState(r.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("resume %s: %w", r.dir, err)
+	}
+	r.cfg.Backend = r.backend
+	if o.Epochs > r.cfg.Epochs {
+		r.cfg.Epochs = o.Epochs
+		r.st.Finished = false
+	}
+	return rundir.WriteConfig(r.dir, r.cfg)
+}
+
+// Dir is the run folder.
+func (r *Run) Dir() string { return r.dir }
+
+// Train trains until the epochs run out, early stopping triggers, or ctx
+// is cancelled (then it saves a checkpoint at the current batch and
+// returns with status "stopped"). Every event goes to sink (which may be
+// nil) and to the run's metrics.jsonl. The Result is never nil. Call it
+// once per Run.
+func (r *Run) Train(ctx context.Context, sink rundir.Sink) (res *Result, err error) {
+	res = &Result{RunDir: r.dir, Status: metrics.StatusFailed}
+	r.emit, err = rundir.OpenEmitter(filepath.Join(r.dir, rundir.MetricsFile), r.st.Seq, sink)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	defer r.emit.Close()
-	res = &Result{RunDir: r.dir}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("training panicked: %v", p)
@@ -195,15 +247,22 @@ func Run(ctx context.Context, opts Options, sink Sink) (res *Result, err error) 
 			end.Status = metrics.StatusStopped
 		}
 		if r.st.BestEpoch > 0 {
-			end.Weights = filepath.Join(r.dir, WeightsFile)
+			end.Weights = filepath.Join(r.dir, rundir.WeightsFile)
 		}
 		r.emit.Emit(end)
 		r.st.Seq = r.emit.Seq()
+		// A run that failed before its first checkpoint keeps no state:
+		// a resume starts it over.
 		if r.st.Checkpoint != "" || err == nil {
-			_ = r.saveState()
+			if serr := r.saveState(); serr != nil {
+				err = errors.Join(err, fmt.Errorf("save state: %w", serr))
+			}
 		}
-		res.Status, res.Epochs, res.BestEpoch, res.BestValAcc, res.BestLogLoss, res.Weights =
-			end.Status, r.st.Epoch, r.st.BestEpoch, r.st.BestAcc, r.st.BestLogLoss, end.Weights
+		if cerr := r.emit.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("metrics: %w", cerr))
+		}
+		res.Status, res.Started, res.Epochs, res.BestEpoch, res.BestValAcc, res.BestLogLoss, res.Weights =
+			end.Status, r.started, r.st.Epoch, r.st.BestEpoch, r.st.BestAcc, r.st.BestLogLoss, end.Weights
 		fmt.Fprintf(r.opts.Log, "run %s: %s after %d epochs; best val acc %.4f at epoch %d\n", r.dir, end.Status, r.st.Epoch, r.st.BestAcc, r.st.BestEpoch)
 	}()
 	if err := r.prepare(); err != nil {
@@ -212,52 +271,9 @@ func Run(ctx context.Context, opts Options, sink Sink) (res *Result, err error) 
 	return res, r.loop(ctx)
 }
 
-// open creates the run folder, or reads it back for a resume.
-func (r *run) open() error {
-	o := &r.opts
-	if o.Resume != "" {
-		r.dir = o.Resume
-		if err := readJSON(filepath.Join(r.dir, RunFile), &r.cfg); err != nil {
-			return fmt.Errorf("resume %s: %w", r.dir, err)
-		}
-		if err := readJSON(filepath.Join(r.dir, StateFile), &r.st); err != nil {
-			return fmt.Errorf("resume %s: %w", r.dir, err)
-		}
-		if o.Backend != "" {
-			r.cfg.Backend = o.Backend
-		}
-		if o.Epochs > r.cfg.Epochs {
-			r.cfg.Epochs = o.Epochs
-			r.st.Finished = false
-		}
-		return nil
-	}
-	if o.DataDir == "" {
-		return errors.New("no data folder given")
-	}
-	if err := o.Model.Validate(); err != nil {
-		return err
-	}
-	id := o.RunID
-	if id == "" {
-		id = time.Now().Format("20060102-150405")
-	}
-	r.dir = filepath.Join(o.RunsDir, id)
-	if _, err := os.Stat(filepath.Join(r.dir, RunFile)); err == nil {
-		return fmt.Errorf("run folder %s already exists; pass -resume %s to continue it", r.dir, r.dir)
-	}
-	if err := os.MkdirAll(filepath.Join(r.dir, ckptDir), 0o755); err != nil {
-		return err
-	}
-	r.cfg = runConfig{RunID: id, DataDir: o.DataDir, Model: o.Model, Backend: o.Backend, Epochs: o.Epochs,
-		BatchSize: o.BatchSize, LR: o.LR, Seed: o.Seed, ValFraction: o.ValFraction, Patience: o.Patience,
-		Keep: o.Keep, NoAugment: o.NoAugment, BF16: o.BF16}
-	return nil
-}
-
 // prepare scans and caches the data, loads or computes the stats, builds
 // the model and restores the checkpoint of a resumed run.
-func (r *run) prepare() error {
+func (r *Run) prepare() error {
 	c := &r.cfg
 	ds, err := dataset.Scan(c.DataDir)
 	if err != nil {
@@ -272,21 +288,16 @@ func (r *run) prepare() error {
 	}
 	train, val := dataset.Split(ds.Items, c.Seed, c.ValFraction)
 	t0 := time.Now()
-	all := append(append([]dataset.Item(nil), train...), val...)
 	var bad []dataset.BadFile
-	r.cache, bad = dataset.BuildCache(all, c.Model.InputSize, r.opts.Workers, nil)
+	r.cache, bad = dataset.BuildCache(append(append([]dataset.Item(nil), train...), val...), c.Model.InputSize, r.opts.Workers, nil)
 	for _, b := range bad {
 		fmt.Fprintf(r.opts.Log, "skipped %s\n", b)
 	}
-	isVal := map[string]bool{}
-	for _, it := range val {
-		isVal[it.Path] = true
-	}
-	for i, it := range r.cache.Items {
-		if isVal[it.Path] {
-			r.valIx = append(r.valIx, i)
-		} else {
+	for i, src := range r.cache.Src {
+		if src < len(train) {
 			r.trainIx = append(r.trainIx, i)
+		} else {
+			r.valIx = append(r.valIx, i)
 		}
 	}
 	fmt.Fprintf(r.opts.Log, "data: %d train, %d val photos of %v cached at %d px in %.1fs (%d skipped)\n",
@@ -301,22 +312,11 @@ func (r *run) prepare() error {
 		return err
 	}
 
-	backend, err := model.Backend(c.Backend)
+	backend, err := model.Backend(r.backend)
 	if err != nil {
 		return err
 	}
-	r.backend = c.Backend
-	if r.backend == "" {
-		r.backend = os.Getenv("GOMLX_BACKEND")
-	}
-	if r.backend == "" {
-		r.backend = model.GoBackendName
-	}
 	r.device = describeDevice(r.backend, backend.Description())
-	r.reason = r.opts.BackendReason
-	if r.reason == "" {
-		r.reason = backendReason(c.Backend)
-	}
 	fmt.Fprintf(r.opts.Log, "backend: %s (%s)\n", r.device, r.reason)
 	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize, BF16: c.BF16})
 	if err != nil {
@@ -328,10 +328,10 @@ func (r *run) prepare() error {
 		}
 		fmt.Fprintf(r.opts.Log, "resumed %s from %s (epoch %d done, next batch %d)\n", r.dir, r.st.Checkpoint, r.st.Epoch, r.st.NextBatch)
 	}
-	if err := writeJSON(filepath.Join(r.dir, RunFile), c); err != nil {
+	if err := rundir.WriteConfig(r.dir, *c); err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(r.dir, StatsFile), r.stats)
+	return rundir.WriteStats(r.dir, r.stats)
 }
 
 // statsSize is the side photos are resized to for the statistics, as
@@ -342,15 +342,19 @@ const statsSize = 227
 // DataDir/stats.json when computed on the same split, else computes them
 // over the train split: from the cache when it holds statsSize images
 // (the full model), else by decoding the train photos at statsSize.
-func (r *run) loadStats(train []dataset.Item) error {
-	candidates := []string{filepath.Join(r.dir, StatsFile)}
+func (r *Run) loadStats(train []dataset.Item) error {
+	candidates := []string{filepath.Join(r.dir, rundir.StatsFile)}
 	if r.opts.StatsPath != "" {
 		candidates = append(candidates, r.opts.StatsPath)
 	}
-	candidates = append(candidates, filepath.Join(r.cfg.DataDir, StatsFile))
+	candidates = append(candidates, filepath.Join(r.cfg.DataDir, rundir.StatsFile))
 	for _, p := range candidates {
 		st, err := preprocess.LoadStats(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
+			fmt.Fprintf(r.opts.Log, "stats: %s not used: %v\n", p, err)
 			continue
 		}
 		if st.Seed != r.cfg.Seed || st.ValFraction != r.cfg.ValFraction {
@@ -361,14 +365,47 @@ func (r *run) loadStats(train []dataset.Item) error {
 		fmt.Fprintf(r.opts.Log, "stats: %s\n", p)
 		return nil
 	}
-	st, bad, err := dataset.ComputeStats(train, 227, r.opts.Workers, nil)
-	if err != nil {
-		return err
+	var st preprocess.Stats
+	var err error
+	if r.cache.Size == statsSize {
+		st, err = r.cacheStats()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(r.opts.Log, "stats: computed over the %d cached train photos\n", st.Images)
+	} else {
+		var bad []dataset.BadFile
+		st, bad, err = dataset.ComputeStats(train, nil, statsSize, r.opts.Workers, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(r.opts.Log, "stats: computed over %d train photos decoded at %d px (%d skipped)\n", st.Images, statsSize, len(bad))
 	}
 	st.Seed, st.ValFraction = r.cfg.Seed, r.cfg.ValFraction
 	r.stats = st
-	fmt.Fprintf(r.opts.Log, "stats: computed over %d train photos (%d skipped)\n", st.Images, len(bad))
 	return nil
+}
+
+// cacheStats accumulates the statistics of the cached train images, on
+// the loader's number of workers.
+func (r *Run) cacheStats() (preprocess.Stats, error) {
+	accs := make([]preprocess.Accumulator, min(dataset.Workers(r.opts.Workers), len(r.trainIx)))
+	var wg sync.WaitGroup
+	for w := range accs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < len(r.trainIx); k += len(accs) {
+				accs[w].Add(r.cache.Image(r.trainIx[k]).Pix)
+			}
+		}()
+	}
+	wg.Wait()
+	var total preprocess.Accumulator
+	for _, a := range accs {
+		total.Merge(a)
+	}
+	return total.Stats(r.cache.Size)
 }
 
 func describeDevice(name, desc string) string {
@@ -381,17 +418,7 @@ func describeDevice(name, desc string) string {
 	return name
 }
 
-func backendReason(asked string) string {
-	switch {
-	case asked != "":
-		return "chosen by -backend " + asked
-	case os.Getenv("GOMLX_BACKEND") != "":
-		return "chosen by GOMLX_BACKEND=" + os.Getenv("GOMLX_BACKEND")
-	}
-	return "default: pure-Go CPU backend (pass -backend xla:cuda for a GPU)"
-}
-
-func (r *run) loop(ctx context.Context) error {
+func (r *Run) loop(ctx context.Context) error {
 	c := &r.cfg
 	var aug *preprocess.AugConfig
 	if !c.NoAugment {
@@ -406,6 +433,7 @@ func (r *run) loop(ctx context.Context) error {
 		TrainSize: len(r.trainIx), ValSize: len(r.valIx), Classes: c.Classes, Backend: r.backend, Device: r.device,
 		BackendReason: r.reason, Stats: r.stats, Seed: c.Seed, Augment: aug != nil, BF16: c.BF16,
 		StartEpoch: r.st.Epoch + 1, Resumed: r.st.Checkpoint != ""})
+	r.started = true
 	if r.st.Finished {
 		fmt.Fprintf(r.opts.Log, "run %s already finished %d epochs; pass -epochs N to train further\n", r.dir, r.st.Epoch)
 		return nil
@@ -435,9 +463,9 @@ func (r *run) loop(ctx context.Context) error {
 }
 
 // interrupt saves a mid-epoch checkpoint after Ctrl-C.
-func (r *run) interrupt(epoch int, s sums) error {
+func (r *Run) interrupt(epoch int, s rundir.Sums) error {
 	r.st.Partial = s
-	name := filepath.Join(ckptDir, fmt.Sprintf("epoch-%03d-batch-%05d", epoch, r.st.NextBatch))
+	name := filepath.Join(rundir.CheckpointsDir, fmt.Sprintf("epoch-%03d-batch-%05d", epoch, r.st.NextBatch))
 	if err := r.m.Save(filepath.Join(r.dir, name)); err != nil {
 		return err
 	}
@@ -451,48 +479,37 @@ func (r *run) interrupt(epoch int, s sums) error {
 	return nil
 }
 
-func (r *run) saveState() error { return writeJSON(filepath.Join(r.dir, StateFile), r.st) }
+func (r *Run) saveState() error { return rundir.WriteState(r.dir, r.st) }
 
 // prune removes epoch checkpoints beyond the newest Keep and mid-epoch
 // (Ctrl-C) checkpoints that are no longer current; never the current one.
-func (r *run) prune() {
-	ents, err := os.ReadDir(filepath.Join(r.dir, ckptDir))
+// A checkpoint it cannot remove is logged, not fatal: training goes on.
+func (r *Run) prune() {
+	root := filepath.Join(r.dir, rundir.CheckpointsDir)
+	ents, err := os.ReadDir(root)
 	if err != nil {
+		fmt.Fprintf(r.opts.Log, "prune checkpoints: %v\n", err)
 		return
 	}
-	var names []string
+	var stale, epochs []string
 	for _, e := range ents {
 		name := e.Name()
 		switch {
 		case !e.IsDir() || !strings.HasPrefix(name, "epoch-"):
 		case strings.Contains(name, "-batch-"):
-			if filepath.Join(ckptDir, name) != r.st.Checkpoint {
-				os.RemoveAll(filepath.Join(r.dir, ckptDir, name))
-			}
+			stale = append(stale, name)
 		default:
-			names = append(names, name)
+			epochs = append(epochs, name)
 		}
 	}
-	sort.Strings(names)
-	for i := 0; i < len(names)-r.cfg.Keep; i++ {
-		if filepath.Join(ckptDir, names[i]) != r.st.Checkpoint {
-			os.RemoveAll(filepath.Join(r.dir, ckptDir, names[i]))
+	sort.Strings(epochs)
+	stale = append(stale, epochs[:max(len(epochs)-r.cfg.Keep, 0)]...)
+	for _, name := range stale {
+		if filepath.Join(rundir.CheckpointsDir, name) == r.st.Checkpoint {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(root, name)); err != nil {
+			fmt.Fprintf(r.opts.Log, "prune checkpoints: %v\n", err)
 		}
 	}
-}
-
-func readJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
-}
-
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return fsutil.WriteFileAtomic(path, append(data, '\n'))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/internal/testdata"
 	"github.com/pawnet/pawnet/trainer/model"
+	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
 // recorder is a Sink that keeps every message.
@@ -22,7 +23,7 @@ type recorder struct {
 	msgs []metrics.Message
 }
 
-func (r *recorder) Emit(m metrics.Message) {
+func (r *recorder) Emit(m metrics.Message, _ []byte) {
 	r.mu.Lock()
 	r.msgs = append(r.msgs, m)
 	r.mu.Unlock()
@@ -38,16 +39,32 @@ func (r *recorder) epochs() []*metrics.Epoch {
 	return out
 }
 
+// openAndTrain opens a run and trains it.
+func openAndTrain(ctx context.Context, o Options, sink rundir.Sink) (*Result, error) {
+	r, err := Open(o)
+	if err != nil {
+		return nil, err
+	}
+	return r.Train(ctx, sink)
+}
+
+// sampleOptions are the small model's defaults on a class tree, logging nowhere.
+func sampleOptions(data, runs, id string, epochs int) Options {
+	o := Defaults(alexnet.Small())
+	o.DataDir, o.RunsDir, o.RunID, o.Epochs, o.Log = data, runs, id, epochs, io.Discard
+	return o
+}
+
 // finalParams restores a run's newest checkpoint into a fresh model and
 // returns its parameters.
 func finalParams(t *testing.T, dir string) map[string][]float32 {
 	t.Helper()
-	var st state
-	if err := readJSON(filepath.Join(dir, StateFile), &st); err != nil {
+	st, err := rundir.ReadState(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg runConfig
-	if err := readJSON(filepath.Join(dir, RunFile), &cfg); err != nil {
+	cfg, err := rundir.ReadConfig(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
 	b, err := model.Backend("go")
@@ -66,8 +83,8 @@ func finalParams(t *testing.T, dir string) map[string][]float32 {
 
 func TestSmallModelLearnsOnSample(t *testing.T) {
 	rec := &recorder{}
-	opts := Options{DataDir: testdata.ClassTree(t, 0), RunsDir: t.TempDir(), RunID: "learn", Epochs: 6, Log: io.Discard}
-	res, err := Run(context.Background(), opts, rec)
+	opts := sampleOptions(testdata.ClassTree(t, 0), t.TempDir(), "learn", 6)
+	res, err := openAndTrain(context.Background(), opts, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +143,7 @@ func TestSmallModelLearnsOnSample(t *testing.T) {
 		t.Errorf("weights metadata %+v", md)
 	}
 	// metrics.jsonl holds the same messages.
-	data, err := os.ReadFile(filepath.Join(res.RunDir, MetricsFile))
+	data, err := os.ReadFile(filepath.Join(res.RunDir, rundir.MetricsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,25 +155,26 @@ func TestSmallModelLearnsOnSample(t *testing.T) {
 func TestInterruptAndResumeAreExact(t *testing.T) {
 	data := testdata.ClassTree(t, 100)
 	runs := t.TempDir()
-	base := Options{DataDir: data, RunsDir: runs, Epochs: 2, BatchSize: 16, Log: io.Discard}
+	base := sampleOptions(data, runs, "", 2)
+	base.BatchSize = 16
 
 	straight := base
 	straight.RunID = "straight"
-	if _, err := Run(context.Background(), straight, nil); err != nil {
+	if _, err := openAndTrain(context.Background(), straight, nil); err != nil {
 		t.Fatal(err)
 	}
 
 	// Interrupt in epoch 2 at step 5 (as Ctrl-C does), then resume.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stop := SinkFunc(func(m metrics.Message) {
+	stop := rundir.SinkFunc(func(m metrics.Message, _ []byte) {
 		if s, ok := m.(*metrics.Step); ok && s.Epoch == 2 && s.Step >= 5 {
 			cancel()
 		}
 	})
 	cut := base
 	cut.RunID = "cut"
-	res, err := Run(ctx, cut, stop)
+	res, err := openAndTrain(ctx, cut, stop)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +182,7 @@ func TestInterruptAndResumeAreExact(t *testing.T) {
 		t.Fatalf("interrupted run: status %s after %d epochs", res.Status, res.Epochs)
 	}
 	rec := &recorder{}
-	res, err = Run(context.Background(), Options{Resume: res.RunDir, Log: io.Discard}, rec)
+	res, err = openAndTrain(context.Background(), Options{Resume: res.RunDir, Log: io.Discard}, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +190,7 @@ func TestInterruptAndResumeAreExact(t *testing.T) {
 	if res.Status != metrics.StatusFinished || res.Epochs != 2 || !start.Resumed || start.StartEpoch != 2 {
 		t.Fatalf("resumed run: status %s, %d epochs, start %+v", res.Status, res.Epochs, start)
 	}
-	ckpts, _ := os.ReadDir(filepath.Join(runs, "cut", ckptDir))
+	ckpts, _ := os.ReadDir(filepath.Join(runs, "cut", rundir.CheckpointsDir))
 	if len(ckpts) != 2 || strings.Contains(ckpts[0].Name()+ckpts[1].Name(), "-batch-") {
 		t.Errorf("checkpoints after the resumed run: %v; want the last 2 epochs only", ckpts)
 	}
@@ -183,7 +201,7 @@ func TestInterruptAndResumeAreExact(t *testing.T) {
 		}
 	}
 	// A finished run resumed again does nothing; asking for more epochs continues.
-	res, err = Run(context.Background(), Options{Resume: filepath.Join(runs, "cut"), Epochs: 3, Log: io.Discard}, nil)
+	res, err = openAndTrain(context.Background(), Options{Resume: filepath.Join(runs, "cut"), Epochs: 3, Log: io.Discard}, nil)
 	if err != nil || res.Epochs != 3 {
 		t.Fatalf("extend to 3 epochs: %v, %+v", err, res)
 	}

@@ -1,4 +1,4 @@
-package train
+package rundir
 
 import (
 	"fmt"
@@ -10,18 +10,20 @@ import (
 	"github.com/pawnet/pawnet/shared/metrics"
 )
 
-// Sink receives every event of a run, in order, already stamped. It is the
-// one hook for live consumers such as the dashboard's WebSocket server.
-// Emit must not block for long: the training loop calls it.
+// Sink receives every event of a run, in order, already stamped, with its
+// encoding: the metrics.jsonl line (JSON, no newline), which the receiver
+// may keep but must not modify. It is the one hook for live consumers such
+// as the dashboard's WebSocket server. Emit must not block for long: the
+// training loop calls it.
 type Sink interface {
-	Emit(m metrics.Message)
+	Emit(m metrics.Message, line []byte)
 }
 
 // SinkFunc adapts a function to a Sink.
-type SinkFunc func(metrics.Message)
+type SinkFunc func(m metrics.Message, line []byte)
 
-// Emit calls f(m).
-func (f SinkFunc) Emit(m metrics.Message) { f(m) }
+// Emit calls f(m, line).
+func (f SinkFunc) Emit(m metrics.Message, line []byte) { f(m, line) }
 
 // Emitter stamps messages with consecutive sequence numbers, appends them
 // to a run's metrics.jsonl and forwards them to a Sink.
@@ -68,21 +70,41 @@ func lastSeq(f *os.File) (seq, end int64, err error) {
 	return seq, end, err
 }
 
-// Emit stamps m, appends it to the file and forwards it to the sink.
-// Write errors are remembered and reported by Close.
+// Emit stamps m, encodes it once, appends the line to the file and
+// forwards m and the line to the sink. Errors are remembered and reported
+// by Err and Close; a message that cannot be encoded is not sent and
+// takes no sequence number.
 func (e *Emitter) Emit(m metrics.Message) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.seq++
 	metrics.Stamp(m, e.seq, time.Now().UnixMilli())
-	if data, err := metrics.Encode(m); err != nil {
-		e.err = err
-	} else if _, err := e.f.Write(append(data, '\n')); err != nil && e.err == nil {
-		e.err = err
+	data, err := metrics.Encode(m)
+	if err != nil {
+		e.fail(fmt.Errorf("encode %s %d: %w", m.MessageType(), e.seq, err))
+		e.seq-- // the next message takes this number: no gap
+		return
+	}
+	line := append(data, '\n')
+	if _, err := e.f.Write(line); err != nil {
+		e.fail(err)
 	}
 	if e.sink != nil {
-		e.sink.Emit(m)
+		e.sink.Emit(m, line[:len(data):len(data)])
 	}
+}
+
+func (e *Emitter) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+// Err is the first error met so far (nil when none).
+func (e *Emitter) Err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
 }
 
 // Seq is the sequence number of the last message emitted.
@@ -96,11 +118,14 @@ func (e *Emitter) Seq() int64 {
 func (e *Emitter) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.f.Sync(); err != nil && e.err == nil {
-		e.err = err
+	if err := e.f.Sync(); err != nil {
+		e.fail(err)
 	}
-	if err := e.f.Close(); err != nil && e.err == nil {
-		e.err = err
+	if err := e.f.Close(); err != nil {
+		e.fail(err)
 	}
-	return e.err
+	if e.err != nil {
+		return fmt.Errorf("%s: %w", e.f.Name(), e.err)
+	}
+	return nil
 }
