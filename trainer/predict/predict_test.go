@@ -23,7 +23,7 @@ func statsOf(t *testing.T) preprocess.Stats {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _, err := dataset.ComputeStats(ds.Items, 227, 0, nil)
+	st, _, err := dataset.ComputeStats(ds.Items, nil, 227, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

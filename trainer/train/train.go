@@ -361,7 +361,7 @@ func (r *run) loadStats(train []dataset.Item) error {
 		fmt.Fprintf(r.opts.Log, "stats: %s\n", p)
 		return nil
 	}
-	st, bad, err := dataset.ComputeStats(train, 227, r.opts.Workers, nil)
+	st, bad, err := dataset.ComputeStats(train, nil, 227, r.opts.Workers, nil)
 	if err != nil {
 		return err
 	}
