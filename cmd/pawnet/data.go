@@ -103,12 +103,14 @@ func runStats(args []string) error {
 	train, valItems := dataset.Split(ds.Items, *seed, *val)
 	fmt.Printf("stats: %d photos in %v; counting the %d of the train split (seed %d, %d held out for validation) at %d×%d\n",
 		len(ds.Items), ds.Classes, len(train), *seed, len(valItems), *size, *size)
-	bar := progressbar.NewOptions(len(train), progressbar.OptionSetWriter(os.Stderr),
+	bar := progressbar.NewOptions(len(train)+len(valItems), progressbar.OptionSetWriter(os.Stderr),
 		progressbar.OptionSetDescription("decode+resize"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("img"), progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
-	st, bad, err := dataset.ComputeStats(train, nil, *size, *workers, func() { bar.Add(1) })
+	st, bad, err := dataset.ComputeStats(train, valItems, *size, *workers, func() { bar.Add(1) })
 	bar.Finish()
-	reportBad(bad)
+	reportBad(bad, valItems)
+	fmt.Printf("stats: checked %d photos (%d train, %d val), %d unreadable\n",
+		len(train)+len(valItems), len(train), len(valItems), len(bad))
 	if err != nil {
 		return err
 	}
@@ -122,12 +124,22 @@ func runStats(args []string) error {
 	return nil
 }
 
-func reportBad(bad []dataset.BadFile) {
+// reportBad lists the unreadable files, each with its split: val if it is
+// one of valItems, else train.
+func reportBad(bad []dataset.BadFile, valItems []dataset.Item) {
 	if len(bad) == 0 {
 		return
 	}
+	isVal := make(map[string]bool, len(valItems))
+	for _, it := range valItems {
+		isVal[it.Path] = true
+	}
 	fmt.Printf("skipped %d unreadable files:\n", len(bad))
 	for _, b := range bad {
-		fmt.Printf("  %s\n", b)
+		split := "train"
+		if isVal[b.Path] {
+			split = "val"
+		}
+		fmt.Printf("  %-5s %s\n", split, b)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pawnet/pawnet/shared/imageio"
@@ -288,6 +290,69 @@ func TestStatsMatchDirectComputation(t *testing.T) {
 	}
 	if st.Images != 200 || st.Pixels != 200*size*size {
 		t.Errorf("counted %d images, %d pixels", st.Images, st.Pixels)
+	}
+}
+
+func TestComputeStatsChecksOtherItems(t *testing.T) {
+	ds, err := Scan(testdata.ClassTree(t, 20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, good := ds.Items[:30], ds.Items[30:]
+	badDir := t.TempDir()
+	names := badFiles(t, badDir)
+	slices.Sort(names)
+	var bad []Item
+	for _, n := range names {
+		bad = append(bad, Item{Path: filepath.Join(badDir, n)})
+	}
+	const size = 32
+	want, _, err := ComputeStats(train, nil, size, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Images != len(train) {
+		t.Fatalf("train-only stats counted %d images, want %d", want.Images, len(train))
+	}
+	cat := func(parts ...[]Item) []Item { return slices.Concat(parts...) }
+	paths := func(items []Item) []string {
+		var p []string
+		for _, it := range items {
+			p = append(p, it.Path)
+		}
+		return p
+	}
+	cases := []struct {
+		name         string
+		train, check []Item
+		wantBad      []string
+	}{
+		{"no check", train, nil, nil},
+		{"good check", train, good, nil},
+		{"bad files in check", train, cat(good[:5], bad[:2], good[5:]), paths(bad[:2])},
+		{"bad files in both", cat(bad[2:3], train, bad[3:]), cat(good, bad[:2]), paths(cat(bad[2:], bad[:2]))},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var calls atomic.Int64
+			st, gotBad, err := ComputeStats(c.train, c.check, size, 2, func() { calls.Add(1) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st != want {
+				t.Errorf("stats %+v, want the train-only %+v", st, want)
+			}
+			var got []string
+			for _, b := range gotBad {
+				got = append(got, b.Path)
+			}
+			if !slices.Equal(got, c.wantBad) {
+				t.Errorf("bad files %q, want %q", got, c.wantBad)
+			}
+			if n := int(calls.Load()); n != len(c.train)+len(c.check) {
+				t.Errorf("progress called %d times for %d files", n, len(c.train)+len(c.check))
+			}
+		})
 	}
 }
 

@@ -85,13 +85,23 @@ func decodeFile(path string, size, maxPixels int) (*imageio.RGB, error) {
 	return img, err
 }
 
-// ComputeStats returns the exact per-channel mean and std of the items'
-// pixels after a resize to size×size, decoding in parallel. Bad files are
-// skipped and returned.
-func ComputeStats(items, check []Item, size, workers int, progress func()) (preprocess.Stats, []BadFile, error) {
+// ComputeStats decodes train and check in one parallel pass, each photo
+// resized to size×size, and returns the exact per-channel mean and std of
+// the pixels of the train items only. check is decoded only to find its bad
+// files (pass the validation split to check a whole folder in one pass); it
+// may be nil, and it never changes the statistics. Bad files of both are
+// skipped and returned in input order, train's before check's. progress,
+// when not nil, is called after each file of either list.
+func ComputeStats(train, check []Item, size, workers int, progress func()) (preprocess.Stats, []BadFile, error) {
+	items := train
+	if len(check) > 0 {
+		items = append(append(make([]Item, 0, len(train)+len(check)), train...), check...)
+	}
 	accs := make([]preprocess.Accumulator, Workers(workers))
-	bad := DecodeAll(items, size, len(accs), 0, progress, func(w, _ int, img *imageio.RGB) {
-		accs[w].Add(img.Pix)
+	bad := DecodeAll(items, size, len(accs), 0, progress, func(w, i int, img *imageio.RGB) {
+		if i < len(train) {
+			accs[w].Add(img.Pix)
+		}
 	})
 	var total preprocess.Accumulator
 	for _, a := range accs {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -96,14 +97,49 @@ func TestDiscover(t *testing.T) {
 	}
 }
 
+// TestHostDiscoveryRunsHere runs the real search on this machine (with
+// GOMLX_BACKEND unset). Without /dev/nvidia* the answer is exactly the CPU;
+// with a GPU it is a CUDA plugin that exists and that the reason names, or
+// the CPU with the reason that no plugin was found.
 func TestHostDiscoveryRunsHere(t *testing.T) {
-	// On a machine without a GPU the real search must answer quickly with the CPU.
-	c, err := Discover(Host(), "")
+	t.Setenv("GOMLX_BACKEND", "")
+	h := Host()
+	c, err := Discover(h, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("host: %+v", c)
-	if !Host().HasNVIDIAGPU() && c.Config != "go" && os.Getenv("GOMLX_BACKEND") == "" {
-		t.Errorf("no GPU here, but chose %q", c.Config)
+	t.Logf("GPU %v, choice %+v", h.HasNVIDIAGPU(), c)
+	if !h.HasNVIDIAGPU() {
+		want := Choice{Config: "go", Reason: "no NVIDIA GPU (/dev/nvidia*): pure-Go CPU backend"}
+		if !reflect.DeepEqual(c, want) {
+			t.Errorf("no GPU here, but chose %+v, want %+v", c, want)
+		}
+		return
+	}
+	if !c.GPU {
+		if c.Config != "go" || c.Env != nil ||
+			!strings.HasPrefix(c.Reason, "NVIDIA GPU found but no CUDA PJRT plugin found") ||
+			!strings.HasSuffix(c.Reason, "; training on the CPU instead") {
+			t.Errorf("GPU here, no plugin: want the CPU with the reason, got %+v", c)
+		}
+		return
+	}
+	var plugin string
+	switch {
+	case c.Config == "xla:cuda": // go-xla's install location
+		plugin = strings.TrimPrefix(c.Reason, "go-xla CUDA plugin ")
+		if plugin == c.Reason || filepath.Base(plugin) != "pjrt_c_api_cuda_plugin.so" {
+			t.Errorf("reason %q does not name the go-xla plugin", c.Reason)
+		}
+	case strings.HasPrefix(c.Config, "xla:/"): // pip's jax-cuda*-pjrt
+		plugin = strings.TrimPrefix(c.Config, "xla:")
+		if !strings.HasPrefix(c.Reason, "pip jax-cuda") || !strings.Contains(c.Reason, " plugin "+plugin+" ") {
+			t.Errorf("reason %q does not name the plugin %s", c.Reason, plugin)
+		}
+	default:
+		t.Fatalf("GPU choice with config %q, want xla:cuda or xla:/abs/plugin.so", c.Config)
+	}
+	if fi, err := os.Stat(plugin); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("chosen plugin %q: %v", plugin, err)
 	}
 }

