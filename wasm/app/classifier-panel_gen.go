@@ -19,8 +19,8 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 	var vgn *vugu.VGNode
 	vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "section", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "card classifier"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "classifier"}}}
 	vgout.Out = append(vgout.Out, vgn) // root for output
-	vgn.AddAttrInterface("data-worker", c.WorkerState())
-	vgn.AddAttrInterface("data-worker-ready-ms", c.WorkerReadyMs())
+	vgn.AddAttrInterface("data-worker", c.C.WorkerState())
+	vgn.AddAttrInterface("data-worker-ready-ms", c.C.WorkerReadyText())
 	{
 		vgparent := vgn
 		_ = vgparent
@@ -109,7 +109,7 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "weights-status"}}}
 				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(c.WeightsText())
+				vgn.SetInnerHTML(c.C.WeightsText())
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
 			}
@@ -127,7 +127,7 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "progress-fill"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("style", "width:"+c.WeightsPct())
+					vgn.AddAttrInterface("style", "width:"+c.C.WeightsPct())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
 				}
@@ -154,7 +154,7 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(c.CountText())
+				vgn.SetInnerHTML(c.C.CountText())
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "button", Attr: []vugu.VGAttribute{{Namespace: "", Key: "type", Val: "button"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "link"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "clear"}}}
@@ -266,18 +266,16 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								_ = vgparent
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
 								vgparent.AppendChild(vgn)
-								for i, p := range it.Probs {
+								for i := range it.Probs {
 									var vgiterkey interface{} = i
 									_ = vgiterkey
 									i := i
 									_ = i
-									p := p
-									_ = p
 									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute(nil)}
 									vgparent.AppendChild(vgn)
-									vgn.AddAttrInterface("class", c.BarClass(it, i))
+									vgn.AddAttrInterface("class", it.BarClass(i))
 									vgn.AddAttrInterface("data-class", it.Classes[i])
-									vgn.AddAttrInterface("data-p", c.ProbText(p))
+									vgn.AddAttrInterface("data-p", it.ProbText(i))
 									{
 										vgparent := vgn
 										_ = vgparent
@@ -295,13 +293,13 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 											_ = vgparent
 											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "bar-fill"}}}
 											vgparent.AppendChild(vgn)
-											vgn.AddAttrInterface("style", "width:"+c.ProbPct(p))
+											vgn.AddAttrInterface("style", "width:"+it.ProbPct(i))
 										}
 										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
 										vgparent.AppendChild(vgn)
 										vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "bar-val"}}}
 										vgparent.AppendChild(vgn)
-										vgn.SetInnerHTML(c.ProbShort(p))
+										vgn.SetInnerHTML(it.ProbShort(i))
 										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
 										vgparent.AppendChild(vgn)
 									}
@@ -310,8 +308,8 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgparent.AppendChild(vgn)
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pred-ms"}}}
 								vgparent.AppendChild(vgn)
-								vgn.AddAttrInterface("data-ms", c.MsText(it.Ms))
-								vgn.SetInnerHTML(c.MsText(it.Ms) + " ms")
+								vgn.AddAttrInterface("data-ms", it.MsText())
+								vgn.SetInnerHTML(it.MsText() + " ms")
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 								vgparent.AppendChild(vgn)
 							}
@@ -321,7 +319,7 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						if it.State == "queued" {
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pred-wait"}}}
 							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(c.QueuedText())
+							vgn.SetInnerHTML(c.C.QueuedText())
 						}
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 						vgparent.AppendChild(vgn)

@@ -135,7 +135,7 @@ func (c *ConfusionMatrix) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgparent.AppendChild(vgn)
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "th", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "cm-row"}}}
 							vgparent.AppendChild(vgn)
-							vgn.SetInnerHTML(c.Class(i))
+							vgn.SetInnerHTML(c.M().Class(i))
 							vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 							vgparent.AppendChild(vgn)
 							for j, n := range row {
@@ -147,11 +147,11 @@ func (c *ConfusionMatrix) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								_ = n
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "td", Attr: []vugu.VGAttribute(nil)}
 								vgparent.AppendChild(vgn)
-								vgn.AddAttrInterface("class", c.CellClass(i, j))
+								vgn.AddAttrInterface("class", c.M().CellClass(i, j))
 								vgn.AddAttrInterface("data-count", n)
 								vgn.AddAttrInterface("data-pred", j)
 								vgn.AddAttrInterface("data-true", i)
-								vgn.AddAttrInterface("style", c.CellStyle(i, j))
+								vgn.AddAttrInterface("style", c.M().CellStyle(i, j))
 								{
 									vgparent := vgn
 									_ = vgparent
@@ -164,7 +164,7 @@ func (c *ConfusionMatrix) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgparent.AppendChild(vgn)
 									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "cm-pct"}}}
 									vgparent.AppendChild(vgn)
-									vgn.SetInnerHTML(c.RowPct(i, j))
+									vgn.SetInnerHTML(c.M().RowPct(i, j))
 									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 									vgparent.AppendChild(vgn)
 								}
@@ -185,7 +185,7 @@ func (c *ConfusionMatrix) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		if c.Conf != nil {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "cm-foot"}}}
 			vgparent.AppendChild(vgn)
-			vgn.SetInnerHTML(c.Summary())
+			vgn.SetInnerHTML(c.M().Summary())
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 		vgparent.AppendChild(vgn)

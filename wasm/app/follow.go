@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
@@ -13,6 +12,7 @@ import (
 	"github.com/vugu/vugu/js"
 
 	"github.com/pawnet/pawnet/shared/metrics"
+	"github.com/pawnet/pawnet/wasm/dash"
 )
 
 // readLimit bounds one WebSocket message. Misclassified messages carry
@@ -30,15 +30,7 @@ const (
 // for the messages after since (all of them when 0).
 func wsURL(since int64) string {
 	loc := js.Global().Get("location")
-	scheme := "ws:"
-	if loc.Get("protocol").String() == "https:" {
-		scheme = "wss:"
-	}
-	u := scheme + "//" + loc.Get("host").String() + "/ws"
-	if since > 0 {
-		u += "?since=" + strconv.FormatInt(since, 10)
-	}
-	return u
+	return dash.WSURL(loc.Get("protocol").String(), loc.Get("host").String(), since)
 }
 
 // follow keeps the page connected to /ws for as long as it is open: it
@@ -55,7 +47,7 @@ func (c *Root) follow(ee vugu.EventEnv) {
 		if err == nil {
 			conn.SetReadLimit(readLimit)
 			ee.Lock()
-			c.Conn, c.ConnErr = ConnOpen, ""
+			c.Conn = dash.Conn{State: dash.ConnOpen}
 			ee.UnlockRender()
 			var got bool
 			got, err = c.read(ctx, ee, conn)
@@ -69,7 +61,7 @@ func (c *Root) follow(ee vugu.EventEnv) {
 			why = err.Error()
 		}
 		ee.Lock()
-		c.Conn, c.ConnErr = ConnReconnecting, why
+		c.Conn = dash.Conn{State: dash.ConnReconnecting, Err: why}
 		ee.UnlockRender()
 		time.Sleep(backoff)
 		backoff = min(2*backoff, backoffMax)

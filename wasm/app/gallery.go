@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strconv"
-
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/wasm/dash"
 )
@@ -16,7 +14,7 @@ type Gallery struct {
 }
 
 // PDog is P(dog) with full precision.
-func (c *Gallery) PDog(s metrics.Sample) string { return strconv.FormatFloat(s.PDog, 'g', -1, 64) }
+func (c *Gallery) PDog(s metrics.Sample) string { return dash.Full(s.PDog) }
 
 // PDogText is P(dog) for people.
 func (c *Gallery) PDogText(s metrics.Sample) string { return dash.Fixed(s.PDog, 2) }

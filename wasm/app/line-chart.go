@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strconv"
-
 	"github.com/pawnet/pawnet/wasm/dash"
 )
 
@@ -20,37 +18,8 @@ type LineChart struct {
 	Chart  dash.Chart
 }
 
-func offset(base string, d float64) string {
-	v, _ := strconv.ParseFloat(base, 64)
-	return strconv.FormatFloat(v+d, 'f', 1, 64)
-}
+// N writes a chart coordinate or length for an SVG attribute.
+func (c *LineChart) N(v float64) string { return dash.Coord(v) }
 
-// Left is the plot's left edge moved by d.
-func (c *LineChart) Left(d float64) string { return offset(c.Chart.Left, d) }
-
-// Top is the plot's top edge moved by d.
-func (c *LineChart) Top(d float64) string { return offset(c.Chart.Top, d) }
-
-// Bot is the plot's bottom edge moved by d.
-func (c *LineChart) Bot(d float64) string { return offset(c.Chart.Bot, d) }
-
-// YLabelTransform places the rotated y axis label.
-func (c *LineChart) YLabelTransform() string {
-	return "translate(" + c.Chart.YLabelX + "," + c.Chart.YLabelY + ") rotate(-90)"
-}
-
-// DotClass is the class of a data point.
-func (c *LineChart) DotClass(key string, best bool) string {
-	if best {
-		return "pt " + key + " best"
-	}
-	return "pt " + key
-}
-
-// DotR is a point's radius.
-func (c *LineChart) DotR(best bool) string {
-	if best {
-		return "5.5"
-	}
-	return "3.5"
-}
+// D writes a line's path for the d attribute.
+func (c *LineChart) D(l dash.Line) string { return dash.PathData(l.Path) }

@@ -90,7 +90,7 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "svg", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "plot"}, vugu.VGAttribute{Namespace: "", Key: "preserveAspectRatio", Val: "xMidYMid meet"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "img"}}}
 		vgparent.AppendChild(vgn)
 		vgn.AddAttrInterface("aria-label", c.Title)
-		vgn.AddAttrInterface("viewBox", c.Chart.ViewBox)
+		vgn.AddAttrInterface("viewBox", fmt.Sprintf("0 0 %d %d", c.Chart.W, c.Chart.H))
 		{
 			vgparent := vgn
 			_ = vgparent
@@ -110,10 +110,10 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					_ = b
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "rect", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "band"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("height", c.Chart.PlotH)
-					vgn.AddAttrInterface("width", b.W)
-					vgn.AddAttrInterface("x", b.X)
-					vgn.AddAttrInterface("y", c.Chart.Top)
+					vgn.AddAttrInterface("height", c.N(c.Chart.PlotH))
+					vgn.AddAttrInterface("width", c.N(b.W))
+					vgn.AddAttrInterface("x", c.N(b.X))
+					vgn.AddAttrInterface("y", c.N(c.Chart.Top))
 				}
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 				vgparent.AppendChild(vgn)
@@ -141,16 +141,16 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgparent.AppendChild(vgn)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "line", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "gridline"}}}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("x1", c.Chart.Left)
-						vgn.AddAttrInterface("x2", c.Chart.Right)
-						vgn.AddAttrInterface("y1", t.Pos)
-						vgn.AddAttrInterface("y2", t.Pos)
+						vgn.AddAttrInterface("x1", c.N(c.Chart.Left))
+						vgn.AddAttrInterface("x2", c.N(c.Chart.Right))
+						vgn.AddAttrInterface("y1", c.N(t.Pos))
+						vgn.AddAttrInterface("y2", c.N(t.Pos))
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 						vgparent.AppendChild(vgn)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "text", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "tick-label"}, vugu.VGAttribute{Namespace: "", Key: "text-anchor", Val: "end"}, vugu.VGAttribute{Namespace: "", Key: "dominant-baseline", Val: "middle"}}}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("x", c.Left(-8))
-						vgn.AddAttrInterface("y", t.Pos)
+						vgn.AddAttrInterface("x", c.N(c.Chart.Left-8))
+						vgn.AddAttrInterface("y", c.N(t.Pos))
 						vgn.SetInnerHTML(t.Label)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 						vgparent.AppendChild(vgn)
@@ -170,10 +170,10 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgparent.AppendChild(vgn)
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "line", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "axis"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("x1", c.Chart.Left)
-				vgn.AddAttrInterface("x2", c.Chart.Right)
-				vgn.AddAttrInterface("y1", c.Chart.Bot)
-				vgn.AddAttrInterface("y2", c.Chart.Bot)
+				vgn.AddAttrInterface("x1", c.N(c.Chart.Left))
+				vgn.AddAttrInterface("x2", c.N(c.Chart.Right))
+				vgn.AddAttrInterface("y1", c.N(c.Chart.Bot))
+				vgn.AddAttrInterface("y2", c.N(c.Chart.Bot))
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 				vgparent.AppendChild(vgn)
 				for vgiterkeyt, t := range c.Chart.XTicks {
@@ -190,16 +190,16 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgparent.AppendChild(vgn)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "line", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "tick-mark"}}}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("x1", t.Pos)
-						vgn.AddAttrInterface("x2", t.Pos)
-						vgn.AddAttrInterface("y1", c.Chart.Bot)
-						vgn.AddAttrInterface("y2", c.Bot(5))
+						vgn.AddAttrInterface("x1", c.N(t.Pos))
+						vgn.AddAttrInterface("x2", c.N(t.Pos))
+						vgn.AddAttrInterface("y1", c.N(c.Chart.Bot))
+						vgn.AddAttrInterface("y2", c.N(c.Chart.Bot+5))
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 						vgparent.AppendChild(vgn)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "text", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "tick-label"}, vugu.VGAttribute{Namespace: "", Key: "text-anchor", Val: "middle"}}}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("x", t.Pos)
-						vgn.AddAttrInterface("y", c.Bot(18))
+						vgn.AddAttrInterface("x", c.N(t.Pos))
+						vgn.AddAttrInterface("y", c.N(c.Chart.Bot+18))
 						vgn.SetInnerHTML(t.Label)
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 						vgparent.AppendChild(vgn)
@@ -212,14 +212,14 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "text", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "axis-label"}, vugu.VGAttribute{Namespace: "", Key: "text-anchor", Val: "middle"}}}
 			vgparent.AppendChild(vgn)
-			vgn.AddAttrInterface("x", c.Chart.XLabelX)
-			vgn.AddAttrInterface("y", c.Chart.XLabelY)
+			vgn.AddAttrInterface("x", c.N(c.Chart.XLabelX))
+			vgn.AddAttrInterface("y", c.N(c.Chart.XLabelY))
 			vgn.SetInnerHTML(c.Chart.XLabel)
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "text", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "axis-label"}, vugu.VGAttribute{Namespace: "", Key: "text-anchor", Val: "middle"}}}
 			vgparent.AppendChild(vgn)
-			vgn.AddAttrInterface("transform", c.YLabelTransform())
+			vgn.AddAttrInterface("transform", "translate("+c.N(c.Chart.YLabelX)+","+c.N(c.Chart.YLabelY)+") rotate(-90)")
 			vgn.SetInnerHTML(c.Chart.YLabel)
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
@@ -233,17 +233,17 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "line", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "best-line"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("x1", c.Chart.BestX)
-					vgn.AddAttrInterface("x2", c.Chart.BestX)
-					vgn.AddAttrInterface("y1", c.Chart.Top)
-					vgn.AddAttrInterface("y2", c.Chart.Bot)
+					vgn.AddAttrInterface("x1", c.N(c.Chart.BestX))
+					vgn.AddAttrInterface("x2", c.N(c.Chart.BestX))
+					vgn.AddAttrInterface("y1", c.N(c.Chart.Top))
+					vgn.AddAttrInterface("y2", c.N(c.Chart.Bot))
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "text", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "best-label"}}}
 					vgparent.AppendChild(vgn)
 					vgn.AddAttrInterface("text-anchor", c.Chart.BestAnchor)
-					vgn.AddAttrInterface("x", c.Chart.BestLabelX)
-					vgn.AddAttrInterface("y", c.Top(-8))
+					vgn.AddAttrInterface("x", c.N(c.Chart.BestLabelX))
+					vgn.AddAttrInterface("y", c.N(c.Chart.Top-8))
 					vgn.SetInnerHTML(c.Chart.BestLabel)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 					vgparent.AppendChild(vgn)
@@ -267,7 +267,7 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "path", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "line"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("d", l.Path)
+					vgn.AddAttrInterface("d", c.D(l))
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
 					for vgiterkeyt, d := range l.Dots {
@@ -277,12 +277,12 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = d
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "circle", Attr: []vugu.VGAttribute(nil)}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("class", c.DotClass(l.Key, d.Best))
-						vgn.AddAttrInterface("cx", d.CX)
-						vgn.AddAttrInterface("cy", d.CY)
+						vgn.AddAttrInterface("class", d.Class(l.Key))
+						vgn.AddAttrInterface("cx", c.N(d.CX))
+						vgn.AddAttrInterface("cy", c.N(d.CY))
 						vgn.AddAttrInterface("data-x", d.XText)
 						vgn.AddAttrInterface("data-y", d.YText)
-						vgn.AddAttrInterface("r", c.DotR(d.Best))
+						vgn.AddAttrInterface("r", c.N(d.R))
 						{
 							vgparent := vgn
 							_ = vgparent
@@ -300,8 +300,8 @@ func (c *LineChart) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			if c.Chart.Empty {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "svg", Data: "text", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "empty-label"}, vugu.VGAttribute{Namespace: "", Key: "text-anchor", Val: "middle"}}}
 				vgparent.AppendChild(vgn)
-				vgn.AddAttrInterface("x", c.Chart.XLabelX)
-				vgn.AddAttrInterface("y", c.Top(86))
+				vgn.AddAttrInterface("x", c.N(c.Chart.XLabelX))
+				vgn.AddAttrInterface("y", c.N(c.Chart.Top+86))
 				{
 					vgparent := vgn
 					_ = vgparent

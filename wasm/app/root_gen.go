@@ -38,7 +38,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgn.SetInnerHTML(vugu.HTML("\n      \x3Csvg class=\"logo\" viewBox=\"0 0 32 32\" aria-hidden=\"true\"\x3E\n        \x3Cellipse cx=\"16\" cy=\"21\" rx=\"7\" ry=\"6\"\x3E\x3C/ellipse\x3E\n        \x3Cellipse cx=\"7.5\" cy=\"13\" rx=\"2.8\" ry=\"3.6\"\x3E\x3C/ellipse\x3E\n        \x3Cellipse cx=\"24.5\" cy=\"13\" rx=\"2.8\" ry=\"3.6\"\x3E\x3C/ellipse\x3E\n        \x3Cellipse cx=\"12\" cy=\"7.5\" rx=\"2.8\" ry=\"3.6\"\x3E\x3C/ellipse\x3E\n        \x3Cellipse cx=\"20\" cy=\"7.5\" rx=\"2.8\" ry=\"3.6\"\x3E\x3C/ellipse\x3E\n      \x3C/svg\x3E\n      \x3Cspan class=\"brand-name\"\x3Epawnet\x3C/span\x3E\n      \x3Cspan class=\"brand-sub\"\x3EAlexNet · cats vs dogs\x3C/span\x3E\n    "))
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			if c.RunID() != "" {
+			if c.State.RunID() != "" {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "run-id"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "run-id"}}}
 				vgparent.AppendChild(vgn)
 				{
@@ -48,7 +48,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "b", Attr: []vugu.VGAttribute(nil)}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.RunID())
+					vgn.SetInnerHTML(c.State.RunID())
 				}
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
@@ -62,14 +62,14 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			vgparent.AppendChild(vgn)
 			vgn.AddAttrInterface("class", "pill status-"+c.State.Status())
 			vgn.AddAttrInterface("data-status", c.State.Status())
-			vgn.SetInnerHTML(c.StatusText())
+			vgn.SetInnerHTML(c.State.StatusText())
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "conn"}}}
 			vgparent.AppendChild(vgn)
-			vgn.AddAttrInterface("class", "conn conn-"+c.Conn)
-			vgn.AddAttrInterface("data-state", c.Conn)
-			vgn.AddAttrInterface("title", c.ConnTitle())
+			vgn.AddAttrInterface("class", "conn conn-"+c.Conn.State)
+			vgn.AddAttrInterface("data-state", c.Conn.State)
+			vgn.AddAttrInterface("title", c.Conn.Title(c.State.LastSeq))
 			{
 				vgparent := vgn
 				_ = vgparent
@@ -78,7 +78,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 				vgn.SetInnerHTML(vugu.HTML(""))
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
 				vgparent.AppendChild(vgn)
-				vgn.SetInnerHTML(c.ConnText())
+				vgn.SetInnerHTML(c.Conn.Text(c.State.Running()))
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n  "}
 			vgparent.AppendChild(vgn)
@@ -92,7 +92,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			_ = vgparent
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n    "}
 			vgparent.AppendChild(vgn)
-			if c.ErrorText() != "" {
+			if c.State.ErrorText() != "" {
 				vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "run-error"}, vugu.VGAttribute{Namespace: "", Key: "class", Val: "alert"}, vugu.VGAttribute{Namespace: "", Key: "role", Val: "alert"}}}
 				vgparent.AppendChild(vgn)
 				{
@@ -105,7 +105,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.ErrorText())
+					vgn.SetInnerHTML(c.State.ErrorText())
 				}
 			}
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n\n    "}
@@ -131,13 +131,13 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-value"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "backend"}}}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.Backend())
+					vgn.SetInnerHTML(c.State.Backend())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-sub"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "device"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("title", c.Device())
-					vgn.SetInnerHTML(c.Device())
+					vgn.AddAttrInterface("title", c.State.Device())
+					vgn.SetInnerHTML(c.State.Device())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
 				}
@@ -157,13 +157,13 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-value"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "model"}}}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.ModelText())
+					vgn.SetInnerHTML(c.State.ModelText())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-sub"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "model-detail"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("title", c.ModelDetail())
-					vgn.SetInnerHTML(c.ModelDetail())
+					vgn.AddAttrInterface("title", c.State.ModelDetail())
+					vgn.SetInnerHTML(c.State.ModelDetail())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
 				}
@@ -183,13 +183,13 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-value"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "dataset"}}}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.DatasetText())
+					vgn.SetInnerHTML(c.State.DatasetText())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-sub"}}}
 					vgparent.AppendChild(vgn)
-					vgn.AddAttrInterface("title", c.DatasetDetail())
-					vgn.SetInnerHTML(c.DatasetDetail())
+					vgn.AddAttrInterface("title", c.State.DatasetDetail())
+					vgn.SetInnerHTML(c.State.DatasetDetail())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
 				}
@@ -209,7 +209,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-value"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "epoch"}}}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.EpochText())
+					vgn.SetInnerHTML(c.State.EpochText())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "progress"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "run-progress"}}}
@@ -220,7 +220,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = vgparent
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "progress-fill"}}}
 						vgparent.AppendChild(vgn)
-						vgn.AddAttrInterface("style", "width:"+c.ProgressPct())
+						vgn.AddAttrInterface("style", "width:"+c.State.ProgressPct())
 					}
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
@@ -246,7 +246,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						_ = vgparent
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "ips"}}}
 						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(c.ImagesPerSec())
+						vgn.SetInnerHTML(c.State.RateText())
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " "}
 						vgparent.AppendChild(vgn)
 						if c.State.ImagesPerSec() > 0 {
@@ -262,7 +262,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					}
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 					vgparent.AppendChild(vgn)
-					if c.InputBound() {
+					if c.State.InputBound() {
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-sub warn"}}}
 						vgparent.AppendChild(vgn)
 						{
@@ -274,10 +274,10 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					}
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 					vgparent.AppendChild(vgn)
-					if !c.InputBound() {
+					if !c.State.InputBound() {
 						vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-sub"}}}
 						vgparent.AppendChild(vgn)
-						vgn.SetInnerHTML(c.TrainDetail())
+						vgn.SetInnerHTML(c.State.TrainDetail())
 					}
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
@@ -293,17 +293,17 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-label"}}}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.TimeLabel())
+					vgn.SetInnerHTML(c.State.TimeLabel())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-value"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "eta"}}}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.ETA())
+					vgn.SetInnerHTML(c.State.ETAText())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-sub"}}}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.TimeSub())
+					vgn.SetInnerHTML(c.State.TimeSub())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
 				}
@@ -323,12 +323,12 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-value accent"}, vugu.VGAttribute{Namespace: "", Key: "id", Val: "best"}}}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.BestText())
+					vgn.SetInnerHTML(c.State.BestText())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 					vgparent.AppendChild(vgn)
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "stat-sub"}}}
 					vgparent.AppendChild(vgn)
-					vgn.SetInnerHTML(c.BestDetail())
+					vgn.SetInnerHTML(c.State.BestDetail())
 					vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n      "}
 					vgparent.AppendChild(vgn)
 				}
@@ -370,7 +370,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
 							vgcomp.Chart = c.State.LossChart()
 							vgcomp.Legend = legendTrainVal
-							vgcomp.Note = c.ChartNote("loss")
+							vgcomp.Note = c.State.ChartNote("loss")
 							vgcomp.ID = "chart-loss"
 							vgcomp.Title = "Loss per epoch"
 							vgout.Components = append(vgout.Components, vgcomp)
@@ -391,7 +391,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
 							vgcomp.Chart = c.State.AccuracyChart()
 							vgcomp.Legend = legendTrainVal
-							vgcomp.Note = c.ChartNote("acc")
+							vgcomp.Note = c.State.ChartNote("acc")
 							vgcomp.ID = "chart-acc"
 							vgcomp.Title = "Accuracy per epoch"
 							vgout.Components = append(vgout.Components, vgcomp)
@@ -412,7 +412,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
 							vgcomp.Chart = c.State.LogLossChart()
 							vgcomp.Legend = legendVal
-							vgcomp.Note = c.ChartNote("logloss")
+							vgcomp.Note = c.State.ChartNote("logloss")
 							vgcomp.ID = "chart-logloss"
 							vgcomp.Title = "Validation log loss"
 							vgout.Components = append(vgout.Components, vgcomp)
@@ -433,7 +433,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
 							vgcomp.Chart = c.State.StepChart()
 							vgcomp.Legend = legendStep
-							vgcomp.Note = c.StepNote()
+							vgcomp.Note = c.State.StepNote()
 							vgcomp.ID = "chart-steps"
 							vgcomp.Title = "Training loss per step"
 							vgout.Components = append(vgout.Components, vgcomp)
@@ -463,7 +463,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							}
 							vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
 							vgcomp.Conf = c.State.Confusion
-							vgcomp.Note = c.ConfusionEpoch()
+							vgcomp.Note = c.State.ConfusionNote()
 							vgout.Components = append(vgout.Components, vgcomp)
 							vgn = &vugu.VGNode{Component: vgcomp}
 							vgparent.AppendChild(vgn)
@@ -481,8 +481,8 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 							}
 							vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
 							vgcomp.ClassName = c.State.ClassName
-							vgcomp.Note = c.MisclassifiedNote()
-							vgcomp.Samples = c.Samples()
+							vgcomp.Note = c.State.MisclassifiedNote()
+							vgcomp.Samples = c.State.Samples()
 							vgout.Components = append(vgout.Components, vgcomp)
 							vgn = &vugu.VGNode{Component: vgcomp}
 							vgparent.AppendChild(vgn)
@@ -535,7 +535,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 			_ = vgparent
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "span", Attr: []vugu.VGAttribute(nil)}
 			vgparent.AppendChild(vgn)
-			vgn.SetInnerHTML(c.Footer())
+			vgn.SetInnerHTML(c.State.Footer())
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: " · pawnet dashboard (Go + Vugu, WebAssembly)"}
 			vgparent.AppendChild(vgn)
 		}

@@ -55,60 +55,80 @@ type Spec struct {
 
 // Tick is one axis tick: its position in SVG units and its label.
 type Tick struct {
-	Pos   string
+	Pos   float64
 	Label string
 }
 
-// Dot is one drawn data point.
+// Dot radii in SVG units: a plain data point and the best epoch's.
+const (
+	dotR     = 3.5
+	bestDotR = 5.5
+)
+
+// Dot is one drawn data point: its centre (CX, CY) and radius R in SVG
+// units.
 type Dot struct {
-	CX, CY string
-	// X and Y are the data values; XText, YText as written in tooltips and
-	// data attributes (Y with full precision).
+	CX, CY, R float64
+	// XText and YText are the data values as written in tooltips and data
+	// attributes (Y with full precision); Title is the tooltip.
 	XText, YText string
 	Title        string
-	Best         bool
+	Best         bool // the point of the best epoch
 }
 
-// Line is one laid-out series.
+// Class is the dot's CSS class: "pt" and the series key, plus "best" for
+// the best epoch's point (e.g. "pt val best").
+func (d Dot) Class(key string) string {
+	if d.Best {
+		return "pt " + key + " best"
+	}
+	return "pt " + key
+}
+
+// Line is one laid-out series. Path holds the vertices of its polyline in
+// SVG units, in order.
 type Line struct {
 	Key, Name string
-	Path      string
+	Path      []Point
 	Dots      []Dot
 }
 
-// Band is a shaded vertical band.
-type Band struct{ X, W string }
+// Band is a shaded vertical band: its left edge and width in SVG units.
+type Band struct{ X, W float64 }
 
-// Chart is a laid-out chart, every coordinate already in SVG units.
+// Chart is a laid-out chart, every coordinate in SVG units (the template
+// formats them).
 type Chart struct {
-	W, H                   int
-	Left, Top, Right, Bot  string // plot area edges
-	PlotW, PlotH           string
-	XTicks, YTicks         []Tick
-	XLabel, YLabel         string
-	XLabelX, XLabelY       string
-	YLabelX, YLabelY       string
-	Lines                  []Line
-	Bands                  []Band
-	Empty                  bool
-	HasBest                bool
-	BestX, BestLabel       string
-	BestLabelX, BestAnchor string
-	ViewBox                string
+	W, H                  int     // the view box: 0 0 W H
+	Left, Top, Right, Bot float64 // plot area edges
+	PlotW, PlotH          float64
+	XTicks, YTicks        []Tick
+	XLabel, YLabel        string
+	// XLabelX, XLabelY place the x axis label; YLabelX, YLabelY the
+	// rotated y axis label.
+	XLabelX, XLabelY float64
+	YLabelX, YLabelY float64
+	Lines            []Line
+	Bands            []Band
+	Empty            bool // no finite data point
+	// HasBest draws the best-epoch marker: a vertical line at BestX and
+	// BestLabel at BestLabelX with text-anchor BestAnchor.
+	HasBest    bool
+	BestX      float64
+	BestLabel  string
+	BestLabelX float64
+	BestAnchor string
 }
-
-func f1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 // Layout computes the geometry of a chart.
 func Layout(sp Spec) Chart {
-	c := Chart{W: ChartW, H: ChartH, XLabel: sp.XLabel, YLabel: sp.YLabel,
-		ViewBox: "0 0 " + itoa(ChartW) + " " + itoa(ChartH)}
+	c := Chart{W: ChartW, H: ChartH, XLabel: sp.XLabel, YLabel: sp.YLabel}
 	x0, x1 := float64(marginL), float64(ChartW-marginR)
 	y0, y1 := float64(marginT), float64(ChartH-marginB) // y0 top, y1 bottom
-	c.Left, c.Right, c.Top, c.Bot = f1(x0), f1(x1), f1(y0), f1(y1)
-	c.PlotW, c.PlotH = f1(x1-x0), f1(y1-y0)
-	c.XLabelX, c.XLabelY = f1((x0+x1)/2), f1(float64(ChartH)-6)
-	c.YLabelX, c.YLabelY = "14", f1((y0+y1)/2)
+	c.Left, c.Right, c.Top, c.Bot = x0, x1, y0, y1
+	c.PlotW, c.PlotH = x1-x0, y1-y0
+	c.XLabelX, c.XLabelY = (x0+x1)/2, float64(ChartH)-6
+	c.YLabelX, c.YLabelY = 14, (y0+y1)/2
 
 	// Domains.
 	xmin, xmax := sp.XMin, sp.XMax
@@ -161,49 +181,45 @@ func Layout(sp Spec) Chart {
 	sy := func(y float64) float64 { return y1 - (y-ymin)/(ymax-ymin)*(y1-y0) }
 
 	for _, t := range ticks(xmin, xmax, xstep) {
-		c.XTicks = append(c.XTicks, Tick{Pos: f1(sx(t)), Label: tickLabel(t, xstep, false)})
+		c.XTicks = append(c.XTicks, Tick{Pos: sx(t), Label: tickLabel(t, xstep, false)})
 	}
 	for _, t := range ticks(ymin, ymax, ystep) {
-		c.YTicks = append(c.YTicks, Tick{Pos: f1(sy(t)), Label: tickLabel(t, ystep, sp.YPercent)})
+		c.YTicks = append(c.YTicks, Tick{Pos: sy(t), Label: tickLabel(t, ystep, sp.YPercent)})
 	}
 	if sp.Bands > 0 {
 		for b := 1; float64(b)*sp.Bands < xmax; b += 2 {
 			lo, hi := float64(b)*sp.Bands, math.Min(float64(b+1)*sp.Bands, xmax)
-			c.Bands = append(c.Bands, Band{X: f1(sx(lo)), W: f1(sx(hi) - sx(lo))})
+			c.Bands = append(c.Bands, Band{X: sx(lo), W: sx(hi) - sx(lo)})
 		}
 	}
 	for _, s := range sp.Series {
 		l := Line{Key: s.Key, Name: s.Name}
-		var path strings.Builder
 		for _, p := range s.Points {
 			if !finite(p.X) || !finite(p.Y) {
 				continue
 			}
 			px, py := sx(p.X), sy(p.Y)
-			if path.Len() == 0 {
-				path.WriteString("M")
-			} else {
-				path.WriteString(" L")
-			}
-			path.WriteString(f1(px) + "," + f1(py))
+			l.Path = append(l.Path, Point{px, py})
 			if sp.Dots {
 				xt := tickLabel(p.X, xstep, false)
-				yt := strconv.FormatFloat(p.Y, 'g', -1, 64)
 				val := Fixed(p.Y, 4)
 				if sp.YPercent {
 					val = Percent(p.Y, 2)
 				}
-				l.Dots = append(l.Dots, Dot{CX: f1(px), CY: f1(py), XText: xt, YText: yt,
+				d := Dot{CX: px, CY: py, R: dotR, XText: xt, YText: Full(p.Y),
 					Title: s.Name + " · " + strings.ToLower(sp.XLabel) + " " + xt + ": " + val,
-					Best:  sp.Best > 0 && p.X == sp.Best})
+					Best:  sp.Best > 0 && p.X == sp.Best}
+				if d.Best {
+					d.R = bestDotR
+				}
+				l.Dots = append(l.Dots, d)
 			}
 		}
-		l.Path = path.String()
 		if sp.LastDot && !sp.Dots {
 			for i := len(s.Points) - 1; i >= 0; i-- {
 				if p := s.Points[i]; finite(p.X) && finite(p.Y) {
-					l.Dots = append(l.Dots, Dot{CX: f1(sx(p.X)), CY: f1(sy(p.Y)), XText: tickLabel(p.X, xstep, false),
-						YText: strconv.FormatFloat(p.Y, 'g', -1, 64), Title: s.Name + ": " + Fixed(p.Y, 4)})
+					l.Dots = append(l.Dots, Dot{CX: sx(p.X), CY: sy(p.Y), R: dotR, XText: tickLabel(p.X, xstep, false),
+						YText: Full(p.Y), Title: s.Name + ": " + Fixed(p.Y, 4)})
 					break
 				}
 			}
@@ -213,13 +229,13 @@ func Layout(sp Spec) Chart {
 	if sp.Best > 0 && sp.Best >= xmin && sp.Best <= xmax && !c.Empty {
 		c.HasBest = true
 		bx := sx(sp.Best)
-		c.BestX, c.BestLabel = f1(bx), sp.BestLabel
+		c.BestX, c.BestLabel = bx, sp.BestLabel
 		// Keep the label inside the plot: to the left of the line near the
 		// right edge.
 		if bx > (x0+x1)/2 {
-			c.BestLabelX, c.BestAnchor = f1(bx-5), "end"
+			c.BestLabelX, c.BestAnchor = bx-5, "end"
 		} else {
-			c.BestLabelX, c.BestAnchor = f1(bx+5), "start"
+			c.BestLabelX, c.BestAnchor = bx+5, "start"
 		}
 	}
 	return c
@@ -278,4 +294,23 @@ func tickLabel(v, step float64, percent bool) string {
 		s += "%"
 	}
 	return s
+}
+
+// Coord writes an SVG coordinate or length with one decimal; the chart
+// template formats every number of a Chart with it.
+func Coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// PathData writes a polyline (a Line's Path) as the d attribute of an SVG
+// path, "M x,y L x,y …" with Coord numbers ("" for no point).
+func PathData(pts []Point) string {
+	var b strings.Builder
+	for i, p := range pts {
+		if i == 0 {
+			b.WriteString("M")
+		} else {
+			b.WriteString(" L")
+		}
+		b.WriteString(Coord(p.X) + "," + Coord(p.Y))
+	}
+	return b.String()
 }

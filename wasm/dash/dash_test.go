@@ -1,6 +1,7 @@
 package dash
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -117,8 +118,8 @@ func TestLayout(t *testing.T) {
 	if got := strings.Join(labels, " "); got != "2 4 6 8 10" {
 		t.Errorf("x ticks %q", got)
 	}
-	if !strings.HasPrefix(c.Lines[0].Path, "M") || strings.Count(c.Lines[0].Path, "L") != 2 {
-		t.Errorf("path %q", c.Lines[0].Path)
+	if len(c.Lines[0].Path) != 3 {
+		t.Errorf("path %v", c.Lines[0].Path)
 	}
 	// One point, or none, still lays out.
 	if c := Layout(Spec{Series: []Series{{Points: []Point{{1, 0.3}}}}, Dots: true}); len(c.YTicks) < 2 || len(c.Lines[0].Dots) != 1 {
@@ -137,6 +138,10 @@ func TestFormat(t *testing.T) {
 		{Duration(42.4), "42s"}, {Duration(185), "3m 05s"}, {Duration(7800), "2h 10m"}, {Duration(-1), "—"},
 		{Percent(0.8767, 1), "87.7%"}, {Bytes(233_000_000), "233.0 MB"}, {Bytes(999), "999 B"},
 		{Rate(1234.6), "1235"}, {Rate(12.34), "12.3"}, {Rate(0), "—"}, {Count(1234567), "1,234,567"},
+		{Rate(3.14159), "3.14"}, {Count(-1234), "-1,234"}, {Count(999), "999"},
+		{Fixed(0.61234, 4), "0.6123"}, {Fixed(math.NaN(), 2), "—"}, {Percent(math.NaN(), 1), "—"},
+		{Full(0.71), "0.71"}, {Full(0.30000000000000004), "0.30000000000000004"}, {Full(1e-7), "1e-07"},
+		{Full32(float64(float32(0.8765432))), "0.8765432"}, {Full32(0.30000000000000004), "0.3"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

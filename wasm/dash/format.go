@@ -69,6 +69,14 @@ func Fixed(v float64, decimals int) string {
 	return strconv.FormatFloat(v, 'f', decimals, 64)
 }
 
+// Full writes v with the fewest digits that read back as the same
+// float64, for data attributes that tests parse.
+func Full(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// Full32 writes v with the fewest digits that read back as the same
+// float32 (a probability computed in float32).
+func Full32(v float64) string { return strconv.FormatFloat(v, 'g', -1, 32) }
+
 // Count writes an integer with comma thousands separators.
 func Count(n int64) string {
 	s := strconv.FormatInt(n, 10)

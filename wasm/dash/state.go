@@ -1,7 +1,11 @@
 // Package dash is the browser dashboard's model, free of any browser API so
 // that it builds and tests on the host: State folds the metrics messages of
-// a run (shared/metrics) into what the page shows, chart.go lays out the SVG
-// charts, and format.go writes numbers for people.
+// a run (shared/metrics) into what the page shows and writes the page's
+// text (header.go), chart.go lays out the SVG charts in float coordinates,
+// confusion.go and conn.go describe the confusion matrix and the metrics
+// connection, and format.go writes numbers for people. The classifier
+// panel's model is the subpackage classifier. wasm/app holds only the Vugu
+// components and the browser glue.
 package dash
 
 import (

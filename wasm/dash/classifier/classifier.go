@@ -1,0 +1,263 @@
+// Package classifier is the model of the dashboard's classifier panel,
+// free of any browser API so that it builds and tests on the host: the
+// photos given to the in-browser classifier (wasm/worker behind
+// static/worker.js), the state of the weights download, and the panel's
+// text. The page (wasm/app) posts the photos to the worker and feeds the
+// worker's replies to State.Apply.
+package classifier
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/pawnet/pawnet/wasm/dash"
+)
+
+// MaxFileBytes is the largest photo the panel accepts (32 MB).
+const MaxFileBytes = 32_000_000
+
+// maxItems bounds the results kept on the page (oldest dropped first).
+const maxItems = 24
+
+// Item states.
+const (
+	ItemQueued  = "queued"
+	ItemRunning = "running"
+	ItemDone    = "done"
+	ItemError   = "error"
+)
+
+// Item is one photo given to the classifier.
+type Item struct {
+	ID    int
+	Name  string
+	Size  int64
+	URL   string // object URL of the file, for the thumbnail
+	State string // one of the Item* states
+	// Probs, Classes, Best and Label are the prediction; Ms its latency in
+	// the worker (decode, preprocess, forward pass).
+	Probs   []float64
+	Classes []string
+	Best    int
+	Label   string
+	Ms      float64
+	Err     string
+}
+
+// Weights states.
+const (
+	WeightsNone    = "none"
+	WeightsLoading = "loading"
+	WeightsReady   = "ready"
+	WeightsError   = "error"
+)
+
+// State is everything the classifier panel shows: the photos, newest
+// first, and the worker's and the weights' states. The zero value is an
+// empty panel.
+type State struct {
+	nextID int
+
+	Items []*Item // newest first
+
+	WorkerReady   bool
+	WorkerReadyMs float64 // performance.now() when the worker could classify
+	Fatal         string  // the worker could not start
+
+	Weights         string // one of the Weights* states
+	WeightsLoaded   int64
+	WeightsTotal    int64
+	WeightsErr      string
+	WeightsInfo     string // e.g. "small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)"
+	WeightsVersion  int64
+	WeightsDownload float64 // ms
+}
+
+// Reply is one message of the worker to the page, as static/worker.js
+// posts it:
+//
+//	{type: "ready", ms}
+//	{type: "fatal", message}
+//	{type: "weights", state: "loading", loaded, total}
+//	{type: "weights", state: "ready", info, version, downloadMs}
+//	{type: "weights", state: "error", message}
+//	{type: "start", id}
+//	{type: "result", id, probs, best, label, classes, ms}  or  {type: "result", id, error}
+type Reply struct {
+	Type       string       `json:"type"`
+	Message    string       `json:"message"`
+	State      string       `json:"state"` // weights: one of the Weights* states
+	Loaded     float64      `json:"loaded"`
+	Total      float64      `json:"total"` // 0 when unknown
+	Info       *WeightsInfo `json:"info"`
+	Version    float64      `json:"version"` // the export the weights are
+	DownloadMs float64      `json:"downloadMs"`
+	ID         int          `json:"id"`
+	Error      string       `json:"error"`
+	Probs      []float64    `json:"probs"`
+	Classes    []string     `json:"classes"`
+	Best       int          `json:"best"`
+	Label      string       `json:"label"`
+	Ms         float64      `json:"ms"`
+}
+
+// WeightsInfo describes loaded weights (wasm/worker's load result).
+type WeightsInfo struct {
+	Config    string  `json:"config"`
+	InputSize int     `json:"inputSize"`
+	Params    float64 `json:"params"`
+	Bytes     float64 `json:"bytes"`
+	BestEpoch int     `json:"bestEpoch"` // 0 when unknown
+	ValAcc    float64 `json:"valAcc"`
+}
+
+// ParseReply decodes a worker message written as JSON.
+func ParseReply(data []byte) (Reply, error) {
+	var r Reply
+	err := json.Unmarshal(data, &r)
+	return r, err
+}
+
+// Text describes the weights, e.g.
+// "small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)".
+func (w *WeightsInfo) Text() string {
+	s := w.Config + " · " + strconv.Itoa(w.InputSize) + " px · " +
+		dash.Fixed(w.Params/1e6, 1) + " M parameters · " + dash.Bytes(int64(w.Bytes))
+	if w.BestEpoch > 0 {
+		s += " · epoch " + strconv.Itoa(w.BestEpoch) + " (val " + dash.Percent(w.ValAcc, 1) + ")"
+	}
+	return s
+}
+
+// Apply folds one worker reply into the state; now is the page's
+// performance.now(), recorded when the worker becomes ready. Replies of an
+// unknown type, or about a photo no longer listed, change nothing.
+func (s *State) Apply(r Reply, now float64) {
+	switch r.Type {
+	case "ready":
+		s.WorkerReady = true
+		s.WorkerReadyMs = now
+	case "fatal":
+		s.Fatal = r.Message
+		for _, it := range s.Items {
+			if it.State == ItemQueued || it.State == ItemRunning {
+				it.State, it.Err = ItemError, s.Fatal
+			}
+		}
+	case "weights":
+		switch s.Weights = r.State; s.Weights {
+		case WeightsLoading:
+			s.WeightsLoaded, s.WeightsTotal = int64(r.Loaded), int64(r.Total)
+			s.WeightsErr = ""
+		case WeightsReady:
+			s.WeightsVersion = int64(r.Version)
+			s.WeightsDownload = r.DownloadMs
+			info := r.Info
+			if info == nil {
+				info = &WeightsInfo{}
+			}
+			s.WeightsInfo = info.Text()
+		case WeightsError:
+			s.WeightsErr = r.Message
+		}
+	case "start":
+		if it := s.item(r.ID); it != nil {
+			it.State = ItemRunning
+		}
+	case "result":
+		it := s.item(r.ID)
+		if it == nil {
+			return
+		}
+		if r.Error != "" {
+			it.State, it.Err = ItemError, sentence(r.Error)
+			return
+		}
+		it.Probs = r.Probs
+		it.Classes = make([]string, len(r.Probs))
+		for i := range it.Classes {
+			it.Classes[i] = "class " + strconv.Itoa(i)
+			if i < len(r.Classes) {
+				it.Classes[i] = r.Classes[i]
+			}
+		}
+		it.Best, it.Label, it.Ms = r.Best, r.Label, r.Ms
+		it.State = ItemDone
+	}
+}
+
+// sentence capitalizes an error message and ends it with a period.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	if c := s[0]; c >= 'a' && c <= 'z' {
+		s = string(c-'a'+'A') + s[1:]
+	}
+	if last := s[len(s)-1]; last != '.' && last != '!' && last != '?' {
+		s += "."
+	}
+	return s
+}
+
+func (s *State) item(id int) *Item {
+	for _, it := range s.Items {
+		if it.ID == id {
+			return it
+		}
+	}
+	return nil
+}
+
+// Add lists a photo with the given file name and size as the newest item
+// and returns it: ItemQueued, for the caller to post to the worker, or
+// ItemError when the worker failed or the file is empty or too large.
+// dropped are the oldest items removed to keep at most 24; the caller
+// releases their URLs.
+func (s *State) Add(name string, size int64) (it *Item, dropped []*Item) {
+	s.nextID++
+	it = &Item{ID: s.nextID, Name: name, Size: size, State: ItemQueued}
+	if it.Name == "" {
+		it.Name = "photo " + strconv.Itoa(it.ID)
+	}
+	switch {
+	case s.Fatal != "":
+		it.State, it.Err = ItemError, s.Fatal
+	case it.Size == 0:
+		it.State, it.Err = ItemError, "The file is empty (0 bytes)."
+	case it.Size > MaxFileBytes:
+		it.State, it.Err = ItemError, "The file is too large: "+dash.Bytes(it.Size)+"; the limit is "+dash.Bytes(MaxFileBytes)+"."
+	}
+	s.Items = append([]*Item{it}, s.Items...)
+	if len(s.Items) > maxItems {
+		dropped = append(dropped, s.Items[maxItems:]...)
+		s.Items = s.Items[:maxItems]
+	}
+	return it, dropped
+}
+
+// RemoveFinished removes the finished items (done or failed), keeping the
+// queued and running ones, and returns the removed ones.
+func (s *State) RemoveFinished() (removed []*Item) {
+	kept := s.Items[:0]
+	for _, it := range s.Items {
+		if it.State == ItemQueued || it.State == ItemRunning {
+			kept = append(kept, it)
+		} else {
+			removed = append(removed, it)
+		}
+	}
+	s.Items = kept
+	return removed
+}
+
+// Busy counts the photos waiting or being classified.
+func (s *State) Busy() int {
+	n := 0
+	for _, it := range s.Items {
+		if it.State == ItemQueued || it.State == ItemRunning {
+			n++
+		}
+	}
+	return n
+}
