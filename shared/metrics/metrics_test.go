@@ -16,7 +16,7 @@ func TestRoundTripEveryType(t *testing.T) {
 		&Epoch{Epoch: 1, Epochs: 3, TrainLoss: 0.6, TrainAcc: 0.6, ValLoss: 0.55, ValAcc: 0.7, ValLogLoss: 0.56, LR: 1e-4, Seconds: 12, Best: true, BestEpoch: 1, BestValAcc: 0.7},
 		&Confusion{Epoch: 1, Classes: []string{"cat", "dog"}, Matrix: [][]int{{150, 30}, {40, 140}}},
 		&Misclassified{Epoch: 1, Samples: []Sample{{PNG: "iVBORw0KGgo=", Path: "cat/cat.1.jpg", True: 0, PDog: 0.9, Index: 3}}},
-		&Checkpoint{Epoch: 1, Kind: "export", Path: "runs/r1/model.safetensors", Bytes: 123},
+		&Checkpoint{Epoch: 1, Kind: KindExport, Path: "runs/r1/model.safetensors", Bytes: 123},
 		&RunEnd{Status: StatusFailed, Error: "boom", Epochs: 1, BestEpoch: 1, BestValAcc: 0.7},
 	}
 	for i, m := range msgs {

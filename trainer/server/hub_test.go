@@ -32,7 +32,7 @@ func writeRun(t *testing.T, path string) []metrics.Message {
 		&metrics.Epoch{Epoch: 1, Epochs: 2, ValAcc: 0.5, Best: true, BestEpoch: 1},
 		&metrics.Confusion{Epoch: 1, Classes: []string{"cat", "dog"}, Matrix: [][]int{{4, 4}, {3, 5}}},
 		&metrics.Misclassified{Epoch: 1, Samples: []metrics.Sample{{PNG: "iVBORw0KGgo=", Path: "cat/cat.1.jpg", PDog: 0.9}}},
-		&metrics.Checkpoint{Epoch: 1, Kind: "export", Path: "model.safetensors", Bytes: 1234},
+		&metrics.Checkpoint{Epoch: 1, Kind: metrics.KindExport, Path: "model.safetensors", Bytes: 1234},
 		&metrics.RunEnd{Status: metrics.StatusFinished, Epochs: 2, BestEpoch: 1, BestValAcc: 0.5},
 	}
 	for _, m := range msgs {

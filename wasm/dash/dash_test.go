@@ -46,7 +46,7 @@ func TestApplyDedupAndOrder(t *testing.T) {
 	if b, acc := s.Best(); b != 2 || acc != 0.7 {
 		t.Errorf("best %d %v", b, acc) // from the last epoch in order (epoch 2)
 	}
-	s.Apply(stamp(&metrics.Checkpoint{Kind: "export", Epoch: 2, Bytes: 10}, 6))
+	s.Apply(stamp(&metrics.Checkpoint{Kind: metrics.KindExport, Epoch: 2, Bytes: 10}, 6))
 	if s.ExportVersion() != 6 {
 		t.Errorf("export version %d", s.ExportVersion())
 	}

@@ -79,7 +79,7 @@ func (s *State) Apply(m metrics.Message) bool {
 	case *metrics.Misclassified:
 		s.Misclassified = v
 	case *metrics.Checkpoint:
-		if v.Kind == "export" {
+		if v.Kind == metrics.KindExport {
 			s.Export = v
 		} else {
 			s.Checkpoint = v
