@@ -135,9 +135,10 @@ func Train() error {
 	return scoreSample(name)
 }
 
-// Lint checks gofmt, go vet (on the host and, for wasm/, under js/wasm),
-// that shared/ builds for js/wasm, and that the committed Vugu code is what
-// go generate writes.
+// Lint checks gofmt, that go.mod and go.sum are tidy (go mod tidy
+// -diff), go vet and staticcheck (on the host and, for wasm/, under
+// js/wasm), that shared/ builds for js/wasm, and that the committed Vugu
+// code is what go generate writes.
 func Lint() error {
 	out, err := sh.Output("gofmt", "-l", ".")
 	if err != nil {
@@ -146,7 +147,23 @@ func Lint() error {
 	if out != "" {
 		return fmt.Errorf("gofmt would change:\n%s", out)
 	}
+	if err := run("go", "mod", "tidy", "-diff"); err != nil {
+		return fmt.Errorf("go.mod or go.sum is not tidy (run go mod tidy): %w", err)
+	}
 	if err := run("go", "vet", "./..."); err != nil {
+		return err
+	}
+	if err := run("go", "tool", "staticcheck", "./..."); err != nil {
+		return err
+	}
+	// `go tool` would build staticcheck itself for js/wasm: run the host
+	// binary it cached (go tool -n prints its path) on the wasm packages.
+	staticcheck, err := sh.Output("go", "tool", "-n", "staticcheck")
+	if err != nil {
+		return err
+	}
+	fmt.Println("$ GOOS=js GOARCH=wasm staticcheck ./wasm/...")
+	if err := sh.RunWithV(wasmEnv, staticcheck, "./wasm/..."); err != nil {
 		return err
 	}
 	fmt.Println("$ GOOS=js GOARCH=wasm go build ./shared/...")

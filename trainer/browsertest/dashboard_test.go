@@ -31,16 +31,6 @@ type trainedRun struct {
 	msgs    []metrics.Message
 }
 
-func (r *trainedRun) epochs() []*metrics.Epoch {
-	var out []*metrics.Epoch
-	for _, m := range r.msgs {
-		if e, ok := m.(*metrics.Epoch); ok {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 var finished struct {
 	sync.Mutex
 	run *trainedRun

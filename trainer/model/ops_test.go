@@ -70,7 +70,7 @@ func TestSliceMaxPoolEqualsMaxPool(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			x := randTensor64(rng, tc.dims...)
-			outs, err := graph.ExecOnceN(goBackend(), func(x *graph.Node) []*graph.Node {
+			outs, err := graph.CallOnceN(goBackend(), func(x *graph.Node) []*graph.Node {
 				return []*graph.Node{
 					sliceMaxPool(x, tc.window, tc.stride),
 					nativeMaxPool(x, tc.window, tc.stride),
@@ -96,7 +96,7 @@ func TestSliceMaxPoolGradientFiniteDifference(t *testing.T) {
 	ho := (dims[1]-3)/2 + 1
 	r := randTensor64(rng, dims[0], ho, ho, dims[3]) // random upstream weights
 	lossFn := func(x, r *graph.Node) *graph.Node { return graph.ReduceAllSum(graph.Mul(sliceMaxPool(x, 3, 2), r)) }
-	grad, err := graph.ExecOnce(goBackend(), func(x, r *graph.Node) *graph.Node {
+	grad, err := graph.CallOnce(goBackend(), func(x, r *graph.Node) *graph.Node {
 		return graph.Gradient(lossFn(x, r), x)[0]
 	}, x, r)
 	if err != nil {
@@ -147,7 +147,7 @@ func TestIm2colConvEqualsConvolve(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			x := randTensor64(rng, tc.n, tc.size, tc.size, tc.in)
 			kernel := randTensor64(rng, tc.k, tc.k, tc.in, tc.out)
-			outs, err := graph.ExecOnceN(goBackend(), func(x, kernel *graph.Node) []*graph.Node {
+			outs, err := graph.CallOnceN(goBackend(), func(x, kernel *graph.Node) []*graph.Node {
 				a := im2colConv(x, kernel, tc.stride, tc.pad)
 				b := nativeConv(x, kernel, tc.stride, tc.pad)
 				res := []*graph.Node{a, b}
