@@ -20,6 +20,9 @@ import (
 	"golang.org/x/term"
 )
 
+// sampleDir is where `pawnet train` without DATA_DIR prepares the sample.
+const sampleDir = "data/sample"
+
 // defaultData prepares the embedded sample (sample + separate) and returns
 // its class-folder tree.
 func defaultData(dir string) (string, error) {
@@ -104,6 +107,16 @@ func runTrain(args []string) error {
 		return err
 	}
 	o = withModelDefaults(fs, o, cfg)
+	useSample := o.Resume == "" && fs.NArg() == 0
+	switch {
+	case useSample:
+		o.DataDir = filepath.Join(sampleDir, "train")
+	case o.Resume == "":
+		o.DataDir = fs.Arg(0)
+	}
+	if err := o.Validate(); err != nil { // before any work
+		return err
+	}
 
 	// The backend is decided first, once: Apply may re-execute the
 	// process, which must happen before any work is done.
@@ -117,12 +130,8 @@ func runTrain(args []string) error {
 	o.Backend, o.BackendReason = choice.Config, choice.Reason
 	o.Progress = term.IsTerminal(int(os.Stderr.Fd()))
 
-	switch {
-	case o.Resume != "":
-	case fs.NArg() == 1:
-		o.DataDir = fs.Arg(0)
-	default:
-		if o.DataDir, err = defaultData("data/sample"); err != nil {
+	if useSample {
+		if o.DataDir, err = defaultData(sampleDir); err != nil {
 			return err
 		}
 	}
