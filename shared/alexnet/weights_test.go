@@ -26,7 +26,7 @@ var testMeta = Metadata{
 }
 
 // savedSmall returns a Small model's parameters and their weights file.
-func savedSmall(t *testing.T) (map[string][]float32, []byte) {
+func savedSmall(t testing.TB) (map[string][]float32, []byte) {
 	t.Helper()
 	cfg := Small()
 	params := InitParams(cfg, 11)
