@@ -297,6 +297,7 @@ func TestLoadErrors(t *testing.T) {
 			md[MetaConfig] = strings.Replace(md[MetaConfig], `"input_size":64`, `"input_size":65`, 1)
 			return ts
 		}), `config "small" differs from the built-in one`, false},
+		{"config with trailing data", raw(func(md map[string]string, ts []rawTensor) []rawTensor { md[MetaConfig] += " {}"; return ts }), "invalid pawnet.config: data after the JSON object", false},
 		{"invalid config", raw(func(md map[string]string, ts []rawTensor) []rawTensor {
 			md[MetaConfig] = strings.Replace(md[MetaConfig], `"classes":2`, `"classes":0`, 1)
 			return ts
