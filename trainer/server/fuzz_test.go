@@ -27,8 +27,8 @@ import (
 func FuzzParseSince(f *testing.F) {
 	for _, s := range []string{
 		"", "since=0", "since=37", "since=", "since", "since=abc", "since=-1", "since=1.5", "since=-0", "since=%2B5", "since=+5",
-		"since=9223372036854775807", "since=9223372036854775808", "x=1&since=12&y=2", "since=&since=5",
-		"%73ince=3", "since=%33", "since=1_000", "since=0x10", "since=١",
+		"since=9223372036854775807", "since=9223372036854775808", "x=1&since=12&y=2", "since=1&since=x", "since=&since=5",
+		"since=x%zz&since=5", "since=5;x=1", "%73ince=3", "since=3%", "since=%33", "since=1_000", "since=0x10", "since=١",
 	} {
 		f.Add(s)
 	}

@@ -359,14 +359,22 @@ func (s *Server) DropConnections() {
 var errSince = errors.New("since must be a sequence number ≥ 0")
 
 // parseSince returns the since parameter of a /ws query string: the
-// sequence number after which to stream, 0 when absent or empty.
+// sequence number after which to stream, 0 when absent or empty. A query
+// string that does not parse, or that gives since more than once, is an
+// error: a since that failed to decode must not read as absent.
 func parseSince(rawQuery string) (int64, error) {
-	q, _ := url.ParseQuery(rawQuery)
-	v := q.Get("since")
-	if v == "" {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return 0, fmt.Errorf("bad query string: %v", err)
+	}
+	vs := q["since"]
+	if len(vs) > 1 {
+		return 0, errors.New("since given more than once")
+	}
+	if len(vs) == 0 || vs[0] == "" {
 		return 0, nil
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
+	n, err := strconv.ParseInt(vs[0], 10, 64)
 	if err != nil || n < 0 {
 		return 0, errSince
 	}
