@@ -290,6 +290,7 @@ func FuzzClientFrames(f *testing.F) {
 	cat := func(frames ...[]byte) []byte { return bytes.Join(frames, nil) }
 	big := bytes.Repeat([]byte("x"), DefaultReadLimit+1)
 	for _, s := range [][]byte{
+		nil,
 		cat(clientFrame(websocket.TextMessage, true, []byte("hello")), clientFrame(websocket.CloseMessage, true, closePayload(1000, ""))),
 		cat(clientFrame(websocket.PingMessage, true, []byte("p1")), clientFrame(websocket.PongMessage, true, []byte("x")),
 			clientFrame(websocket.BinaryMessage, true, make([]byte, 10)), clientFrame(websocket.CloseMessage, true, closePayload(1001, "bye"))),
@@ -310,6 +311,7 @@ func FuzzClientFrames(f *testing.F) {
 		clientFrame(websocket.CloseMessage, true, closePayload(1005, "")),
 		clientFrame(websocket.CloseMessage, true, closePayload(4000, "\xff")),
 		clientFrame(websocket.CloseMessage, true, []byte{3}),
+		clientFrame(websocket.TextMessage, true, []byte("cut short"))[:8],
 	} {
 		f.Add(s)
 	}
