@@ -4,10 +4,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -311,6 +314,94 @@ func Bench() error {
 		if err := cmd.Run(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// fuzzers are the native Go fuzz tests, one per parser of untrusted bytes.
+var fuzzers = []struct{ pkg, name string }{
+	{"./shared/alexnet", "FuzzLoad"},         // weights files
+	{"./shared/imageio", "FuzzDecode"},       // photos
+	{"./shared/metrics", "FuzzDecode"},       // metrics messages
+	{"./shared/metrics", "FuzzReadLines"},    // metrics.jsonl
+	{"./trainer/server", "FuzzParseSince"},   // the /ws query string
+	{"./trainer/server", "FuzzClientFrames"}, // WebSocket frames from clients
+}
+
+var (
+	fuzzExecs  = regexp.MustCompile(`execs: (\d+)`)
+	fuzzFailed = regexp.MustCompile(`Failing input written to (\S+)`)
+)
+
+// Fuzz runs each fuzz test in turn (go test fuzzes one target per package
+// per run) for $PAWNET_FUZZTIME (a -fuzztime value, default 60s; e.g. 30s,
+// or 100000x for a count), with $PAWNET_FUZZPARALLEL workers when set
+// (default GOMAXPROCS), and prints a table of each one's executions and
+// new crashers. Minimizing a new input is capped at 5 s: by default it may
+// take 60 s, with none of its executions counted. A crasher is written to
+// PKG/testdata/fuzz/FuzzX/: commit it with the fix as a regression case,
+// since plain go test (and so CI) runs those files and the f.Add seeds.
+// The imageio fuzzer also seeds from the sample photos when
+// $PAWNET_SAMPLE_DIR is set or mage test has prepared .cache/testdata.
+func Fuzz() error {
+	fuzztime := os.Getenv("PAWNET_FUZZTIME")
+	if fuzztime == "" {
+		fuzztime = "60s"
+	}
+	e := env()
+	if d := os.Getenv("PAWNET_SAMPLE_DIR"); d != "" {
+		e["PAWNET_SAMPLE_DIR"] = d
+	} else if abs, err := filepath.Abs(testData); err == nil {
+		if _, err := os.Stat(filepath.Join(abs, "test")); err == nil {
+			e["PAWNET_SAMPLE_DIR"] = abs
+		}
+	}
+	type result struct {
+		name, execs string
+		crashers    []string
+		err         error
+	}
+	var results []result
+	for _, fz := range fuzzers {
+		args := []string{"test", "-run", "^$", "-fuzz", "^" + fz.name + "$", "-fuzztime", fuzztime, "-fuzzminimizetime", "5s"}
+		if p := os.Getenv("PAWNET_FUZZPARALLEL"); p != "" {
+			args = append(args, "-parallel", p)
+		}
+		args = append(args, fz.pkg)
+		fmt.Println("$ go", strings.Join(args, " "))
+		var out bytes.Buffer
+		cmd := exec.Command("go", args...)
+		cmd.Env = os.Environ()
+		for k, v := range e {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Stdout = io.MultiWriter(os.Stdout, &out)
+		cmd.Stderr = cmd.Stdout
+		r := result{name: strings.TrimPrefix(fz.pkg, "./") + "." + fz.name, execs: "?", err: cmd.Run()}
+		if m := fuzzExecs.FindAllStringSubmatch(out.String(), -1); len(m) > 0 {
+			r.execs = m[len(m)-1][1]
+		}
+		for _, m := range fuzzFailed.FindAllStringSubmatch(out.String(), -1) {
+			r.crashers = append(r.crashers, filepath.Join(fz.pkg, m[1]))
+		}
+		results = append(results, r)
+	}
+	fmt.Printf("\nfuzzing for %s each:\n%-32s %10s  %s\n", fuzztime, "fuzzer", "execs", "new-crashers")
+	var failed []string
+	for _, r := range results {
+		crashers := fmt.Sprint(len(r.crashers))
+		if len(r.crashers) > 0 {
+			crashers += " " + strings.Join(r.crashers, " ")
+		} else if r.err != nil {
+			crashers += " (go test failed: " + r.err.Error() + ")"
+		}
+		fmt.Printf("%-32s %10s  %s\n", r.name, r.execs, crashers)
+		if r.err != nil {
+			failed = append(failed, r.name)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("fuzzing failed: %s", strings.Join(failed, ", "))
 	}
 	return nil
 }

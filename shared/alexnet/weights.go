@@ -366,6 +366,9 @@ func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return fail("invalid %s: %v", MetaConfig, err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fail("invalid %s: data after the JSON object", MetaConfig)
+	}
 	if err := checkKnownConfig(cfg); err != nil {
 		return fail("invalid %s: %v", MetaConfig, strings.TrimPrefix(err.Error(), "alexnet: "))
 	}

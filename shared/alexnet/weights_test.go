@@ -26,7 +26,7 @@ var testMeta = Metadata{
 }
 
 // savedSmall returns a Small model's parameters and their weights file.
-func savedSmall(t *testing.T) (map[string][]float32, []byte) {
+func savedSmall(t testing.TB) (map[string][]float32, []byte) {
 	t.Helper()
 	cfg := Small()
 	params := InitParams(cfg, 11)
@@ -272,6 +272,7 @@ func TestLoadErrors(t *testing.T) {
 			md[MetaConfig] = strings.Replace(md[MetaConfig], `"input_size":64`, `"input_size":65`, 1)
 			return ts
 		}), `config "small" differs from the built-in one`, false},
+		{"config with trailing data", raw(func(md map[string]string, ts []rawTensor) []rawTensor { md[MetaConfig] += " {}"; return ts }), "invalid pawnet.config: data after the JSON object", false},
 		{"invalid config", raw(func(md map[string]string, ts []rawTensor) []rawTensor {
 			md[MetaConfig] = strings.Replace(md[MetaConfig], `"classes":2`, `"classes":0`, 1)
 			return ts

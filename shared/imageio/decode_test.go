@@ -26,7 +26,7 @@ func gradient() *image.RGBA {
 	return img
 }
 
-func encode(t *testing.T, f func(*bytes.Buffer) error) []byte {
+func encode(t testing.TB, f func(*bytes.Buffer) error) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := f(&b); err != nil {
@@ -51,7 +51,7 @@ func pngHeader(w, h uint32) []byte {
 	return b.Bytes()
 }
 
-func fixture(t *testing.T, name string) []byte {
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile("testdata/" + name)
 	if err != nil {

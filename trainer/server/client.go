@@ -109,8 +109,10 @@ func (c *client) readLoop() {
 			c.conn.SetReadDeadline(time.Now().Add(c.opts.PongWait))
 			continue
 		}
+		// gorilla reports a connection that ends without a close frame
+		// as a CloseError with code 1006, which no peer may send.
 		var ce *websocket.CloseError
-		c.peerClosed = errors.As(err, &ce)
+		c.peerClosed = errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure
 		if c.stopped() {
 			return // we are closing it
 		}

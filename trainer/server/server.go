@@ -124,11 +124,7 @@ func Start(hub *Hub, opts Options) (*Server, error) {
 	if ip, err := listenIP(ln.Addr()); err == nil {
 		s.loopback = ip.IsLoopback()
 	}
-	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1 << 10,
-		WriteBufferSize: 16 << 10,
-		CheckOrigin:     s.checkOrigin,
-	}
+	s.upgrader = newUpgrader(s.checkOrigin)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /weights", s.serveWeights)
@@ -149,6 +145,16 @@ func Start(hub *Hub, opts Options) (*Server, error) {
 		}
 	}()
 	return s, nil
+}
+
+// newUpgrader returns the WebSocket upgrader of /ws: small read buffers
+// (clients send only control frames), larger write buffers.
+func newUpgrader(checkOrigin func(*http.Request) bool) websocket.Upgrader {
+	return websocket.Upgrader{
+		ReadBufferSize:  1 << 10,
+		WriteBufferSize: 16 << 10,
+		CheckOrigin:     checkOrigin,
+	}
 }
 
 // listenIP returns the IP of a TCP listener address.
@@ -349,17 +355,39 @@ func (s *Server) DropConnections() {
 	}
 }
 
+// errSince is parseSince's error for a since that is not a number ≥ 0.
+var errSince = errors.New("since must be a sequence number ≥ 0")
+
+// parseSince returns the since parameter of a /ws query string: the
+// sequence number after which to stream, 0 when absent or empty. A query
+// string that does not parse, or that gives since more than once, is an
+// error: a since that failed to decode must not read as absent.
+func parseSince(rawQuery string) (int64, error) {
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return 0, fmt.Errorf("bad query string: %v", err)
+	}
+	vs := q["since"]
+	if len(vs) > 1 {
+		return 0, errors.New("since given more than once")
+	}
+	if len(vs) == 0 || vs[0] == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(vs[0], 10, 64)
+	if err != nil || n < 0 {
+		return 0, errSince
+	}
+	return n, nil
+}
+
 // serveWS upgrades to a WebSocket and streams the history after ?since=
 // (default 0: all of it), then the live messages.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	var since int64
-	if v := r.URL.Query().Get("since"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			http.Error(w, "since must be a sequence number ≥ 0", http.StatusBadRequest)
-			return
-		}
-		since = n
+	since, err := parseSince(r.URL.RawQuery)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {

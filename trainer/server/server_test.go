@@ -351,7 +351,7 @@ func TestSince(t *testing.T) {
 	if _, err := readUntil(ahead, n+3, n+5); err != nil {
 		t.Errorf("since=%d: %v", n+2, err)
 	}
-	for _, bad := range []string{"abc", "-1", "1.5"} {
+	for _, bad := range []string{"abc", "-1", "1.5", "1%", "1;x=2", "2&since=x"} {
 		_, resp, err := websocket.DefaultDialer.Dial(wsURL(s, "?since="+bad), nil)
 		if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("since=%s: %v %v, want 400", bad, resp, err)
