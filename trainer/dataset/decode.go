@@ -111,18 +111,22 @@ func ComputeStats(train, check []Item, size, workers int, progress func()) (prep
 	return st, bad, err
 }
 
-// Cache holds every good image of a dataset decoded once, resized to
-// Size×Size, as uint8 HWC in one contiguous slice (N·Size·Size·3 bytes).
+// Cache holds the good images of a dataset decoded once and resized to
+// Size×Size, as uint8 HWC, one slot of Size·Size·3 bytes per item given
+// (a bad item's slot is unused). It lives in memory (BuildCache) or in a
+// memory-mapped pack file (LoadPack); Close releases a mapping.
 type Cache struct {
 	Size  int
-	Items []Item // the good items, in the order given to BuildCache
-	// Src[i] is the index of Items[i] among the items given to BuildCache.
-	Src []int
-	Pix []uint8
+	Items []Item // the good items, in the order given
+	// Src[i] is the index of Items[i] among the items given, and the slot
+	// of its pixels.
+	Src   []int
+	Pix   []uint8
+	close func() error
 }
 
-// BuildCache decodes items into a Cache in parallel. Bad files are skipped
-// and returned; the cache keeps the order of the good ones.
+// BuildCache decodes items into an in-memory Cache in parallel. Bad files
+// are skipped and returned; the cache keeps the order of the good ones.
 func BuildCache(items []Item, size, workers int, progress func()) (*Cache, []BadFile) {
 	per := size * size * 3
 	pix := make([]uint8, len(items)*per)
@@ -131,28 +135,34 @@ func BuildCache(items []Item, size, workers int, progress func()) (*Cache, []Bad
 		copy(pix[i*per:(i+1)*per], img.Pix)
 		ok[i] = true
 	})
-	c := &Cache{Size: size}
-	n := 0
+	c := &Cache{Size: size, Pix: pix}
 	for i, good := range ok {
-		if !good {
-			continue
+		if good {
+			c.Items = append(c.Items, items[i])
+			c.Src = append(c.Src, i)
 		}
-		if n != i {
-			copy(pix[n*per:(n+1)*per], pix[i*per:(i+1)*per])
-		}
-		c.Items = append(c.Items, items[i])
-		c.Src = append(c.Src, i)
-		n++
 	}
-	c.Pix = pix[: n*per : n*per]
 	return c, bad
 }
 
 // Len is the number of cached images.
 func (c *Cache) Len() int { return len(c.Items) }
 
-// Image returns cached image i (sharing the cache's memory).
+// Image returns cached image i (sharing the cache's memory; read-only when
+// the cache is a mapped pack).
 func (c *Cache) Image(i int) *imageio.RGB {
 	per := c.Size * c.Size * 3
-	return &imageio.RGB{W: c.Size, H: c.Size, Pix: c.Pix[i*per : (i+1)*per : (i+1)*per]}
+	s := c.Src[i]
+	return &imageio.RGB{W: c.Size, H: c.Size, Pix: c.Pix[s*per : (s+1)*per : (s+1)*per]}
+}
+
+// Close releases the cache's memory mapping, if any; Image must not be
+// used afterwards.
+func (c *Cache) Close() error {
+	if c.close == nil {
+		return nil
+	}
+	err := c.close()
+	c.close, c.Pix = nil, nil
+	return err
 }

@@ -112,17 +112,29 @@ func (ds *Dataset) Counts() []int {
 // each class is shuffled with the seed and its first round(valFraction·n)
 // items go to validation. The result depends only on the items and seed.
 func Split(items []Item, seed uint64, valFraction float64) (train, val []Item) {
-	byClass := map[int][]Item{}
+	ti, vi := SplitIndices(items, seed, valFraction)
+	for _, i := range ti {
+		train = append(train, items[i])
+	}
+	for _, i := range vi {
+		val = append(val, items[i])
+	}
+	return train, val
+}
+
+// SplitIndices is Split as indices into items.
+func SplitIndices(items []Item, seed uint64, valFraction float64) (train, val []int) {
+	byClass := map[int][]int{}
 	var labels []int
-	for _, it := range items {
+	for i, it := range items {
 		if _, ok := byClass[it.Label]; !ok {
 			labels = append(labels, it.Label)
 		}
-		byClass[it.Label] = append(byClass[it.Label], it)
+		byClass[it.Label] = append(byClass[it.Label], i)
 	}
 	sort.Ints(labels)
 	for _, l := range labels {
-		cls := append([]Item(nil), byClass[l]...)
+		cls := byClass[l]
 		r := rand.New(rand.NewPCG(seed, uint64(l)))
 		r.Shuffle(len(cls), func(i, j int) { cls[i], cls[j] = cls[j], cls[i] })
 		nv := int(float64(len(cls))*valFraction + 0.5)
