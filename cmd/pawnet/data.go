@@ -2,11 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/sample"
@@ -83,8 +87,9 @@ func runStats(args []string) error {
 	val := fs.Float64("val", 0.2, "validation fraction (excluded from the statistics)")
 	out := fs.String("o", "", "output file (default DIR/stats.json)")
 	workers := fs.Int("workers", 0, "decoding goroutines (default: all cores)")
+	cacheDir := fs.String("cache-dir", defaultPackDir(), "where packs of read-only folders are (see pawnet pack)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pawnet stats [flags] DIR\n\nDIR holds one folder per class (cat/, dog/).")
+		fmt.Fprintln(os.Stderr, "usage: pawnet stats [flags] DIR\n\nReads DIR's pack at -size when it is current (see pawnet pack), else decodes the photos.\n\nDIR holds one folder per class (cat/, dog/).")
 		fs.PrintDefaults()
 	}
 	fs.Parse(args)
@@ -100,14 +105,18 @@ func runStats(args []string) error {
 	if err != nil {
 		return err
 	}
-	train, valItems := dataset.Split(ds.Items, *seed, *val)
+	trainIdx, valIdx := dataset.SplitIndices(ds.Items, *seed, *val)
+	train, valItems := pick(ds.Items, trainIdx), pick(ds.Items, valIdx)
 	fmt.Printf("stats: %d photos in %v; counting the %d of the train split (seed %d, %d held out for validation) at %d×%d\n",
 		len(ds.Items), ds.Classes, len(train), *seed, len(valItems), *size, *size)
-	bar := progressbar.NewOptions(len(train)+len(valItems), progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription("decode+resize"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("img"), progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
-	st, bad, err := dataset.ComputeStats(train, valItems, *size, *workers, func() { bar.Add(1) })
-	bar.Finish()
+	st, bad, err := packStats(ds, *size, *workers, *cacheDir, valIdx)
+	if errors.Is(err, errNoPack) {
+		bar := progressbar.NewOptions(len(train)+len(valItems), progressbar.OptionSetWriter(os.Stderr),
+			progressbar.OptionSetDescription("decode+resize"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("img"), progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
+		st, bad, err = dataset.ComputeStats(train, valItems, *size, *workers, func() { bar.Add(1) })
+		bar.Finish()
+	}
 	reportBad(bad, valItems)
 	fmt.Printf("stats: checked %d photos (%d train, %d val), %d unreadable\n",
 		len(train)+len(valItems), len(train), len(valItems), len(bad))
@@ -125,7 +134,7 @@ func runStats(args []string) error {
 }
 
 // reportBad lists the unreadable files, each with its split: val if it is
-// one of valItems, else train.
+// one of valItems, else train; without a split when valItems is nil.
 func reportBad(bad []dataset.BadFile, valItems []dataset.Item) {
 	if len(bad) == 0 {
 		return
@@ -136,10 +145,104 @@ func reportBad(bad []dataset.BadFile, valItems []dataset.Item) {
 	}
 	fmt.Printf("skipped %d unreadable files:\n", len(bad))
 	for _, b := range bad {
-		split := "train"
-		if isVal[b.Path] {
-			split = "val"
+		switch {
+		case valItems == nil: // no split
+			fmt.Printf("  %s\n", b)
+		case isVal[b.Path]:
+			fmt.Printf("  %-5s %s\n", "val", b)
+		default:
+			fmt.Printf("  %-5s %s\n", "train", b)
 		}
-		fmt.Printf("  %-5s %s\n", split, b)
 	}
+}
+
+// pick returns items at the given indices.
+func pick(items []dataset.Item, idx []int) []dataset.Item {
+	out := make([]dataset.Item, len(idx))
+	for k, i := range idx {
+		out[k] = items[i]
+	}
+	return out
+}
+
+// defaultPackDir is where packs of read-only data folders go.
+func defaultPackDir() string { return filepath.Join(sample.DefaultCacheDir(), "packs") }
+
+// errNoPack means the folder has no current pack at the asked side.
+var errNoPack = errors.New("no current pack")
+
+// packStats computes the statistics of ds's train split (all but valIdx)
+// from a current pack, without building one; errNoPack when there is none.
+func packStats(ds *dataset.Dataset, size, workers int, cacheDir string, valIdx []int) (preprocess.Stats, []dataset.BadFile, error) {
+	for _, p := range dataset.PackPaths(ds.Root, size, cacheDir) {
+		c, bad, err := dataset.OpenPack(p, ds, size, workers)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(os.Stderr, "stats: %v; decoding the photos instead\n", err)
+			}
+			continue
+		}
+		defer c.Close()
+		isVal := make([]bool, len(ds.Items))
+		for _, i := range valIdx {
+			isVal[i] = true
+		}
+		var train []int
+		for i, src := range c.Src {
+			if !isVal[src] {
+				train = append(train, i)
+			}
+		}
+		fmt.Printf("stats: reading the pack %s\n", p)
+		st, err := c.Stats(train, workers)
+		return st, bad, err
+	}
+	return preprocess.Stats{}, nil, errNoPack
+}
+
+func runPack(args []string) error {
+	fs := flag.NewFlagSet("pack", flag.ExitOnError)
+	size := fs.Int("size", 227, "side the photos are resized to (the model's input: 227 full, 64 small)")
+	cacheDir := fs.String("cache-dir", defaultPackDir(), "where the pack goes when DIR cannot be written")
+	workers := fs.Int("workers", 0, "decoding goroutines (default: all cores)")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: pawnet pack [flags] DIR\n\nDecodes every photo of DIR (one folder per class) once, resized to -size, into DIR/"+dataset.PackName(227)+
+			"\n(or -cache-dir), which pawnet train and pawnet stats then map instead of decoding. An existing\npack is checked against the folder and its checksums, and rebuilt only when stale or damaged.")
+		fs.PrintDefaults()
+	}
+	fs.Parse(args)
+	if fs.NArg() != 1 {
+		fs.Usage()
+		os.Exit(2)
+	}
+	ds, err := dataset.Scan(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	built := 0
+	c, bad, path, err := dataset.LoadPack(ds, dataset.PackOptions{Size: *size, Workers: *workers, CacheDir: *cacheDir, Log: os.Stdout,
+		Progress: func(n int) func() {
+			built = n
+			bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("decode+resize"),
+				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+				progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
+			return func() { bar.Add(1) }
+		}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	secs := time.Since(t0).Seconds()
+	reportBad(bad, nil)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if built > 0 {
+		fmt.Printf("pack: built %d photos at %d px in %.1fs (%.0f photos/s); %s, %.1f MB\n", built, *size, secs, float64(built)/secs, path, float64(fi.Size())/1e6)
+	} else {
+		fmt.Printf("pack: current; opened and checked %.1f MB in %.2fs (%.2f GB/s); %s\n", float64(fi.Size())/1e6, secs, float64(fi.Size())/1e9/secs, path)
+	}
+	return nil
 }

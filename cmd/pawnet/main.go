@@ -19,6 +19,7 @@ var commands = map[string]command{
 	"synth":      {"write a Kaggle-sized synthetic photo set (500×375 JPEGs) for throughput tests", runSynth},
 	"throughput": {"measure training img/s on synthetic tensors, or the input pipeline with -data", runThroughput},
 	"stats":      {"compute per-channel mean/std of the training split into stats.json", runStats},
+	"pack":       {"decode a photo folder once into a memory-mapped pack file that train and stats read", runPack},
 	"predict":    {"print P(cat)/P(dog) per photo; -csv writes a Kaggle submission", runPredict},
 	"score":      {"log loss and accuracy of a submission against test_labels.csv", runScore},
 	"train":      {"train AlexNet (small on CPU by default), keep the best weights, export them; -serve shows it live", runTrain},

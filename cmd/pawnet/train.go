@@ -61,6 +61,10 @@ func trainFlags(fs *flag.FlagSet, o *train.Options) {
 	fs.StringVar(&o.RunID, "name", "", "run name (default: a timestamp)")
 	fs.StringVar(&o.Resume, "resume", "", "continue the run in this folder from its last checkpoint")
 	fs.StringVar(&o.StatsPath, "stats", "", "stats.json to use (default DATA_DIR/stats.json if it matches the split, else computed)")
+	fs.StringVar(&o.CacheDir, "cache-dir", defaultPackDir(), "where the pack goes when DATA_DIR cannot be written (see pawnet pack)")
+	fs.BoolVar(&o.NoPack, "no-pack", false, "decode the photos into memory for this run instead of using a pack file")
+	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", 0, "also save a checkpoint every this many steps (0: each epoch only)")
+	fs.IntVar(&o.MaxSteps, "max-steps", 0, "stop after this many train steps, with a checkpoint, as Ctrl-C does (0: no limit)")
 }
 
 // withModelDefaults returns o with the flags the user did not set taken

@@ -145,6 +145,28 @@ func BuildCache(items []Item, size, workers int, progress func()) (*Cache, []Bad
 	return c, bad
 }
 
+// Stats returns the exact per-channel mean and std of the cached images at
+// the given cache indices, accumulated on `workers` goroutines.
+func (c *Cache) Stats(indices []int, workers int) (preprocess.Stats, error) {
+	accs := make([]preprocess.Accumulator, max(min(Workers(workers), len(indices)), 1))
+	var wg sync.WaitGroup
+	for w := range accs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < len(indices); k += len(accs) {
+				accs[w].Add(c.Image(indices[k]).Pix)
+			}
+		}()
+	}
+	wg.Wait()
+	var total preprocess.Accumulator
+	for _, a := range accs {
+		total.Merge(a)
+	}
+	return total.Stats(c.Size)
+}
+
 // Len is the number of cached images.
 func (c *Cache) Len() int { return len(c.Items) }
 

@@ -34,7 +34,9 @@ const (
 
 // trainEpoch runs the train batches of one epoch (from the saved batch when
 // resuming an interrupted epoch). It returns stopped = true when ctx was
-// cancelled; r.st.NextBatch then says where to continue.
+// cancelled or this process took Options.MaxSteps steps; r.st.NextBatch
+// then says where to continue. Every Options.CheckpointEvery steps it
+// saves a mid-epoch checkpoint.
 func (r *Run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s rundir.Sums, stopped bool, err error) {
 	from := 0
 	if r.st.NextBatch > 0 && epoch == r.st.Epoch+1 {
@@ -60,7 +62,7 @@ func (r *Run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s r
 	smooth := math.NaN()
 	images := 0
 	for b := from; b < nb; b++ {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.maxed() {
 			r.st.NextBatch = b
 			return s, true, nil
 		}
@@ -80,6 +82,13 @@ func (r *Run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s r
 		s.Loss += float64(loss) * float64(batch.N)
 		s.Correct += correct
 		s.Seen += batch.N
+		r.steps++
+		if k := r.opts.CheckpointEvery; k > 0 && r.steps%k == 0 && b < nb-1 && !r.maxed() {
+			r.st.NextBatch = b + 1
+			if _, err := r.saveMidEpoch(epoch, s); err != nil {
+				return s, false, fmt.Errorf("epoch %d batch %d: checkpoint: %w", epoch, b+1, err)
+			}
+		}
 		images += batch.N
 		if math.IsNaN(smooth) {
 			smooth = float64(loss)
@@ -216,11 +225,9 @@ func (r *Run) finishEpoch(valL *dataset.Loader, epoch int, s rundir.Sums, took t
 	if err := r.m.Save(filepath.Join(r.dir, name)); err != nil {
 		return err
 	}
-	fi, err := os.Stat(filepath.Join(r.dir, name, model.CheckpointFile))
-	if err != nil {
+	if err := r.emitCheckpoint(epoch, name); err != nil {
 		return err
 	}
-	r.emit.Emit(&metrics.Checkpoint{Epoch: epoch, Kind: metrics.KindCheckpoint, Path: filepath.Join(r.dir, name), Bytes: fi.Size()})
 	r.st.Epoch, r.st.NextBatch, r.st.Partial, r.st.Checkpoint = epoch, 0, rundir.Sums{}, name
 	r.st.Seq = r.emit.Seq()
 	if err := r.saveState(); err != nil {
@@ -245,3 +252,16 @@ func (r *Run) export() error {
 	r.emit.Emit(&metrics.Checkpoint{Epoch: r.st.BestEpoch, Kind: metrics.KindExport, Path: path, Bytes: size})
 	return nil
 }
+
+// emitCheckpoint reports the checkpoint folder name (relative to the run).
+func (r *Run) emitCheckpoint(epoch int, name string) error {
+	fi, err := os.Stat(filepath.Join(r.dir, name, model.CheckpointFile))
+	if err != nil {
+		return err
+	}
+	r.emit.Emit(&metrics.Checkpoint{Epoch: epoch, Kind: metrics.KindCheckpoint, Path: filepath.Join(r.dir, name), Bytes: fi.Size()})
+	return nil
+}
+
+// maxed reports whether this process took Options.MaxSteps train steps.
+func (r *Run) maxed() bool { return r.opts.MaxSteps > 0 && r.steps >= r.opts.MaxSteps }

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/shared/preprocess"
@@ -38,8 +40,8 @@ type Options struct {
 	RunID   string // name of the run folder; "" = a timestamp
 	// Resume continues the run in this folder from its last checkpoint;
 	// the other options then come from its run.json, except Epochs (when
-	// above the run's count, the run is extended to it; 0 keeps it) and
-	// Backend.
+	// set, the run now ends at that epoch: more than it finished extends a
+	// finished run; 0 keeps the run's count) and Backend.
 	Resume string
 
 	Model alexnet.Config
@@ -60,6 +62,17 @@ type Options struct {
 	NoAugment     bool    // train on the eval transform
 	BF16          bool    // bf16 mixed precision (float32 master weights)
 	StatsPath     string  // default DataDir/stats.json when it matches the split, else computed
+	// CacheDir holds the pack (the folder decoded once, see
+	// dataset.LoadPack) when the data folder cannot be written; "" = none.
+	CacheDir string
+	// NoPack decodes the photos into memory for this run instead of using
+	// a pack file.
+	NoPack bool
+	// CheckpointEvery saves a mid-epoch checkpoint every this many train
+	// steps (0: only at the end of each epoch). MaxSteps stops this
+	// process after this many train steps, with a checkpoint, as Ctrl-C
+	// does (0: no limit). Neither is stored in run.json.
+	CheckpointEvery, MaxSteps int
 
 	Log      io.Writer // human-readable log lines (nil: os.Stderr)
 	Progress bool      // draw a progress bar on Log
@@ -90,8 +103,13 @@ func (o Options) Validate() error {
 	bad := func(flag string, v any, want string) error {
 		return fmt.Errorf("-%s %v: %s", flag, v, want)
 	}
-	if o.Workers < 0 {
+	switch {
+	case o.Workers < 0:
 		return bad("workers", o.Workers, "must be 0 (all cores) or more")
+	case o.CheckpointEvery < 0:
+		return bad("checkpoint-every", o.CheckpointEvery, "must be 0 (each epoch only) or more")
+	case o.MaxSteps < 0:
+		return bad("max-steps", o.MaxSteps, "must be 0 (no limit) or more")
 	}
 	if o.Resume != "" { // the rest comes from the run's run.json
 		if o.Epochs < 0 {
@@ -158,6 +176,7 @@ type Run struct {
 	device  string
 	reason  string
 	started bool
+	steps   int // train steps taken by this process
 }
 
 // Open validates opts and creates the run folder with its run.json, or,
@@ -214,9 +233,11 @@ func (r *Run) reopen() error {
 		return fmt.Errorf("resume %s: %w", r.dir, err)
 	}
 	r.cfg.Backend = r.backend
-	if o.Epochs > r.cfg.Epochs {
+	if o.Epochs > 0 { // -epochs N: the run now ends at N
 		r.cfg.Epochs = o.Epochs
-		r.st.Finished = false
+		if o.Epochs > r.st.Epoch {
+			r.st.Finished = false
+		}
 	}
 	return rundir.WriteConfig(r.dir, r.cfg)
 }
@@ -251,15 +272,22 @@ func (r *Run) Train(ctx context.Context, sink rundir.Sink) (res *Result, err err
 		}
 		r.emit.Emit(end)
 		r.st.Seq = r.emit.Seq()
-		// A run that failed before its first checkpoint keeps no state:
-		// a resume starts it over.
-		if r.st.Checkpoint != "" || err == nil {
+		// state.json always describes a checkpoint: after a failure it
+		// stays as the last checkpoint left it (the failed epoch's best
+		// accuracy, say, belongs to no checkpoint), and a run that failed
+		// before its first checkpoint has none, so a resume starts over.
+		if err == nil {
 			if serr := r.saveState(); serr != nil {
 				err = errors.Join(err, fmt.Errorf("save state: %w", serr))
 			}
 		}
 		if cerr := r.emit.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("metrics: %w", cerr))
+		}
+		if r.cache != nil {
+			if cerr := r.cache.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("close the pack: %w", cerr))
+			}
 		}
 		res.Status, res.Started, res.Epochs, res.BestEpoch, res.BestValAcc, res.BestLogLoss, res.Weights =
 			end.Status, r.started, r.st.Epoch, r.st.BestEpoch, r.st.BestAcc, r.st.BestLogLoss, end.Weights
@@ -286,24 +314,43 @@ func (r *Run) prepare() error {
 	if len(ds.Classes) != c.Model.Classes {
 		return fmt.Errorf("%s has %d classes %v; the model has %d outputs", c.DataDir, len(ds.Classes), ds.Classes, c.Model.Classes)
 	}
-	train, val := dataset.Split(ds.Items, c.Seed, c.ValFraction)
+	trainIdx, valIdx := dataset.SplitIndices(ds.Items, c.Seed, c.ValFraction)
 	t0 := time.Now()
 	var bad []dataset.BadFile
-	r.cache, bad = dataset.BuildCache(append(append([]dataset.Item(nil), train...), val...), c.Model.InputSize, r.opts.Workers, nil)
+	how := "decoded into memory"
+	if r.opts.NoPack {
+		r.cache, bad = dataset.BuildCache(ds.Items, c.Model.InputSize, r.opts.Workers, r.progress(len(ds.Items), "decode"))
+	} else {
+		var path string
+		r.cache, bad, path, err = dataset.LoadPack(ds, dataset.PackOptions{Size: c.Model.InputSize, Workers: r.opts.Workers,
+			CacheDir: r.opts.CacheDir, Log: r.opts.Log, Progress: func(n int) func() { return r.progress(n, "pack") }})
+		if err != nil {
+			return err
+		}
+		how = "mapped from " + path
+	}
 	for _, b := range bad {
 		fmt.Fprintf(r.opts.Log, "skipped %s\n", b)
 	}
+	isVal := make([]bool, len(ds.Items))
+	for _, i := range valIdx {
+		isVal[i] = true
+	}
 	for i, src := range r.cache.Src {
-		if src < len(train) {
-			r.trainIx = append(r.trainIx, i)
-		} else {
+		if isVal[src] {
 			r.valIx = append(r.valIx, i)
+		} else {
+			r.trainIx = append(r.trainIx, i)
 		}
 	}
-	fmt.Fprintf(r.opts.Log, "data: %d train, %d val photos of %v cached at %d px in %.1fs (%d skipped)\n",
-		len(r.trainIx), len(r.valIx), c.Classes, c.Model.InputSize, time.Since(t0).Seconds(), len(bad))
+	fmt.Fprintf(r.opts.Log, "data: %d train, %d val photos of %v at %d px, %s in %.1fs (%d skipped)\n",
+		len(r.trainIx), len(r.valIx), c.Classes, c.Model.InputSize, how, time.Since(t0).Seconds(), len(bad))
 	if len(r.trainIx) == 0 || len(r.valIx) == 0 {
 		return errors.New("need at least one readable train and one validation photo")
+	}
+	train := make([]dataset.Item, len(trainIdx))
+	for k, i := range trainIdx {
+		train[k] = ds.Items[i]
 	}
 	if err := r.loadStats(train); err != nil {
 		return err
@@ -368,7 +415,7 @@ func (r *Run) loadStats(train []dataset.Item) error {
 	var st preprocess.Stats
 	var err error
 	if r.cache.Size == statsSize {
-		st, err = r.cacheStats()
+		st, err = r.cache.Stats(r.trainIx, r.opts.Workers)
 		if err != nil {
 			return err
 		}
@@ -384,28 +431,6 @@ func (r *Run) loadStats(train []dataset.Item) error {
 	st.Seed, st.ValFraction = r.cfg.Seed, r.cfg.ValFraction
 	r.stats = st
 	return nil
-}
-
-// cacheStats accumulates the statistics of the cached train images, on
-// the loader's number of workers.
-func (r *Run) cacheStats() (preprocess.Stats, error) {
-	accs := make([]preprocess.Accumulator, min(dataset.Workers(r.opts.Workers), len(r.trainIx)))
-	var wg sync.WaitGroup
-	for w := range accs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := w; k < len(r.trainIx); k += len(accs) {
-				accs[w].Add(r.cache.Image(r.trainIx[k]).Pix)
-			}
-		}()
-	}
-	wg.Wait()
-	var total preprocess.Accumulator
-	for _, a := range accs {
-		total.Merge(a)
-	}
-	return total.Stats(r.cache.Size)
 }
 
 func describeDevice(name, desc string) string {
@@ -454,7 +479,7 @@ func (r *Run) loop(ctx context.Context) error {
 			fmt.Fprintf(r.opts.Log, "early stop: no better val acc for %d epochs\n", r.st.SinceBest)
 			break
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.maxed() {
 			return nil // stopped between epochs: the checkpoint is already saved
 		}
 	}
@@ -462,21 +487,59 @@ func (r *Run) loop(ctx context.Context) error {
 	return nil
 }
 
-// interrupt saves a mid-epoch checkpoint after Ctrl-C.
+// interrupt saves a mid-epoch checkpoint after Ctrl-C or -max-steps.
 func (r *Run) interrupt(epoch int, s rundir.Sums) error {
-	r.st.Partial = s
+	name, err := r.saveMidEpoch(epoch, s)
+	if err != nil {
+		return err
+	}
+	why := "stopped"
+	if r.maxed() {
+		why = fmt.Sprintf("stopped after %d steps (max steps)", r.steps)
+	}
+	fmt.Fprintf(r.opts.Log, "%s: saved %s; continue with -resume %s\n", why, name, r.dir)
+	return nil
+}
+
+// saveMidEpoch checkpoints the model before batch r.st.NextBatch of epoch,
+// with the epoch's running sums s, then points state.json at it and
+// prunes the checkpoints it replaces.
+func (r *Run) saveMidEpoch(epoch int, s rundir.Sums) (string, error) {
 	name := filepath.Join(rundir.CheckpointsDir, fmt.Sprintf("epoch-%03d-batch-%05d", epoch, r.st.NextBatch))
 	if err := r.m.Save(filepath.Join(r.dir, name)); err != nil {
-		return err
+		return "", err
 	}
-	r.st.Checkpoint = name
-	r.st.Seq = r.emit.Seq()
+	if err := r.emitCheckpoint(epoch, name); err != nil {
+		return "", err
+	}
+	r.st.Partial, r.st.Checkpoint, r.st.Seq = s, name, r.emit.Seq()
 	if err := r.saveState(); err != nil {
-		return err
+		return "", err
 	}
 	r.prune()
-	fmt.Fprintf(r.opts.Log, "stopped: saved %s; continue with -resume %s\n", name, r.dir)
-	return nil
+	return name, nil
+}
+
+// progress returns, when the run draws a progress bar, the function to
+// call after each of n items; else nil.
+func (r *Run) progress(n int, what string) func() {
+	if !r.opts.Progress {
+		return nil
+	}
+	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(r.opts.Log), progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	var mu sync.Mutex
+	done := 0
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		bar.Add(1)
+		if done == n {
+			bar.Finish()
+		}
+	}
 }
 
 func (r *Run) saveState() error { return rundir.WriteState(r.dir, r.st) }

@@ -206,3 +206,96 @@ func TestInterruptAndResumeAreExact(t *testing.T) {
 		t.Fatalf("extend to 3 epochs: %v, %+v", err, res)
 	}
 }
+
+// TestStepCheckpointsSurviveAKillDuringACheckpoint trains in pieces with a
+// checkpoint every 3 steps and a step limit per process, and before the
+// last resume leaves what a kill during a checkpoint write can leave: a
+// newer checkpoint folder holding only a partial temporary file, and a
+// newer complete checkpoint that state.json does not name yet. The resume
+// must continue from the checkpoint state.json names and end bit-identical
+// to an uninterrupted run, with the stray folders pruned.
+func TestStepCheckpointsSurviveAKillDuringACheckpoint(t *testing.T) {
+	data := testdata.ClassTree(t, 100) // 160 train photos: 10 steps per epoch at batch 16
+	runs := t.TempDir()
+	base := sampleOptions(data, runs, "", 2)
+	base.BatchSize = 16
+	straight := base
+	straight.RunID = "straight"
+	if _, err := openAndTrain(context.Background(), straight, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	steps := base
+	steps.RunID, steps.CheckpointEvery, steps.MaxSteps = "steps", 3, 7
+	res, err := openAndTrain(context.Background(), steps, nil)
+	if err != nil || res.Status != metrics.StatusStopped {
+		t.Fatalf("first piece: %v, %+v", err, res)
+	}
+	dir := filepath.Join(runs, "steps")
+	st, err := rundir.ReadState(dir)
+	if err != nil || st.Checkpoint != filepath.Join(rundir.CheckpointsDir, "epoch-001-batch-00007") || st.NextBatch != 7 {
+		t.Fatalf("state after 7 steps: %+v, %v", st, err)
+	}
+	if names := ckptNames(t, dir); !slices.Equal(names, []string{"epoch-001-batch-00007"}) {
+		t.Errorf("checkpoints after 7 steps: %v; the step-3 and step-6 ones should be pruned", names)
+	}
+	// Second piece: 6 more steps end epoch 1 and stop inside epoch 2.
+	res, err = openAndTrain(context.Background(), Options{Resume: dir, CheckpointEvery: 3, MaxSteps: 6, Log: io.Discard}, nil)
+	if err != nil || res.Status != metrics.StatusStopped || res.Epochs != 1 {
+		t.Fatalf("second piece: %v, %+v", err, res)
+	}
+	st, err = rundir.ReadState(dir)
+	if err != nil || st.Epoch != 1 || st.NextBatch != 3 {
+		t.Fatalf("state after 13 steps: %+v, %v", st, err)
+	}
+	// What a kill during a checkpoint write leaves behind.
+	ckpts := filepath.Join(dir, rundir.CheckpointsDir)
+	partial := filepath.Join(ckpts, "epoch-002-batch-00006")
+	if err := os.MkdirAll(partial, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(partial, "."+model.CheckpointFile+".tmp-123"), []byte("PAWCKPT1 cut short"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	complete, err := os.ReadFile(filepath.Join(dir, st.Checkpoint, model.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unnamed := filepath.Join(ckpts, "epoch-002-batch-00005")
+	if err := os.MkdirAll(unnamed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(unnamed, model.CheckpointFile), complete, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	res, err = openAndTrain(context.Background(), Options{Resume: dir, Log: io.Discard}, rec)
+	if err != nil || res.Status != metrics.StatusFinished || res.Epochs != 2 {
+		t.Fatalf("last piece: %v, %+v", err, res)
+	}
+	if start := rec.msgs[0].(*metrics.RunStart); !start.Resumed || start.StartEpoch != 2 {
+		t.Errorf("resumed at %+v", start)
+	}
+	if names := ckptNames(t, dir); !slices.Equal(names, []string{"epoch-001", "epoch-002"}) {
+		t.Errorf("checkpoints at the end: %v", names)
+	}
+	a, b := finalParams(t, filepath.Join(runs, "straight")), finalParams(t, dir)
+	for name, v := range a {
+		if !slices.Equal(v, b[name]) {
+			t.Fatalf("%s differs between the straight run and the one trained in pieces", name)
+		}
+	}
+}
+
+func ckptNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dir, rundir.CheckpointsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
