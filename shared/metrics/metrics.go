@@ -139,6 +139,8 @@ type Checkpoint struct {
 	Kind  string `json:"kind"` // KindCheckpoint or KindExport
 	Path  string `json:"path"`
 	Bytes int64  `json:"bytes"`
+	// Seconds is how long writing it took (checkpoints only).
+	Seconds float64 `json:"seconds,omitempty"`
 }
 
 // Kinds of Checkpoint.

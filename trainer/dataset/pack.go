@@ -117,6 +117,7 @@ func diff(old, now []packEntry) string {
 // packFile is an open pack: its header and its mapped bytes.
 type packFile struct {
 	hdr   packHeader
+	f     *os.File
 	data  []byte // the whole file (mapped)
 	unmap func() error
 }
@@ -131,8 +132,8 @@ func (p *packFile) close() error {
 	if p.unmap == nil {
 		return nil
 	}
-	err := p.unmap()
-	p.unmap, p.data = nil, nil
+	err := errors.Join(p.unmap(), p.f.Close())
+	p.unmap, p.data, p.f = nil, nil, nil
 	return err
 }
 
@@ -143,7 +144,12 @@ func readPack(path string) (*packFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+		}
+	}()
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -187,27 +193,49 @@ func readPack(path string) (*packFile, error) {
 	if p.data, p.unmap, err = mapFile(f, int(fi.Size())); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	p.f, ok = f, true
 	return p, nil
 }
 
-// verify checks every good slot's checksum on `workers` goroutines.
+// verify checks every good slot's checksum on `workers` goroutines. It
+// reads the file (ReadAt) rather than the mapping: reading from the page
+// cache in large blocks is several times faster than faulting the mapping
+// in page by page, and the pages stay cached for the mapping.
 func (p *packFile) verify(workers int) error {
 	workers = Workers(workers)
+	per := p.hdr.Size * p.hdr.Size * 3
+	perRead := max(1, (4<<20)/per) // slots per read
 	var bad sync.Map
+	var rerr error
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(p.hdr.Entries); i += workers {
-				e := p.hdr.Entries[i]
-				if e.Bad == "" && crc32.Checksum(p.slot(i), castagnoli) != e.CRC {
-					bad.Store(i, e.Path)
+			buf := make([]byte, perRead*per)
+			for lo := w * perRead; lo < len(p.hdr.Entries); lo += workers * perRead {
+				hi := min(lo+perRead, len(p.hdr.Entries))
+				b := buf[:(hi-lo)*per]
+				if _, err := p.f.ReadAt(b, int64(packDataOffset+lo*per)); err != nil {
+					mu.Lock()
+					rerr = err
+					mu.Unlock()
+					return
+				}
+				for i := lo; i < hi; i++ {
+					e := p.hdr.Entries[i]
+					if e.Bad == "" && crc32.Checksum(b[(i-lo)*per:(i-lo+1)*per], castagnoli) != e.CRC {
+						bad.Store(i, e.Path)
+					}
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	if rerr != nil {
+		return rerr
+	}
 	n, first := 0, ""
 	bad.Range(func(_, v any) bool {
 		n++

@@ -222,10 +222,7 @@ func (r *Run) finishEpoch(valL *dataset.Loader, epoch int, s rundir.Sums, took t
 		}
 	}
 	name := filepath.Join(rundir.CheckpointsDir, fmt.Sprintf("epoch-%03d", epoch))
-	if err := r.m.Save(filepath.Join(r.dir, name)); err != nil {
-		return err
-	}
-	if err := r.emitCheckpoint(epoch, name); err != nil {
+	if err := r.saveCheckpoint(epoch, name); err != nil {
 		return err
 	}
 	r.st.Epoch, r.st.NextBatch, r.st.Partial, r.st.Checkpoint = epoch, 0, rundir.Sums{}, name
@@ -253,13 +250,19 @@ func (r *Run) export() error {
 	return nil
 }
 
-// emitCheckpoint reports the checkpoint folder name (relative to the run).
-func (r *Run) emitCheckpoint(epoch int, name string) error {
+// saveCheckpoint saves the whole training state in the checkpoint folder
+// name (relative to the run) and reports it with its size and save time.
+func (r *Run) saveCheckpoint(epoch int, name string) error {
+	t0 := time.Now()
+	if err := r.m.Save(filepath.Join(r.dir, name)); err != nil {
+		return err
+	}
+	secs := time.Since(t0).Seconds()
 	fi, err := os.Stat(filepath.Join(r.dir, name, model.CheckpointFile))
 	if err != nil {
 		return err
 	}
-	r.emit.Emit(&metrics.Checkpoint{Epoch: epoch, Kind: metrics.KindCheckpoint, Path: filepath.Join(r.dir, name), Bytes: fi.Size()})
+	r.emit.Emit(&metrics.Checkpoint{Epoch: epoch, Kind: metrics.KindCheckpoint, Path: filepath.Join(r.dir, name), Bytes: fi.Size(), Seconds: secs})
 	return nil
 }
 

@@ -506,10 +506,7 @@ func (r *Run) interrupt(epoch int, s rundir.Sums) error {
 // prunes the checkpoints it replaces.
 func (r *Run) saveMidEpoch(epoch int, s rundir.Sums) (string, error) {
 	name := filepath.Join(rundir.CheckpointsDir, fmt.Sprintf("epoch-%03d-batch-%05d", epoch, r.st.NextBatch))
-	if err := r.m.Save(filepath.Join(r.dir, name)); err != nil {
-		return "", err
-	}
-	if err := r.emitCheckpoint(epoch, name); err != nil {
+	if err := r.saveCheckpoint(epoch, name); err != nil {
 		return "", err
 	}
 	r.st.Partial, r.st.Checkpoint, r.st.Seq = s, name, r.emit.Seq()
