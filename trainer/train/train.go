@@ -314,6 +314,15 @@ func (r *Run) prepare() error {
 	if len(ds.Classes) != c.Model.Classes {
 		return fmt.Errorf("%s has %d classes %v; the model has %d outputs", c.DataDir, len(ds.Classes), ds.Classes, c.Model.Classes)
 	}
+	// The model is built (its 58 M parameters initialized, for the full
+	// config) while the data is read.
+	built := make(chan error, 1)
+	go func() { built <- r.buildModel() }()
+	defer func() {
+		if built != nil {
+			<-built // a data error: let the model finish before returning
+		}
+	}()
 	trainIdx, valIdx := dataset.SplitIndices(ds.Items, c.Seed, c.ValFraction)
 	t0 := time.Now()
 	var bad []dataset.BadFile
@@ -359,16 +368,12 @@ func (r *Run) prepare() error {
 		return err
 	}
 
-	backend, err := model.Backend(r.backend)
+	err = <-built
+	built = nil
 	if err != nil {
 		return err
 	}
-	r.device = describeDevice(r.backend, backend.Description())
 	fmt.Fprintf(r.opts.Log, "backend: %s (%s)\n", r.device, r.reason)
-	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize, BF16: c.BF16})
-	if err != nil {
-		return err
-	}
 	if r.st.Checkpoint != "" {
 		if err := r.m.Restore(filepath.Join(r.dir, r.st.Checkpoint)); err != nil {
 			return fmt.Errorf("resume: %w", err)
@@ -379,6 +384,18 @@ func (r *Run) prepare() error {
 		return err
 	}
 	return rundir.WriteStats(r.dir, r.stats)
+}
+
+// buildModel creates the backend and the model.
+func (r *Run) buildModel() error {
+	c := &r.cfg
+	backend, err := model.Backend(r.backend)
+	if err != nil {
+		return err
+	}
+	r.device = describeDevice(r.backend, backend.Description())
+	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize, BF16: c.BF16})
+	return err
 }
 
 // statsSize is the side photos are resized to for the statistics, as
