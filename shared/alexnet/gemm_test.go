@@ -1,0 +1,109 @@
+package alexnet
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randomFloats returns n values from a normal distribution.
+func randomFloats(n int, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// agree reports whether got matches want, the scalar kernels' result:
+// exactly when the build's SIMD kernels are exact, else within 1e-5 of
+// the magnitude scale (Σ|a·b| of that output).
+func agree(got, want, scale float32) bool {
+	if simdExact {
+		return math.Float32bits(got) == math.Float32bits(want)
+	}
+	return math.Abs(float64(got-want)) <= 1e-5*float64(scale)
+}
+
+// TestGemmKernelsAgree runs this build's GEMM (its SIMD micro-kernels
+// when built with GOEXPERIMENT=simd) and the scalar one on the same packed
+// operands, for the shapes of AlexNet's layers and the edge cases of the
+// packing, and checks that they agree: bit for bit where the build's
+// kernels are exact (wasm SIMD, scalar), within 1e-5 relative with fused
+// multiply-add (amd64).
+func TestGemmKernelsAgree(t *testing.T) {
+	t.Logf("kernels: %s (exact: %v)", Kernels(), simdExact)
+	cases := []struct{ m, n, k int }{
+		{1, 1, 1},
+		{4, 8, 0},
+		{4, 8, 1},
+		{4, 8, 2},
+		{3, 5, 7},
+		{5, 9, 3},
+		{8, 24, 16},
+		{9, 25, 17},
+		{13, 77, 31},
+		{96, 3025, 363},  // conv1 im2col, Full (part of the columns below)
+		{256, 81, 96},    // conv2 Winograd F(3,5) per element
+		{384, 16, 256},   // conv3 Winograd F(4,3) per element
+		{64, 50, 3 * 25}, // odd sizes of Small
+	}
+	for i, tc := range cases {
+		t.Run(fmt.Sprintf("m%d_n%d_k%d", tc.m, tc.n, tc.k), func(t *testing.T) {
+			n := tc.n
+			if n > 600 {
+				n = 600 // enough columns for every code path, faster
+			}
+			a := randomFloats(tc.m*tc.k, uint64(i))
+			bm := randomFloats(tc.k*n, uint64(100+i))
+			pa := packA(a, tc.m, tc.k)
+			panels := (n + gemmNR - 1) / gemmNR
+			pb := make([]float32, panels*gemmNR*tc.k)
+			for kk := range tc.k {
+				for j := range n {
+					pb[(j/gemmNR)*gemmNR*tc.k+kk*gemmNR+j%gemmNR] = bm[kk*n+j]
+				}
+			}
+			bias := randomFloats(tc.m, uint64(200+i))
+			for _, withBias := range []bool{false, true} {
+				b := bias
+				if !withBias {
+					b = nil
+				}
+				got := make([]float32, tc.m*n)
+				gemmPanels(got, n, pa, tc.m, pb, n, tc.k, b, 0, panels)
+				want := make([]float32, tc.m*n)
+				withScalarKernels(func() { gemmPanels(want, n, pa, tc.m, pb, n, tc.k, b, 0, panels) })
+				bad := 0
+				for r := range tc.m {
+					for j := range n {
+						scale := float32(0)
+						for kk := range tc.k {
+							scale += float32(math.Abs(float64(a[r*tc.k+kk] * bm[kk*n+j])))
+						}
+						if b != nil {
+							scale += float32(math.Abs(float64(b[r])))
+						}
+						g, w := got[r*n+j], want[r*n+j]
+						if !agree(g, w, scale) {
+							if bad++; bad <= 5 {
+								t.Errorf("bias %v: c[%d][%d] = %.9g, scalar %.9g", withBias, r, j, g, w)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// withScalarKernels runs f with the portable kernels in place of the
+// build's SIMD ones.
+func withScalarKernels(f func()) {
+	tile, wide := gemmTile, gemmWide
+	gemmTile, gemmWide = tileScalar, nil
+	defer func() { gemmTile, gemmWide = tile, wide }()
+	f()
+}
