@@ -15,6 +15,7 @@ import (
 
 func init() {
 	gemmTile = tileWasmSIMD
+	combineLanes = combineLanesWasmSIMD
 	simdKernels = "wasm simd128 (archsimd.Float32x4)"
 }
 
@@ -107,4 +108,19 @@ func tileWasmSIMD(c *[gemmMR * gemmNR]float32, a, b []float32, k int) {
 	c21.Store(c[20:24])
 	c30.Store(c[24:28])
 	c31.Store(c[28:32])
+}
+
+// combineLanesWasmSIMD is combineLanes with the eight lanes in two
+// Float32x4, multiplying and adding separately, as combineLanesScalar
+// does: bit-identical results.
+func combineLanesWasmSIMD(dst *lanes, row []term, src []lanes, stride int) {
+	var s0, s1 archsimd.Float32x4
+	for _, e := range row {
+		x := &src[e.k*stride]
+		w := archsimd.BroadcastFloat32x4(e.v)
+		s0 = s0.Add(w.Mul(archsimd.LoadFloat32x4Array((*[4]float32)(x[0:4]))))
+		s1 = s1.Add(w.Mul(archsimd.LoadFloat32x4Array((*[4]float32)(x[4:8]))))
+	}
+	s0.StoreArray((*[4]float32)(dst[0:4]))
+	s1.StoreArray((*[4]float32)(dst[4:8]))
 }

@@ -102,8 +102,115 @@ func TestGemmKernelsAgree(t *testing.T) {
 // withScalarKernels runs f with the portable kernels in place of the
 // build's SIMD ones.
 func withScalarKernels(f func()) {
-	tile, wide := gemmTile, gemmWide
-	gemmTile, gemmWide = tileScalar, nil
-	defer func() { gemmTile, gemmWide = tile, wide }()
+	tile, wide, combine := gemmTile, gemmWide, combineLanes
+	gemmTile, gemmWide, combineLanes = tileScalar, nil, combineLanesScalar
+	defer func() { gemmTile, gemmWide, combineLanes = tile, wide, combine }()
 	f()
+}
+
+// TestCombineLanesAgree checks the build's combineLanes (the Winograd
+// transforms' one operation) against the scalar one: it never fuses, so
+// the two must agree bit for bit on every build.
+func TestCombineLanesAgree(t *testing.T) {
+	src := make([]lanes, 64)
+	for i, v := range randomFloats(64*gemmNR, 5) {
+		src[i/gemmNR][i%gemmNR] = v
+	}
+	for _, tc := range []struct {
+		name   string
+		row    []term
+		stride int
+	}{
+		{"empty", nil, 1},
+		{"one", []term{{3, 0.5}}, 1},
+		{"F(4,3) Bᵀ row", []term{{0, 4}, {2, -5}, {4, 1}}, 6},
+		{"seven", []term{{0, 1}, {1, -2.5}, {2, 0.25}, {3, 3}, {4, -1}, {5, 0.125}, {6, 7}}, 7},
+		{"stride 8", []term{{1, 1.5}, {6, -0.75}}, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got, want lanes
+			combineLanes(&got, tc.row, src, tc.stride)
+			combineLanesScalar(&want, tc.row, src, tc.stride)
+			for l := range got {
+				if math.Float32bits(got[l]) != math.Float32bits(want[l]) {
+					t.Errorf("lane %d: %.9g, scalar %.9g", l, got[l], want[l])
+				}
+			}
+		})
+	}
+}
+
+// TestForwardKernelsAgree runs whole forward passes with the build's
+// kernels and with the scalar ones: the logits agree bit for bit where the
+// build's kernels are exact, else within 1e-5 of the largest.
+func TestForwardKernelsAgree(t *testing.T) {
+	for i, cfg := range []Config{tinyConfigs[1], Small()} {
+		t.Run(cfg.Name, func(t *testing.T) {
+			params := InitParams(cfg, uint64(i))
+			randomBiases(cfg, params, uint64(i))
+			m, err := NewModel(cfg, params, Metadata{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := randomInput(cfg, 2, uint64(50+i))
+			got, err := m.Forward(x, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []float32
+			withScalarKernels(func() { want, err = m.Forward(x, 2) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			scale := float32(1)
+			for _, v := range want {
+				scale = max(scale, float32(math.Abs(float64(v))))
+			}
+			for j := range got {
+				if !agree(got[j], want[j], scale) {
+					t.Errorf("logit %d: %.9g, scalar kernels %.9g", j, got[j], want[j])
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkGemm reports the GEMM's speed in GMAC/s on one goroutine for the
+// shapes of Full's layers (conv1 by im2col, conv2 and conv4 per Winograd
+// element), with this build's kernels and with the scalar ones:
+//
+//	go test -run '^$' -bench Gemm ./shared/alexnet
+func BenchmarkGemm(b *testing.B) {
+	shapes := []struct {
+		name    string
+		m, n, k int
+	}{
+		{"conv1", 96, 3025, 363},
+		{"conv2-wino", 256, 88, 96},
+		{"conv4-wino", 384, 16, 384},
+	}
+	for _, sh := range shapes {
+		a := randomFloats(sh.m*sh.k, 1)
+		pa := packA(a, sh.m, sh.k)
+		panels := (sh.n + gemmNR - 1) / gemmNR
+		pb := randomFloats(panels*gemmNR*sh.k, 2)
+		c := make([]float32, sh.m*sh.n)
+		for _, kind := range []string{"build", "scalar"} {
+			b.Run(sh.name+"/"+kind, func(b *testing.B) {
+				run := func() { gemmPanels(c, sh.n, pa, sh.m, pb, sh.n, sh.k, nil, 0, panels) }
+				if kind == "scalar" {
+					withScalarKernels(func() { benchLoop(b, run) })
+				} else {
+					benchLoop(b, run)
+				}
+				b.ReportMetric(float64(sh.m*sh.n*sh.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
+	}
+}
+
+func benchLoop(b *testing.B, f func()) {
+	for b.Loop() {
+		f()
+	}
 }
