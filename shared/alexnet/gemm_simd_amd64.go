@@ -19,6 +19,7 @@ func init() {
 	gemmTile = tileAVX2
 	gemmWide = wideAVX2
 	combineLanes = combineLanesAVX2
+	denseDot8 = dot8AVX2
 	simdKernels = "amd64 AVX2+FMA (archsimd.Float32x8)"
 	simdExact = false // fused multiply-adds round once, not twice
 }
@@ -141,4 +142,37 @@ func combineLanesAVX2(dst *lanes, row []term, src []lanes, stride int) {
 		s = s.Add(archsimd.BroadcastFloat32x8(e.v).Mul(x))
 	}
 	s.Store(dst)
+}
+
+// dot8AVX2 is denseDot8 with eight partial sums per row in one Float32x8,
+// with fused multiply-adds.
+func dot8AVX2(w, x []float32) (s [8]float32) {
+	n := len(x)
+	_ = w[8*n-1]
+	px := unsafe.Pointer(unsafe.SliceData(x))
+	pw := unsafe.Pointer(unsafe.SliceData(w))
+	row := uintptr(4 * n)
+	var c0, c1, c2, c3, c4, c5, c6, c7 archsimd.Float32x8
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		xv := f8(unsafe.Add(px, 4*i))
+		q := unsafe.Add(pw, 4*i)
+		c0 = f8(q).MulAdd(xv, c0)
+		c1 = f8(unsafe.Add(q, row)).MulAdd(xv, c1)
+		c2 = f8(unsafe.Add(q, 2*row)).MulAdd(xv, c2)
+		c3 = f8(unsafe.Add(q, 3*row)).MulAdd(xv, c3)
+		c4 = f8(unsafe.Add(q, 4*row)).MulAdd(xv, c4)
+		c5 = f8(unsafe.Add(q, 5*row)).MulAdd(xv, c5)
+		c6 = f8(unsafe.Add(q, 6*row)).MulAdd(xv, c6)
+		c7 = f8(unsafe.Add(q, 7*row)).MulAdd(xv, c7)
+	}
+	for r, c := range [8]archsimd.Float32x8{c0, c1, c2, c3, c4, c5, c6, c7} {
+		var v [8]float32
+		c.Store(&v)
+		s[r] = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+		for j := i; j < n; j++ {
+			s[r] += w[r*n+j] * x[j]
+		}
+	}
+	return s
 }

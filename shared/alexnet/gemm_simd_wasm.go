@@ -16,6 +16,7 @@ import (
 func init() {
 	gemmTile = tileWasmSIMD
 	combineLanes = combineLanesWasmSIMD
+	denseDot8 = dot8WasmSIMD
 	simdKernels = "wasm simd128 (archsimd.Float32x4)"
 }
 
@@ -123,4 +124,37 @@ func combineLanesWasmSIMD(dst *lanes, row []term, src []lanes, stride int) {
 	}
 	s0.StoreArray((*[4]float32)(dst[0:4]))
 	s1.StoreArray((*[4]float32)(dst[4:8]))
+}
+
+// dot8WasmSIMD is denseDot8 with four partial sums per row in one
+// Float32x4: eight accumulators, the x vector and a loaded row vector.
+func dot8WasmSIMD(w, x []float32) (s [8]float32) {
+	n := len(x)
+	_ = w[8*n-1]
+	px := unsafe.Pointer(unsafe.SliceData(x))
+	pw := unsafe.Pointer(unsafe.SliceData(w))
+	row := uintptr(4 * n)
+	var c0, c1, c2, c3, c4, c5, c6, c7 archsimd.Float32x4
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		xv := f4(unsafe.Add(px, 4*i))
+		q := unsafe.Add(pw, 4*i)
+		c0 = c0.Add(f4(q).Mul(xv))
+		c1 = c1.Add(f4(unsafe.Add(q, row)).Mul(xv))
+		c2 = c2.Add(f4(unsafe.Add(q, 2*row)).Mul(xv))
+		c3 = c3.Add(f4(unsafe.Add(q, 3*row)).Mul(xv))
+		c4 = c4.Add(f4(unsafe.Add(q, 4*row)).Mul(xv))
+		c5 = c5.Add(f4(unsafe.Add(q, 5*row)).Mul(xv))
+		c6 = c6.Add(f4(unsafe.Add(q, 6*row)).Mul(xv))
+		c7 = c7.Add(f4(unsafe.Add(q, 7*row)).Mul(xv))
+	}
+	for r, c := range [8]archsimd.Float32x4{c0, c1, c2, c3, c4, c5, c6, c7} {
+		var v [4]float32
+		c.StoreArray(&v)
+		s[r] = (v[0] + v[1]) + (v[2] + v[3])
+		for j := i; j < n; j++ {
+			s[r] += w[r*n+j] * x[j]
+		}
+	}
+	return s
 }
