@@ -177,10 +177,11 @@ func newWinograd(l *convLayer, m int, w []float32) *winograd {
 			}
 		}
 	}
+	wg.uStride = (l.cout + gemmMR - 1) / gemmMR * gemmMR * l.cin
+	wg.u = make([]float32, 0, a*a*wg.uStride)
 	for _, ui := range u {
 		wg.u = append(wg.u, packA(ui, l.cout, l.cin)...)
 	}
-	wg.uStride = len(wg.u) / (a * a)
 	return wg
 }
 
