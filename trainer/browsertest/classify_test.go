@@ -13,6 +13,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/internal/testdata"
 )
 
@@ -50,6 +51,16 @@ func (b *browser) waitSettled(n int, timeout time.Duration) {
 	b.wait(strconv.Itoa(n)+" results", `(() => { const li = [...document.querySelectorAll("#predictions li.prediction")];`+
 		` return li.length === `+strconv.Itoa(n)+` && li.every((x) => x.dataset.state === "done" || x.dataset.state === "error"); })()`, timeout)
 }
+
+// pageVariant is the weights variant the page downloads (static/worker.js
+// asks for int8 first, and the run exports it).
+const pageVariant = alexnet.Int8
+
+// int8MaxDeltaP bounds |ΔP(dog)| between the int8 weights in the page and
+// the float32 weights natively, on the sample's photos; see
+// TestInt8AgreesWithFP32 and `go tool mage bench` (BenchmarkCompactWeights)
+// for the measured values.
+const int8MaxDeltaP = 0.02
 
 // nativeClassifier is what `pawnet predict` uses.
 func nativeClassifier(t testing.TB, weights string) *classify.Classifier {
@@ -123,7 +134,7 @@ func TestClassifyPhotos(t *testing.T) {
 	b.waitSettled(2, 60*time.Second)
 	b.wait("the weights", `document.querySelector("#weights").dataset.state === "ready"`, 10*time.Second)
 
-	c := nativeClassifier(t, r.weights)
+	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
 	preds := b.predictions()
 	for i, p := range preds {
 		data, err := os.ReadFile(files[len(files)-1-i]) // newest first
@@ -189,7 +200,7 @@ func TestClassifyBadFiles(t *testing.T) {
 	b.drop(fileFromDisk(t, good, "image/jpeg"))
 	b.waitSettled(4, 60*time.Second)
 	p := b.predictions()[0]
-	checkAgainstNative(t, nativeClassifier(t, r.weights), p, data)
+	checkAgainstNative(t, nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant)), p, data)
 	if st := b.state(); st.Points[0] != runEpochs || st.Status != "finished" {
 		t.Errorf("the dashboard changed after the bad files: %+v", st)
 	}
@@ -211,4 +222,100 @@ func TestClassifyBeforeExport(t *testing.T) {
 	}
 	b.wait("the weights status", `document.querySelector("#weights").dataset.state === "error"`, 10*time.Second)
 	b.screenshot("dashboard-empty")
+}
+
+// TestWeightsCachedAcrossReload classifies a photo, reloads the page and
+// classifies another: the server sends the int8 weights once, and after
+// the reload the page reads them from the browser's cache (the panel says
+// so) and classifies as before.
+func TestWeightsCachedAcrossReload(t *testing.T) {
+	b := newBrowser(t)
+	r := finishedRun(t)
+	srv := newServer(t, webRoot(t), r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL())
+	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+
+	train := filepath.Join(testdata.SampleDir(t), "train")
+	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
+	for i, name := range []string{"cat.853.jpg", "dog.853.jpg"} {
+		if i > 0 {
+			b.reload()
+			b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+		}
+		path := filepath.Join(train, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.drop(fileFromDisk(t, path, "image/jpeg"))
+		b.waitSettled(1, 60*time.Second)
+		checkAgainstNative(t, c, b.predictions()[0], data)
+		info := eval[string](b, `document.querySelector("#weights-status").textContent`)
+		if cached := strings.Contains(info, "cached"); cached != (i > 0) || !strings.Contains(info, string(pageVariant)) {
+			t.Errorf("load %d: weights shown as %q; want %s, cached only after the reload", i+1, info, pageVariant)
+		}
+		t.Logf("load %d: %s", i+1, info)
+	}
+	if d := srv.downloads(); len(d) != 1 || d[0] != string(pageVariant) {
+		t.Errorf("weights downloads %v, want one of %s", d, pageVariant)
+	}
+}
+
+// TestInt8AgreesWithFP32 classifies real sample photos in the page, which
+// downloads the int8 weights, and compares each with `pawnet predict` on
+// the float32 weights: |ΔP(dog)| ≤ int8MaxDeltaP, and the same label
+// wherever the float32 P(dog) is further than that from 0.5 (closer, a
+// flip is within the bound).
+func TestInt8AgreesWithFP32(t *testing.T) {
+	b := newBrowser(t)
+	r := finishedRun(t)
+	srv := newServer(t, webRoot(t), r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL())
+	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+
+	test := filepath.Join(testdata.SampleDir(t), "test")
+	var files []string
+	var drops []dropFile
+	for i := 1; i <= 16; i++ {
+		f := filepath.Join(test, strconv.Itoa(i)+".jpg")
+		files = append(files, f)
+		drops = append(drops, fileFromDisk(t, f, "image/jpeg"))
+	}
+	b.drop(drops...)
+	b.waitSettled(len(files), 2*time.Minute)
+	fp32 := nativeClassifier(t, r.weights)
+	dog := metrics.DogIndex(fp32.Classes)
+	worst, same := 0.0, 0
+	for i, p := range b.predictions() {
+		f := files[len(files)-1-i] // newest first
+		if p.State != "done" || p.Name != filepath.Base(f) {
+			t.Fatalf("result %d: %s %s %s", i, p.Name, p.State, p.Err)
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fp32.Classify(data, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pd, err := strconv.ParseFloat(p.PDog, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wd := float64(want.Probs[dog])
+		d := math.Abs(pd - wd)
+		worst = math.Max(worst, d)
+		if d > int8MaxDeltaP {
+			t.Errorf("%s: P(dog) %.5f in the page (int8), %.5f natively (fp32): |Δ| %.3g > %g", p.Name, pd, wd, d, int8MaxDeltaP)
+		}
+		if p.Label == want.Label {
+			same++
+		} else if math.Abs(wd-0.5) > int8MaxDeltaP {
+			t.Errorf("%s: %s in the page (int8, P(dog) %.5f), %s natively (fp32, %.5f)", p.Name, p.Label, pd, want.Label, wd)
+		}
+	}
+	t.Logf("int8 in the page vs fp32 natively on %d photos: same label on %d, max |ΔP(dog)| %.3g", len(files), same, worst)
 }

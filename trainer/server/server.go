@@ -317,7 +317,12 @@ func (s *Server) serveWeights(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, v := range variants {
 		path := alexnet.VariantPath(s.opts.WeightsPath, v)
-		if _, err := os.Stat(path); err == nil {
+		if st, err := os.Stat(path); err == nil {
+			part := ""
+			if rg := r.Header.Get("Range"); rg != "" {
+				part = " " + rg + " of"
+			}
+			s.opts.Log.Printf("server: %s%s the %s weights (%.1f MB) to %s", r.Method, part, v, float64(st.Size())/1e6, r.RemoteAddr)
 			w.Header().Set("X-Pawnet-Variant", string(v))
 			s.serveFile(w, r, path, "application/octet-stream", missing)
 			return

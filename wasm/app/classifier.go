@@ -17,14 +17,16 @@ type Classifier struct {
 
 	ee      vugu.EventEnv
 	worker  js.Value
-	version func() int64 // the latest export the page knows of
+	version func() int64  // the latest export the page knows of
+	run     func() string // the run's id ("" while unknown)
 	events  chan classifier.Reply
 }
 
 // Start creates the worker. version reports the export the page knows of,
-// so the worker reloads the weights when a newer export appears.
-func (c *Classifier) Start(ee vugu.EventEnv, version func() int64) {
-	c.ee, c.version, c.Weights = ee, version, classifier.WeightsNone
+// so the worker reloads the weights when a newer export appears; run and
+// version key the weights the worker keeps in the browser's cache.
+func (c *Classifier) Start(ee vugu.EventEnv, version func() int64, run func() string) {
+	c.ee, c.version, c.run, c.Weights = ee, version, run, classifier.WeightsNone
 	if !js.Global().Truthy() {
 		return
 	}
@@ -90,6 +92,7 @@ func (c *Classifier) add(f js.Value) {
 	setProp(msg, "id", it.ID)
 	setProp(msg, "file", f)
 	setProp(msg, "version", float64(c.version()))
+	setProp(msg, "run", c.run())
 	c.worker.Call("postMessage", msg)
 }
 
