@@ -319,3 +319,48 @@ func TestInt8AgreesWithFP32(t *testing.T) {
 	}
 	t.Logf("int8 in the page vs fp32 natively on %d photos: same label on %d, max |ΔP(dog)| %.3g", len(files), same, worst)
 }
+
+// TestWorkerPool opens the page with ?workers=2 and drops eight sample
+// photos at once: the panel reports two workers, two photos are classified
+// at the same time, and every result equals `pawnet predict`'s on the int8
+// weights.
+func TestWorkerPool(t *testing.T) {
+	b := newBrowser(t)
+	r := finishedRun(t)
+	srv := newServer(t, webRoot(t), r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL() + "/?workers=2")
+	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+	// Record the most photos in the "running" state at once.
+	eval[bool](b, `(() => {
+  window.pawnetRunning = 0;
+  const count = () => { window.pawnetRunning = Math.max(window.pawnetRunning,
+    document.querySelectorAll('#predictions li.prediction[data-state="running"]').length); };
+  new MutationObserver(count).observe(document.body, { subtree: true, childList: true, attributes: true });
+  return true;
+})()`)
+	test := filepath.Join(testdata.SampleDir(t), "test")
+	var files []string
+	var drops []dropFile
+	for i := 21; i <= 28; i++ {
+		f := filepath.Join(test, strconv.Itoa(i)+".jpg")
+		files = append(files, f)
+		drops = append(drops, fileFromDisk(t, f, "image/jpeg"))
+	}
+	b.drop(drops...)
+	b.waitSettled(len(files), 2*time.Minute)
+	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
+	for i, p := range b.predictions() {
+		data, err := os.ReadFile(files[len(files)-1-i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAgainstNative(t, c, p, data)
+	}
+	if info := eval[string](b, `document.querySelector("#weights-status").textContent`); !strings.Contains(info, "2 workers") {
+		t.Errorf("weights shown as %q, want 2 workers", info)
+	}
+	if n := eval[int](b, `window.pawnetRunning`); n < 2 {
+		t.Errorf("at most %d photo running at once, want 2", n)
+	}
+}

@@ -32,7 +32,8 @@ func (c *Classifier) Start(ee vugu.EventEnv, version func() int64, run func() st
 	}
 	c.events = make(chan classifier.Reply, 256)
 	go c.loop()
-	c.worker = js.Global().Get("Worker").New("worker.js")
+	// The page's query (e.g. ?workers=2, the pool's size) goes to the worker.
+	c.worker = js.Global().Get("Worker").New("worker.js" + js.Global().Get("location").Get("search").String())
 	// vugu/js's Value.Set does not convert vugu js values (Value, Func);
 	// Call does, hence addEventListener and setProp.
 	c.worker.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
