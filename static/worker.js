@@ -46,31 +46,44 @@ const first = module.then(spawn);
 first.then(() => post({ type: "ready", ms: performance.now() }))
   .catch((e) => post({ type: "fatal", message: "could not start the classifier: " + (e && e.message || e) }));
 
-let loaded = null;   // {version, info, classes}
+let loaded = null;   // {run, version, info, classes}
 let loading = null;  // {version, promise} of the load under way
 let growing = Promise.resolve(); // the pool workers still loading
 const pool = [];     // {worker, version, busy, job, waiting}
 const jobs = [];     // photos waiting for a worker: {id, file}
 let fatal = "";
 
+// A reload finds the weights of the last export in the cache: load them
+// now, while the page starts, so that its first photo need not wait. The
+// page's first message says whether they are still the current ones.
+const preload = first.then(async () => {
+  if (!self.caches) return;
+  const cache = await caches.open(CACHE);
+  const keys = await cache.keys();
+  if (keys.length !== 1 || loading || loaded) return;
+  const m = /weights-cache\/([^/]*)\/(\d+)\//.exec(keys[0].url);
+  if (m) await ensureLoaded(Number(m[2]), decodeURIComponent(m[1]));
+}).catch(() => {});
+
 self.onmessage = (e) => {
   const msg = e.data;
   if (!msg || msg.type !== "classify") return;
   jobs.push({ id: msg.id, file: msg.file });
-  ensureLoaded(msg.version || 0, msg.run || "").then(dispatch, (err) => {
+  preload.then(() => ensureLoaded(msg.version || 0, msg.run || "")).then(dispatch, (err) => {
     const message = String(err && err.message || err);
     // Every photo waiting fails with the same error.
     for (const j of jobs.splice(0)) post({ type: "result", id: j.id, error: "weights: " + message });
   });
 };
 
-// ensureLoaded loads the weights of export version (or newer) into the
-// pool, once: concurrent callers wait for the same load.
+// ensureLoaded loads the weights of export version (or newer) of run into
+// the pool, once: concurrent callers wait for the same load. Version 0 or
+// run "" (the page does not know yet) accept whatever is loaded.
 function ensureLoaded(version, run) {
-  if (loaded && !(version > loaded.version)) return Promise.resolve();
-  if (loading && loading.version >= version) return loading.promise;
+  if (loaded && !(version > loaded.version) && !(run && loaded.run && run !== loaded.run)) return Promise.resolve();
+  if (loading && loading.version >= version && !(run && loading.run && run !== loading.run)) return loading.promise;
   const promise = (loading ? loading.promise : Promise.resolve()).catch(() => {}).then(() => load(version, run));
-  loading = { version, promise };
+  loading = { run, version, promise };
   promise.then(() => { if (loading && loading.promise === promise) loading = null; },
     (err) => {
       if (loading && loading.promise === promise) loading = null;
@@ -98,7 +111,7 @@ async function load(version, run) {
   while (pool.length > size) pool.pop().worker.terminate();
   info.cached = w.cached;
   info.workers = size;
-  loaded = { version, info, classes: info.classes };
+  loaded = { run, version, info, classes: info.classes };
   post({ type: "weights", state: "ready", info, version, downloadMs });
   growing = grow(version, w.bytes, size).catch((err) => console.warn("pawnet: pool worker: " + err));
 }

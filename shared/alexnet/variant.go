@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 )
 
 // Variant is how an exported weights file stores the weight tensors. Each
@@ -155,27 +156,45 @@ func Quantize(w []float32, rows int) (q []int8, scale []float32) {
 }
 
 // dequantize expands int8 data (rows of equal length) with per-row scales
-// into float32: w = q·scale.
+// into float32: w = q·scale, through a 256-entry table per row (in wasm,
+// about twice as fast as converting and multiplying each value).
 func dequantize(data []byte, scale []float32) []float32 {
 	out := make([]float32, len(data))
 	if len(scale) == 0 {
 		return out
 	}
 	n := len(data) / len(scale)
+	var table [256]float32
 	for r, s := range scale {
-		row := out[r*n : (r+1)*n]
-		for i, b := range data[r*n : (r+1)*n] {
-			row[i] = float32(int8(b)) * s
+		for b := range table {
+			table[b] = float32(int8(b)) * s
+		}
+		src := data[r*n : (r+1)*n]
+		dst := out[r*n : (r+1)*n]
+		dst = dst[:len(src)]
+		for i, b := range src {
+			dst[i] = table[b]
 		}
 	}
 	return out
 }
 
+// halfTable maps every half float to its float32 value (256 KB, made on
+// first use).
+var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
+	t := new([1 << 16]float32)
+	for h := range t {
+		t[h] = HalfToFloat32(uint16(h))
+	}
+	return t
+})
+
 // halfFloats decodes little-endian IEEE half floats into float32.
 func halfFloats(b []byte) []float32 {
+	t := halfTable()
 	out := make([]float32, len(b)/2)
 	for i := range out {
-		out[i] = HalfToFloat32(binary.LittleEndian.Uint16(b[2*i:]))
+		out[i] = t[binary.LittleEndian.Uint16(b[2*i:])]
 	}
 	return out
 }
