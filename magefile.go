@@ -306,7 +306,10 @@ func WasmTest() error {
 // Bench prints the benchmark figures: decode + resize and augmentation
 // (img/s on one core), the pure-Go inference (ms/image, and GMAC/s of its
 // GEMM with the SIMD and the scalar kernels), the native forward pass side
-// by side with PyTorch's on the CPU (when python3-torch is installed), GoMLX CPU
+// by side with PyTorch's on the CPU (when python3-torch is installed), the
+// int8 and fp16 exports' agreement with fp32 on the sample's test photos
+// (for runs/'s newest trained weights or $PAWNET_WEIGHTS, and random
+// full-size weights), GoMLX CPU
 // training steps, the dashboard server's delivery to 10 WebSocket clients
 // on loopback (msgs/s) and the producer's cost per message (ns/op of
 // Emit), and, in headless Chromium, the classifier's ms/image for the full
@@ -323,6 +326,7 @@ func Bench() error {
 		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
 		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm", "./shared/alexnet"},
 		{"test", "-run", "^$", "-bench", "ForwardVsTorch", "-benchtime", "10x", "./trainer/predict"},
+		{"test", "-run", "^$", "-bench", "CompactWeights", "-benchtime", "1x", "./trainer/predict"},
 		{"test", "-run", "^$", "-bench", "TrainStep", "-benchtime", "3x", "./trainer/model"},
 		{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
 		{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./trainer/browsertest"},
