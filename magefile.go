@@ -304,16 +304,17 @@ func WasmTest() error {
 }
 
 // Bench prints the benchmark figures: decode + resize and augmentation
-// (img/s on one core), the pure-Go inference (ms/image, and GMAC/s of its
-// GEMM with the SIMD and the scalar kernels), the native forward pass side
-// by side with PyTorch's on the CPU (when python3-torch is installed), the
+// (img/s on one core); the pure-Go inference (ms/image, and GMAC/s of its
+// GEMM with the SIMD and the scalar kernels); the native forward pass side
+// by side with PyTorch's on the CPU (when python3-torch is installed); the
 // int8 and fp16 exports' agreement with fp32 on the sample's test photos
 // (for runs/'s newest trained weights or $PAWNET_WEIGHTS, and random
-// full-size weights), GoMLX CPU
-// training steps, the dashboard server's delivery to 10 WebSocket clients
-// on loopback (msgs/s) and the producer's cost per message (ns/op of
-// Emit), and, in headless Chromium, the classifier's ms/image for the full
-// and small AlexNet and the page-ready time.
+// full-size weights); GoMLX CPU training steps; the dashboard server's
+// delivery to 10 WebSocket clients on loopback (msgs/s) and the producer's
+// cost per message (ns/op of Emit); and, in headless Chromium, the
+// classifier's ms/image for the full and small AlexNet on one worker and on
+// a pool of two, the page's longest stall, the time from a reload to the
+// first classified photo with the weights cached, and the page-ready time.
 func Bench() error {
 	mg.Deps(testSample, Wasm)
 	abs, err := filepath.Abs(testData)
