@@ -265,7 +265,13 @@ func (b *browser) wait(what, expr string, timeout time.Duration) {
 // eval evaluates a JavaScript expression (awaiting a promise) into T.
 func eval[T any](b *browser, expr string) T {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	return evalTimeout[T](b, expr, 30*time.Second)
+}
+
+// evalTimeout is eval with a deadline.
+func evalTimeout[T any](b *browser, expr string, timeout time.Duration) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -277,7 +283,10 @@ func eval[T any](b *browser, expr string) T {
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
+		s = s[:i] + " …"
+	}
+	if len(s) > 200 {
+		s = s[:200] + " …"
 	}
 	return s
 }
