@@ -26,7 +26,8 @@
 //   {type: "weights", state: "loading", loaded, total}
 //   {type: "weights", state: "ready", info, version, downloadMs}
 //       info.variant: fp32, fp16 or int8; info.cached: read from the
-//       cache; info.workers: the pool's size
+//       cache; info.workers: the pool workers that hold the weights (sent
+//       again as each further worker of the pool loads them)
 //   {type: "weights", state: "error", message}
 //   {type: "start", id}
 //   {type: "result", id, probs, best, label, classes, ms}  or  {type: "result", id, error}
@@ -110,8 +111,8 @@ async function load(version, run) {
   const size = poolSize(info.params);
   while (pool.length > size) pool.pop().worker.terminate();
   info.cached = w.cached;
-  info.workers = size;
-  loaded = { run, version, info, classes: info.classes };
+  info.workers = 1;
+  loaded = { run, version, info, classes: info.classes, downloadMs };
   post({ type: "weights", state: "ready", info, version, downloadMs });
   growing = grow(version, w.bytes, size).catch((err) => console.warn("pawnet: pool worker: " + err));
 }
@@ -124,6 +125,9 @@ async function grow(version, bytes, size) {
     if (i >= pool.length) pool.push(await spawn());
     await loadInto(pool[i], bytes.slice());
     pool[i].version = version;
+    // Say how many workers hold the weights now.
+    loaded.info.workers = i + 1;
+    post({ type: "weights", state: "ready", info: loaded.info, version, downloadMs: loaded.downloadMs });
     dispatch();
   }
 }

@@ -218,8 +218,8 @@ func BenchmarkBrowserInference(b *testing.B) {
 				e.b.wait("the run", historyJS, 30*time.Second)
 				benchCount++
 				classifyOnce(b, e.b, photo, benchCount)
-				// Both workers hold the weights once a batch runs two at a time.
-				classifyBatch(b, e.b, photo, 4)
+				// The second worker loads the weights after the first.
+				e.b.wait("two workers", `document.querySelector("#weights-status").textContent.includes("2 workers")`, 5*time.Minute)
 				e.warm = true
 			}
 			eval[bool](e.b, lagMonitorJS)

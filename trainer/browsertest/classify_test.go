@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -320,47 +321,107 @@ func TestInt8AgreesWithFP32(t *testing.T) {
 	t.Logf("int8 in the page vs fp32 natively on %d photos: same label on %d, max |ΔP(dog)| %.3g", len(files), same, worst)
 }
 
-// TestWorkerPool opens the page with ?workers=2 and drops eight sample
-// photos at once: the panel reports two workers, two photos are classified
-// at the same time, and every result equals `pawnet predict`'s on the int8
-// weights.
+// poolJS runs static/worker.js with a pool of two on the photos given as
+// base64, as the page would (one classify message each, all at once), and
+// returns the results by id, the most photos started but not finished at
+// any time, and the pool size the weights report.
+const poolJS = `(async (photos, run, version) => {
+  const w = new Worker("worker.js?workers=2");
+  const results = {};
+  let inFlight = 0, maxInFlight = 0, workers = 0, pending = photos.length, seen = 0;
+  const done = new Promise((resolve, reject) => {
+    w.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === "fatal") reject(new Error(m.message));
+      if (m.type === "weights" && m.state === "ready") workers = Math.max(workers, m.info.workers);
+      if (m.type === "start") { inFlight++; maxInFlight = Math.max(maxInFlight, inFlight); }
+      if (m.type === "result") {
+        inFlight--;
+        results[m.id] = m;
+        if (++seen === 1) send(1); // the rest once the first photo has loaded the pool
+        if (--pending === 0) resolve();
+      }
+    };
+  });
+  const file = (p) => {
+    const bin = atob(p.b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new File([bytes], p.name, { type: p.type });
+  };
+  const send = async (from) => {
+    if (from === 1) {
+      // Wait until both workers hold the weights.
+      while (workers < 2) await new Promise((r) => setTimeout(r, 20));
+    }
+    for (let i = from; i < (from === 0 ? 1 : photos.length); i++) {
+      w.postMessage({ type: "classify", id: i, file: file(photos[i]), version, run });
+    }
+  };
+  send(0);
+  await done;
+  w.terminate();
+  return { results: Object.values(results), maxInFlight, workers };
+})`
+
+// TestWorkerPool runs static/worker.js with ?workers=2 in the page on nine
+// sample photos (one, which loads the weights into both workers, then
+// eight at once): two photos are classified at the same time, and every
+// result equals `pawnet predict`'s on the int8 weights.
 func TestWorkerPool(t *testing.T) {
 	b := newBrowser(t)
 	r := finishedRun(t)
 	srv := newServer(t, webRoot(t), r.weights)
 	srv.loadHistory(t, r.metrics)
-	b.open(srv.URL() + "/?workers=2")
-	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
-	// Record the most photos in the "running" state at once.
-	eval[bool](b, `(() => {
-  window.pawnetRunning = 0;
-  const count = () => { window.pawnetRunning = Math.max(window.pawnetRunning,
-    document.querySelectorAll('#predictions li.prediction[data-state="running"]').length); };
-  new MutationObserver(count).observe(document.body, { subtree: true, childList: true, attributes: true });
-  return true;
-})()`)
+	b.open(srv.URL())
 	test := filepath.Join(testdata.SampleDir(t), "test")
 	var files []string
-	var drops []dropFile
-	for i := 21; i <= 28; i++ {
+	var photos []dropFile
+	for i := 20; i <= 28; i++ {
 		f := filepath.Join(test, strconv.Itoa(i)+".jpg")
 		files = append(files, f)
-		drops = append(drops, fileFromDisk(t, f, "image/jpeg"))
+		photos = append(photos, fileFromDisk(t, f, "image/jpeg"))
 	}
-	b.drop(drops...)
-	b.waitSettled(len(files), 2*time.Minute)
+	arg, err := json.Marshal(photos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		ID    int       `json:"id"`
+		Probs []float64 `json:"probs"`
+		Label string    `json:"label"`
+		Error string    `json:"error"`
+	}
+	got := evalTimeout[struct {
+		Results     []result `json:"results"`
+		MaxInFlight int      `json:"maxInFlight"`
+		Workers     int      `json:"workers"`
+	}](b, poolJS+`(`+string(arg)+`, "", 0)`, 3*time.Minute)
 	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
-	for i, p := range b.predictions() {
-		data, err := os.ReadFile(files[len(files)-1-i])
+	if len(got.Results) != len(files) {
+		t.Fatalf("%d results for %d photos", len(got.Results), len(files))
+	}
+	for _, res := range got.Results {
+		data, err := os.ReadFile(files[res.ID])
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkAgainstNative(t, c, p, data)
+		want, err := c.Classify(data, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Error != "" || res.Label != want.Label {
+			t.Errorf("%s: %q (error %q), native %q", filepath.Base(files[res.ID]), res.Label, res.Error, want.Label)
+			continue
+		}
+		for k, p := range res.Probs {
+			if math.Abs(p-float64(want.Probs[k])) > 1e-4 {
+				t.Errorf("%s: P[%d] %v, native %v", filepath.Base(files[res.ID]), k, p, want.Probs[k])
+			}
+		}
 	}
-	if info := eval[string](b, `document.querySelector("#weights-status").textContent`); !strings.Contains(info, "2 workers") {
-		t.Errorf("weights shown as %q, want 2 workers", info)
+	if got.Workers != 2 || got.MaxInFlight < 2 {
+		t.Errorf("pool of %d workers, at most %d photos in flight; want 2 and 2", got.Workers, got.MaxInFlight)
 	}
-	if n := eval[int](b, `window.pawnetRunning`); n < 2 {
-		t.Errorf("at most %d photo running at once, want 2", n)
-	}
+	t.Logf("%d photos on %d workers, at most %d at once", len(got.Results), got.Workers, got.MaxInFlight)
 }
