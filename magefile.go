@@ -19,6 +19,7 @@ import (
 	"github.com/magefile/mage/sh"
 
 	"github.com/pawnet/pawnet/trainer/rundir"
+	"github.com/pawnet/pawnet/trainer/wasmbuild"
 )
 
 // Folders the workflows use (all ignored by git).
@@ -159,22 +160,28 @@ func Lint() error {
 	if err := run("go", "tool", "staticcheck", "./..."); err != nil {
 		return err
 	}
-	// `go tool` would build staticcheck itself for js/wasm: run the host
-	// binary it cached (go tool -n prints its path) on the wasm packages.
-	staticcheck, err := sh.Output("go", "tool", "-n", "staticcheck")
+	// The browser build: Go wasmbuild.Toolchain with GOEXPERIMENT=simd
+	// (the wasm SIMD kernels). `go tool` would build staticcheck itself for
+	// js/wasm: run the host binary that toolchain cached (go tool -n prints
+	// its path) on the packages the browser runs.
+	host := map[string]string{"GOTOOLCHAIN": wasmbuild.Toolchain}
+	staticcheck, err := sh.OutputWith(host, "go", "tool", "-n", "staticcheck")
 	if err != nil {
 		return err
 	}
-	fmt.Println("$ GOOS=js GOARCH=wasm staticcheck ./wasm/...")
-	if err := sh.RunWithV(wasmEnv, staticcheck, "./wasm/..."); err != nil {
+	wasmEnv := wasmEnvMap()
+	fmt.Printf("$ GOOS=js GOARCH=wasm GOTOOLCHAIN=%s GOEXPERIMENT=simd staticcheck ./shared/... ./wasm/...\n", wasmbuild.Toolchain)
+	if err := sh.RunWithV(wasmEnv, staticcheck, "./shared/...", "./wasm/..."); err != nil {
 		return err
 	}
+	fmt.Printf("$ GOOS=js GOARCH=wasm GOTOOLCHAIN=%s GOEXPERIMENT=simd go vet ./shared/... ./wasm/...\n", wasmbuild.Toolchain)
+	if err := sh.RunWithV(wasmEnv, "go", "vet", "./shared/...", "./wasm/..."); err != nil {
+		return err
+	}
+	// The portable build: shared/ with the host's Go and no experiment
+	// (the scalar kernels) must build for js/wasm too.
 	fmt.Println("$ GOOS=js GOARCH=wasm go build ./shared/...")
-	if err := sh.RunWithV(wasmEnv, "go", "build", "./shared/..."); err != nil {
-		return err
-	}
-	fmt.Println("$ GOOS=js GOARCH=wasm go vet ./wasm/...")
-	if err := sh.RunWithV(wasmEnv, "go", "vet", "./wasm/..."); err != nil {
+	if err := sh.RunWithV(map[string]string{"GOOS": "js", "GOARCH": "wasm", "GOEXPERIMENT": ""}, "go", "build", "./shared/..."); err != nil {
 		return err
 	}
 	return GenCheck()
@@ -234,27 +241,19 @@ func Generate() error {
 	return run("go", "generate", "./...")
 }
 
-// wasmEnv builds for the browser.
-var wasmEnv = map[string]string{"GOOS": "js", "GOARCH": "wasm"}
+// wasmEnvMap is wasmbuild's environment for the browser build, as the
+// overrides sh.RunWith takes.
+func wasmEnvMap() map[string]string {
+	return map[string]string{"GOOS": "js", "GOARCH": "wasm", "GOTOOLCHAIN": wasmbuild.Toolchain, "GOEXPERIMENT": "simd"}
+}
 
 // Wasm builds the browser dashboard into static/: app.wasm (wasm/app, the
 // Vugu page), worker.wasm (wasm/worker, the inference Web Worker), and
-// wasm_exec.js copied from $(go env GOROOT)/lib/wasm. All three are
-// ignored by git.
+// wasm_exec.js, all with Go wasmbuild.Toolchain (fetched by the go command
+// on first use) and GOEXPERIMENT=simd, for the worker's wasm SIMD kernels.
+// All three are ignored by git.
 func Wasm() error {
-	for _, b := range [][2]string{{"static/app.wasm", "./wasm/app"}, {"static/worker.wasm", "./wasm/worker"}} {
-		fmt.Println("$ GOOS=js GOARCH=wasm go build -trimpath -ldflags=-s -w -o", b[0], b[1])
-		if err := sh.RunWithV(wasmEnv, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", b[0], b[1]); err != nil {
-			return err
-		}
-	}
-	goroot, err := sh.Output("go", "env", "GOROOT")
-	if err != nil {
-		return err
-	}
-	src := filepath.Join(goroot, "lib", "wasm", "wasm_exec.js")
-	fmt.Println("$ cp", src, "static/wasm_exec.js")
-	return sh.Copy("static/wasm_exec.js", src)
+	return wasmbuild.Build(".", "static", os.Stdout)
 }
 
 // lintThenWasm lints, then builds the wasm: not in parallel, since Lint
@@ -280,15 +279,42 @@ func Test() error {
 	e := env()
 	e["PAWNET_SAMPLE_DIR"] = abs
 	fmt.Println("$ go test -count=1 -timeout 25m ./...")
-	return sh.RunWithV(e, "go", "test", "-count=1", "-timeout", "25m", "./...")
+	if err := sh.RunWithV(e, "go", "test", "-count=1", "-timeout", "25m", "./..."); err != nil {
+		return err
+	}
+	return WasmTest()
+}
+
+// WasmTest runs the tests of shared/ (-short) compiled as the browser's
+// worker is, for js/wasm with Go wasmbuild.Toolchain and GOEXPERIMENT=simd,
+// under node (Go's go_js_wasm_exec): among them the check that the wasm
+// SIMD kernels agree bit for bit with the scalar ones.
+func WasmTest() error {
+	goroot, err := wasmbuild.GOROOT(".")
+	if err != nil {
+		return err
+	}
+	args := []string{"test", "-count=1", "-short", "-exec=" + filepath.Join(goroot, "lib", "wasm", "go_js_wasm_exec"), "./shared/..."}
+	fmt.Printf("$ GOOS=js GOARCH=wasm GOTOOLCHAIN=%s GOEXPERIMENT=simd go %s\n", wasmbuild.Toolchain, strings.Join(args, " "))
+	e := wasmEnvMap()
+	if abs, err := filepath.Abs(testData); err == nil {
+		e["PAWNET_SAMPLE_DIR"] = abs
+	}
+	return sh.RunWithV(e, "go", args...)
 }
 
 // Bench prints the benchmark figures: decode + resize and augmentation
-// (img/s on one core), the pure-Go inference (ms/image), GoMLX CPU
-// training steps, the dashboard server's delivery to 10 WebSocket clients
-// on loopback (msgs/s) and the producer's cost per message (ns/op of
-// Emit), and, in headless Chromium, the classifier's ms/image for the full
-// and small AlexNet and the page-ready time.
+// (img/s on one core); the pure-Go inference (ms/image, and GMAC/s of its
+// GEMM with the SIMD and the scalar kernels); the native forward pass side
+// by side with PyTorch's on the CPU (when python3-torch is installed); the
+// int8 and fp16 exports' agreement with fp32 on the sample's test photos
+// (for runs/'s newest trained weights or $PAWNET_WEIGHTS, and random
+// full-size weights); GoMLX CPU training steps; the dashboard server's
+// delivery to 10 WebSocket clients on loopback (msgs/s) and the producer's
+// cost per message (ns/op of Emit); and, in headless Chromium, the
+// classifier's ms/image for the full and small AlexNet on one worker and on
+// a pool of two, the page's longest stall, the time from a reload to the
+// first classified photo with the weights cached, and the page-ready time.
 func Bench() error {
 	mg.Deps(testSample, Wasm)
 	abs, err := filepath.Abs(testData)
@@ -299,7 +325,9 @@ func Bench() error {
 	e["PAWNET_SAMPLE_DIR"] = abs
 	for _, args := range [][]string{
 		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
-		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall", "./shared/alexnet"},
+		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm", "./shared/alexnet"},
+		{"test", "-run", "^$", "-bench", "ForwardVsTorch", "-benchtime", "10x", "./trainer/predict"},
+		{"test", "-run", "^$", "-bench", "CompactWeights", "-benchtime", "1x", "./trainer/predict"},
 		{"test", "-run", "^$", "-bench", "TrainStep", "-benchtime", "3x", "./trainer/model"},
 		{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
 		{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./trainer/browsertest"},

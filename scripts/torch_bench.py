@@ -12,10 +12,18 @@ cross-entropy, eager mode, channels_last, optional bf16 autocast.
       augmentation (flip, rotation 10, RandomResizedCrop 227 0.8-1.0,
       ColorJitter 0.2, normalize).
 
+  torch_bench.py infer --weights model.safetensors --device cpu --threads 2 --batch 1 8
+      eval-mode inference with pawnet's exported weights (read with the
+      safetensors layout, no safetensors module needed): ms/photo per batch
+      size, the mean (and best) of --reps timed passes after --warmup. With --inputs X.f32
+      (n NHWC images, float32) it also writes their logits to --logits.
+
 --device cpu and --size 64 make a tiny dry run for CI.
 """
 import argparse
+import json
 import os
+import struct
 import sys
 import time
 
@@ -114,9 +122,63 @@ def epoch(args):
           f"seconds={el:.1f} img/s={n / el:.1f}")
 
 
+def load_safetensors(path):
+    """Tensors of a safetensors file as torch tensors, by name, and its metadata."""
+    import numpy as np
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    body = memoryview(data)[8 + n:]
+    dtypes = {"F32": np.float32, "F16": np.float16}
+    out = {}
+    for name, info in header.items():
+        a, b = info["data_offsets"]
+        arr = np.frombuffer(body[a:b], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
+        out[name] = torch.from_numpy(arr.astype(np.float32))
+    return out, meta
+
+
+def infer(args):
+    tensors, meta = load_safetensors(args.weights)
+    cfg = json.loads(meta["pawnet.config"])
+    if cfg["name"] != "full":
+        sys.exit("infer: only the full config is built here")
+    torch.set_num_threads(args.threads)
+    model = alexnet(cfg["input_size"], cfg["classes"])
+    # alexnet() is Sequential(features, Flatten, then torchvision's
+    # classifier entries shifted by 2): features.i -> 0.i, classifier.i -> (i+2).
+    state = {}
+    for k, v in tensors.items():
+        part, i, leaf = k.split(".")
+        state["0.%s.%s" % (i, leaf) if part == "features" else "%d.%s" % (int(i) + 2, leaf)] = v
+    model.load_state_dict(state)
+    model.eval()
+    size = cfg["input_size"]
+    with torch.no_grad():
+        if args.inputs:
+            import numpy as np
+            x = np.fromfile(args.inputs, dtype=np.float32).reshape(-1, size, size, 3)
+            logits = model(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous())
+            logits.numpy().astype(np.float32).tofile(args.logits)
+        for batch in args.batch_sizes:
+            x = torch.randn(batch, 3, size, size)
+            for _ in range(args.warmup):
+                model(x)
+            times = []
+            for _ in range(args.reps):
+                t0 = time.perf_counter()
+                model(x)
+                times.append(time.perf_counter() - t0)
+            mean = sum(times) / len(times)
+            print(f"torch infer device=cpu threads={args.threads} batch={batch} ms/photo={1000 * mean / batch:.2f} "
+                  f"best={1000 * min(times) / batch:.2f}", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["throughput", "epoch"])
+    p.add_argument("mode", choices=["throughput", "epoch", "infer"])
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     p.add_argument("--steps", type=int, default=30)
@@ -125,7 +187,16 @@ def main():
     p.add_argument("--size", type=int, default=227)
     p.add_argument("--data")
     p.add_argument("--workers", type=int, default=16)
+    p.add_argument("--weights")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8])
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--inputs")
+    p.add_argument("--logits")
     args = p.parse_args()
+    if args.mode == "infer":
+        infer(args)
+        return
     if args.device == "cuda":
         torch.backends.cudnn.benchmark = True
     throughput(args) if args.mode == "throughput" else epoch(args)

@@ -109,18 +109,13 @@ func (l *convLayer) im2col(col, in []float32, q0, q1 int) {
 			for c := 0; c < l.cin; c++ {
 				for ky := 0; ky < ks; ky++ {
 					off := c*plane + ky*side
-					r0 := in[base[0]+off : base[0]+off+ks]
-					r1 := in[base[1]+off : base[1]+off+ks]
-					r2 := in[base[2]+off : base[2]+off+ks]
-					r3 := in[base[3]+off : base[3]+off+ks]
-					dd := dst[d : d+4*ks]
-					for kx := range r0 {
-						dd[4*kx] = r0[kx]
-						dd[4*kx+1] = r1[kx]
-						dd[4*kx+2] = r2[kx]
-						dd[4*kx+3] = r3[kx]
+					dd := dst[d : d+gemmNR*ks]
+					for t, b := range base {
+						for kx, v := range in[b+off : b+off+ks] {
+							dd[gemmNR*kx+t] = v
+						}
 					}
-					d += 4 * ks
+					d += gemmNR * ks
 				}
 			}
 			continue

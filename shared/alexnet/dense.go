@@ -23,7 +23,7 @@ func (l *denseLayer) forwardRows(outs, xs []float32, n, o0, o1 int) {
 	for ; o+denseRowBlock <= o1; o += denseRowBlock {
 		w := l.w[o*nin : (o+denseRowBlock)*nin]
 		for img := 0; img < n; img++ {
-			s := dot8(w, xs[img*nin:(img+1)*nin])
+			s := denseDot8(w, xs[img*nin:(img+1)*nin])
 			out := outs[img*nout+o : img*nout+o+denseRowBlock]
 			for r := range out {
 				out[r] = l.act(s[r] + l.bias[o+r])
@@ -45,8 +45,13 @@ func (l *denseLayer) act(v float32) float32 {
 	return v
 }
 
-// dot8 returns the dot products of x with the eight consecutive rows of
-// length len(x) in w.
+// denseDot8 returns the dot products of x with the eight consecutive rows
+// of length len(x) in w. SIMD builds replace it at init with kernels that
+// sum in another order (four or eight partial sums per row), so their
+// results differ from dot8's in rounding only.
+var denseDot8 = dot8
+
+// dot8 is the portable denseDot8: each row's sum in order.
 func dot8(w, x []float32) (s [8]float32) {
 	n := len(x)
 	w0, w1, w2, w3 := w[0*n:1*n], w[1*n:2*n], w[2*n:3*n], w[3*n:4*n]

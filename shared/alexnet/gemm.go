@@ -14,11 +14,56 @@ import (
 //	A panel p: a[p·MR·K + k·MR + r] = A[p·MR + r][k]
 //	B panel q: b[q·NR·K + k·NR + t] = B[k][q·NR + t]
 //
-// Missing rows and columns at the edges are zero.
+// Missing rows and columns at the edges are zero. Every build uses this one
+// layout; what differs is the micro-kernel that multiplies one A panel by
+// one B panel (or, natively, by several B panels side by side):
+//
+//   - tileScalar (this file), the portable kernel: a 4×8 tile computed as
+//     four 2×4 register blocks, the most a scalar tile can hold in the 16
+//     float registers of Go's wasm and amd64 backends without spilling;
+//   - with GOEXPERIMENT=simd on js/wasm (Go ≥ 1.27), tileWasmSIMD
+//     (gemm_simd_wasm.go): the same 4×8 tile in eight archsimd.Float32x4
+//     accumulators, bit-identical to tileScalar;
+//   - with GOEXPERIMENT=simd on amd64 with AVX2 and FMA (Go 1.26), the
+//     kernels of gemm_simd_amd64.go: 4 rows × 2 B panels in eight
+//     Float32x8 accumulators with fused multiply-adds (within 1e-5
+//     relative of the scalar sums, not bit-identical).
 const (
-	gemmMR = 2
-	gemmNR = 4
+	gemmMR = 4
+	gemmNR = 8
 )
+
+// simdKernels names the SIMD micro-kernels this build uses ("" for the
+// portable scalar ones); simdExact reports whether they give bit-identical
+// results to the scalar ones (no fused multiply-add). SIMD builds set both
+// at init.
+var (
+	simdKernels string
+	simdExact   = true
+)
+
+// Kernels describes the matrix kernels this build runs: "scalar", or the
+// SIMD instruction set and vector type, e.g. "wasm simd128
+// (archsimd.Float32x4)".
+func Kernels() string {
+	if simdKernels == "" {
+		return "scalar"
+	}
+	return simdKernels
+}
+
+// gemmTile is the micro-kernel for one A panel slice a (MR·k floats) and
+// one B panel slice b (NR·k floats): c[r·NR + t] = Σ_k a[k·MR+r]·b[k·NR+t].
+// SIMD builds replace it at init.
+var gemmTile = tileScalar
+
+// gemmWide, when a SIMD build sets it, computes gemmWideNB B panels at once:
+// b holds them back to back (panel j at b[j·NR·k:]) and c[j] receives the
+// tile of panel j, as gemmTile would.
+var gemmWide func(c *[gemmWideNB][gemmMR * gemmNR]float32, a, b []float32, k int)
+
+// gemmWideNB is the number of B panels gemmWide handles at once.
+const gemmWideNB = 2
 
 // packA packs the row-major m×k matrix a into MR-row panels.
 func packA(a []float32, m, k int) []float32 {
@@ -34,8 +79,23 @@ func packA(a []float32, m, k int) []float32 {
 	return dst
 }
 
-// kernel2x4 returns the 2×4 block Σ_k a[k]ᵀ·b[k] of one A panel slice a
-// (2k floats) and one B panel slice b (4k floats), as c[r*4+t].
+// tileScalar is the portable micro-kernel (see gemmTile). It computes the
+// 4×8 tile as four 2×4 blocks, each summed over the whole of k in order, so
+// every output is the same left-to-right sum of products as the SIMD tile
+// kernel without fused multiply-add.
+func tileScalar(c *[gemmMR * gemmNR]float32, a, b []float32, k int) {
+	for r := 0; r < gemmMR; r += 2 {
+		for t := 0; t < gemmNR; t += 4 {
+			blk := kernel2x4(a, b, k, r, t)
+			copy(c[r*gemmNR+t:r*gemmNR+t+4], blk[:4])
+			copy(c[(r+1)*gemmNR+t:(r+1)*gemmNR+t+4], blk[4:])
+		}
+	}
+}
+
+// kernel2x4 returns the 2×4 block of rows r, r+1 and columns t..t+3 of the
+// product of one A panel slice a (MR·k floats) and one B panel slice b
+// (NR·k floats), as c[i*4+j].
 //
 // Eight float32 accumulators plus six operands fit in the 16 float registers
 // of both amd64 and Go's wasm backend; larger tiles spill. Measured on this
@@ -48,20 +108,20 @@ func packA(a []float32, m, k int) []float32 {
 //
 // Offsets from the base pointers instead of slice indexing remove the
 // per-iteration bounds checks and slice-header updates.
-func kernel2x4(a, b []float32, k int) (c [8]float32) {
+func kernel2x4(a, b []float32, k, r, t int) (c [8]float32) {
 	if k == 0 {
 		return c
 	}
-	_ = a[2*k-1]
-	_ = b[4*k-1]
+	_ = a[gemmMR*(k-1)+r+1]
+	_ = b[gemmNR*(k-1)+t+3]
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
-	pa := unsafe.Pointer(unsafe.SliceData(a))
-	pb := unsafe.Pointer(unsafe.SliceData(b))
+	pa := unsafe.Add(unsafe.Pointer(unsafe.SliceData(a)), 4*r)
+	pb := unsafe.Add(unsafe.Pointer(unsafe.SliceData(b)), 4*t)
 	// Offsets from the base pointers rather than advancing pointers: a
 	// pointer one past the end of a slice is invalid, even transiently.
 	for i := range k {
-		qa := unsafe.Add(pa, 8*i)
-		qb := unsafe.Add(pb, 16*i)
+		qa := unsafe.Add(pa, 4*gemmMR*i)
+		qb := unsafe.Add(pb, 4*gemmNR*i)
 		a0 := *(*float32)(qa)
 		a1 := *(*float32)(unsafe.Add(qa, 4))
 		b0 := *(*float32)(qb)
@@ -91,29 +151,45 @@ func kernel2x4(a, b []float32, k int) (c [8]float32) {
 // There is no blocking over k: with a scalar kernel the loop is bound by
 // arithmetic, not memory, and splitting k into blocks of 128–512 (so that a
 // block of A stays in L2) measured 5–15% slower, both natively and in wasm,
-// from the extra passes over C. One B panel (at most 4 × 3456 floats) stays
-// in L1/L2 while all of A streams past it.
+// from the extra passes over C. The B panels of one step (at most 3 × 8 ×
+// 3456 floats) stay in L1/L2 while all of A streams past them.
 func gemmPanels(c []float32, ldc int, pa []float32, m int, pb []float32, n, k int, bias []float32, q0, q1 int) {
 	rowPanels := (m + gemmMR - 1) / gemmMR
-	for q := q0; q < q1; q++ {
-		bp := pb[q*gemmNR*k : (q+1)*gemmNR*k]
-		j0 := q * gemmNR
+	store := func(acc *[gemmMR * gemmNR]float32, p, q int) {
+		i0, j0 := p*gemmMR, q*gemmNR
 		cols := min(gemmNR, n-j0)
-		for p := range rowPanels {
-			acc := kernel2x4(pa[p*gemmMR*k:(p+1)*gemmMR*k], bp, k)
-			i0 := p * gemmMR
-			for r := 0; r < gemmMR && i0+r < m; r++ {
-				row := c[(i0+r)*ldc+j0 : (i0+r)*ldc+j0+cols]
-				a := acc[r*gemmNR : r*gemmNR+cols]
-				if bias == nil {
-					copy(row, a)
-					continue
-				}
-				b := bias[i0+r]
-				for t := range row {
-					row[t] = relu(a[t] + b)
+		for r := 0; r < gemmMR && i0+r < m; r++ {
+			row := c[(i0+r)*ldc+j0 : (i0+r)*ldc+j0+cols]
+			a := acc[r*gemmNR : r*gemmNR+cols]
+			if bias == nil {
+				copy(row, a)
+				continue
+			}
+			b := bias[i0+r]
+			for t := range row {
+				row[t] = relu(a[t] + b)
+			}
+		}
+	}
+	q := q0
+	if gemmWide != nil {
+		var wide [gemmWideNB][gemmMR * gemmNR]float32
+		for ; q+gemmWideNB <= q1; q += gemmWideNB {
+			bp := pb[q*gemmNR*k : (q+gemmWideNB)*gemmNR*k]
+			for p := range rowPanels {
+				gemmWide(&wide, pa[p*gemmMR*k:(p+1)*gemmMR*k], bp, k)
+				for j := range wide {
+					store(&wide[j], p, q+j)
 				}
 			}
+		}
+	}
+	var acc [gemmMR * gemmNR]float32
+	for ; q < q1; q++ {
+		bp := pb[q*gemmNR*k : (q+1)*gemmNR*k]
+		for p := range rowPanels {
+			gemmTile(&acc, pa[p*gemmMR*k:(p+1)*gemmMR*k], bp, k)
+			store(&acc, p, q)
 		}
 	}
 }

@@ -20,26 +20,25 @@ import (
 // How it computes (Full, 1.13 GMAC per image by direct convolution):
 //
 //   - conv1 (11×11 stride 4): im2col into packed panels + a register-blocked
-//     2×4 float32 GEMM kernel (gemm.go).
+//     GEMM (gemm.go), whose micro-kernel is scalar, wasm SIMD
+//     (archsimd.Float32x4, with GOEXPERIMENT=simd and Go ≥ 1.27) or AVX2+FMA
+//     (archsimd.Float32x8, GOEXPERIMENT=simd on amd64).
 //   - conv2 (5×5) and conv3–5 (3×3), stride 1: Winograd F(3×3, 5×5) and
-//     F(4×4, 3×3) (winograd.go), whose α² GEMMs use the same kernel. This
-//     cuts the conv multiply-adds from 1.08 G to about 0.45 G, at the cost
-//     of 54 MB of transformed conv weights (the file's conv weights are
-//     9 MB) and a relative error of about 2e-5 on the logits.
-//   - fc6–fc8: an 8-row dot-product kernel reading the weights in place.
+//     F(4×4, 3×3) (winograd.go), whose α² GEMMs use the same kernels and
+//     whose transforms work on eight tiles at a time. This cuts the conv
+//     multiply-adds from 1.08 G to about 0.45 G, at the cost of 54 MB of
+//     transformed conv weights (the file's conv weights are 9 MB) and a
+//     relative error of about 2e-5 on the logits.
+//   - fc6–fc8: an 8-row dot-product kernel reading the weights in place
+//     (dense.go), also with scalar and SIMD versions.
 //
 // Measured on this project's 2-core AMD EPYC, shared with other work, so
-// ranges; best of several runs (BenchmarkForwardFull, ...FullLayers):
+// ranges (BenchmarkForwardFull, BenchmarkBrowserInference):
 //
-//	                          im2col everywhere   with Winograd
-//	js/wasm (node 20), 1 img  ≈ 0.53 s            0.30–0.43 s
-//	amd64, 1 thread, 1 img    ≈ 0.30 s            ≈ 0.16 s
-//
-// In wasm the GEMM kernel runs at 2.0–2.2 GMAC/s, about the scalar
-// ceiling (Go's wasm has no SIMD and no threads), so what is left is
-// arithmetic: conv1 ≈ 55 ms (it cannot use Winograd at stride 4), conv2 ≈
-// 90 ms, conv3–5 ≈ 125 ms, fc6+fc7 ≈ 35 ms (bound by reading 218 MB of
-// weights).
+//	                                scalar kernels   SIMD kernels
+//	Chromium (wasm), 1 worker, 1 img  300–356 ms       114–146 ms
+//	amd64, 2 threads, batch 1         93–108 ms        22–25 ms
+//	amd64, 2 threads, batch 8         110–141 ms/img   15–19 ms/img
 type Model struct {
 	cfg    Config
 	meta   Metadata

@@ -32,6 +32,7 @@ const (
 	MetaBestEpoch  = "pawnet.best_epoch"  // decimal int
 	MetaValAcc     = "pawnet.val_acc"     // float64, shortest round-trip form
 	MetaValLogLoss = "pawnet.val_logloss" // float64, shortest round-trip form
+	MetaVariant    = "pawnet.variant"     // the Variant, when not F32
 )
 
 // maxHeaderSize is the largest JSON header Load accepts; it matches the
@@ -48,6 +49,10 @@ type Metadata struct {
 	// Format is the weights format version read by Load. Save ignores it
 	// and always writes FormatVersion.
 	Format int
+	// Variant is how Load found the weights stored (F32, F16 or Int8;
+	// Load returns them as float32 in every case). Save ignores it: its
+	// argument decides.
+	Variant Variant
 	// Stats is the normalization stats.json of the training run, verbatim;
 	// this package does not interpret it. Empty means absent.
 	Stats json.RawMessage
@@ -134,6 +139,12 @@ type tensorInfo struct {
 // exactly its tensors. Save does not write atomically; the trainer writes
 // weights files with model.WriteWeights, which does.
 func Save(w io.Writer, cfg Config, params map[string][]float32, meta Metadata) error {
+	return SaveVariant(w, cfg, params, meta, F32)
+}
+
+// SaveVariant is Save with the weights stored as variant v (see Variant);
+// F32 is exactly Save.
+func SaveVariant(w io.Writer, cfg Config, params map[string][]float32, meta Metadata, v Variant) error {
 	if err := checkKnownConfig(cfg); err != nil {
 		return err
 	}
@@ -143,7 +154,11 @@ func Save(w io.Writer, cfg Config, params map[string][]float32, meta Metadata) e
 	if err := checkMeta(cfg, meta); err != nil {
 		return err
 	}
-	header, err := encodeHeader(cfg, meta)
+	tensors, err := encodeTensors(cfg, params, v)
+	if err != nil {
+		return err
+	}
+	header, err := encodeHeader(cfg, meta, v, tensors)
 	if err != nil {
 		return err
 	}
@@ -152,8 +167,8 @@ func Save(w io.Writer, cfg Config, params map[string][]float32, meta Metadata) e
 	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
 	bw.Write(n[:])
 	bw.Write(header)
-	for _, p := range cfg.Params() {
-		if err := writeFloats(bw, params[p.Name]); err != nil {
+	for _, t := range tensors {
+		if err := t.write(bw); err != nil {
 			return err
 		}
 	}
@@ -162,7 +177,7 @@ func Save(w io.Writer, cfg Config, params map[string][]float32, meta Metadata) e
 
 // encodeHeader builds the padded JSON header. encoding/json would sort the
 // tensor names; writing the object by hand keeps them in Params() order.
-func encodeHeader(cfg Config, meta Metadata) ([]byte, error) {
+func encodeHeader(cfg Config, meta Metadata, v Variant, tensors []tensorData) ([]byte, error) {
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
@@ -183,6 +198,9 @@ func encodeHeader(cfg Config, meta Metadata) ([]byte, error) {
 		MetaValAcc:     strconv.FormatFloat(meta.ValAcc, 'g', -1, 64),
 		MetaValLogLoss: strconv.FormatFloat(meta.ValLogLoss, 'g', -1, 64),
 	}
+	if v != F32 {
+		md[MetaVariant] = string(v)
+	}
 	if len(meta.Stats) != 0 {
 		md[MetaStats] = string(meta.Stats)
 	}
@@ -194,13 +212,13 @@ func encodeHeader(cfg Config, meta Metadata) ([]byte, error) {
 	b.WriteString(`{"__metadata__":`)
 	b.Write(mdJSON)
 	off := 0
-	for _, p := range cfg.Params() {
-		size := 4 * numElems(p.Shape)
-		info, err := json.Marshal(tensorInfo{Dtype: "F32", Shape: p.Shape, DataOffsets: [2]int{off, off + size}})
+	for _, t := range tensors {
+		size := t.size()
+		info, err := json.Marshal(tensorInfo{Dtype: t.dtype, Shape: t.shape, DataOffsets: [2]int{off, off + size}})
 		if err != nil {
 			return nil, err
 		}
-		name, _ := json.Marshal(p.Name)
+		name, _ := json.Marshal(t.name)
 		b.WriteByte(',')
 		b.Write(name)
 		b.WriteByte(':')
@@ -379,6 +397,14 @@ func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
 		return fail("%v", strings.TrimPrefix(err.Error(), "alexnet: "))
 	}
 
+	variant := F32
+	if v, ok := md[MetaVariant]; ok {
+		variant = Variant(v)
+		if !slices.Contains(Variants, variant) {
+			return fail("unknown %s %q (this build reads %v)", MetaVariant, v, Variants)
+		}
+	}
+	meta.Variant = variant
 	specs := cfg.Params()
 	params := make(map[string][]float32, len(specs))
 	for _, p := range specs {
@@ -386,18 +412,35 @@ func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
 		if !ok {
 			return fail("missing tensor %q (config %q)", p.Name, cfg.Name)
 		}
-		if ti.Dtype != "F32" {
-			return fail("tensor %q has dtype %s, want F32", p.Name, ti.Dtype)
+		want := tensorDtype(variant, p)
+		if ti.Dtype != want {
+			return fail("tensor %q has dtype %s, want %s in a %s file", p.Name, ti.Dtype, want, variant)
 		}
 		if !slices.Equal(ti.Shape, p.Shape) {
 			return fail("tensor %q has shape %v, want %v (config %q)", p.Name, ti.Shape, p.Shape, cfg.Name)
 		}
 		a, b := ti.DataOffsets[0], ti.DataOffsets[1]
-		if b-a != 4*numElems(p.Shape) {
-			return fail("%w: tensor %q: %d data bytes for shape %v, want %d", ErrNotSafetensors, p.Name, b-a, p.Shape, 4*numElems(p.Shape))
+		if b-a != dtypeSize[want]*numElems(p.Shape) {
+			return fail("%w: tensor %q: %d data bytes for shape %v, want %d", ErrNotSafetensors, p.Name, b-a, p.Shape, dtypeSize[want]*numElems(p.Shape))
 		}
-		params[p.Name] = floats(body[a:b])
 		delete(infos, p.Name)
+		switch want {
+		case "F32":
+			params[p.Name] = floats(body[a:b])
+		case "F16":
+			params[p.Name] = halfFloats(body[a:b])
+		case "I8":
+			name := p.Name + ScaleSuffix
+			si, ok := infos[name]
+			if !ok {
+				return fail("missing tensor %q for the int8 tensor %q", name, p.Name)
+			}
+			if si.Dtype != "F32" || !slices.Equal(si.Shape, p.Shape[:1]) || si.DataOffsets[1]-si.DataOffsets[0] != 4*p.Shape[0] {
+				return fail("tensor %q must be F32 of shape %v", name, p.Shape[:1])
+			}
+			delete(infos, name)
+			params[p.Name] = dequantize(body[a:b], floats(body[si.DataOffsets[0]:si.DataOffsets[1]]))
+		}
 	}
 	if len(infos) != 0 {
 		names := slices.Sorted(maps.Keys(infos))

@@ -47,6 +47,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		}
 		want := testMeta
 		want.Format = FormatVersion
+		want.Variant = F32
 		if got := m.Metadata(); !reflect.DeepEqual(got, want) {
 			t.Errorf("metadata %+v, want %+v", got, want)
 		}

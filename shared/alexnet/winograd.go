@@ -8,7 +8,7 @@ package alexnet
 //
 // Summed over input channels this becomes α² independent GEMMs
 // (out channels × in channels) × (in channels × tiles), which reuse the
-// packed 2×4 kernel of gemm.go. Per output pixel that is α²/m² instead of r²
+// packed GEMM of gemm.go. Per output pixel that is α²/m² instead of r²
 // multiply-adds: for AlexNet's 5×5 conv2 with F(2×2, 5×5) 9 instead of 25,
 // for the 3×3 conv3–5 with F(4×4, 3×3) 2.25 instead of 9 (less the padding
 // of 13×13 maps to 16×16).
@@ -146,7 +146,7 @@ func newWinograd(l *convLayer, m int, w []float32) *winograd {
 	wg.tiles = wg.tileSide * wg.tileSide
 	wg.panels = (wg.tiles + gemmNR - 1) / gemmNR
 	wg.vStride = wg.panels * gemmNR * l.cin
-	wg.mStride = l.cout * wg.tiles
+	wg.mStride = l.cout * wg.panels * gemmNR
 
 	// U[ξν][o][c] = (G w[o][c] Gᵀ)[ξ][ν], in float64, then packed per ξν.
 	u := make([][]float32, a*a)
@@ -177,10 +177,11 @@ func newWinograd(l *convLayer, m int, w []float32) *winograd {
 			}
 		}
 	}
+	wg.uStride = (l.cout + gemmMR - 1) / gemmMR * gemmMR * l.cin
+	wg.u = make([]float32, 0, a*a*wg.uStride)
 	for _, ui := range u {
 		wg.u = append(wg.u, packA(ui, l.cout, l.cin)...)
 	}
-	wg.uStride = len(wg.u) / (a * a)
 	return wg
 }
 
@@ -188,12 +189,16 @@ func newWinograd(l *convLayer, m int, w []float32) *winograd {
 // V and the GEMM outputs M.
 func (wg *winograd) scratchSize() int { return wg.a * wg.a * (wg.vStride + wg.mStride) }
 
+// lanes holds one value per tile of a GEMM column panel: the transforms
+// work on the gemmNR tiles of a panel at once, lane by lane, so that they
+// read and write the packed GEMM operands gemmNR floats at a time (and SIMD
+// builds do each lane operation in one or two vector instructions).
+type lanes = [gemmNR]float32
+
 // forward computes the conv + bias + ReLU of in (cin × side × side, stride
 // 1, padding pad) into out (cout × o × o), using buf (scratchSize floats).
+// With par set it splits each of its three steps over goroutines.
 func (wg *winograd) forward(out, in, bias, buf []float32, side, pad, o int, par bool) {
-	a, aa := wg.a, wg.a*wg.a
-	v := buf[:aa*wg.vStride]
-	mm := buf[aa*wg.vStride : aa*(wg.vStride+wg.mStride)]
 	run := func(n, minChunk int, fn func(lo, hi int)) {
 		if par {
 			parallel(n, minChunk, fn)
@@ -201,65 +206,78 @@ func (wg *winograd) forward(out, in, bias, buf []float32, side, pad, o int, par 
 			fn(0, n)
 		}
 	}
+	v, mm := wg.buffers(buf)
+	wg.transformInput(v, in, side, pad, run)
+	wg.multiply(mm, v, run)
+	wg.transformOutput(out, mm, bias, o, run)
+}
 
-	// V[ξν] = Bᵀ d B for every channel and tile, stored as the packed B
-	// operand of GEMM ξν: v[ξν·vStride + (t/4)·cin·4 + c·4 + t%4].
-	run(wg.cin, 8, func(c0, c1 int) {
-		var d, tmp [64]float32 // a ≤ 8
-		for c := c0; c < c1; c++ {
-			ch := in[c*side*side : (c+1)*side*side]
-			for t := range wg.tiles {
-				y0 := (t/wg.tileSide)*wg.m - pad
-				x0 := (t%wg.tileSide)*wg.m - pad
-				for i := range a {
-					y := y0 + i
-					row := d[i*a : (i+1)*a]
-					if y < 0 || y >= side {
-						clear(row)
-						continue
-					}
-					src := ch[y*side : (y+1)*side]
-					for j := range row {
-						if x := x0 + j; x >= 0 && x < side {
-							row[j] = src[x]
-						} else {
-							row[j] = 0
-						}
-					}
-				}
-				base := (t/gemmNR)*gemmNR*wg.cin + c*gemmNR + t%gemmNR
-				wg.transformIn(v[base:], d[:aa], tmp[:aa])
+// runner runs fn over [0, n), whole or split into chunks of at least
+// minChunk.
+type runner func(n, minChunk int, fn func(lo, hi int))
+
+// buffers splits buf into the transformed input V and the GEMM outputs M.
+func (wg *winograd) buffers(buf []float32) (v, mm []float32) {
+	aa := wg.a * wg.a
+	return buf[:aa*wg.vStride], buf[aa*wg.vStride : aa*(wg.vStride+wg.mStride)]
+}
+
+// transformInput computes V[ξν] = Bᵀ d B for every channel and tile of in,
+// stored as the packed B operand of GEMM ξν:
+// v[ξν·vStride + (t/NR)·cin·NR + c·NR + t%NR].
+func (wg *winograd) transformInput(v, in []float32, side, pad int, run runner) {
+	run(wg.panels, 1, func(p0, p1 int) {
+		var d, tmp [64]lanes // a ≤ 8
+		for p := p0; p < p1; p++ {
+			for c := range wg.cin {
+				wg.gatherTiles(&d, in[c*side*side:(c+1)*side*side], side, pad, p)
+				wg.transformIn(v[p*gemmNR*wg.cin+c*gemmNR:], &d, &tmp)
 			}
 		}
 	})
+}
 
-	// M[ξν] = U[ξν] · V[ξν]: cout × tiles each.
-	run(aa, 1, func(e0, e1 int) {
+// multiply computes M[ξν] = U[ξν] · V[ξν]: cout × (panels·NR) each, the
+// columns past the last tile zero.
+func (wg *winograd) multiply(mm, v []float32, run runner) {
+	cols := wg.panels * gemmNR
+	run(wg.a*wg.a, 1, func(e0, e1 int) {
 		for e := e0; e < e1; e++ {
-			gemmPanels(mm[e*wg.mStride:(e+1)*wg.mStride], wg.tiles,
+			gemmPanels(mm[e*wg.mStride:(e+1)*wg.mStride], cols,
 				wg.u[e*wg.uStride:(e+1)*wg.uStride], wg.cout,
-				v[e*wg.vStride:(e+1)*wg.vStride], wg.tiles, wg.cin, nil, 0, wg.panels)
+				v[e*wg.vStride:(e+1)*wg.vStride], cols, wg.cin, nil, 0, wg.panels)
 		}
 	})
+}
 
-	// Y = Aᵀ M A + bias, ReLU, cropped to o × o.
+// transformOutput computes Y = Aᵀ M A + bias, ReLU, cropped to o × o, into
+// out (cout × o × o).
+func (wg *winograd) transformOutput(out, mm, bias []float32, o int, run runner) {
+	aa, cols := wg.a*wg.a, wg.panels*gemmNR
 	run(wg.cout, 8, func(k0, k1 int) {
-		var mt [64]float32
-		var tmp [64]float32
+		var mt [64]lanes
+		var tmp [64]lanes
 		m := wg.m
 		for k := k0; k < k1; k++ {
 			dst := out[k*o*o : (k+1)*o*o]
 			b := bias[k]
-			for t := range wg.tiles {
+			for p := range wg.panels {
 				for e := range aa {
-					mt[e] = mm[e*wg.mStride+k*wg.tiles+t]
+					mt[e] = lanes(mm[e*wg.mStride+k*cols+p*gemmNR:])
 				}
-				wg.transformOut(mt[:aa], tmp[:m*a])
-				y0 := (t / wg.tileSide) * m
-				x0 := (t % wg.tileSide) * m
-				for i := 0; i < m && y0+i < o; i++ {
-					for j := 0; j < m && x0+j < o; j++ {
-						dst[(y0+i)*o+x0+j] = relu(mt[i*m+j] + b)
+				wg.transformOut(&mt, &tmp)
+				for l := range gemmNR {
+					t := p*gemmNR + l
+					if t >= wg.tiles {
+						break
+					}
+					y0 := (t / wg.tileSide) * m
+					x0 := (t % wg.tileSide) * m
+					for i := 0; i < m && y0+i < o; i++ {
+						row := dst[(y0+i)*o:]
+						for j := 0; j < m && x0+j < o; j++ {
+							row[x0+j] = relu(mt[i*m+j][l] + b)
+						}
 					}
 				}
 			}
@@ -267,54 +285,98 @@ func (wg *winograd) forward(out, in, bias, buf []float32, side, pad, o int, par 
 	})
 }
 
-// transformIn computes Bᵀ d B of the a×a tile d and stores element e
-// (row-major) at v[e·vStride]; tmp is a×a scratch.
-func (wg *winograd) transformIn(v, d, tmp []float32) {
+// gatherTiles fills d[i·a + j][l] with the input pixel (i, j) of tile
+// p·NR + l of the channel ch (side × side, zero padding pad); lanes past
+// the last tile are zero.
+func (wg *winograd) gatherTiles(d *[64]lanes, ch []float32, side, pad, p int) {
 	a := wg.a
-	for i, row := range wg.bt { // tmp = Bᵀ d
-		out := tmp[i*a : (i+1)*a]
-		clear(out)
-		for _, e := range row {
-			src := d[e.k*a : (e.k+1)*a]
-			for j := range out {
-				out[j] += e.v * src[j]
+	for l := range gemmNR {
+		t := p*gemmNR + l
+		if t >= wg.tiles {
+			for e := range a * a {
+				d[e][l] = 0
 			}
+			continue
 		}
-	}
-	for i := range a { // tmp B
-		src := tmp[i*a : (i+1)*a]
-		for j, row := range wg.bt {
-			s := float32(0)
-			for _, e := range row {
-				s += src[e.k] * e.v
+		y0 := (t/wg.tileSide)*wg.m - pad
+		x0 := (t%wg.tileSide)*wg.m - pad
+		inside := x0 >= 0 && x0+a <= side
+		for i := range a {
+			y := y0 + i
+			row := d[i*a : (i+1)*a]
+			if y < 0 || y >= side {
+				for j := range row {
+					row[j][l] = 0
+				}
+				continue
 			}
-			v[(i*a+j)*wg.vStride] = s
+			src := ch[y*side : (y+1)*side]
+			if inside {
+				for j, v := range src[x0 : x0+a] {
+					row[j][l] = v
+				}
+				continue
+			}
+			for j := range row {
+				if x := x0 + j; x >= 0 && x < side {
+					row[j][l] = src[x]
+				} else {
+					row[j][l] = 0
+				}
+			}
 		}
 	}
 }
 
-// transformOut replaces the a×a tile mt by the m×m tile Aᵀ mt A (stored in
-// its first m² values); tmp is m×a scratch.
-func (wg *winograd) transformOut(mt, tmp []float32) {
+// transformIn computes Bᵀ d B of the a×a tiles d (one per lane) and stores
+// element e (row-major) at v[e·vStride:], NR lanes; tmp is scratch.
+func (wg *winograd) transformIn(v []float32, d, tmp *[64]lanes) {
+	a := wg.a
+	for i, row := range wg.bt { // tmp = Bᵀ d
+		for j := range a {
+			combineLanes(&tmp[i*a+j], row, d[j:], a)
+		}
+	}
+	var s lanes
+	for i := range a { // tmp B
+		for j, row := range wg.bt {
+			combineLanes(&s, row, tmp[i*a:], 1)
+			*(*lanes)(v[(i*a+j)*wg.vStride:]) = s
+		}
+	}
+}
+
+// transformOut replaces the a×a tiles mt (one per lane) by the m×m tiles
+// Aᵀ mt A (stored in its first m² entries); tmp is scratch.
+func (wg *winograd) transformOut(mt, tmp *[64]lanes) {
 	a, m := wg.a, wg.m
 	for i, row := range wg.at { // tmp = Aᵀ mt  (m×a)
-		out := tmp[i*a : (i+1)*a]
-		clear(out)
-		for _, e := range row {
-			src := mt[e.k*a : (e.k+1)*a]
-			for j := range out {
-				out[j] += e.v * src[j]
-			}
+		for j := range a {
+			combineLanes(&tmp[i*a+j], row, mt[j:], a)
 		}
 	}
 	for i := range m { // mt = tmp A  (m×m)
-		src := tmp[i*a : (i+1)*a]
 		for j, row := range wg.at {
-			s := float32(0)
-			for _, e := range row {
-				s += src[e.k] * e.v
-			}
-			mt[i*m+j] = s
+			combineLanes(&mt[i*m+j], row, tmp[i*a:], 1)
 		}
 	}
+}
+
+// combineLanes sets dst to Σ_e e.v · src[e.k·stride] over the terms of row,
+// lane by lane, summing in the order of the terms from zero (multiply, then
+// add: never fused). It is the one operation of the Winograd transforms;
+// SIMD builds replace it at init with a version that keeps dst in vector
+// registers, with the same results.
+var combineLanes = combineLanesScalar
+
+// combineLanesScalar is the portable combineLanes.
+func combineLanesScalar(dst *lanes, row []term, src []lanes, stride int) {
+	var s lanes
+	for _, e := range row {
+		x := &src[e.k*stride]
+		for l := range s {
+			s[l] += e.v * x[l]
+		}
+	}
+	*dst = s
 }

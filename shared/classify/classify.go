@@ -7,6 +7,9 @@ package classify
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
@@ -61,28 +64,88 @@ func (c *Classifier) Tensor(data []byte) ([]float32, error) {
 // Classify predicts one photo. With tta it averages the probabilities of
 // the photo and its horizontal mirror.
 func (c *Classifier) Classify(data []byte, tta bool) (Prediction, error) {
-	x, err := c.Tensor(data)
-	if err != nil {
-		return Prediction{}, err
-	}
-	n := 1
+	preds, errs := c.ClassifyBatch([][]byte{data}, tta)
+	return preds[0], errs[0]
+}
+
+// ClassifyBatch predicts several photos with one forward pass, which is
+// faster per photo than one pass each (the dense layers read their weights
+// once per batch, and natively the photos are spread over the cores). The
+// photos are decoded in parallel on native platforms. A photo that cannot
+// be decoded gets its error at its index, and the others are classified.
+func (c *Classifier) ClassifyBatch(photos [][]byte, tta bool) ([]Prediction, []error) {
+	preds := make([]Prediction, len(photos))
+	errs := make([]error, len(photos))
+	per := c.Size * c.Size * 3
+	copies := 1
 	if tta {
-		x = append(x, mirror(x, c.Size)...)
-		n = 2
+		copies = 2
 	}
-	logits, err := c.Model.Forward(x, n)
-	if err != nil {
-		return Prediction{}, err
-	}
-	k := len(logits) / n
-	probs := make([]float32, k)
-	for i := 0; i < n; i++ {
-		for j, p := range alexnet.Probabilities(logits[i*k : (i+1)*k]) {
-			probs[j] += p / float32(n)
+	tensors := make([][]float32, len(photos))
+	parallel(len(photos), func(i int) {
+		x, err := c.Tensor(photos[i])
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		if tta {
+			x = append(x, mirror(x, c.Size)...)
+		}
+		tensors[i] = x
+	})
+	var x []float32
+	var idx []int
+	for i, t := range tensors {
+		if t != nil {
+			x = append(x, t...)
+			idx = append(idx, i)
 		}
 	}
-	best := alexnet.Argmax(probs)
-	return Prediction{Probs: probs, Best: best, Label: c.Classes[best]}, nil
+	if len(idx) == 0 {
+		return preds, errs
+	}
+	logits, err := c.Model.Forward(x, len(x)/per)
+	if err != nil {
+		for _, i := range idx {
+			errs[i] = err
+		}
+		return preds, errs
+	}
+	k := c.Model.Config().Classes
+	for b, i := range idx {
+		probs := make([]float32, k)
+		for j := range copies {
+			off := (b*copies + j) * k
+			for cl, p := range alexnet.Probabilities(logits[off : off+k]) {
+				probs[cl] += p / float32(copies)
+			}
+		}
+		best := alexnet.Argmax(probs)
+		preds[i] = Prediction{Probs: probs, Best: best, Label: c.Classes[best]}
+	}
+	return preds, errs
+}
+
+// parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines (on js/wasm, one:
+// in order, on the caller's).
+func parallel(n int, fn func(i int)) {
+	w := min(n, runtime.GOMAXPROCS(0))
+	if w <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range w {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // mirror returns an HWC image flipped horizontally.

@@ -81,3 +81,49 @@ func TestClassify(t *testing.T) {
 		t.Error("weights without stats accepted")
 	}
 }
+
+// TestClassifyBatch checks that a batch, with undecodable photos among
+// good ones, gives each photo what Classify gives it alone.
+func TestClassifyBatch(t *testing.T) {
+	c, err := classifier(t, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := photo(t)
+	bad := []byte("not a photo")
+	for _, tc := range []struct {
+		name   string
+		photos [][]byte
+		tta    bool
+	}{
+		{"empty", nil, false},
+		{"one", [][]byte{good}, false},
+		{"mixed", [][]byte{good, bad, good, bad}, false},
+		{"mixed-tta", [][]byte{bad, good, good}, true},
+		{"all-bad", [][]byte{bad, bad}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			preds, errs := c.ClassifyBatch(tc.photos, tc.tta)
+			if len(preds) != len(tc.photos) || len(errs) != len(tc.photos) {
+				t.Fatalf("%d predictions and %d errors for %d photos", len(preds), len(errs), len(tc.photos))
+			}
+			for i, data := range tc.photos {
+				want, wantErr := c.Classify(data, tc.tta)
+				if (errs[i] == nil) != (wantErr == nil) {
+					t.Fatalf("photo %d: error %v, alone %v", i, errs[i], wantErr)
+				}
+				if wantErr != nil {
+					continue
+				}
+				for k := range want.Probs {
+					if d := math.Abs(float64(preds[i].Probs[k] - want.Probs[k])); d > 1e-6 {
+						t.Errorf("photo %d: P[%d] = %v, alone %v", i, k, preds[i].Probs[k], want.Probs[k])
+					}
+				}
+				if preds[i].Label != want.Label {
+					t.Errorf("photo %d: %s, alone %s", i, preds[i].Label, want.Label)
+				}
+			}
+		})
+	}
+}

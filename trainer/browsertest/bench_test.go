@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/internal/testdata"
 	"github.com/pawnet/pawnet/trainer/model"
@@ -73,8 +75,8 @@ func closeShared() {
 	}
 }
 
-// benchWeights writes random weights for cfg, with the metadata a
-// classifier needs.
+// benchWeights writes random weights for cfg (and their variants), with
+// the metadata a classifier needs.
 func benchWeights(tb testing.TB, cfg alexnet.Config) string {
 	tb.Helper()
 	st, err := json.Marshal(preprocess.Stats{Mean: [3]float64{0.49, 0.45, 0.41}, Std: [3]float64{0.25, 0.24, 0.25}, Size: cfg.InputSize})
@@ -82,11 +84,25 @@ func benchWeights(tb testing.TB, cfg alexnet.Config) string {
 		tb.Fatal(err)
 	}
 	path := filepath.Join(tmpRoot, "bench-"+cfg.Name+".safetensors")
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
 	if _, err := model.WriteWeights(path, cfg, alexnet.InitParams(cfg, 1), alexnet.Metadata{Stats: st, Classes: []string{"cat", "dog"}}); err != nil {
 		tb.Fatal(err)
 	}
 	return path
 }
+
+// announceExport sends the page a run_start and an export checkpoint, as a
+// training run would, so that the page knows the run and the export
+// version (the key of the weights it caches).
+func announceExport(srv *testServer, cfg alexnet.Config) {
+	srv.Emit(&metrics.RunStart{RunID: "bench-" + cfg.Name, Model: cfg, Classes: []string{"cat", "dog"}, Epochs: 1}, nil)
+	srv.Emit(&metrics.Checkpoint{Epoch: 1, Kind: metrics.KindExport}, nil)
+}
+
+// historyJS is true once the page has the announced run and export.
+const historyJS = `!!document.querySelector("#app") && Number(document.querySelector("#app").dataset.lastSeq) >= 2`
 
 // env returns the shared environment named key, making it (with the
 // weights file that weights returns) on first use.
@@ -153,16 +169,25 @@ func classifyOnce(tb testing.TB, b *browser, photo dropFile, n int) float64 {
 
 var benchCount int
 
-// BenchmarkBrowserInference reports the worker's ms per photo for the full
-// and small AlexNet, and the longest stall of the page meanwhile.
+// oneWorkerMs holds BenchmarkBrowserInference's single-worker ms/img per
+// config, for the pool's speedup.
+var oneWorkerMs = map[string]float64{}
+
+// BenchmarkBrowserInference reports, for the full and small AlexNet, the
+// worker's ms per photo with one classifier worker (?workers=1), the
+// longest stall of the page meanwhile, and with the pool of two workers
+// the wall time per photo of eight photos dropped at once and its speedup
+// over one worker.
 func BenchmarkBrowserInference(b *testing.B) {
 	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
 	for _, cfg := range []alexnet.Config{alexnet.Full(), alexnet.Small()} {
 		b.Run(cfg.Name, func(b *testing.B) {
 			e := env(b, "infer-"+cfg.Name, func() string { return benchWeights(b, cfg) })
 			if !e.warm {
+				announceExport(e.srv, cfg)
 				start := time.Now()
-				e.b.open(e.url)
+				e.b.open(e.url + "/?workers=1")
+				e.b.wait("the run", historyJS, 30*time.Second)
 				benchCount++
 				first := classifyOnce(b, e.b, photo, benchCount) // downloads and loads the weights
 				info := eval[string](e.b, `document.querySelector("#weights-status").textContent`)
@@ -181,10 +206,100 @@ func BenchmarkBrowserInference(b *testing.B) {
 				total += classifyOnce(b, e.b, photo, benchCount)
 			}
 			b.StopTimer()
+			oneWorkerMs[cfg.Name] = total / float64(b.N)
 			b.ReportMetric(total/float64(b.N), "ms/img")
 			b.ReportMetric(eval[float64](e.b, `window.pawnetLag.max`), "ms-max-page-stall")
 		})
+		b.Run(cfg.Name+"/pool2", func(b *testing.B) {
+			e := env(b, "pool-"+cfg.Name, func() string { return benchWeights(b, cfg) })
+			if !e.warm {
+				announceExport(e.srv, cfg)
+				e.b.open(e.url + "/?workers=2")
+				e.b.wait("the run", historyJS, 30*time.Second)
+				benchCount++
+				classifyOnce(b, e.b, photo, benchCount)
+				// The second worker loads the weights after the first.
+				e.b.wait("two workers", `document.querySelector("#weights-status").textContent.includes("2 workers")`, 5*time.Minute)
+				e.warm = true
+			}
+			eval[bool](e.b, lagMonitorJS)
+			const n = 8
+			var wall time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				wall += classifyBatch(b, e.b, photo, n)
+			}
+			b.StopTimer()
+			ms := wall.Seconds() * 1e3 / float64(b.N*n)
+			b.ReportMetric(ms, "ms/img")
+			if one, ok := oneWorkerMs[cfg.Name]; ok {
+				b.ReportMetric(one/ms, "x-one-worker")
+			}
+			b.ReportMetric(eval[float64](e.b, `window.pawnetLag.max`), "ms-max-page-stall")
+		})
 	}
+}
+
+// classifyBatch drops n copies of photo under new names at once and
+// returns the wall time until all are classified.
+func classifyBatch(tb testing.TB, b *browser, photo dropFile, n int) time.Duration {
+	tb.Helper()
+	var drops []dropFile
+	var names []string
+	for range n {
+		benchCount++
+		p := photo
+		p.Name = "bench-" + strconv.Itoa(benchCount) + ".jpg"
+		drops = append(drops, p)
+		names = append(names, `"`+p.Name+`"`)
+	}
+	start := time.Now()
+	b.drop(drops...)
+	b.wait("the batch", `(() => { const want = new Set([`+strings.Join(names, ",")+`]);`+
+		` const done = [...document.querySelectorAll("#predictions li.prediction")].filter((li) =>`+
+		` want.has(li.querySelector(".pred-name").textContent) && li.dataset.state === "done");`+
+		` return done.length === want.size; })()`, 5*time.Minute)
+	return time.Since(start)
+}
+
+// BenchmarkBrowserReload reports the time from a reload of the page to the
+// first classified photo with the weights in the browser's cache (the full
+// AlexNet, int8): the page renders, learns the run and export from /ws,
+// the worker reads the weights from Cache Storage and loads them, and
+// classifies the photo the test drops as soon as the page has rendered.
+// It fails if the server sent the weights more than once.
+func BenchmarkBrowserReload(b *testing.B) {
+	cfg := alexnet.Full()
+	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "dog.0.jpg"), "image/jpeg")
+	e := env(b, "reload-"+cfg.Name, func() string { return benchWeights(b, cfg) })
+	if !e.warm {
+		announceExport(e.srv, cfg)
+		e.b.open(e.url + "/?workers=1")
+		e.b.wait("the run", historyJS, 30*time.Second)
+		benchCount++
+		classifyOnce(b, e.b, photo, benchCount) // downloads and caches the weights
+		e.warm = true
+	}
+	total := 0.0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.b.reload()
+		e.b.wait("the run", historyJS, 30*time.Second)
+		benchCount++
+		classifyOnce(b, e.b, photo, benchCount)
+		// performance.now() counts from the navigation.
+		total += eval[float64](e.b, `performance.now()`)
+	}
+	b.StopTimer()
+	info := eval[string](e.b, `document.querySelector("#weights-status").textContent`)
+	if !strings.Contains(info, "cached") {
+		b.Errorf("weights after the reload: %q, want cached", info)
+	}
+	if d := e.srv.downloads(); len(d) != 1 {
+		b.Errorf("weights downloads %v, want one", d)
+	}
+	b.ReportMetric(total/float64(b.N), "ms-reload-to-result")
+	b.Logf("%s", info)
 }
 
 // BenchmarkBrowserPageReady reports the time from navigation to the first

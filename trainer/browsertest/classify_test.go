@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/internal/testdata"
 )
 
@@ -50,6 +52,16 @@ func (b *browser) waitSettled(n int, timeout time.Duration) {
 	b.wait(strconv.Itoa(n)+" results", `(() => { const li = [...document.querySelectorAll("#predictions li.prediction")];`+
 		` return li.length === `+strconv.Itoa(n)+` && li.every((x) => x.dataset.state === "done" || x.dataset.state === "error"); })()`, timeout)
 }
+
+// pageVariant is the weights variant the page downloads (static/worker.js
+// asks for int8 first, and the run exports it).
+const pageVariant = alexnet.Int8
+
+// int8MaxDeltaP bounds |ΔP(dog)| between the int8 weights in the page and
+// the float32 weights natively, on the sample's photos; see
+// TestInt8AgreesWithFP32 and `go tool mage bench` (BenchmarkCompactWeights)
+// for the measured values.
+const int8MaxDeltaP = 0.02
 
 // nativeClassifier is what `pawnet predict` uses.
 func nativeClassifier(t testing.TB, weights string) *classify.Classifier {
@@ -123,7 +135,7 @@ func TestClassifyPhotos(t *testing.T) {
 	b.waitSettled(2, 60*time.Second)
 	b.wait("the weights", `document.querySelector("#weights").dataset.state === "ready"`, 10*time.Second)
 
-	c := nativeClassifier(t, r.weights)
+	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
 	preds := b.predictions()
 	for i, p := range preds {
 		data, err := os.ReadFile(files[len(files)-1-i]) // newest first
@@ -189,7 +201,7 @@ func TestClassifyBadFiles(t *testing.T) {
 	b.drop(fileFromDisk(t, good, "image/jpeg"))
 	b.waitSettled(4, 60*time.Second)
 	p := b.predictions()[0]
-	checkAgainstNative(t, nativeClassifier(t, r.weights), p, data)
+	checkAgainstNative(t, nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant)), p, data)
 	if st := b.state(); st.Points[0] != runEpochs || st.Status != "finished" {
 		t.Errorf("the dashboard changed after the bad files: %+v", st)
 	}
@@ -211,4 +223,205 @@ func TestClassifyBeforeExport(t *testing.T) {
 	}
 	b.wait("the weights status", `document.querySelector("#weights").dataset.state === "error"`, 10*time.Second)
 	b.screenshot("dashboard-empty")
+}
+
+// TestWeightsCachedAcrossReload classifies a photo, reloads the page and
+// classifies another: the server sends the int8 weights once, and after
+// the reload the page reads them from the browser's cache (the panel says
+// so) and classifies as before.
+func TestWeightsCachedAcrossReload(t *testing.T) {
+	b := newBrowser(t)
+	r := finishedRun(t)
+	srv := newServer(t, webRoot(t), r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL())
+	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+
+	train := filepath.Join(testdata.SampleDir(t), "train")
+	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
+	for i, name := range []string{"cat.853.jpg", "dog.853.jpg"} {
+		if i > 0 {
+			b.reload()
+			b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+		}
+		path := filepath.Join(train, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.drop(fileFromDisk(t, path, "image/jpeg"))
+		b.waitSettled(1, 60*time.Second)
+		checkAgainstNative(t, c, b.predictions()[0], data)
+		info := eval[string](b, `document.querySelector("#weights-status").textContent`)
+		if cached := strings.Contains(info, "cached"); cached != (i > 0) || !strings.Contains(info, string(pageVariant)) {
+			t.Errorf("load %d: weights shown as %q; want %s, cached only after the reload", i+1, info, pageVariant)
+		}
+		t.Logf("load %d: %s", i+1, info)
+	}
+	if d := srv.downloads(); len(d) != 1 || d[0] != string(pageVariant) {
+		t.Errorf("weights downloads %v, want one of %s", d, pageVariant)
+	}
+}
+
+// TestInt8AgreesWithFP32 classifies real sample photos in the page, which
+// downloads the int8 weights, and compares each with `pawnet predict` on
+// the float32 weights: |ΔP(dog)| ≤ int8MaxDeltaP, and the same label
+// wherever the float32 P(dog) is further than that from 0.5 (closer, a
+// flip is within the bound).
+func TestInt8AgreesWithFP32(t *testing.T) {
+	b := newBrowser(t)
+	r := finishedRun(t)
+	srv := newServer(t, webRoot(t), r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL())
+	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+
+	test := filepath.Join(testdata.SampleDir(t), "test")
+	var files []string
+	var drops []dropFile
+	for i := 1; i <= 16; i++ {
+		f := filepath.Join(test, strconv.Itoa(i)+".jpg")
+		files = append(files, f)
+		drops = append(drops, fileFromDisk(t, f, "image/jpeg"))
+	}
+	b.drop(drops...)
+	b.waitSettled(len(files), 2*time.Minute)
+	fp32 := nativeClassifier(t, r.weights)
+	dog := metrics.DogIndex(fp32.Classes)
+	worst, same := 0.0, 0
+	for i, p := range b.predictions() {
+		f := files[len(files)-1-i] // newest first
+		if p.State != "done" || p.Name != filepath.Base(f) {
+			t.Fatalf("result %d: %s %s %s", i, p.Name, p.State, p.Err)
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fp32.Classify(data, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pd, err := strconv.ParseFloat(p.PDog, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wd := float64(want.Probs[dog])
+		d := math.Abs(pd - wd)
+		worst = math.Max(worst, d)
+		if d > int8MaxDeltaP {
+			t.Errorf("%s: P(dog) %.5f in the page (int8), %.5f natively (fp32): |Δ| %.3g > %g", p.Name, pd, wd, d, int8MaxDeltaP)
+		}
+		if p.Label == want.Label {
+			same++
+		} else if math.Abs(wd-0.5) > int8MaxDeltaP {
+			t.Errorf("%s: %s in the page (int8, P(dog) %.5f), %s natively (fp32, %.5f)", p.Name, p.Label, pd, want.Label, wd)
+		}
+	}
+	t.Logf("int8 in the page vs fp32 natively on %d photos: same label on %d, max |ΔP(dog)| %.3g", len(files), same, worst)
+}
+
+// poolJS runs static/worker.js with a pool of two on the photos given as
+// base64, as the page would (one classify message each, all at once), and
+// returns the results by id, the most photos started but not finished at
+// any time, and the pool size the weights report.
+const poolJS = `(async (photos, run, version) => {
+  const w = new Worker("worker.js?workers=2");
+  const results = {};
+  let inFlight = 0, maxInFlight = 0, workers = 0, pending = photos.length, seen = 0;
+  const done = new Promise((resolve, reject) => {
+    w.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === "fatal") reject(new Error(m.message));
+      if (m.type === "weights" && m.state === "ready") workers = Math.max(workers, m.info.workers);
+      if (m.type === "start") { inFlight++; maxInFlight = Math.max(maxInFlight, inFlight); }
+      if (m.type === "result") {
+        inFlight--;
+        results[m.id] = m;
+        if (++seen === 1) send(1); // the rest once the first photo has loaded the pool
+        if (--pending === 0) resolve();
+      }
+    };
+  });
+  const file = (p) => {
+    const bin = atob(p.b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new File([bytes], p.name, { type: p.type });
+  };
+  const send = async (from) => {
+    if (from === 1) {
+      // Wait until both workers hold the weights.
+      while (workers < 2) await new Promise((r) => setTimeout(r, 20));
+    }
+    for (let i = from; i < (from === 0 ? 1 : photos.length); i++) {
+      w.postMessage({ type: "classify", id: i, file: file(photos[i]), version, run });
+    }
+  };
+  send(0);
+  await done;
+  w.terminate();
+  return { results: Object.values(results), maxInFlight, workers };
+})`
+
+// TestWorkerPool runs static/worker.js with ?workers=2 in the page on nine
+// sample photos (one, which loads the weights into both workers, then
+// eight at once): two photos are classified at the same time, and every
+// result equals `pawnet predict`'s on the int8 weights.
+func TestWorkerPool(t *testing.T) {
+	b := newBrowser(t)
+	r := finishedRun(t)
+	srv := newServer(t, webRoot(t), r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL())
+	test := filepath.Join(testdata.SampleDir(t), "test")
+	var files []string
+	var photos []dropFile
+	for i := 20; i <= 28; i++ {
+		f := filepath.Join(test, strconv.Itoa(i)+".jpg")
+		files = append(files, f)
+		photos = append(photos, fileFromDisk(t, f, "image/jpeg"))
+	}
+	arg, err := json.Marshal(photos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		ID    int       `json:"id"`
+		Probs []float64 `json:"probs"`
+		Label string    `json:"label"`
+		Error string    `json:"error"`
+	}
+	got := evalTimeout[struct {
+		Results     []result `json:"results"`
+		MaxInFlight int      `json:"maxInFlight"`
+		Workers     int      `json:"workers"`
+	}](b, poolJS+`(`+string(arg)+`, "", 0)`, 3*time.Minute)
+	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
+	if len(got.Results) != len(files) {
+		t.Fatalf("%d results for %d photos", len(got.Results), len(files))
+	}
+	for _, res := range got.Results {
+		data, err := os.ReadFile(files[res.ID])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := c.Classify(data, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Error != "" || res.Label != want.Label {
+			t.Errorf("%s: %q (error %q), native %q", filepath.Base(files[res.ID]), res.Label, res.Error, want.Label)
+			continue
+		}
+		for k, p := range res.Probs {
+			if math.Abs(p-float64(want.Probs[k])) > 1e-4 {
+				t.Errorf("%s: P[%d] %v, native %v", filepath.Base(files[res.ID]), k, p, want.Probs[k])
+			}
+		}
+	}
+	if got.Workers != 2 || got.MaxInFlight < 2 {
+		t.Errorf("pool of %d workers, at most %d photos in flight; want 2 and 2", got.Workers, got.MaxInFlight)
+	}
+	t.Logf("%d photos on %d workers, at most %d at once", len(got.Results), got.Workers, got.MaxInFlight)
 }

@@ -15,8 +15,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/pawnet/pawnet/trainer/wasmbuild"
 )
 
 // repoRoot is the module root, relative to this package.
@@ -102,33 +104,9 @@ func buildSite() (string, error) {
 			return "", err
 		}
 	}
-	gobin := "go"
-	// The same environment and flags as `go tool mage wasm`, so the build
-	// cache is shared with it.
-	env := []string{"GOOS=js", "GOARCH=wasm"}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GOEXPERIMENT=") && !strings.HasPrefix(kv, "GOOS=") && !strings.HasPrefix(kv, "GOARCH=") {
-			env = append(env, kv)
-		}
-	}
-	for _, b := range [][2]string{{"app.wasm", "./wasm/app"}, {"worker.wasm", "./wasm/worker"}} {
-		out, err := filepath.Abs(filepath.Join(dir, b[0]))
-		if err != nil {
-			return "", err
-		}
-		cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, b[1])
-		cmd.Dir = repoRoot
-		cmd.Env = env
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("go build %s: %v\n%s", b[1], err, msg)
-		}
-	}
-	goroot, err := exec.Command(gobin, "env", "GOROOT").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOROOT: %w", err)
-	}
-	src := filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js")
-	return dir, copyFile(filepath.Join(dir, "wasm_exec.js"), src)
+	// The same toolchain, environment and flags as `go tool mage wasm`,
+	// so the build cache is shared with it.
+	return dir, wasmbuild.Build(repoRoot, dir, io.Discard)
 }
 
 func copyFile(dst, src string) error {
@@ -287,7 +265,13 @@ func (b *browser) wait(what, expr string, timeout time.Duration) {
 // eval evaluates a JavaScript expression (awaiting a promise) into T.
 func eval[T any](b *browser, expr string) T {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	return evalTimeout[T](b, expr, 30*time.Second)
+}
+
+// evalTimeout is eval with a deadline.
+func evalTimeout[T any](b *browser, expr string, timeout time.Duration) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -299,7 +283,10 @@ func eval[T any](b *browser, expr string) T {
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i] + " …"
+		s = s[:i] + " …"
+	}
+	if len(s) > 200 {
+		s = s[:200] + " …"
 	}
 	return s
 }

@@ -21,23 +21,38 @@ type testServer struct {
 	log *sinceLog
 }
 
-// sinceLog keeps the ?since= of every WebSocket connection, read from the
-// server's log lines.
+// sinceLog keeps the ?since= of every WebSocket connection and the
+// variant of every weights download, read from the server's log lines.
 type sinceLog struct {
-	mu    sync.Mutex
-	since []int64
+	mu        sync.Mutex
+	since     []int64
+	downloads []string
 }
 
-var connectLine = regexp.MustCompile(`connected \(since (\d+),`)
+var (
+	connectLine = regexp.MustCompile(`connected \(since (\d+),`)
+	weightsLine = regexp.MustCompile(`server: GET the (\w+) weights`)
+)
 
 func (l *sinceLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if m := connectLine.FindSubmatch(p); m != nil {
 		n, _ := strconv.ParseInt(string(m[1]), 10, 64)
-		l.mu.Lock()
 		l.since = append(l.since, n)
-		l.mu.Unlock()
+	}
+	if m := weightsLine.FindSubmatch(p); m != nil {
+		l.downloads = append(l.downloads, string(m[1]))
 	}
 	return len(p), nil
+}
+
+// downloads returns the variants of the whole-file weights downloads the
+// server sent, in order.
+func (s *testServer) downloads() []string {
+	s.log.mu.Lock()
+	defer s.log.mu.Unlock()
+	return append([]string(nil), s.log.downloads...)
 }
 
 // newServer starts the server for static (a folder) and the weights file at

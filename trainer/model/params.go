@@ -174,15 +174,24 @@ func (m *Model) fromExport(i int, data []float32) []float32 {
 }
 
 // WriteWeights writes an exported weights file (alexnet.Save: safetensors
-// with the run's metadata) at path atomically, readable by all (a web
-// server serves it), and returns its size in bytes.
+// with the run's metadata) at path, and its compact variants beside it
+// (alexnet.VariantPath: model.fp16.safetensors, model.int8.safetensors,
+// which the dashboard downloads instead), each atomically and readable by
+// all (a web server serves them). The float32 file is written last, so
+// when it changes its variants are already there. It returns the float32
+// file's size in bytes.
 func WriteWeights(path string, cfg alexnet.Config, params map[string][]float32, meta alexnet.Metadata) (size int64, err error) {
-	err = fsutil.WriteAtomic(path, func(f *os.File) error {
-		if err := alexnet.Save(f, cfg, params, meta); err != nil {
+	for _, v := range []alexnet.Variant{alexnet.F16, alexnet.Int8, alexnet.F32} {
+		err = fsutil.WriteAtomic(alexnet.VariantPath(path, v), func(f *os.File) error {
+			if err := alexnet.SaveVariant(f, cfg, params, meta, v); err != nil {
+				return err
+			}
+			size, err = f.Seek(0, io.SeekCurrent)
 			return err
+		})
+		if err != nil {
+			return 0, err
 		}
-		size, err = f.Seek(0, io.SeekCurrent)
-		return err
-	})
-	return size, err
+	}
+	return size, nil
 }

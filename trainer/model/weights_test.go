@@ -9,9 +9,10 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 )
 
-// TestWriteWeights checks the exported file: the bytes alexnet.Save
-// writes, readable by all, loadable, its size reported, nothing else left
-// in the folder; and a failed Save keeps the previous file.
+// TestWriteWeights checks the exported files: for each variant the bytes
+// alexnet.SaveVariant writes at alexnet.VariantPath, readable by all,
+// loadable, the float32 file's size reported, nothing else left in the
+// folder; and a failed Save keeps the previous files.
 func TestWriteWeights(t *testing.T) {
 	cfg := alexnet.Small()
 	params := alexnet.InitParams(cfg, 1)
@@ -29,8 +30,21 @@ func TestWriteWeights(t *testing.T) {
 	if err != nil || !bytes.Equal(got, want.Bytes()) || size != int64(len(got)) {
 		t.Fatalf("file: %d bytes (reported %d), equal to Save's %d bytes: %v; %v", len(got), size, want.Len(), bytes.Equal(got, want.Bytes()), err)
 	}
-	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v, %v; want 0644", fi.Mode(), err)
+	for _, v := range alexnet.Variants {
+		var w bytes.Buffer
+		if err := alexnet.SaveVariant(&w, cfg, params, meta, v); err != nil {
+			t.Fatal(err)
+		}
+		p := alexnet.VariantPath(path, v)
+		if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, w.Bytes()) {
+			t.Errorf("%s: %d bytes, equal to SaveVariant's %d: %v; %v", p, len(got), w.Len(), bytes.Equal(got, w.Bytes()), err)
+		}
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v, %v; want 0644", p, fi.Mode(), err)
+		}
+		if m, err := alexnet.LoadFile(p); err != nil || m.Metadata().Variant != v {
+			t.Errorf("%s: LoadFile: %v", p, err)
+		}
 	}
 	m, err := alexnet.LoadFile(path)
 	if err != nil || m.Metadata().BestEpoch != 2 {
@@ -44,7 +58,7 @@ func TestWriteWeights(t *testing.T) {
 	if again, _ := os.ReadFile(path); !bytes.Equal(again, want.Bytes()) {
 		t.Error("a failed WriteWeights changed the previous file")
 	}
-	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
-		t.Errorf("folder holds %d entries, want only the weights file", len(entries))
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != len(alexnet.Variants) {
+		t.Errorf("folder holds %d entries, want only the %d weights files", len(entries), len(alexnet.Variants))
 	}
 }

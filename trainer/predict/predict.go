@@ -4,6 +4,7 @@
 package predict
 
 import (
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -52,21 +53,31 @@ func Files(args []string) ([]string, error) {
 	return out, nil
 }
 
-// Run classifies each file; a bad file gets its error in its Result and
-// does not stop the others.
-func Run(c *classify.Classifier, files []string, tta bool, each func(Result)) []Result {
+// Run classifies each file, batch files per forward pass (see
+// classify.ClassifyBatch; batch < 1 means 1); a bad file gets its error in
+// its Result and does not stop the others. each, if not nil, sees every
+// Result in file order.
+func Run(c *classify.Classifier, files []string, tta bool, batch int, each func(Result)) []Result {
+	batch = max(batch, 1)
 	res := make([]Result, 0, len(files))
-	for _, f := range files {
-		r := Result{Path: f}
-		data, err := os.ReadFile(f)
-		if err == nil {
-			r.Prediction, err = c.Classify(data, tta)
+	for lo := 0; lo < len(files); lo += batch {
+		chunk := files[lo:min(lo+batch, len(files))]
+		data := make([][]byte, len(chunk))
+		readErr := make([]error, len(chunk))
+		for i, f := range chunk {
+			data[i], readErr[i] = os.ReadFile(f)
 		}
-		r.Err = err
-		if each != nil {
-			each(r)
+		preds, errs := c.ClassifyBatch(data, tta)
+		for i, f := range chunk {
+			r := Result{Path: f, Prediction: preds[i], Err: cmp.Or(readErr[i], errs[i])}
+			if r.Err != nil {
+				r.Prediction = classify.Prediction{}
+			}
+			if each != nil {
+				each(r)
+			}
+			res = append(res, r)
 		}
-		res = append(res, r)
 	}
 	return res
 }

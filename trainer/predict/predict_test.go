@@ -112,8 +112,26 @@ func TestPredictSubmissionAndScore(t *testing.T) {
 	if err != nil || len(files) != 201 {
 		t.Fatalf("%d files, %v", len(files), err)
 	}
-	for _, tta := range []bool{false, true} {
-		res := Run(c, files, tta, nil)
+	single := Run(c, files, false, 1, nil)
+	for _, tc := range []struct {
+		tta   bool
+		batch int
+	}{{false, 8}, {true, 8}, {false, 32}, {true, 1}} {
+		tta := tc.tta
+		res := Run(c, files, tta, tc.batch, nil)
+		if !tta {
+			// Batching changes nothing but the speed.
+			for i, r := range res {
+				if r.Path != single[i].Path || (r.Err == nil) != (single[i].Err == nil) {
+					t.Fatalf("batch %d: result %d is %s (err %v), batch 1 %s (err %v)", tc.batch, i, r.Path, r.Err, single[i].Path, single[i].Err)
+				}
+				for k := range r.Probs {
+					if d := math.Abs(float64(r.Probs[k] - single[i].Probs[k])); d > 1e-6 {
+						t.Fatalf("batch %d: %s P[%d] = %v, batch 1 %v", tc.batch, r.Path, k, r.Probs[k], single[i].Probs[k])
+					}
+				}
+			}
+		}
 		bad := 0
 		for _, r := range res {
 			if r.Err != nil {

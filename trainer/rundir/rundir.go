@@ -12,6 +12,8 @@
 //	stats.json          the normalization statistics (preprocess.Stats)
 //	metrics.jsonl       every metrics message, in seq order
 //	model.safetensors   the best weights so far (alexnet.Save)
+//	model.fp16.safetensors, model.int8.safetensors
+//	                    the same in compact variants (alexnet.VariantPath)
 //	checkpoints/NAME/   the full training state (see trainer/model)
 package rundir
 

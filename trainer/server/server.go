@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
 )
 
 // DefaultAddr is where the server listens unless told otherwise: loopback
@@ -52,6 +54,7 @@ type Options struct {
 	StaticDir string
 	// WeightsPath is the exported weights file served at /weights, looked
 	// up per request: 404 until training exports its first best epoch.
+	// Its compact variants (alexnet.VariantPath) are served on request.
 	WeightsPath string
 	// RunInfoPath is the run.json served at /api/run ("" or missing: 404).
 	RunInfoPath string
@@ -289,10 +292,43 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 }
 
 // serveWeights serves the exported weights with http.ServeContent
-// (Content-Length, Range, Last-Modified).
+// (Content-Length, Range, If-Range, Last-Modified and an ETag that changes
+// with each export). ?variant=int8,fp16,fp32 lists the variants the page
+// accepts, most wanted first: it gets the first one that exists (see
+// alexnet.VariantPath), named in the X-Pawnet-Variant header. Without the
+// parameter it gets the float32 file.
 func (s *Server) serveWeights(w http.ResponseWriter, r *http.Request) {
-	s.serveFile(w, r, s.opts.WeightsPath, "application/octet-stream",
-		"no weights yet: the run exports them after its first best epoch")
+	const missing = "no weights yet: the run exports them after its first best epoch"
+	variants := []alexnet.Variant{alexnet.F32}
+	if q := r.URL.Query()["variant"]; len(q) > 0 {
+		variants = variants[:0]
+		for _, name := range strings.Split(strings.Join(q, ","), ",") {
+			v, err := alexnet.ParseVariant(strings.TrimSpace(name))
+			if err != nil {
+				http.Error(w, strings.TrimPrefix(err.Error(), "alexnet: "), http.StatusBadRequest)
+				return
+			}
+			variants = append(variants, v)
+		}
+	}
+	if s.opts.WeightsPath == "" {
+		http.Error(w, missing, http.StatusNotFound)
+		return
+	}
+	for _, v := range variants {
+		path := alexnet.VariantPath(s.opts.WeightsPath, v)
+		if st, err := os.Stat(path); err == nil {
+			part := ""
+			if rg := r.Header.Get("Range"); rg != "" {
+				part = " " + rg + " of"
+			}
+			s.opts.Log.Printf("server: %s%s the %s weights (%.1f MB) to %s", r.Method, part, v, float64(st.Size())/1e6, r.RemoteAddr)
+			w.Header().Set("X-Pawnet-Variant", string(v))
+			s.serveFile(w, r, path, "application/octet-stream", missing)
+			return
+		}
+	}
+	http.Error(w, missing, http.StatusNotFound)
 }
 
 // serveRunInfo serves run.json.
@@ -323,6 +359,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, path, ctype, 
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "no-cache") // replaced by each new best epoch
+	w.Header().Set("ETag", fmt.Sprintf(`"%x-%x"`, st.Size(), st.ModTime().UnixNano()))
 	http.ServeContent(w, r, filepath.Base(path), st.ModTime(), f)
 }
 

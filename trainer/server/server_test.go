@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
 )
 
 // A client that joins late, at any point, receives exactly the bytes that
@@ -525,5 +527,75 @@ func TestFiles(t *testing.T) {
 	r2.Body.Close()
 	if r2.StatusCode != http.StatusPartialContent || r2.ContentLength != 10 {
 		t.Errorf("range: %d, length %d", r2.StatusCode, r2.ContentLength)
+	}
+}
+
+// /weights?variant= serves the first of the listed variants that exists,
+// names it in X-Pawnet-Variant, with Content-Length, Range and an ETag
+// that a new export changes; an unknown variant is a 400.
+func TestWeightsVariants(t *testing.T) {
+	dir := t.TempDir()
+	weights := filepath.Join(dir, "model.safetensors")
+	s := start(t, NewHub(quiet()), Options{WeightsPath: weights})
+	files := map[alexnet.Variant][]byte{
+		alexnet.F32:  bytes.Repeat([]byte{4}, 4000),
+		alexnet.Int8: bytes.Repeat([]byte{1}, 1000),
+	}
+	for v, data := range files {
+		if err := os.WriteFile(alexnet.VariantPath(weights, v), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		query   string
+		code    int
+		variant alexnet.Variant
+	}{
+		{"", 200, alexnet.F32},
+		{"?variant=int8", 200, alexnet.Int8},
+		{"?variant=int8,fp16,fp32", 200, alexnet.Int8},
+		{"?variant=fp16,fp32", 200, alexnet.F32},
+		{"?variant=fp16&variant=int8", 200, alexnet.Int8},
+		{"?variant=fp16", 404, ""},
+		{"?variant=int4", 400, ""},
+		{"?variant=", 400, ""},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			resp, body := get(t, s, "/weights"+tc.query, "")
+			if resp.StatusCode != tc.code {
+				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tc.code, body)
+			}
+			if tc.code != 200 {
+				return
+			}
+			if got := resp.Header.Get("X-Pawnet-Variant"); got != string(tc.variant) {
+				t.Errorf("X-Pawnet-Variant %q, want %q", got, tc.variant)
+			}
+			if !bytes.Equal(body, files[tc.variant]) || resp.ContentLength != int64(len(files[tc.variant])) {
+				t.Errorf("%d bytes (Content-Length %d), want the %s file's %d", len(body), resp.ContentLength, tc.variant, len(files[tc.variant]))
+			}
+			if resp.Header.Get("ETag") == "" {
+				t.Error("no ETag")
+			}
+		})
+	}
+	// A range of the int8 file, and a new export changes the ETag.
+	req, _ := http.NewRequest("GET", "http://"+s.Addr().String()+"/weights?variant=int8", nil)
+	req.Header.Set("Range", "bytes=100-199")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || resp.ContentLength != 100 {
+		t.Errorf("range: %d, length %d", resp.StatusCode, resp.ContentLength)
+	}
+	etag := resp.Header.Get("ETag")
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(alexnet.VariantPath(weights, alexnet.Int8), later, later); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := get(t, s, "/weights?variant=int8", ""); r.Header.Get("ETag") == etag {
+		t.Errorf("ETag %s unchanged by a new export", etag)
 	}
 }

@@ -17,20 +17,23 @@ type Classifier struct {
 
 	ee      vugu.EventEnv
 	worker  js.Value
-	version func() int64 // the latest export the page knows of
+	version func() int64  // the latest export the page knows of
+	run     func() string // the run's id ("" while unknown)
 	events  chan classifier.Reply
 }
 
 // Start creates the worker. version reports the export the page knows of,
-// so the worker reloads the weights when a newer export appears.
-func (c *Classifier) Start(ee vugu.EventEnv, version func() int64) {
-	c.ee, c.version, c.Weights = ee, version, classifier.WeightsNone
+// so the worker reloads the weights when a newer export appears; run and
+// version key the weights the worker keeps in the browser's cache.
+func (c *Classifier) Start(ee vugu.EventEnv, version func() int64, run func() string) {
+	c.ee, c.version, c.run, c.Weights = ee, version, run, classifier.WeightsNone
 	if !js.Global().Truthy() {
 		return
 	}
 	c.events = make(chan classifier.Reply, 256)
 	go c.loop()
-	c.worker = js.Global().Get("Worker").New("worker.js")
+	// The page's query (e.g. ?workers=2, the pool's size) goes to the worker.
+	c.worker = js.Global().Get("Worker").New("worker.js" + js.Global().Get("location").Get("search").String())
 	// vugu/js's Value.Set does not convert vugu js values (Value, Func);
 	// Call does, hence addEventListener and setProp.
 	c.worker.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -90,6 +93,7 @@ func (c *Classifier) add(f js.Value) {
 	setProp(msg, "id", it.ID)
 	setProp(msg, "file", f)
 	setProp(msg, "version", float64(c.version()))
+	setProp(msg, "run", c.run())
 	c.worker.Call("postMessage", msg)
 }
 

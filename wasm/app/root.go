@@ -30,7 +30,7 @@ func NewRoot() *Root {
 // Start connects to the metrics WebSocket and starts the classifier worker;
 // both update the page from their own goroutines through ee.
 func (c *Root) Start(ee vugu.EventEnv) {
-	c.Classifier.Start(ee, c.State.ExportVersion)
+	c.Classifier.Start(ee, c.State.ExportVersion, c.State.RunID)
 	go c.follow(ee)
 }
 

@@ -41,6 +41,7 @@ func main() {
 		return map[string]any{
 			"config": cfg.Name, "inputSize": cfg.InputSize, "params": cfg.NumParams(),
 			"classes": classes, "bestEpoch": meta.BestEpoch, "valAcc": meta.ValAcc,
+			"variant": string(meta.Variant), "kernels": alexnet.Kernels(),
 			"bytes": len(data), "ms": ms(start),
 		}
 	}))

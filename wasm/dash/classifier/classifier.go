@@ -101,7 +101,8 @@ type Reply struct {
 	Ms         float64      `json:"ms"`
 }
 
-// WeightsInfo describes loaded weights (wasm/worker's load result).
+// WeightsInfo describes loaded weights (wasm/worker's load result, with
+// static/worker.js's cached flag).
 type WeightsInfo struct {
 	Config    string  `json:"config"`
 	InputSize int     `json:"inputSize"`
@@ -109,6 +110,9 @@ type WeightsInfo struct {
 	Bytes     float64 `json:"bytes"`
 	BestEpoch int     `json:"bestEpoch"` // 0 when unknown
 	ValAcc    float64 `json:"valAcc"`
+	Variant   string  `json:"variant"` // fp32, fp16 or int8 ("" from older workers: fp32)
+	Cached    bool    `json:"cached"`  // read from the browser's cache, not downloaded
+	Workers   int     `json:"workers"` // classifier workers in static/worker.js's pool
 }
 
 // ParseReply decodes a worker message written as JSON.
@@ -119,12 +123,25 @@ func ParseReply(data []byte) (Reply, error) {
 }
 
 // Text describes the weights, e.g.
-// "small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)".
+// "small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)", with
+// the variant when it is not fp32 and "cached" when they were not
+// downloaded, and the pool's size when several workers classify:
+// "full · 227 px · 58.3 M parameters · int8 58.3 MB cached · 3 workers".
 func (w *WeightsInfo) Text() string {
+	size := dash.Bytes(int64(w.Bytes))
+	if w.Variant != "" && w.Variant != "fp32" {
+		size = w.Variant + " " + size
+	}
+	if w.Cached {
+		size += " cached"
+	}
 	s := w.Config + " · " + strconv.Itoa(w.InputSize) + " px · " +
-		dash.Fixed(w.Params/1e6, 1) + " M parameters · " + dash.Bytes(int64(w.Bytes))
+		dash.Fixed(w.Params/1e6, 1) + " M parameters · " + size
 	if w.BestEpoch > 0 {
 		s += " · epoch " + strconv.Itoa(w.BestEpoch) + " (val " + dash.Percent(w.ValAcc, 1) + ")"
+	}
+	if w.Workers > 1 {
+		s += " · " + strconv.Itoa(w.Workers) + " workers"
 	}
 	return s
 }

@@ -166,6 +166,14 @@ func TestWeightsInfoText(t *testing.T) {
 			"small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)"},
 		{WeightsInfo{Config: "full", InputSize: 227, Params: 58_300_000, Bytes: 233_200_000},
 			"full · 227 px · 58.3 M parameters · 233.2 MB"},
+		{WeightsInfo{Config: "full", InputSize: 227, Params: 58_300_000, Bytes: 58_400_000, Variant: "int8", Cached: true},
+			"full · 227 px · 58.3 M parameters · int8 58.4 MB cached"},
+		{WeightsInfo{Config: "small", InputSize: 64, Params: 1234567, Bytes: 2469134, Variant: "fp16", BestEpoch: 3, ValAcc: 0.7123},
+			"small · 64 px · 1.2 M parameters · fp16 2.5 MB · epoch 3 (val 71.2%)"},
+		{WeightsInfo{Config: "small", InputSize: 64, Params: 1234567, Bytes: 4938268, Variant: "fp32", Cached: true, Workers: 1},
+			"small · 64 px · 1.2 M parameters · 4.9 MB cached"},
+		{WeightsInfo{Config: "full", InputSize: 227, Params: 58_300_000, Bytes: 58_400_000, Variant: "int8", BestEpoch: 2, ValAcc: 0.5, Workers: 3},
+			"full · 227 px · 58.3 M parameters · int8 58.4 MB · epoch 2 (val 50.0%) · 3 workers"},
 	} {
 		if got := tc.w.Text(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.w, got, tc.want)

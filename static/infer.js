@@ -1,0 +1,51 @@
+// One classifier of the pool that static/worker.js runs: a Web Worker
+// with its own worker.wasm instance (Go, shared/classify) and its own copy
+// of the weights. worker.js owns the download, the cache and the order of
+// the work; this file only runs what it is told.
+//
+// worker.js → here:
+//   {type: "init", module}           a compiled worker.wasm to instantiate
+//   {type: "load", bytes}            weights (a Uint8Array) to load
+//   {type: "classify", id, file}     a photo (File or Blob)
+// here → worker.js:
+//   {type: "ready"} | {type: "fatal", message}
+//   {type: "loaded", info} | {type: "loaded", error}
+//   {type: "result", id, probs, best, label, ms} | {type: "result", id, error}
+"use strict";
+
+importScripts("wasm_exec.js");
+
+let started = null;
+
+self.onmessage = async (e) => {
+  const msg = e.data;
+  try {
+    switch (msg.type) {
+      case "init":
+        started = new Promise((resolve) => { self.pawnetReady = resolve; });
+        const go = new Go();
+        const instance = await WebAssembly.instantiate(msg.module, go.importObject);
+        go.run(instance).then(() => self.postMessage({ type: "fatal", message: "the classifier stopped" }));
+        await started;
+        self.postMessage({ type: "ready" });
+        return;
+      case "load": {
+        const info = self.pawnet.load(msg.bytes);
+        self.postMessage(info.error ? { type: "loaded", error: info.error } : { type: "loaded", info });
+        return;
+      }
+      case "classify": {
+        const bytes = new Uint8Array(await msg.file.arrayBuffer());
+        const r = self.pawnet.classify(bytes);
+        self.postMessage(r.error ? { type: "result", id: msg.id, error: r.error }
+          : { type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms });
+        return;
+      }
+    }
+  } catch (err) {
+    const message = String(err && err.message || err);
+    if (msg.type === "init") self.postMessage({ type: "fatal", message: "could not start the classifier: " + message });
+    else if (msg.type === "load") self.postMessage({ type: "loaded", error: message });
+    else self.postMessage({ type: "result", id: msg.id, error: message });
+  }
+};
