@@ -191,6 +191,8 @@ func header(m Message) *Header {
 		return &v.Header
 	case *RunEnd:
 		return &v.Header
+	case *History:
+		return &v.Header
 	}
 	return nil
 }
@@ -241,6 +243,8 @@ func Decode(data []byte) (Message, error) {
 		m = &Checkpoint{}
 	case TypeRunEnd:
 		m = &RunEnd{}
+	case TypeHistory:
+		m = &History{}
 	default:
 		return nil, fmt.Errorf("metrics: unknown message type %q", h.Type)
 	}

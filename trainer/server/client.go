@@ -23,6 +23,9 @@ type client struct {
 	opts  *Options
 	addr  string
 	since int64
+	// batch sends the backlog as metrics.History frames instead of one
+	// frame per message.
+	batch bool
 	// queue receives the live messages from Hub.Emit (non-blocking sends
 	// under the hub's lock); Hub.Close closes it.
 	queue chan entry
@@ -57,7 +60,7 @@ func (c *client) stopped() bool {
 }
 
 // run serves the connection until it ends, then closes it.
-func (c *client) run(h *Hub, backlog []entry) {
+func (c *client) run(h *Hub, backlog []record) {
 	readDone := make(chan struct{})
 	writeDone := make(chan struct{})
 	go func() {
@@ -135,10 +138,10 @@ func (c *client) readLoop() {
 	}
 }
 
-func (c *client) writeLoop(backlog []entry) {
+func (c *client) writeLoop(backlog []record) {
 	ping := time.NewTicker(c.opts.PingInterval)
 	defer ping.Stop()
-	for _, e := range backlog {
+	for len(backlog) > 0 {
 		select {
 		case <-c.done:
 			return
@@ -148,9 +151,16 @@ func (c *client) writeLoop(backlog []entry) {
 			}
 		default:
 		}
-		if !c.write(e) {
+		n := 1
+		if c.batch {
+			n = historyChunk(backlog)
+			if !c.writeHistory(backlog[:n], n < len(backlog)) {
+				return
+			}
+		} else if !c.write(backlog[0].entry) {
 			return
 		}
+		backlog = backlog[n:]
 	}
 	for {
 		select {
@@ -175,6 +185,25 @@ func (c *client) writeLoop(backlog []entry) {
 func (c *client) write(e entry) bool {
 	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
 	err := c.conn.WriteMessage(websocket.TextMessage, e.data)
+	if err != nil {
+		c.writeFailed(err)
+		return false
+	}
+	return true
+}
+
+// writeHistory sends recs as one metrics.History frame, More set when
+// another follows. It streams the JSON into the frame from the history's
+// records: nothing is copied per client.
+func (c *client) writeHistory(recs []record, more bool) bool {
+	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
+	w, err := c.conn.NextWriter(websocket.TextMessage)
+	if err == nil {
+		err = encodeHistory(w, recs, more)
+	}
+	if err == nil {
+		err = w.Close()
+	}
 	if err != nil {
 		c.writeFailed(err)
 		return false
