@@ -4,8 +4,10 @@
 // time, in order.
 //
 // Page → worker:
-//   {type: "classify", id, file, version}  file: a File or Blob; version:
-//       the export the page knows of (reload the weights when newer; 0 = any)
+//   {type: "classify", id, file, version, weights}  file: a File or Blob;
+//       version: the export the page knows of (reload the weights when
+//       newer; 0 = any); weights: their URL, relative to this script
+//       (default "weights"; reload when it changes: another run)
 // Worker → page:
 //   {type: "ready", ms}                     worker.wasm is running
 //   {type: "fatal", message}                it could not start
@@ -30,7 +32,7 @@ WebAssembly.instantiateStreaming(fetch("worker.wasm"), go.importObject)
 
 function post(msg) { self.postMessage(msg); }
 
-let loaded = null; // {version, info, classes}
+let loaded = null; // {version, url, info, classes}
 let queue = Promise.resolve();
 
 self.onmessage = (e) => {
@@ -43,9 +45,10 @@ self.onmessage = (e) => {
 async function handle(msg) {
   await started;
   if (msg.type !== "classify") return;
-  if (!loaded || (msg.version > loaded.version)) {
+  const url = msg.weights || "weights";
+  if (!loaded || msg.version > loaded.version || url !== loaded.url) {
     try {
-      await load(msg.version || 0);
+      await load(msg.version || 0, url);
     } catch (err) {
       const message = String(err && err.message || err);
       post({ type: "weights", state: "error", message });
@@ -59,25 +62,26 @@ async function handle(msg) {
   post({ type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, classes: loaded.classes, ms: r.ms });
 }
 
-async function load(version) {
+async function load(version, url) {
   const t0 = performance.now();
   post({ type: "weights", state: "loading", loaded: 0, total: 0 });
-  const bytes = await download();
+  const bytes = await download(url);
   const downloadMs = performance.now() - t0;
   const info = self.pawnet.load(bytes);
   if (info.error) throw new Error(info.error);
-  loaded = { version, info, classes: info.classes };
+  loaded = { version, url, info, classes: info.classes };
   post({ type: "weights", state: "ready", info, version, downloadMs });
 }
 
-// download streams GET weights (relative to this script, i.e. /weights),
-// reporting progress against Content-Length at most every 100 ms.
-async function download() {
-  const resp = await fetch("weights", { cache: "no-store" });
+// download streams GET url (relative to this script, e.g. weights or
+// api/runs/NAME/weights), reporting progress against Content-Length at
+// most every 100 ms.
+async function download(url) {
+  const resp = await fetch(url, { cache: "no-store" });
   if (resp.status === 404) {
     throw new Error("no exported weights yet; the trainer exports them after its first epoch");
   }
-  if (!resp.ok) throw new Error("GET /weights: HTTP " + resp.status);
+  if (!resp.ok) throw new Error("GET /" + url + ": HTTP " + resp.status);
   const total = Number(resp.headers.get("Content-Length")) || 0;
   let buf = new Uint8Array(total || (1 << 20));
   let n = 0;

@@ -15,16 +15,19 @@ import (
 type Classifier struct {
 	classifier.State
 
-	ee      vugu.EventEnv
-	worker  js.Value
-	version func() int64 // the latest export the page knows of
+	ee     vugu.EventEnv
+	worker js.Value
+	// weights says where the weights to use are (a URL relative to the
+	// page) and the latest export of them the page knows of.
+	weights func() (url string, version int64)
 	events  chan classifier.Reply
 }
 
-// Start creates the worker. version reports the export the page knows of,
-// so the worker reloads the weights when a newer export appears.
-func (c *Classifier) Start(ee vugu.EventEnv, version func() int64) {
-	c.ee, c.version, c.Weights = ee, version, classifier.WeightsNone
+// Start creates the worker. weights reports which run's weights to use
+// and the export of them the page knows of, so the worker reloads them
+// when the run changes or a newer export appears.
+func (c *Classifier) Start(ee vugu.EventEnv, weights func() (url string, version int64)) {
+	c.ee, c.weights, c.Weights = ee, weights, classifier.WeightsNone
 	if !js.Global().Truthy() {
 		return
 	}
@@ -89,7 +92,9 @@ func (c *Classifier) add(f js.Value) {
 	setProp(msg, "type", "classify")
 	setProp(msg, "id", it.ID)
 	setProp(msg, "file", f)
-	setProp(msg, "version", float64(c.version()))
+	url, version := c.weights()
+	setProp(msg, "version", float64(version))
+	setProp(msg, "weights", url)
 	c.worker.Call("postMessage", msg)
 }
 

@@ -16,7 +16,8 @@ import (
 )
 
 // readLimit bounds one WebSocket message. Misclassified messages carry
-// base64 PNG thumbnails and outgrow coder/websocket's 32 KiB default.
+// base64 PNG thumbnails, and History frames carry up to a few MB of
+// messages: both outgrow coder/websocket's 32 KiB default.
 const readLimit = 16 << 20
 
 // Reconnect backoff: it doubles after every failed attempt and resets once
@@ -26,51 +27,67 @@ const (
 	backoffMax = 10 * time.Second
 )
 
-// wsURL is the metrics WebSocket of the server that served the page, asking
-// for the messages after since (all of them when 0).
-func wsURL(since int64) string {
+// wsURL is the metrics WebSocket of run on the server that served the
+// page, asking for the messages after since (all of them when 0), the
+// backlog in History frames.
+func wsURL(run string, since int64) string {
 	loc := js.Global().Get("location")
-	return dash.WSURL(loc.Get("protocol").String(), loc.Get("host").String(), since)
+	return dash.WSURL(loc.Get("protocol").String(), loc.Get("host").String(), run, since)
 }
 
-// follow keeps the page connected to /ws for as long as it is open: it
-// reads every message into the state and reconnects with backoff, asking
-// only for what it has not seen (?since=LastSeq).
-func (c *Root) follow(ee vugu.EventEnv) {
-	ctx := context.Background()
+// RunView is one selected run: its state and its metrics connection.
+// Its fields change only under the EventEnv lock.
+type RunView struct {
+	Name  string
+	State *dash.State
+	Conn  dash.Conn
+	stop  context.CancelFunc
+}
+
+// follow keeps v connected to its run's /ws until ctx ends: it reads
+// every message into v.State and reconnects with backoff, asking only for
+// what it has not seen (?since=LastSeq).
+func (v *RunView) follow(ctx context.Context, ee vugu.EventEnv) {
 	backoff := backoffMin
-	for {
+	for ctx.Err() == nil {
 		ee.RLock()
-		since := c.State.LastSeq
+		since := v.State.LastSeq
 		ee.RUnlock()
-		conn, _, err := websocket.Dial(ctx, wsURL(since), nil)
+		conn, _, err := websocket.Dial(ctx, wsURL(v.Name, since), nil)
 		if err == nil {
 			conn.SetReadLimit(readLimit)
 			ee.Lock()
-			c.Conn = dash.Conn{State: dash.ConnOpen}
+			v.Conn = dash.Conn{State: dash.ConnOpen}
 			ee.UnlockRender()
 			var got bool
-			got, err = c.read(ctx, ee, conn)
+			got, err = v.read(ctx, ee, conn)
 			conn.CloseNow()
 			if got {
 				backoff = backoffMin
 			}
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		why := "connection closed by the server"
 		if err != nil && !errors.Is(err, net.ErrClosed) {
 			why = err.Error()
 		}
 		ee.Lock()
-		c.Conn = dash.Conn{State: dash.ConnReconnecting, Err: why}
+		v.Conn = dash.Conn{State: dash.ConnReconnecting, Err: why}
 		ee.UnlockRender()
-		time.Sleep(backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
 		backoff = min(2*backoff, backoffMax)
 	}
 }
 
 // read applies messages until the connection fails; got reports whether
-// any message arrived.
-func (c *Root) read(ctx context.Context, ee vugu.EventEnv, conn *websocket.Conn) (got bool, err error) {
+// any message arrived. A History frame with more to follow is applied
+// without a render: the page is drawn once it has caught up.
+func (v *RunView) read(ctx context.Context, ee vugu.EventEnv, conn *websocket.Conn) (got bool, err error) {
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
@@ -79,11 +96,15 @@ func (c *Root) read(ctx context.Context, ee vugu.EventEnv, conn *websocket.Conn)
 		got = true
 		m, err := metrics.Decode(data)
 		if err != nil {
-			log.Printf("pawnet: skipping a message: %v", err)
+			log.Printf("pawnet: run %s: skipping a message: %v", v.Name, err)
 			continue
 		}
 		ee.Lock()
-		c.State.Apply(m)
-		ee.UnlockRender()
+		v.State.Apply(m)
+		if h, ok := m.(*metrics.History); ok && h.More {
+			ee.UnlockOnly()
+		} else {
+			ee.UnlockRender()
+		}
 	}
 }
