@@ -44,10 +44,10 @@ type State struct {
 	Misclassifieds map[int]*metrics.Misclassified
 	// Picked is the epoch the user picked for the confusion matrix and
 	// the gallery (0: the best epoch; see ShownEpoch).
-	Picked int
-	Export        *metrics.Checkpoint // the latest exported weights
-	Checkpoint    *metrics.Checkpoint // the latest training checkpoint
-	End           *metrics.RunEnd
+	Picked     int
+	Export     *metrics.Checkpoint // the latest exported weights
+	Checkpoint *metrics.Checkpoint // the latest training checkpoint
+	End        *metrics.RunEnd
 	// LastSeq is the sequence number of the last message applied; a
 	// reconnecting client asks for the messages after it.
 	LastSeq int64
