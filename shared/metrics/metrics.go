@@ -191,8 +191,6 @@ func header(m Message) *Header {
 		return &v.Header
 	case *RunEnd:
 		return &v.Header
-	case *History:
-		return &v.Header
 	}
 	return nil
 }
@@ -243,8 +241,6 @@ func Decode(data []byte) (Message, error) {
 		m = &Checkpoint{}
 	case TypeRunEnd:
 		m = &RunEnd{}
-	case TypeHistory:
-		m = &History{}
 	default:
 		return nil, fmt.Errorf("metrics: unknown message type %q", h.Type)
 	}

@@ -212,6 +212,7 @@ func BenchmarkBrowserHistory(b *testing.B) {
 				worst = max(worst, ms)
 			}
 			b.StopTimer()
+			dumpConsole(b, e.b)
 			b.ReportMetric(sum/float64(b.N), "ms-to-complete")
 			b.ReportMetric(worst, "ms-worst")
 		})
@@ -268,5 +269,15 @@ func BenchmarkBrowserLiveStall(b *testing.B) {
 		worst = max(worst, eval[float64](e.b, `window.pawnetLag.max`))
 	}
 	b.StopTimer()
+	dumpConsole(b, e.b)
 	b.ReportMetric(worst, "ms-max-stall")
+}
+
+func dumpConsole(b *testing.B, br *browser) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	for _, l := range br.console {
+		b.Log(l)
+	}
+	br.console = nil
 }

@@ -60,6 +60,29 @@ func (s *Server) serveRunFile(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveRunMessage serves /api/runs/NAME/messages/SEQ: one message of the
+// run, as its metrics.jsonl line (what a History frame defers).
+func (s *Server) serveRunMessage(w http.ResponseWriter, r *http.Request) {
+	run := s.runs.get(r.PathValue("name"))
+	if run == nil {
+		http.Error(w, "no run "+strconv.Quote(r.PathValue("name")), http.StatusNotFound)
+		return
+	}
+	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
+	if err != nil || seq <= 0 {
+		http.Error(w, "seq must be a sequence number ≥ 1", http.StatusBadRequest)
+		return
+	}
+	line, ok := run.hub.Message(seq)
+	if !ok {
+		http.Error(w, "no message "+strconv.FormatInt(seq, 10), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(line)
+}
+
 // attachment sets the headers of a download named name.
 func attachment(w http.ResponseWriter, name, ctype string) {
 	w.Header().Set("Content-Type", ctype)

@@ -197,7 +197,7 @@ func (c *client) write(e entry) bool {
 // records: nothing is copied per client.
 func (c *client) writeHistory(recs []record, more bool) bool {
 	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
-	w, err := c.conn.NextWriter(websocket.TextMessage)
+	w, err := c.conn.NextWriter(websocket.BinaryMessage)
 	if err == nil {
 		err = encodeHistory(w, recs, more)
 	}

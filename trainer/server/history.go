@@ -2,17 +2,16 @@ package server
 
 import (
 	"io"
-	"strconv"
 
 	"github.com/pawnet/pawnet/shared/metrics"
 )
 
-// Bounds of one History frame: the bytes of its messages (thumbnails make
-// them large) and its number of step messages. A frame stays within a few
-// MB, well under the page's 16 MiB read limit.
+// Bounds of one History frame: the bytes of the messages it carries in
+// full and its number of step rows. A frame stays within a few MB, well
+// under the page's 16 MiB read limit.
 const (
 	historyMaxBytes = 1 << 20
-	historyMaxSteps = 1 << 16
+	historyMaxSteps = 1 << 17
 )
 
 // historyChunk is how many of recs (at least one) the next History frame
@@ -20,9 +19,10 @@ const (
 func historyChunk(recs []record) int {
 	size, steps := 0, 0
 	for i, r := range recs {
-		if r.step {
+		switch r.kind {
+		case kindStep:
 			steps++
-		} else {
+		case kindOther:
 			size += len(r.data)
 		}
 		if i > 0 && (size > historyMaxBytes || steps > historyMaxSteps) {
@@ -32,84 +32,34 @@ func historyChunk(recs []record) int {
 	return len(recs)
 }
 
-// encodeHistory writes recs (at least one) as the JSON of a
-// metrics.History: the non-step lines and the last step line verbatim in
-// Messages, the other steps' fields in the columns. Losses are written
-// with the fewest digits that read back as the same float64.
+// encodeHistory writes recs (at least one) as a metrics.History frame:
+// the step messages as rows (but the last, which goes in full with the
+// other messages' lines) and the misclassified messages as deferred
+// references. It streams from the history's records: nothing is copied
+// per client but the list of lines.
 func encodeHistory(w io.Writer, recs []record, more bool) error {
-	lastStep := -1
+	lastStep, steps := -1, 0
 	for i, r := range recs {
-		if r.step {
+		if r.kind == kindStep {
 			lastStep = i
+			steps++
 		}
 	}
-	b := make([]byte, 0, 8<<10)
-	flush := func(force bool) error {
-		if len(b) < 4<<10 && !force {
-			return nil
-		}
-		_, err := w.Write(b)
-		b = b[:0]
-		return err
+	if lastStep >= 0 {
+		steps--
 	}
-	b = append(b, `{"type":"`+metrics.TypeHistory+`","v":`...)
-	b = strconv.AppendInt(b, metrics.Version, 10)
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendInt(b, recs[len(recs)-1].seq, 10)
-	b = append(b, `,"t":0`...)
-	if more {
-		b = append(b, `,"more":true`...)
-	}
-	b = append(b, `,"messages":[`...)
-	first := true
+	e := metrics.NewHistoryEncoder(w, steps)
+	var lines [][]byte
+	var deferred []metrics.Deferred
 	for i, r := range recs {
-		if r.step && i != lastStep {
-			continue
-		}
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		if err := flush(true); err != nil {
-			return err
-		}
-		if _, err := w.Write(r.data); err != nil {
-			return err
+		switch {
+		case r.kind == kindStep && i != lastStep:
+			e.Step(r.seq, r.epoch, r.global, r.loss)
+		case r.kind == kindMisclassified:
+			deferred = append(deferred, metrics.Deferred{Seq: r.seq, Type: metrics.TypeMisclassified, Epoch: r.epoch})
+		default:
+			lines = append(lines, r.data)
 		}
 	}
-	b = append(b, `],"steps":{`...)
-	columns := []struct {
-		name  string
-		value func(b []byte, r record) []byte
-	}{
-		{"seq", func(b []byte, r record) []byte { return strconv.AppendInt(b, r.seq, 10) }},
-		{"epoch", func(b []byte, r record) []byte { return strconv.AppendInt(b, int64(r.epoch), 10) }},
-		{"global_step", func(b []byte, r record) []byte { return strconv.AppendInt(b, r.global, 10) }},
-		{"loss", func(b []byte, r record) []byte { return strconv.AppendFloat(b, r.loss, 'g', -1, 64) }},
-	}
-	for k, col := range columns {
-		if k > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, col.name...)
-		b = append(b, `":[`...)
-		first := true
-		for i, r := range recs {
-			if !r.step || i == lastStep {
-				continue
-			}
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = col.value(b, r)
-			if err := flush(false); err != nil {
-				return err
-			}
-		}
-		b = append(b, ']')
-	}
-	b = append(b, "}}"...)
-	return flush(true)
+	return e.Finish(recs[len(recs)-1].seq, more, lines, deferred)
 }

@@ -20,21 +20,34 @@ type entry struct {
 	data []byte // one line of JSON, no newline; never modified once stored
 }
 
-// record is an entry of the history with the fields that History frames
-// carry in columns, for a step message.
+// record is an entry of the history with what History frames need: the
+// fields of a step message that they carry in columns, and the epoch of a
+// misclassified message, which they defer.
 type record struct {
 	entry
-	step   bool // a step message: the fields below are set
-	epoch  int
+	kind   recordKind
+	epoch  int // of a step or misclassified message
 	global int64
 	loss   float64
 }
 
+// recordKind tells the messages History frames treat apart.
+type recordKind uint8
+
+const (
+	kindOther recordKind = iota
+	kindStep
+	kindMisclassified
+)
+
 // newRecord makes the record of message m encoded as line.
 func newRecord(m metrics.Message, seq int64, line []byte) record {
 	r := record{entry: entry{seq: seq, data: line}}
-	if s, ok := m.(*metrics.Step); ok {
-		r.step, r.epoch, r.global, r.loss = true, s.Epoch, s.GlobalStep, s.Loss
+	switch v := m.(type) {
+	case *metrics.Step:
+		r.kind, r.epoch, r.global, r.loss = kindStep, v.Epoch, v.GlobalStep, v.Loss
+	case *metrics.Misclassified:
+		r.kind, r.epoch = kindMisclassified, v.Epoch
 	}
 	return r
 }
@@ -185,10 +198,6 @@ func (h *Hub) appendLines(r io.Reader, lineBase int, skipped *lineIssues) (readR
 			skipped.add(lineBase+res.lines, strings.TrimPrefix(err.Error(), "metrics: "))
 			return
 		}
-		if m.MessageType() == metrics.TypeHistory {
-			skipped.add(lineBase+res.lines, "a history frame")
-			return
-		}
 		loaded = append(loaded, decoded{m, newRecord(m, hd.Seq, line), lineBase + res.lines})
 	})
 	if err != nil {
@@ -297,6 +306,17 @@ func (h *Hub) History(since int64) [][]byte {
 		out = append(out, e.data)
 	}
 	return out
+}
+
+// Message returns the encoded message seq (false when there is none).
+func (h *Hub) Message(seq int64) ([]byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := sort.Search(len(h.history), func(i int) bool { return h.history[i].seq >= seq })
+	if i == len(h.history) || h.history[i].seq != seq {
+		return nil, false
+	}
+	return h.history[i].data, true
 }
 
 // Summary is the run as the run list shows it, folded from its messages

@@ -169,6 +169,7 @@ func Start(hub *Hub, opts Options) (*Server, error) {
 	mux.HandleFunc("GET /api/run", s.serveRunInfo)
 	mux.HandleFunc("GET /api/runs", s.serveRunList)
 	mux.HandleFunc("GET /api/runs/{name}/{file}", s.serveRunFile)
+	mux.HandleFunc("GET /api/runs/{name}/messages/{seq}", s.serveRunMessage)
 	mux.HandleFunc("GET /", s.serveStatic)
 	s.http = &http.Server{
 		Handler:           s.checkHost(mux),
@@ -385,7 +386,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		if _, err := os.Stat(filepath.Join(s.opts.StaticDir, "index.html")); s.opts.StaticDir == "" || err != nil {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			fmt.Fprintf(w, "pawnet dashboard server\n\nNo index.html in the static folder %q: build the dashboard into it.\n"+
-				"The run list is /api/runs; a run's metrics stream is the WebSocket /ws (?run=NAME&since=SEQ&batch=1), its files /api/runs/NAME/{metrics.jsonl,epochs.csv,weights,run.json}.\n", s.opts.StaticDir)
+				"The run list is /api/runs; a run's metrics stream is the WebSocket /ws (?run=NAME&since=SEQ&batch=1), its files /api/runs/NAME/{metrics.jsonl,epochs.csv,weights,run.json}, one message /api/runs/NAME/messages/SEQ.\n", s.opts.StaticDir)
 			return
 		}
 	}

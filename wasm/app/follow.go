@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
@@ -42,6 +43,60 @@ type RunView struct {
 	State *dash.State
 	Conn  dash.Conn
 	stop  context.CancelFunc
+	// want receives the seq of a deferred message the page shows (see
+	// dash.State.Wanted); fetchDeferred brings it.
+	want chan int64
+}
+
+// newRunView starts following run until ctx ends.
+func newRunView(ctx context.Context, ee vugu.EventEnv, run string) *RunView {
+	ctx, cancel := context.WithCancel(ctx)
+	v := &RunView{Name: run, State: &dash.State{}, Conn: dash.Conn{State: dash.ConnConnecting}, stop: cancel, want: make(chan int64, 1)}
+	go v.follow(ctx, ee)
+	go v.fetchDeferred(ctx, ee)
+	return v
+}
+
+// fetchDeferred fetches each deferred message asked for on v.want (once)
+// and fills it in.
+func (v *RunView) fetchDeferred(ctx context.Context, ee vugu.EventEnv) {
+	tried := map[int64]bool{}
+	for {
+		var seq int64
+		select {
+		case <-ctx.Done():
+			return
+		case seq = <-v.want:
+		}
+		if tried[seq] {
+			continue
+		}
+		tried[seq] = true
+		body, err := fetchText(dash.RunFileURL(v.Name, "messages/"+strconv.FormatInt(seq, 10)))
+		var m metrics.Message
+		if err == nil {
+			m, err = metrics.Decode([]byte(body))
+		}
+		mis, ok := m.(*metrics.Misclassified)
+		if err != nil || !ok {
+			log.Printf("pawnet: run %s: message %d: %v", v.Name, seq, err)
+			continue
+		}
+		ee.Lock()
+		v.State.Fill(mis)
+		ee.UnlockRender()
+	}
+}
+
+// ask asks fetchDeferred for the shown epoch's deferred message, if any
+// (it never blocks).
+func (v *RunView) ask() {
+	if seq := v.State.Wanted(); seq != 0 {
+		select {
+		case v.want <- seq:
+		default:
+		}
+	}
 }
 
 // follow keeps v connected to its run's /ws until ctx ends: it reads
@@ -85,15 +140,31 @@ func (v *RunView) follow(ctx context.Context, ee vugu.EventEnv) {
 }
 
 // read applies messages until the connection fails; got reports whether
-// any message arrived. A History frame with more to follow is applied
-// without a render: the page is drawn once it has caught up.
+// any message arrived. Binary frames are History frames; one with more to
+// follow is applied without a render: the page is drawn once it has
+// caught up.
 func (v *RunView) read(ctx context.Context, ee vugu.EventEnv, conn *websocket.Conn) (got bool, err error) {
 	for {
-		_, data, err := conn.Read(ctx)
+		typ, data, err := conn.Read(ctx)
 		if err != nil {
 			return got, err
 		}
 		got = true
+		if typ == websocket.MessageBinary {
+			var h metrics.History
+			if err := h.UnmarshalBinary(data); err != nil {
+				log.Printf("pawnet: run %s: skipping a history frame: %v", v.Name, err)
+				continue
+			}
+			ee.Lock()
+			v.State.ApplyHistory(&h)
+			if h.More {
+				ee.UnlockOnly()
+			} else {
+				ee.UnlockRender()
+			}
+			continue
+		}
 		m, err := metrics.Decode(data)
 		if err != nil {
 			log.Printf("pawnet: run %s: skipping a message: %v", v.Name, err)
@@ -101,10 +172,6 @@ func (v *RunView) read(ctx context.Context, ee vugu.EventEnv, conn *websocket.Co
 		}
 		ee.Lock()
 		v.State.Apply(m)
-		if h, ok := m.(*metrics.History); ok && h.More {
-			ee.UnlockOnly()
-		} else {
-			ee.UnlockRender()
-		}
+		ee.UnlockRender()
 	}
 }

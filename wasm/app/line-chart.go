@@ -48,5 +48,15 @@ func (c *LineChart) Class() string {
 // N writes a chart coordinate or length for an SVG attribute.
 func (c *LineChart) N(v float64) string { return dash.Coord(v) }
 
-// D writes a line's path for the d attribute.
-func (c *LineChart) D(l dash.Line) string { return dash.PathData(l.Path) }
+// Ds writes a line's path as the d attributes of one or more SVG paths:
+// each short enough for one instruction of Vugu's 16 KiB render buffer.
+func (c *LineChart) Ds(l dash.Line) []string {
+	var out []string
+	for _, seg := range dash.Segments(l.Path, pathSegment) {
+		out = append(out, dash.PathData(seg))
+	}
+	return out
+}
+
+// pathSegment is the most vertices of one SVG path: about 7 KB of d.
+const pathSegment = 500

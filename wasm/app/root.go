@@ -41,7 +41,7 @@ type Root struct {
 // page URL's query string).
 func NewRoot(query string) *Root {
 	return &Root{Sel: dash.ParseSelection(query), Classifier: &Classifier{},
-		none: &RunView{State: &dash.State{}, Conn: dash.Conn{State: dash.ConnConnecting}}}
+		none: &RunView{State: &dash.State{}, Conn: dash.Conn{State: dash.ConnConnecting}, want: make(chan int64, 1)}}
 }
 
 // Start fetches the run list (and keeps it fresh), follows the selected
@@ -99,9 +99,7 @@ func (c *Root) syncViews() {
 	for _, name := range c.Sel.Runs {
 		v := old[name]
 		if v == nil {
-			ctx, cancel := context.WithCancel(context.Background())
-			v = &RunView{Name: name, State: &dash.State{}, Conn: dash.Conn{State: dash.ConnConnecting}, stop: cancel}
-			go v.follow(ctx, c.ee)
+			v = newRunView(context.Background(), c.ee, name)
 		}
 		delete(old, name)
 		views = append(views, v)
@@ -257,10 +255,13 @@ func (c *Root) StepLegend() []LegendItem {
 // epochs.csv).
 func (c *Root) Download(file string) string { return dash.RunFileURL(c.Main().Name, file) }
 
-// Rendered is called by the render loop after each render: it records
-// the first render's time and puts the epoch selector on the epoch shown
-// (a select's value is a property, which attributes do not drive).
+// Rendered is called by the render loop after each render, under the
+// read lock: it records the first render's time, asks for the shown
+// epoch's misclassified photos when a History frame deferred them, and
+// puts the epoch selector on the epoch shown (a select's value is a
+// property, which attributes do not drive).
 func (c *Root) Rendered() {
+	c.Main().ask()
 	doc := js.Global().Get("document")
 	if c.ReadyMs == 0 {
 		c.ReadyMs = js.Global().Get("performance").Call("now").Float()

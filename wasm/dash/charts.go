@@ -76,8 +76,27 @@ func (s *State) stepSeries(key, name string, smooth float64) Series {
 
 // StepChart is the smoothed training loss per step, with alternate epochs
 // shaded, smoothed further by the page's slider (an EMA of weight smooth,
-// 0 for none).
+// 0 for none). It is laid out again only after a new message or for
+// another smoothing: a long run has many steps.
 func (s *State) StepChart(smooth float64) Chart {
+	if c := &s.stepCache; c.ok && c.seq == s.LastSeq && c.smooth == smooth {
+		return c.chart
+	}
+	c := s.stepChart(smooth)
+	s.stepCache = stepCache{ok: true, seq: s.LastSeq, smooth: smooth, chart: c}
+	return c
+}
+
+// stepCache is the last step chart laid out, for the LastSeq and
+// smoothing it was laid out for.
+type stepCache struct {
+	ok     bool
+	seq    int64
+	smooth float64
+	chart  Chart
+}
+
+func (s *State) stepChart(smooth float64) Chart {
 	sp := Spec{XLabel: "Step", YLabel: "Smoothed loss", XInteger: true, YFloor0: true, LastDot: true}
 	sp.Series = []Series{s.stepSeries("step", "Train (smoothed)", smooth)}
 	if st := s.Step; st != nil && st.StepsPerEpoch > 0 {

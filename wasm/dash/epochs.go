@@ -40,10 +40,14 @@ func (s *State) PickedBest() bool {
 func (s *State) ShownConfusion() *metrics.Confusion { return s.Confusions[s.ShownEpoch()] }
 
 // ShownMisclassified is the shown epoch's misclassified photos (nil when
-// none).
+// none, or while they are deferred: see Wanted).
 func (s *State) ShownMisclassified() *metrics.Misclassified {
 	return s.Misclassifieds[s.ShownEpoch()]
 }
+
+// Wanted is the seq of the shown epoch's misclassified message when a
+// History frame deferred it and it is still to fetch (0 when none).
+func (s *State) Wanted() int64 { return s.Deferred[s.ShownEpoch()] }
 
 // EpochChoice is one option of the epoch selector.
 type EpochChoice struct {

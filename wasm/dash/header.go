@@ -233,6 +233,9 @@ func (s *State) ConfusionNote() string {
 // MisclassifiedNote names the epoch of the misclassified photos.
 func (s *State) MisclassifiedNote() string {
 	m := s.ShownMisclassified()
+	if m == nil && s.Wanted() != 0 {
+		return "Loading the mistakes of epoch " + strconv.Itoa(s.ShownEpoch()) + "…"
+	}
 	if m == nil {
 		return "No validation yet"
 	}

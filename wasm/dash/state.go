@@ -42,6 +42,9 @@ type State struct {
 	// Confusions and Misclassifieds hold every epoch's, by epoch.
 	Confusions     map[int]*metrics.Confusion
 	Misclassifieds map[int]*metrics.Misclassified
+	// Deferred holds, by epoch, the seq of the misclassified messages that
+	// a History frame deferred and Fill has not brought yet.
+	Deferred map[int]int64
 	// Picked is the epoch the user picked for the confusion matrix and
 	// the gallery (0: the best epoch; see ShownEpoch).
 	Picked     int
@@ -53,15 +56,13 @@ type State struct {
 	LastSeq int64
 	// Gaps counts messages whose sequence number skipped ahead.
 	Gaps int
+
+	stepCache stepCache
 }
 
 // Apply folds one message into the state. It reports false, and changes
-// nothing, for a message already seen (seq ≤ LastSeq). A History frame
-// is applied as ApplyHistory does.
+// nothing, for a message already seen (seq ≤ LastSeq).
 func (s *State) Apply(m metrics.Message) bool {
-	if h, ok := m.(*metrics.History); ok {
-		return s.ApplyHistory(h)
-	}
 	if !s.advance(metrics.Seq(m)) {
 		return false
 	}
@@ -82,10 +83,7 @@ func (s *State) Apply(m metrics.Message) bool {
 		s.Confusions[v.Epoch] = v
 	case *metrics.Misclassified:
 		s.Misclassified = v
-		if s.Misclassifieds == nil {
-			s.Misclassifieds = map[int]*metrics.Misclassified{}
-		}
-		s.Misclassifieds[v.Epoch] = v
+		s.fill(v)
 	case *metrics.Checkpoint:
 		if v.Kind == metrics.KindExport {
 			s.Export = v
@@ -114,28 +112,72 @@ func (s *State) advance(seq int64) bool {
 	return true
 }
 
+// fill records an epoch's misclassified photos.
+func (s *State) fill(m *metrics.Misclassified) {
+	if s.Misclassifieds == nil {
+		s.Misclassifieds = map[int]*metrics.Misclassified{}
+	}
+	s.Misclassifieds[m.Epoch] = m
+	delete(s.Deferred, m.Epoch)
+}
+
+// Fill brings in a misclassified message that a History frame deferred
+// (fetched by its seq): it is kept when it is still the latest of its
+// epoch, and it does not count as a new message.
+func (s *State) Fill(m *metrics.Misclassified) {
+	if seq, ok := s.Deferred[m.Epoch]; ok && seq == m.Seq {
+		s.fill(m)
+	}
+}
+
 // ApplyHistory folds a History frame: the same as applying, in seq order,
-// its messages and a step message for each entry of its step columns
-// (whose plotted fields are all the state keeps of a step message but the
-// last, which the frame carries in full). It reports whether anything
-// was new.
+// its messages, a step message for each of its step rows (whose plotted
+// fields are all the state keeps of a step message but the last, which
+// the frame carries in full), and its deferred misclassified messages,
+// which are recorded in Deferred until Fill brings them. It reports
+// whether anything was new.
 func (s *State) ApplyHistory(h *metrics.History) bool {
 	c := h.Steps
 	n := c.Len()
 	applied := false
-	for i, j := 0, 0; i < len(h.Messages) || j < n; {
-		if j < n && (i == len(h.Messages) || c.Seq[j] < metrics.Seq(h.Messages[i])) {
-			if s.advance(c.Seq[j]) {
+	next := func(seq int64) bool { // advance, noting whether anything was new
+		ok := s.advance(seq)
+		applied = applied || ok
+		return ok
+	}
+	const none = int64(1<<63 - 1)
+	for i, j, k := 0, 0, 0; i < len(h.Messages) || j < n || k < len(h.Deferred); {
+		ms, ss, ds := none, none, none
+		if i < len(h.Messages) {
+			ms = metrics.Seq(h.Messages[i])
+		}
+		if j < n {
+			ss = c.Seq[j]
+		}
+		if k < len(h.Deferred) {
+			ds = h.Deferred[k].Seq
+		}
+		switch {
+		case ss <= ms && ss <= ds:
+			if next(ss) {
 				s.addStep(StepPoint{Epoch: c.Epoch[j], GlobalStep: c.GlobalStep[j], Loss: c.Loss[j]})
-				applied = true
 			}
 			j++
-			continue
+		case ds <= ms:
+			if d := h.Deferred[k]; next(ds) && d.Type == metrics.TypeMisclassified {
+				if s.Deferred == nil {
+					s.Deferred = map[int]int64{}
+				}
+				s.Deferred[d.Epoch] = d.Seq
+				delete(s.Misclassifieds, d.Epoch)
+			}
+			k++
+		default:
+			if s.Apply(h.Messages[i]) {
+				applied = true
+			}
+			i++
 		}
-		if s.Apply(h.Messages[i]) {
-			applied = true
-		}
-		i++
 	}
 	return applied
 }
