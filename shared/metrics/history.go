@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 )
 
 // History carries a stretch of a run's messages in one binary WebSocket
@@ -23,15 +22,24 @@ import (
 //   - Deferred lists the misclassified messages, by seq and epoch, without
 //     their thumbnails: a page fetches the one it shows.
 //
-// Seq is the last seq the frame covers: a page that applied it asks for
-// the messages after it when it reconnects. More is set when another
-// History frame follows before the live messages.
+// The frame's HistoryHead names its run and says how far it goes.
 type History struct {
-	Seq      int64
-	More     bool
+	HistoryHead
 	Messages []Message
 	Deferred []Deferred
 	Steps    StepColumns
+}
+
+// HistoryHead is what a History frame says of itself.
+type HistoryHead struct {
+	// Run names the run (the page may have asked for the default run).
+	Run string `json:"run,omitempty"`
+	// Seq is the last seq the frame covers: a page that applied it asks
+	// for the messages after it when it reconnects.
+	Seq int64 `json:"seq"`
+	// More is set when another History frame follows before the live
+	// messages.
+	More bool `json:"more,omitempty"`
 }
 
 // Deferred is a message of a History frame sent as a reference: its seq,
@@ -80,14 +88,13 @@ const historyMagic = "PWH1"
 //	  varint   epoch − previous epoch
 //	  varint   global step − previous global step
 //	  8 bytes  loss, IEEE 754 float64 bits, little-endian
-//	the rest: JSON {"seq":S,"more":true,"messages":[…],"deferred":[…]}
+//	the rest: JSON {"run":R,"seq":S,"more":true,"messages":[…],"deferred":[…]}
 //
 // The rows come first so that a server can stream a frame from its
 // history without holding it: it counts the steps, writes their rows,
 // then writes the messages' lines as they are.
 type historyTail struct {
-	Seq      int64             `json:"seq"`
-	More     bool              `json:"more,omitempty"`
+	HistoryHead
 	Messages []json.RawMessage `json:"messages"`
 	Deferred []Deferred        `json:"deferred,omitempty"`
 }
@@ -135,17 +142,17 @@ func (e *HistoryEncoder) Step(seq int64, epoch int, globalStep int64, loss float
 	e.flush(false)
 }
 
-// Finish writes the frame's messages (each one JSON message, as its
-// metrics.jsonl line) and deferred references, and reports the first
+// Finish writes the frame's head, messages (each one JSON message, as
+// its metrics.jsonl line) and deferred references, and reports the first
 // error met.
-func (e *HistoryEncoder) Finish(seq int64, more bool, messages [][]byte, deferred []Deferred) error {
+func (e *HistoryEncoder) Finish(head HistoryHead, messages [][]byte, deferred []Deferred) error {
 	if e.left != 0 {
 		e.err = errors.Join(e.err, fmt.Errorf("metrics: history frame short of %d step rows", e.left))
 	}
-	e.b = append(e.b, `{"seq":`...)
-	e.b = strconv.AppendInt(e.b, seq, 10)
-	if more {
-		e.b = append(e.b, `,"more":true`...)
+	if hd, err := json.Marshal(head); err == nil {
+		e.b = append(e.b, hd[:len(hd)-1]...) // without its closing brace
+	} else {
+		e.err = errors.Join(e.err, err)
 	}
 	e.b = append(e.b, `,"messages":[`...)
 	for i, m := range messages {
@@ -187,7 +194,7 @@ func (h *History) MarshalBinary() ([]byte, error) {
 			return nil, err
 		}
 	}
-	if err := e.Finish(h.Seq, h.More, lines, h.Deferred); err != nil {
+	if err := e.Finish(h.HistoryHead, lines, h.Deferred); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -245,6 +252,6 @@ func (h *History) UnmarshalBinary(data []byte) error {
 		}
 		msgs = append(msgs, m)
 	}
-	*h = History{Seq: tail.Seq, More: tail.More, Messages: msgs, Deferred: tail.Deferred, Steps: c}
+	*h = History{HistoryHead: tail.HistoryHead, Messages: msgs, Deferred: tail.Deferred, Steps: c}
 	return nil
 }

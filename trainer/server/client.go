@@ -19,10 +19,11 @@ const closeGrace = time.Second
 // then the queue, and pings) and the handler, which waits for done and
 // closes the connection.
 type client struct {
-	conn  *websocket.Conn
-	opts  *Options
-	addr  string
-	since int64
+	conn    *websocket.Conn
+	opts    *Options
+	addr    string
+	runName string // the run's name
+	since   int64
 	// batch sends the backlog as metrics.History frames instead of one
 	// frame per message.
 	batch bool
@@ -141,6 +142,9 @@ func (c *client) readLoop() {
 func (c *client) writeLoop(backlog []record) {
 	ping := time.NewTicker(c.opts.PingInterval)
 	defer ping.Stop()
+	if c.batch && len(backlog) == 0 && !c.writeHistory(nil, false) {
+		return // a page always starts with a History frame, even empty
+	}
 	for len(backlog) > 0 {
 		select {
 		case <-c.done:
@@ -199,7 +203,7 @@ func (c *client) writeHistory(recs []record, more bool) bool {
 	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
 	w, err := c.conn.NextWriter(websocket.BinaryMessage)
 	if err == nil {
-		err = encodeHistory(w, recs, more)
+		err = encodeHistory(w, c.runName, recs, c.since, more)
 	}
 	if err == nil {
 		err = w.Close()

@@ -32,12 +32,13 @@ func historyChunk(recs []record) int {
 	return len(recs)
 }
 
-// encodeHistory writes recs (at least one) as a metrics.History frame:
+// encodeHistory writes recs as a metrics.History frame of the run named
+// run (with no record, an empty one covering up to since):
 // the step messages as rows (but the last, which goes in full with the
 // other messages' lines) and the misclassified messages as deferred
 // references. It streams from the history's records: nothing is copied
 // per client but the list of lines.
-func encodeHistory(w io.Writer, recs []record, more bool) error {
+func encodeHistory(w io.Writer, run string, recs []record, since int64, more bool) error {
 	lastStep, steps := -1, 0
 	for i, r := range recs {
 		if r.kind == kindStep {
@@ -61,5 +62,9 @@ func encodeHistory(w io.Writer, recs []record, more bool) error {
 			lines = append(lines, r.data)
 		}
 	}
-	return e.Finish(recs[len(recs)-1].seq, more, lines, deferred)
+	last := since
+	if len(recs) > 0 {
+		last = recs[len(recs)-1].seq
+	}
+	return e.Finish(metrics.HistoryHead{Run: run, Seq: last, More: more}, lines, deferred)
 }

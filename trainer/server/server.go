@@ -512,13 +512,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.wg.Done()
 	}()
 	c := &client{
-		conn:  conn,
-		opts:  &s.opts,
-		addr:  r.RemoteAddr,
-		since: since,
-		batch: q.batch,
-		queue: make(chan entry, s.opts.QueueLen),
-		done:  make(chan struct{}),
+		conn:    conn,
+		opts:    &s.opts,
+		addr:    r.RemoteAddr,
+		runName: run.name,
+		since:   since,
+		batch:   q.batch,
+		queue:   make(chan entry, s.opts.QueueLen),
+		done:    make(chan struct{}),
 	}
 	backlog, err := run.hub.subscribe(c, since)
 	if err != nil {

@@ -46,12 +46,21 @@ type RunView struct {
 	// want receives the seq of a deferred message the page shows (see
 	// dash.State.Wanted); fetchDeferred brings it.
 	want chan int64
+	// caughtUp is called, under the lock, after each History frame that
+	// ends a backlog; named when a view of the default run (Name "")
+	// learns the run's name.
+	caughtUp func()
+	named    func(run string)
 }
 
-// newRunView starts following run until ctx ends.
-func newRunView(ctx context.Context, ee vugu.EventEnv, run string) *RunView {
+// newRunView starts following run ("": the server's default run) until
+// ctx ends. caughtUp and named are called under the EventEnv lock: each
+// time the page has caught up on a backlog, and when the default run's
+// view learns its name from its first frame.
+func newRunView(ctx context.Context, ee vugu.EventEnv, run string, caughtUp func(), named func(string)) *RunView {
 	ctx, cancel := context.WithCancel(ctx)
-	v := &RunView{Name: run, State: &dash.State{}, Conn: dash.Conn{State: dash.ConnConnecting}, stop: cancel, want: make(chan int64, 1)}
+	v := &RunView{Name: run, State: &dash.State{}, Conn: dash.Conn{State: dash.ConnConnecting}, stop: cancel,
+		want: make(chan int64, 1), caughtUp: caughtUp, named: named}
 	go v.follow(ctx, ee)
 	go v.fetchDeferred(ctx, ee)
 	return v
@@ -72,14 +81,17 @@ func (v *RunView) fetchDeferred(ctx context.Context, ee vugu.EventEnv) {
 			continue
 		}
 		tried[seq] = true
-		body, err := fetchText(dash.RunFileURL(v.Name, "messages/"+strconv.FormatInt(seq, 10)))
+		ee.RLock()
+		run := v.Name
+		ee.RUnlock()
+		body, err := fetchText(dash.RunFileURL(run, "messages/"+strconv.FormatInt(seq, 10)))
 		var m metrics.Message
 		if err == nil {
 			m, err = metrics.Decode([]byte(body))
 		}
 		mis, ok := m.(*metrics.Misclassified)
 		if err != nil || !ok {
-			log.Printf("pawnet: run %s: message %d: %v", v.Name, seq, err)
+			log.Printf("pawnet: run %s: message %d: %v", run, seq, err)
 			continue
 		}
 		ee.Lock()
@@ -106,14 +118,16 @@ func (v *RunView) follow(ctx context.Context, ee vugu.EventEnv) {
 	backoff := backoffMin
 	for ctx.Err() == nil {
 		ee.RLock()
-		since := v.State.LastSeq
+		run, since := v.Name, v.State.LastSeq
 		ee.RUnlock()
-		conn, _, err := websocket.Dial(ctx, wsURL(v.Name, since), nil)
+		conn, _, err := websocket.Dial(ctx, wsURL(run, since), nil)
 		if err == nil {
 			conn.SetReadLimit(readLimit)
+			// No render yet: the server's first frame, a History frame,
+			// follows at once, and the page is drawn with it.
 			ee.Lock()
 			v.Conn = dash.Conn{State: dash.ConnOpen}
-			ee.UnlockRender()
+			ee.UnlockOnly()
 			var got bool
 			got, err = v.read(ctx, ee, conn)
 			conn.CloseNow()
@@ -157,10 +171,15 @@ func (v *RunView) read(ctx context.Context, ee vugu.EventEnv, conn *websocket.Co
 				continue
 			}
 			ee.Lock()
+			if v.Name == "" && h.Run != "" {
+				v.Name = h.Run
+				v.named(h.Run)
+			}
 			v.State.ApplyHistory(&h)
 			if h.More {
 				ee.UnlockOnly()
 			} else {
+				v.caughtUp()
 				ee.UnlockRender()
 			}
 			continue

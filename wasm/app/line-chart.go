@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/js"
 
 	"github.com/pawnet/pawnet/wasm/dash"
 )
@@ -11,11 +12,11 @@ import (
 // LegendItem is one entry of a chart's legend; Key matches the series.
 type LegendItem struct{ Key, Name string }
 
-// LineChart draws a laid-out dash.Chart as SVG. Each data point is a
-// circle with the classes "pt" and its series key (e.g. "pt train") and
-// data-x / data-y attributes holding its values; each series is a
-// g.series with data-series (its key) and, on an overlay, data-run.
-// Clicking a point calls OnPick with its x (when set).
+// LineChart draws a laid-out dash.Chart as SVG (see dash.Chart.SVG). Each
+// data point is a circle with the classes "pt" and its series key (e.g.
+// "pt train") and data-x / data-y attributes holding its values; each
+// series is a g.series with data-series (its key) and, on an overlay,
+// data-run. Clicking a point calls OnPick with its x (when set).
 type LineChart struct {
 	ID     string
 	Title  string
@@ -45,18 +46,5 @@ func (c *LineChart) Class() string {
 	return "card chart"
 }
 
-// N writes a chart coordinate or length for an SVG attribute.
-func (c *LineChart) N(v float64) string { return dash.Coord(v) }
-
-// Ds writes a line's path as the d attributes of one or more SVG paths:
-// each short enough for one instruction of Vugu's 16 KiB render buffer.
-func (c *LineChart) Ds(l dash.Line) []string {
-	var out []string
-	for _, seg := range dash.Segments(l.Path, pathSegment) {
-		out = append(out, dash.PathData(seg))
-	}
-	return out
-}
-
-// pathSegment is the most vertices of one SVG path: about 7 KB of d.
-const pathSegment = 500
+// Populate writes the chart into its <svg> element when it changed.
+func (c *LineChart) Populate(el js.Value) { setMarkup(el, c.Chart.SVG()) }

@@ -32,9 +32,9 @@ type Root struct {
 	// page-ready benchmark.
 	ReadyMs float64
 
-	ee     vugu.EventEnv
-	listed bool     // the list was fetched at least once
-	none   *RunView // shown before any run is selected
+	ee       vugu.EventEnv
+	caughtUp chan struct{} // closed once a run's history is drawn
+	none     *RunView      // shown before any run is selected
 }
 
 // NewRoot makes an empty dashboard showing the selection in query (the
@@ -49,8 +49,38 @@ func NewRoot(query string) *Root {
 // own goroutines through ee.
 func (c *Root) Start(ee vugu.EventEnv) {
 	c.ee = ee
-	c.Classifier.Start(ee, c.weights)
+	if len(c.Sel.Runs) == 0 {
+		// Follow the server's default run at once, without waiting for
+		// the run list: its first frame names it.
+		c.Views = []*RunView{newRunView(context.Background(), ee, "", c.drawn, c.named)}
+	}
 	go c.refreshList()
+	// The classifier worker compiles a large wasm module: it starts once
+	// the page has drawn its run, so as not to compete with it for the
+	// CPU, or after workerDelay at the latest.
+	c.caughtUp = make(chan struct{})
+	go func() {
+		select {
+		case <-c.caughtUp:
+		case <-time.After(workerDelay):
+		}
+		ee.Lock()
+		c.Classifier.Start(ee, c.weights)
+		ee.UnlockRender()
+	}()
+}
+
+// workerDelay is the latest the classifier worker starts after the page.
+const workerDelay = 3 * time.Second
+
+// drawn is called, under the EventEnv lock, when a run's history has
+// been applied: the first call lets the classifier worker start.
+func (c *Root) drawn() {
+	select {
+	case <-c.caughtUp:
+	default:
+		close(c.caughtUp)
+	}
 }
 
 // weights is the first selected run's weights URL and latest export (it
@@ -63,34 +93,48 @@ func (c *Root) weights() (string, int64) {
 	return dash.RunFileURL(v.Name, "weights"), v.State.ExportVersion()
 }
 
-// refreshList fetches /api/runs every listInterval. The first answer
-// picks the server's default run when the URL names none.
+// refreshList fetches /api/runs every listInterval.
 func (c *Root) refreshList() {
-	for {
+	last := ""
+	for ; ; time.Sleep(listInterval) {
 		var list metrics.RunList
 		body, err := fetchText("api/runs")
+		if err == nil && body == last {
+			continue // nothing new: no render
+		}
 		if err == nil {
 			err = json.Unmarshal([]byte(body), &list)
+		}
+		if err == nil {
+			last = body
 		}
 		c.ee.Lock()
 		if err != nil {
 			c.ListErr = "cannot read the run list: " + err.Error()
 		} else {
 			c.Runs, c.ListErr = list.Runs, ""
-			if !c.listed && len(c.Sel.Runs) == 0 && list.Default != "" {
-				c.Sel.Runs = []string{list.Default}
-			}
-			c.listed = true
 			c.syncViews()
 		}
 		c.ee.UnlockRender()
-		time.Sleep(listInterval)
+	}
+}
+
+// named is called, under the EventEnv lock, when the view of the default
+// run learns the run's name: it becomes the selection.
+func (c *Root) named(run string) {
+	if len(c.Sel.Runs) == 0 {
+		c.Sel.Runs = []string{run}
+		c.writeURL()
 	}
 }
 
 // syncViews follows the selected runs and stops following the others,
 // and writes the selection into the URL. It runs under the EventEnv lock.
+// While nothing is selected, the default run's view stays.
 func (c *Root) syncViews() {
+	if len(c.Sel.Runs) == 0 {
+		return
+	}
 	old := map[string]*RunView{}
 	for _, v := range c.Views {
 		old[v.Name] = v
@@ -99,7 +143,7 @@ func (c *Root) syncViews() {
 	for _, name := range c.Sel.Runs {
 		v := old[name]
 		if v == nil {
-			v = newRunView(context.Background(), c.ee, name)
+			v = newRunView(context.Background(), c.ee, name, c.drawn, c.named)
 		}
 		delete(old, name)
 		views = append(views, v)
@@ -256,24 +300,25 @@ func (c *Root) StepLegend() []LegendItem {
 func (c *Root) Download(file string) string { return dash.RunFileURL(c.Main().Name, file) }
 
 // Rendered is called by the render loop after each render, under the
-// read lock: it records the first render's time, asks for the shown
-// epoch's misclassified photos when a History frame deferred them, and
-// puts the epoch selector on the epoch shown (a select's value is a
-// property, which attributes do not drive).
+// read lock: it records the first render's time and asks for the shown
+// epoch's misclassified photos when a History frame deferred them.
 func (c *Root) Rendered() {
 	c.Main().ask()
-	doc := js.Global().Get("document")
 	if c.ReadyMs == 0 {
 		c.ReadyMs = js.Global().Get("performance").Call("now").Float()
-		doc.Get("documentElement").Call("setAttribute", "data-app-ready-ms", strconv.FormatFloat(c.ReadyMs, 'f', 1, 64))
+		js.Global().Get("document").Get("documentElement").Call("setAttribute", "data-app-ready-ms", strconv.FormatFloat(c.ReadyMs, 'f', 1, 64))
 	}
-	if sel := doc.Call("getElementById", "epoch-select"); sel.Truthy() {
-		want := "0"
-		if c.Main().State.Picked > 0 {
-			want = strconv.Itoa(c.Main().State.ShownEpoch())
-		}
-		if sel.Get("value").String() != want {
-			sel.Set("value", want)
+}
+
+// PopulateEpochs writes the epoch selector's options (when they changed)
+// and puts it on the epoch shown: a select's value is a property, which
+// attributes do not drive.
+func (c *Root) PopulateEpochs(el js.Value) {
+	choices := c.Main().State.EpochChoices()
+	setMarkup(el, dash.OptionsHTML(choices))
+	for _, o := range choices {
+		if want := strconv.Itoa(o.Epoch); o.Selected && el.Get("value").String() != want {
+			el.Set("value", want)
 		}
 	}
 }

@@ -658,29 +658,12 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									vgparent.AppendChild(vgn)
 									vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "select", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "epoch-select"}}}
 									vgparent.AppendChild(vgn)
+									vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.PopulateEpochs(value) })
 									vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
 										EventType: "change",
 										Func:      func(event vugu.DOMEvent) { c.OnEpoch(event) },
 										// TODO: implement capture, etc. mostly need to decide syntax
 									})
-									{
-										vgparent := vgn
-										_ = vgparent
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n              "}
-										vgparent.AppendChild(vgn)
-										for vgiterkeyt, o := range c.Main().State.EpochChoices() {
-											var vgiterkey interface{} = vgiterkeyt
-											_ = vgiterkey
-											o := o
-											_ = o
-											vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "option", Attr: []vugu.VGAttribute(nil)}
-											vgparent.AppendChild(vgn)
-											vgn.AddAttrInterface("value", o.Epoch)
-											vgn.SetInnerHTML(o.Label)
-										}
-										vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n            "}
-										vgparent.AppendChild(vgn)
-									}
 									vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n          "}
 									vgparent.AppendChild(vgn)
 								}
@@ -802,6 +785,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									}
 									vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
 									vgcomp.ClassName = c.Main().State.ClassName
+									vgcomp.Loading = c.Main().State.Wanted() != 0
 									vgcomp.Note = c.Main().State.MisclassifiedNote()
 									vgcomp.Samples = c.Main().State.Samples()
 									vgout.Components = append(vgout.Components, vgcomp)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"slices"
+	"strconv"
 
 	"github.com/pawnet/pawnet/wasm/dash"
 )
@@ -50,3 +51,6 @@ func (c *RunList) ToggleTitle(r dash.RunRow) string {
 	}
 	return "overlay " + r.Name + " on the charts"
 }
+
+// SelectedAttr is a row's data-selected: "true" or "false".
+func (c *RunList) SelectedAttr(r dash.RunRow) string { return strconv.FormatBool(c.Sel.Has(r.Name)) }

@@ -82,7 +82,7 @@ func (c *RunList) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 						vgparent.AppendChild(vgn)
 						vgn.AddAttrInterface("class", c.RowClass(r))
 						vgn.AddAttrInterface("data-run", r.Name)
-						vgn.AddAttrInterface("data-selected", c.Sel.Has(r.Name))
+						vgn.AddAttrInterface("data-selected", c.SelectedAttr(r))
 						vgn.AddAttrInterface("data-status", r.Status)
 						vgn.AddAttrInterface("data-warning", r.Warning)
 						{

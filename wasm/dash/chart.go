@@ -354,21 +354,6 @@ func tickLabel(v, step float64, percent bool) string {
 // template formats every number of a Chart with it.
 func Coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
-// Segments splits a polyline into polylines of at most n vertices (n ≥
-// 2) that share their end vertices, so that drawn one after the other
-// they draw the same line (none for an empty one).
-func Segments(pts []Point, n int) [][]Point {
-	var out [][]Point
-	for len(pts) > n {
-		out = append(out, pts[:n])
-		pts = pts[n-1:]
-	}
-	if len(pts) > 0 {
-		out = append(out, pts)
-	}
-	return out
-}
-
 // PathData writes a polyline (a Line's Path) as the d attribute of an SVG
 // path, "M x,y L x,y …" with Coord numbers ("" for no point).
 func PathData(pts []Point) string {

@@ -1,8 +1,10 @@
 package dash
 
 import (
+	"html"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/pawnet/pawnet/shared/metrics"
 )
@@ -110,4 +112,13 @@ func (s *State) EpochNote() string {
 		return "Showing epoch " + strconv.Itoa(shown) + "; the best is " + strconv.Itoa(best) + "."
 	}
 	return "Showing epoch " + strconv.Itoa(shown) + "."
+}
+
+// OptionsHTML writes the epoch selector's options as <option> markup.
+func OptionsHTML(choices []EpochChoice) string {
+	var b strings.Builder
+	for _, o := range choices {
+		b.WriteString(`<option value="` + strconv.Itoa(o.Epoch) + `">` + html.EscapeString(o.Label) + `</option>`)
+	}
+	return b.String()
 }
