@@ -23,12 +23,17 @@ type Classifier struct {
 	events  chan classifier.Reply
 }
 
-// Start creates the worker. weights reports which run's weights to use
-// and the export of them the page knows of, so the worker reloads them
-// when the run changes or a newer export appears.
-func (c *Classifier) Start(ee vugu.EventEnv, weights func() (url string, version int64)) {
+// Init sets the classifier up without its worker. weights reports which
+// run's weights to use and the export of them the page knows of, so the
+// worker reloads them when the run changes or a newer export appears.
+func (c *Classifier) Init(ee vugu.EventEnv, weights func() (url string, version int64)) {
 	c.ee, c.weights, c.Weights = ee, weights, classifier.WeightsNone
-	if !js.Global().Truthy() {
+}
+
+// Start creates the worker, once (under the EventEnv lock). Adding a
+// photo starts it too.
+func (c *Classifier) Start() {
+	if c.events != nil || !js.Global().Truthy() {
 		return
 	}
 	c.events = make(chan classifier.Reply, 256)
@@ -73,6 +78,7 @@ func (c *Classifier) AddFiles(files js.Value) {
 	if !files.Truthy() {
 		return
 	}
+	c.Start()
 	for i := 0; i < files.Length(); i++ {
 		c.add(files.Index(i))
 	}

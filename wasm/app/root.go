@@ -49,6 +49,7 @@ func NewRoot(query string) *Root {
 // own goroutines through ee.
 func (c *Root) Start(ee vugu.EventEnv) {
 	c.ee = ee
+	c.Classifier.Init(ee, c.weights)
 	if len(c.Sel.Runs) == 0 {
 		// Follow the server's default run at once, without waiting for
 		// the run list: its first frame names it.
@@ -65,7 +66,7 @@ func (c *Root) Start(ee vugu.EventEnv) {
 		case <-time.After(workerDelay):
 		}
 		ee.Lock()
-		c.Classifier.Start(ee, c.weights)
+		c.Classifier.Start()
 		ee.UnlockRender()
 	}()
 }
