@@ -320,12 +320,13 @@ func Bench() error {
 
 // fuzzers are the native Go fuzz tests, one per parser of untrusted bytes.
 var fuzzers = []struct{ pkg, name string }{
-	{"./shared/alexnet", "FuzzLoad"},         // weights files
-	{"./shared/imageio", "FuzzDecode"},       // photos
-	{"./shared/metrics", "FuzzDecode"},       // metrics messages
-	{"./shared/metrics", "FuzzReadLines"},    // metrics.jsonl
-	{"./trainer/server", "FuzzParseSince"},   // the /ws query string
-	{"./trainer/server", "FuzzClientFrames"}, // WebSocket frames from clients
+	{"./shared/alexnet", "FuzzLoad"},          // weights files
+	{"./shared/imageio", "FuzzDecode"},        // photos
+	{"./shared/metrics", "FuzzDecode"},        // metrics messages
+	{"./shared/metrics", "FuzzReadLines"},     // metrics.jsonl
+	{"./shared/metrics", "FuzzHistoryDecode"}, // History frames, in the page
+	{"./trainer/server", "FuzzParseSince"},    // the /ws query string
+	{"./trainer/server", "FuzzClientFrames"},  // WebSocket frames from clients
 }
 
 var (
