@@ -32,7 +32,7 @@ type run struct {
 	missing bool       // no metrics.jsonl
 	empty   bool       // an empty metrics.jsonl
 	shrank  bool       // the file got shorter than what was read
-	grew    time.Time  // when the file last grew (its mtime at first)
+	written time.Time  // the file's modification time
 }
 
 // weights is the run's exported weights file.
@@ -223,16 +223,10 @@ func (rs *runSet) follow(r *run) {
 		return
 	}
 	rs.mu.Lock()
-	r.missing, r.empty = false, st.Size() == 0
-	if r.grew.IsZero() {
-		r.grew = st.ModTime()
-	}
+	r.missing, r.empty, r.written = false, st.Size() == 0, st.ModTime()
 	offset, lines := r.offset, r.lines
-	switch {
-	case st.Size() < offset:
+	if st.Size() < offset {
 		r.shrank = true
-	case st.Size() > offset+r.partial:
-		r.grew = time.Now()
 	}
 	changed := st.Size() > offset+r.partial
 	rs.mu.Unlock()
@@ -277,7 +271,7 @@ func (rs *runSet) summary(r *run) metrics.RunSummary {
 	defer rs.mu.Unlock()
 	if !r.live {
 		s.Warning = r.warning()
-		if s.Status == metrics.StatusRunning && time.Since(r.grew) > rs.opts.StaleAfter {
+		if s.Status == metrics.StatusRunning && time.Since(r.written) > rs.opts.StaleAfter {
 			s.Status = metrics.StatusInterrupted
 		}
 	}
