@@ -17,8 +17,8 @@ import (
 // epoch when it has been validated, else the best epoch when it has, else
 // the latest validated one (0 before any validation).
 func (s *State) ShownEpoch() int {
-	if _, ok := s.Confusions[s.Picked]; ok && s.Picked > 0 {
-		return s.Picked
+	if p := s.picked(); p > 0 {
+		return p
 	}
 	if best, _ := s.Best(); best > 0 {
 		if _, ok := s.Confusions[best]; ok {
@@ -31,11 +31,20 @@ func (s *State) ShownEpoch() int {
 	return 0
 }
 
+// picked is Picked when that epoch has been validated, else 0: an epoch
+// picked ahead of the run (in a link) counts as none until it is.
+func (s *State) picked() int {
+	if _, ok := s.Confusions[s.Picked]; ok {
+		return s.Picked
+	}
+	return 0
+}
+
 // PickedBest reports whether the page shows the best epoch because the
 // user picked none (the selector's default).
 func (s *State) PickedBest() bool {
 	best, _ := s.Best()
-	return s.ShownEpoch() == best && (s.Picked == 0 || s.Picked == best)
+	return s.picked() == 0 && s.ShownEpoch() == best
 }
 
 // ShownConfusion is the shown epoch's confusion matrix (nil when none).
@@ -69,7 +78,7 @@ func (s *State) EpochChoices() []EpochChoice {
 	var out []EpochChoice
 	if best > 0 {
 		out = append(out, EpochChoice{Epoch: 0, Label: "Best epoch (" + strconv.Itoa(best) + " · " + Percent(acc, 1) + ")",
-			Selected: s.Picked == 0})
+			Selected: s.picked() == 0})
 	}
 	epochs := make([]int, 0, len(s.Confusions))
 	for e := range s.Confusions {
@@ -88,7 +97,7 @@ func (s *State) EpochChoices() []EpochChoice {
 		if e == best {
 			label += " (best)"
 		}
-		out = append(out, EpochChoice{Epoch: e, Label: label, Selected: s.Picked != 0 && e == shown})
+		out = append(out, EpochChoice{Epoch: e, Label: label, Selected: s.picked() != 0 && e == shown})
 	}
 	return out
 }
