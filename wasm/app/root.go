@@ -31,6 +31,8 @@ type Root struct {
 	// ReadyMs is performance.now() at the first render (0 before), for the
 	// page-ready benchmark.
 	ReadyMs float64
+	// DownloadOpen shows the Download menu.
+	DownloadOpen bool
 
 	ee       vugu.EventEnv
 	caughtUp chan struct{} // closed once a run's history is drawn
@@ -299,6 +301,16 @@ func (c *Root) StepLegend() []LegendItem {
 // Download is the URL of the first selected run's file (metrics.jsonl or
 // epochs.csv).
 func (c *Root) Download(file string) string { return dash.RunFileURL(c.Main().Name, file) }
+
+// ToggleDownload opens or closes the Download menu (an event handler).
+func (c *Root) ToggleDownload() { c.DownloadOpen = !c.DownloadOpen }
+
+// DownloadExpanded is the menu button's aria-expanded.
+func (c *Root) DownloadExpanded() string { return strconv.FormatBool(c.DownloadOpen) }
+
+// DownloadName names the downloaded file, e.g. "demo-1-epochs.csv" (the
+// server's Content-Disposition says the same).
+func (c *Root) DownloadName(file string) string { return c.Main().Name + "-" + file }
 
 // Rendered is called by the render loop after each render, under the
 // read lock: it records the first render's time and asks for the shown
