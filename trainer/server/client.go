@@ -25,8 +25,9 @@ type client struct {
 	runName string // the run's name
 	since   int64
 	// batch sends the backlog as metrics.History frames instead of one
-	// frame per message.
+	// frame per message; best is the run's best epoch when it connected.
 	batch bool
+	best  int
 	// queue receives the live messages from Hub.Emit (non-blocking sends
 	// under the hub's lock); Hub.Close closes it.
 	queue chan entry
@@ -157,7 +158,7 @@ func (c *client) writeLoop(backlog []record) {
 		}
 		n := 1
 		if c.batch {
-			n = historyChunk(backlog)
+			n = historyChunk(backlog, c.best)
 			if !c.writeHistory(backlog[:n], n < len(backlog)) {
 				return
 			}
@@ -203,7 +204,7 @@ func (c *client) writeHistory(recs []record, more bool) bool {
 	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
 	w, err := c.conn.NextWriter(websocket.BinaryMessage)
 	if err == nil {
-		err = encodeHistory(w, c.runName, recs, c.since, more)
+		err = encodeHistory(w, c.runName, c.best, recs, c.since, more)
 	}
 	if err == nil {
 		err = w.Close()

@@ -15,14 +15,14 @@ const (
 )
 
 // historyChunk is how many of recs (at least one) the next History frame
-// carries.
-func historyChunk(recs []record) int {
+// carries, for a run whose best epoch is best.
+func historyChunk(recs []record, best int) int {
 	size, steps := 0, 0
 	for i, r := range recs {
-		switch r.kind {
-		case kindStep:
+		switch {
+		case r.kind == kindStep:
 			steps++
-		case kindOther:
+		case !r.deferred(best):
 			size += len(r.data)
 		}
 		if i > 0 && (size > historyMaxBytes || steps > historyMaxSteps) {
@@ -32,13 +32,20 @@ func historyChunk(recs []record) int {
 	return len(recs)
 }
 
+// deferred reports whether a History frame sends r by reference: a
+// misclassified message of an epoch other than best (the page shows the
+// best epoch's photos first, so those come in full).
+func (r record) deferred(best int) bool {
+	return r.kind == kindMisclassified && r.epoch != best
+}
+
 // encodeHistory writes recs as a metrics.History frame of the run named
-// run (with no record, an empty one covering up to since):
-// the step messages as rows (but the last, which goes in full with the
-// other messages' lines) and the misclassified messages as deferred
-// references. It streams from the history's records: nothing is copied
-// per client but the list of lines.
-func encodeHistory(w io.Writer, run string, recs []record, since int64, more bool) error {
+// run, whose best epoch is best (with no record, an empty one covering up
+// to since): the step messages as rows (but the last, which goes in full
+// with the other messages' lines) and the misclassified messages of the
+// other epochs as deferred references. It streams from the history's
+// records: nothing is copied per client but the list of lines.
+func encodeHistory(w io.Writer, run string, best int, recs []record, since int64, more bool) error {
 	lastStep, steps := -1, 0
 	for i, r := range recs {
 		if r.kind == kindStep {
@@ -56,7 +63,7 @@ func encodeHistory(w io.Writer, run string, recs []record, since int64, more boo
 		switch {
 		case r.kind == kindStep && i != lastStep:
 			e.Step(r.seq, r.epoch, r.global, r.loss)
-		case r.kind == kindMisclassified:
+		case r.deferred(best):
 			deferred = append(deferred, metrics.Deferred{Seq: r.seq, Type: metrics.TypeMisclassified, Epoch: r.epoch})
 		default:
 			lines = append(lines, r.data)

@@ -242,3 +242,28 @@ func TestParseWSQuery(t *testing.T) {
 		}
 	}
 }
+
+// The best epoch's misclassified photos come in full, for the page shows
+// them first; the other epochs' are deferred.
+func TestHistoryBestEpochInFull(t *testing.T) {
+	hub := NewHub(quiet())
+	s := start(t, hub, Options{})
+	for _, m := range []metrics.Message{
+		&metrics.Epoch{Epoch: 1, BestEpoch: 1, BestValAcc: 0.7},
+		&metrics.Misclassified{Epoch: 1, Samples: []metrics.Sample{{PNG: "iVBO"}}},
+		&metrics.Epoch{Epoch: 2, BestEpoch: 1, BestValAcc: 0.7},
+		&metrics.Misclassified{Epoch: 2, Samples: []metrics.Sample{{PNG: "iVBO"}}},
+	} {
+		hub.Emit(m, nil)
+	}
+	frames := readHistory(t, dial(t, s, "?batch=1"))
+	var full []int
+	for _, m := range frames[0].Messages {
+		if mis, ok := m.(*metrics.Misclassified); ok {
+			full = append(full, mis.Epoch)
+		}
+	}
+	if !slices.Equal(full, []int{1}) || len(frames[0].Deferred) != 1 || frames[0].Deferred[0].Epoch != 2 {
+		t.Errorf("misclassified in full: epochs %v; deferred %+v", full, frames[0].Deferred)
+	}
+}

@@ -518,6 +518,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		runName: run.name,
 		since:   since,
 		batch:   q.batch,
+		best:    run.hub.Summary().BestEpoch,
 		queue:   make(chan entry, s.opts.QueueLen),
 		done:    make(chan struct{}),
 	}

@@ -58,13 +58,14 @@ func (c *Root) Start(ee vugu.EventEnv) {
 		c.Views = []*RunView{newRunView(context.Background(), ee, "", c.drawn, c.named)}
 	}
 	go c.refreshList()
-	// The classifier worker compiles a large wasm module: it starts once
-	// the page has drawn its run, so as not to compete with it for the
-	// CPU, or after workerDelay at the latest.
+	// The classifier worker compiles a large wasm module: it starts a
+	// moment after the page has drawn its run, so as not to compete with
+	// it for the CPU, or after workerDelay at the latest.
 	c.caughtUp = make(chan struct{})
 	go func() {
 		select {
 		case <-c.caughtUp:
+			time.Sleep(workerAfterDraw)
 		case <-time.After(workerDelay):
 		}
 		ee.Lock()
@@ -73,8 +74,12 @@ func (c *Root) Start(ee vugu.EventEnv) {
 	}()
 }
 
-// workerDelay is the latest the classifier worker starts after the page.
-const workerDelay = 3 * time.Second
+// workerDelay is the latest the classifier worker starts after the page,
+// workerAfterDraw how long after the run is drawn.
+const (
+	workerDelay     = 3 * time.Second
+	workerAfterDraw = 500 * time.Millisecond
+)
 
 // drawn is called, under the EventEnv lock, when a run's history has
 // been applied: the first call lets the classifier worker start.
