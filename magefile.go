@@ -310,11 +310,16 @@ func WasmTest() error {
 // int8 and fp16 exports' agreement with fp32 on the sample's test photos
 // (for runs/'s newest trained weights or $PAWNET_WEIGHTS, and random
 // full-size weights); GoMLX CPU training steps; the dashboard server's
-// delivery to 10 WebSocket clients on loopback (msgs/s) and the producer's
-// cost per message (ns/op of Emit); and, in headless Chromium, the
-// classifier's ms/image for the full and small AlexNet on one worker and on
-// a pool of two, the page's longest stall, the time from a reload to the
-// first classified photo with the weights cached, and the page-ready time.
+// delivery to 10 WebSocket clients on loopback (msgs/s), the producer's
+// cost per message (ns/op of Emit) and the server's memory per connected
+// page of a 30,000-message run (B/client-held, B/client-alloc); and, in
+// headless Chromium, the classifier's ms/image for the full and small
+// AlexNet on one worker and on a pool of two, the page's longest stall,
+// the time from a reload to the first classified photo with the weights
+// cached, the page-ready time, the time from page-ready to a finished 903-
+// and 30,000-message run shown complete (ms-to-complete), and the longest
+// main-thread stall while a run with a 30,000-message history streams live
+// at 4 messages a second (ms-max-stall).
 func Bench() error {
 	mg.Deps(testSample, Wasm)
 	abs, err := filepath.Abs(testData)
@@ -348,12 +353,13 @@ func Bench() error {
 
 // fuzzers are the native Go fuzz tests, one per parser of untrusted bytes.
 var fuzzers = []struct{ pkg, name string }{
-	{"./shared/alexnet", "FuzzLoad"},         // weights files
-	{"./shared/imageio", "FuzzDecode"},       // photos
-	{"./shared/metrics", "FuzzDecode"},       // metrics messages
-	{"./shared/metrics", "FuzzReadLines"},    // metrics.jsonl
-	{"./trainer/server", "FuzzParseSince"},   // the /ws query string
-	{"./trainer/server", "FuzzClientFrames"}, // WebSocket frames from clients
+	{"./shared/alexnet", "FuzzLoad"},          // weights files
+	{"./shared/imageio", "FuzzDecode"},        // photos
+	{"./shared/metrics", "FuzzDecode"},        // metrics messages
+	{"./shared/metrics", "FuzzReadLines"},     // metrics.jsonl
+	{"./shared/metrics", "FuzzHistoryDecode"}, // History frames, in the page
+	{"./trainer/server", "FuzzParseSince"},    // the /ws query string
+	{"./trainer/server", "FuzzClientFrames"},  // WebSocket frames from clients
 }
 
 var (

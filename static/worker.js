@@ -16,10 +16,12 @@
 // runs on one worker: a photo's layers are not split across workers.
 //
 // Page → worker:
-//   {type: "classify", id, file, version, run}  file: a File or Blob;
-//       version: the export the page knows of (reload the weights when
-//       newer; 0 = any); run: the run's id ("" = unknown). With both known
-//       the weights are cached under them.
+//   {type: "classify", id, file, version, run, weights}  file: a File or
+//       Blob; version: the export the page knows of (reload the weights
+//       when newer; 0 = any); run: the run's id ("" = unknown; with the
+//       version it keys the cached weights; another run reloads them);
+//       weights: their URL, relative to this script (default "weights",
+//       the server's default run; e.g. api/runs/NAME/weights).
 // Worker → page:
 //   {type: "ready", ms}                     the classifier can start
 //   {type: "fatal", message}                it could not start
@@ -47,7 +49,7 @@ const first = module.then(spawn);
 first.then(() => post({ type: "ready", ms: performance.now() }))
   .catch((e) => post({ type: "fatal", message: "could not start the classifier: " + (e && e.message || e) }));
 
-let loaded = null;   // {run, version, info, classes}
+let loaded = null;   // {run, url, version, info, classes}
 let loading = null;  // {version, promise} of the load under way
 let growing = Promise.resolve(); // the pool workers still loading
 const pool = [];     // {worker, version, busy, job, waiting}
@@ -63,28 +65,31 @@ const preload = first.then(async () => {
   const keys = await cache.keys();
   if (keys.length !== 1 || loading || loaded) return;
   const m = /weights-cache\/([^/]*)\/(\d+)\//.exec(keys[0].url);
-  if (m) await ensureLoaded(Number(m[2]), decodeURIComponent(m[1]));
+  if (m) await ensureLoaded(Number(m[2]), decodeURIComponent(m[1]), "weights");
 }).catch(() => {});
 
 self.onmessage = (e) => {
   const msg = e.data;
   if (!msg || msg.type !== "classify") return;
   jobs.push({ id: msg.id, file: msg.file });
-  preload.then(() => ensureLoaded(msg.version || 0, msg.run || "")).then(dispatch, (err) => {
+  preload.then(() => ensureLoaded(msg.version || 0, msg.run || "", msg.weights || "weights")).then(dispatch, (err) => {
     const message = String(err && err.message || err);
     // Every photo waiting fails with the same error.
     for (const j of jobs.splice(0)) post({ type: "result", id: j.id, error: "weights: " + message });
   });
 };
 
-// ensureLoaded loads the weights of export version (or newer) of run into
-// the pool, once: concurrent callers wait for the same load. Version 0 or
-// run "" (the page does not know yet) accept whatever is loaded.
-function ensureLoaded(version, run) {
-  if (loaded && !(version > loaded.version) && !(run && loaded.run && run !== loaded.run)) return Promise.resolve();
-  if (loading && loading.version >= version && !(run && loading.run && run !== loading.run)) return loading.promise;
-  const promise = (loading ? loading.promise : Promise.resolve()).catch(() => {}).then(() => load(version, run));
-  loading = { run, version, promise };
+// ensureLoaded loads the weights of export version (or newer) of run, at
+// url, into the pool, once: concurrent callers wait for the same load.
+// Version 0 accepts whatever is loaded; a run "" (the page does not know it
+// yet) is told apart by its URL.
+function ensureLoaded(version, run, url) {
+  const same = (have) => !(version > have.version) &&
+    (run && have.run ? run === have.run : url === have.url);
+  if (loaded && same(loaded)) return Promise.resolve();
+  if (loading && same(loading)) return loading.promise;
+  const promise = (loading ? loading.promise : Promise.resolve()).catch(() => {}).then(() => load(version, run, url));
+  loading = { run, url, version, promise };
   promise.then(() => { if (loading && loading.promise === promise) loading = null; },
     (err) => {
       if (loading && loading.promise === promise) loading = null;
@@ -95,11 +100,11 @@ function ensureLoaded(version, run) {
 
 // load gets the weights, loads them into the first pool worker, which then
 // classifies, and into the rest of the pool in the background.
-async function load(version, run) {
+async function load(version, run, url) {
   if (fatal) throw new Error(fatal);
   const t0 = performance.now();
   post({ type: "weights", state: "loading", loaded: 0, total: 0 });
-  const w = await weights(version, run);
+  const w = await weights(version, run, url);
   const downloadMs = performance.now() - t0;
   await growing;
   await idle();
@@ -112,7 +117,7 @@ async function load(version, run) {
   while (pool.length > size) pool.pop().worker.terminate();
   info.cached = w.cached;
   info.workers = 1;
-  loaded = { run, version, info, classes: info.classes, downloadMs };
+  loaded = { run, url, version, info, classes: info.classes, downloadMs };
   post({ type: "weights", state: "ready", info, version, downloadMs });
   growing = grow(version, w.bytes, size).catch((err) => console.warn("pawnet: pool worker: " + err));
 }
@@ -214,7 +219,7 @@ function dispatch() {
 // from Cache Storage, else downloaded (and then cached, replacing any
 // other export, when run and version are known and the cache is there: it
 // needs a secure context, e.g. http://127.0.0.1).
-async function weights(version, run) {
+async function weights(version, run, url) {
   const key = run && version > 0 && self.caches
     ? new URL("weights-cache/" + encodeURIComponent(run) + "/" + version + "/" + VARIANTS, self.location.href).href
     : "";
@@ -232,7 +237,7 @@ async function weights(version, run) {
       cache = null; // storage refused (quota, private mode): download
     }
   }
-  const bytes = await download();
+  const bytes = await download(url);
   if (cache) {
     try {
       for (const old of await cache.keys()) await cache.delete(old);
@@ -244,15 +249,15 @@ async function weights(version, run) {
   return { bytes, cached: false };
 }
 
-// download streams GET weights?variant=… (relative to this script, i.e.
-// /weights), reporting progress against Content-Length at most every
-// 100 ms.
-async function download() {
-  const resp = await fetch("weights?variant=" + VARIANTS, { cache: "no-store" });
+// download streams GET url?variant=… (relative to this script, e.g.
+// weights or api/runs/NAME/weights), reporting progress against
+// Content-Length at most every 100 ms.
+async function download(url) {
+  const resp = await fetch(url + "?variant=" + VARIANTS, { cache: "no-store" });
   if (resp.status === 404) {
     throw new Error("no exported weights yet; the trainer exports them after its first epoch");
   }
-  if (!resp.ok) throw new Error("GET /weights: HTTP " + resp.status);
+  if (!resp.ok) throw new Error("GET /" + url + ": HTTP " + resp.status);
   const total = Number(resp.headers.get("Content-Length")) || 0;
   let buf = new Uint8Array(total || (1 << 20));
   let n = 0;

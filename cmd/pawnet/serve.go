@@ -30,8 +30,9 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 	return f
 }
 
-// options are the server options for the run folder dir.
-func (f *serverFlags) options(addr, dir string) server.Options {
+// options are the server options: listen on addr, serve every run folder
+// under runsDir.
+func (f *serverFlags) options(addr, runsDir string) server.Options {
 	var allow []string
 	for _, a := range strings.Split(f.allow, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -41,8 +42,7 @@ func (f *serverFlags) options(addr, dir string) server.Options {
 	return server.Options{
 		Addr:         addr,
 		StaticDir:    f.static,
-		WeightsPath:  filepath.Join(dir, rundir.WeightsFile),
-		RunInfoPath:  filepath.Join(dir, rundir.ConfigFile),
+		RunsDir:      runsDir,
 		AllowOrigins: allow,
 		Log:          serverLog(),
 	}
@@ -67,31 +67,39 @@ func waitInterrupt() {
 
 func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
-	dir := fs.String("run", "", "run folder (runs/NAME): its metrics.jsonl is replayed, its model.safetensors served")
+	runs := fs.String("runs", "runs", "runs folder: every run folder under it is listed and served, new ones as they appear, and runs still training are followed live")
+	dir := fs.String("run", "", "serve only this run folder (runs/NAME) instead of the whole runs folder")
 	addr := fs.String("addr", server.DefaultAddr, "address to listen on; loopback by default (0.0.0.0:8080 exposes the dashboard to the network)")
 	sf := addServerFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pawnet serve -run DIR [flags]\n\nServes a run's dashboard until Ctrl-C: the page (-static), the run's metrics\nhistory over the WebSocket /ws, its weights at /weights and run.json at /api/run.")
+		fmt.Fprintln(os.Stderr, "usage: pawnet serve [-runs DIR | -run DIR] [flags]\n\nServes the dashboard of every run under the runs folder until Ctrl-C: the page\n(-static) with the run list, each run's metrics over the WebSocket /ws, its\nweights, run.json, metrics.jsonl and epochs.csv under /api/runs/NAME/.")
 		fs.PrintDefaults()
 	}
 	fs.Parse(args)
-	if *dir == "" || fs.NArg() > 0 {
+	if fs.NArg() > 0 {
 		fs.Usage()
 		os.Exit(2)
 	}
-	hub := server.NewHub(serverLog())
-	n, err := hub.LoadHistory(filepath.Join(*dir, rundir.MetricsFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%s has no %s: is it a run folder?", *dir, rundir.MetricsFile)
+	opts := sf.options(*addr, *runs)
+	what := *runs
+	if *dir != "" {
+		if _, err := os.Stat(filepath.Join(*dir, rundir.MetricsFile)); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s has no %s: is it a run folder?", *dir, rundir.MetricsFile)
+		}
+		abs, err := filepath.Abs(*dir)
+		if err != nil {
+			return err
+		}
+		opts.RunsDir, opts.OnlyRun = filepath.Dir(abs), filepath.Base(abs)
+		what = *dir
+	} else if st, err := os.Stat(*runs); err != nil || !st.IsDir() {
+		return fmt.Errorf("no runs folder %s (train a run first, or pass -runs DIR)", *runs)
 	}
+	s, err := server.Start(nil, opts)
 	if err != nil {
 		return err
 	}
-	s, err := server.Start(hub, sf.options(*addr, *dir))
-	if err != nil {
-		return err
-	}
-	fmt.Printf("dashboard of %s (%d messages): %s (Ctrl-C to stop)\n", *dir, n, s.URL())
+	fmt.Printf("dashboard of %s (%d runs): %s (Ctrl-C to stop)\n", what, len(s.Runs().Runs), s.URL())
 	waitInterrupt()
 	return shutdown(s)
 }

@@ -155,7 +155,10 @@ func runTrain(args []string) error {
 				return err
 			}
 		}
-		if srv, err = server.Start(hub, sf.options(*serve, run.Dir())); err != nil {
+		// Every run under the runs folder is served beside this one.
+		opts := sf.options(*serve, filepath.Dir(run.Dir()))
+		opts.RunName = filepath.Base(run.Dir())
+		if srv, err = server.Start(hub, opts); err != nil {
 			return err
 		}
 		fmt.Printf("dashboard: %s\n", srv.URL())

@@ -172,20 +172,22 @@ const pageStateJS = `(() => {
 
 func (b *browser) state() pageState { return eval[pageState](b, pageStateJS) }
 
-// epochsShownJS is true when every epoch chart has n points per series.
+// epochsShownJS is true when every epoch chart has n points per series
+// and the gallery is not waiting for its photos.
 func epochsShownJS(n int) string {
 	c := strconv.Itoa(n)
 	return `["#chart-loss circle.pt.train", "#chart-loss circle.pt.val", "#chart-acc circle.pt.train", "#chart-acc circle.pt.val", "#chart-logloss circle.pt.val"]` +
-		`.every((s) => document.querySelectorAll(s).length === ` + c + `)`
+		`.every((s) => document.querySelectorAll(s).length === ` + c + `) && document.querySelector("#misclassified").dataset.loading === "false"`
 }
 
-// checkShows compares the page with the first n epochs of a run.
+// checkShows compares the page with the first n epochs of a run; the
+// confusion matrix and the gallery show the best epoch by default.
 func checkShows(t *testing.T, st pageState, msgs []metrics.Message, n int, status string) {
 	t.Helper()
 	var start *metrics.RunStart
 	var eps []*metrics.Epoch
-	var lastConf *metrics.Confusion
-	var lastMis *metrics.Misclassified
+	confs := map[int]*metrics.Confusion{}
+	mis := map[int]*metrics.Misclassified{}
 	for _, m := range msgs {
 		switch v := m.(type) {
 		case *metrics.RunStart:
@@ -195,14 +197,16 @@ func checkShows(t *testing.T, st pageState, msgs []metrics.Message, n int, statu
 				eps = append(eps, v)
 			}
 		case *metrics.Confusion:
-			if v.Epoch <= n {
-				lastConf = v
-			}
+			confs[v.Epoch] = v
 		case *metrics.Misclassified:
-			if v.Epoch <= n {
-				lastMis = v
-			}
+			mis[v.Epoch] = v
 		}
+	}
+	var lastConf *metrics.Confusion
+	var lastMis *metrics.Misclassified
+	if len(eps) > 0 {
+		best := eps[len(eps)-1].BestEpoch
+		lastConf, lastMis = confs[best], mis[best]
 	}
 	if st.Status != status {
 		t.Errorf("status %q, want %q", st.Status, status)

@@ -19,10 +19,15 @@ const closeGrace = time.Second
 // then the queue, and pings) and the handler, which waits for done and
 // closes the connection.
 type client struct {
-	conn  *websocket.Conn
-	opts  *Options
-	addr  string
-	since int64
+	conn    *websocket.Conn
+	opts    *Options
+	addr    string
+	runName string // the run's name
+	since   int64
+	// batch sends the backlog as metrics.History frames instead of one
+	// frame per message; best is the run's best epoch when it connected.
+	batch bool
+	best  int
 	// queue receives the live messages from Hub.Emit (non-blocking sends
 	// under the hub's lock); Hub.Close closes it.
 	queue chan entry
@@ -57,7 +62,7 @@ func (c *client) stopped() bool {
 }
 
 // run serves the connection until it ends, then closes it.
-func (c *client) run(h *Hub, backlog []entry) {
+func (c *client) run(h *Hub, backlog []record) {
 	readDone := make(chan struct{})
 	writeDone := make(chan struct{})
 	go func() {
@@ -135,10 +140,13 @@ func (c *client) readLoop() {
 	}
 }
 
-func (c *client) writeLoop(backlog []entry) {
+func (c *client) writeLoop(backlog []record) {
 	ping := time.NewTicker(c.opts.PingInterval)
 	defer ping.Stop()
-	for _, e := range backlog {
+	if c.batch && len(backlog) == 0 && !c.writeHistory(nil, false) {
+		return // a page always starts with a History frame, even empty
+	}
+	for len(backlog) > 0 {
 		select {
 		case <-c.done:
 			return
@@ -148,9 +156,16 @@ func (c *client) writeLoop(backlog []entry) {
 			}
 		default:
 		}
-		if !c.write(e) {
+		n := 1
+		if c.batch {
+			n = historyChunk(backlog, c.best)
+			if !c.writeHistory(backlog[:n], n < len(backlog)) {
+				return
+			}
+		} else if !c.write(backlog[0].entry) {
 			return
 		}
+		backlog = backlog[n:]
 	}
 	for {
 		select {
@@ -175,6 +190,25 @@ func (c *client) writeLoop(backlog []entry) {
 func (c *client) write(e entry) bool {
 	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
 	err := c.conn.WriteMessage(websocket.TextMessage, e.data)
+	if err != nil {
+		c.writeFailed(err)
+		return false
+	}
+	return true
+}
+
+// writeHistory sends recs as one metrics.History frame, More set when
+// another follows. It streams the JSON into the frame from the history's
+// records: nothing is copied per client.
+func (c *client) writeHistory(recs []record, more bool) bool {
+	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
+	w, err := c.conn.NextWriter(websocket.BinaryMessage)
+	if err == nil {
+		err = encodeHistory(w, c.runName, c.best, recs, c.since, more)
+	}
+	if err == nil {
+		err = w.Close()
+	}
 	if err != nil {
 		c.writeFailed(err)
 		return false

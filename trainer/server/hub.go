@@ -3,9 +3,11 @@ package server
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,24 +20,61 @@ type entry struct {
 	data []byte // one line of JSON, no newline; never modified once stored
 }
 
+// record is an entry of the history with what History frames need: the
+// fields of a step message that they carry in columns, and the epoch of a
+// misclassified message, which they defer.
+type record struct {
+	entry
+	kind   recordKind
+	epoch  int // of a step or misclassified message
+	global int64
+	loss   float64
+}
+
+// recordKind tells the messages History frames treat apart.
+type recordKind uint8
+
+const (
+	kindOther recordKind = iota
+	kindStep
+	kindMisclassified
+)
+
+// newRecord makes the record of message m encoded as line.
+func newRecord(m metrics.Message, seq int64, line []byte) record {
+	r := record{entry: entry{seq: seq, data: line}}
+	switch v := m.(type) {
+	case *metrics.Step:
+		r.kind, r.epoch, r.global, r.loss = kindStep, v.Epoch, v.GlobalStep, v.Loss
+	case *metrics.Misclassified:
+		r.kind, r.epoch = kindMisclassified, v.Epoch
+	}
+	return r
+}
+
 // Hub keeps a run's messages and fans them out to the WebSocket clients.
 //
-// Emit has the signature of rundir.Sink, so a *Hub can be passed to
-// the training loop (or a rundir.Emitter) as its live consumer. The hub keeps the full history, in seq order, so that a client
-// that connects late or reconnects first receives every earlier message
-// (or those after ?since=SEQ) and then the live ones, with no gap and no
-// duplicate. Emit never blocks on a client: each client has a bounded
-// queue, and a client whose queue is full is disconnected.
+// Emit has the signature of rundir.Sink, so a *Hub can be passed to the
+// training loop (or a rundir.Emitter) as its live consumer. The hub keeps
+// the full history, in seq order, so that a client that connects late or
+// reconnects first receives every earlier message (or those after
+// ?since=SEQ) and then the live ones, with no gap and no duplicate. Emit
+// never blocks on a client: each client has a bounded queue, and a client
+// whose queue is full is disconnected. The hub also folds the messages
+// into the run's metrics.RunSummary and keeps the latest message of each
+// epoch, for the run list and the CSV export.
 //
 // A hub holds one run: sequence numbers must increase (see Emit).
 type Hub struct {
 	log *log.Logger
 
 	mu      sync.Mutex
-	history []entry
+	history []record
 	subs    map[*client]struct{}
 	closed  bool
 	dropped int64
+	summary metrics.RunSummary
+	epochs  map[int]*metrics.Epoch // the latest message of each epoch
 }
 
 // NewHub returns an empty hub that logs to logger (nil: the standard
@@ -44,7 +83,8 @@ func NewHub(logger *log.Logger) *Hub {
 	if logger == nil {
 		logger = log.Default()
 	}
-	return &Hub{log: logger, subs: map[*client]struct{}{}}
+	return &Hub{log: logger, subs: map[*client]struct{}{}, summary: metrics.RunSummary{Status: metrics.StatusWaiting},
+		epochs: map[int]*metrics.Epoch{}}
 }
 
 // Emit records m and queues it for every connected client. line is m's
@@ -77,7 +117,7 @@ func (h *Hub) Emit(m metrics.Message, line []byte) {
 		h.log.Printf("hub: encode %s %d: %v", m.MessageType(), seq, err)
 		return
 	}
-	slow, dup := h.appendLocked(entry{seq: seq, data: line})
+	slow, dup := h.appendLocked(m, newRecord(m, seq, line))
 	last := h.lastSeqLocked()
 	h.mu.Unlock()
 	if dup {
@@ -87,65 +127,113 @@ func (h *Hub) Emit(m metrics.Message, line []byte) {
 }
 
 // LoadHistory appends the messages of a metrics.jsonl file to the history,
-// as if they had been emitted: so that `pawnet serve -run DIR` replays a
-// finished run, and so that a resumed run's dashboard shows the earlier
-// epochs. A partial last line (left by a killed process) is skipped, and
-// so are lines that do not parse as messages of this schema version and
-// lines whose seq is not above the last one recorded. It returns the
-// number of messages added; a missing file is an error that satisfies
-// errors.Is(err, fs.ErrNotExist).
+// as if they had been emitted: so that a resumed run's dashboard shows the
+// earlier epochs. A partial last line (left by a killed process) is
+// skipped, and so are lines that do not decode as messages of this schema
+// version and lines whose seq is not above the last one recorded. It
+// returns the number of messages added; a missing file is an error that
+// satisfies errors.Is(err, fs.ErrNotExist).
 func (h *Hub) LoadHistory(path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	var loaded []entry
-	skipped := 0
-	_, partial, err := metrics.ReadLines(f, func(hd metrics.Header, ok bool, line []byte) {
-		if !ok {
-			skipped++
-			return
-		}
-		loaded = append(loaded, entry{seq: hd.Seq, data: line})
-	})
+	var skipped lineIssues
+	r, err := h.appendLines(f, 0, &skipped)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	if partial {
-		skipped++
+	if r.partial {
+		skipped.add(r.lines+1, "cut short")
+	}
+	if skipped.n > 0 {
+		h.log.Printf("hub: %s: loaded %d messages, skipped %d lines (%s)", path, r.added, skipped.n, skipped.first)
+	}
+	return r.added, nil
+}
+
+// readResult is what appendLines read.
+type readResult struct {
+	added   int   // messages appended
+	lines   int   // complete non-blank lines read
+	end     int64 // offset just after the last complete line
+	partial bool  // a partial line follows end
+}
+
+// lineIssues counts the lines of a metrics.jsonl that were skipped and
+// keeps the first reason.
+type lineIssues struct {
+	n     int
+	first string // e.g. "line 17: not a metrics message"
+}
+
+func (li *lineIssues) add(line int, why string) {
+	if li.n == 0 {
+		li.first = fmt.Sprintf("line %d: %s", line, why)
+	}
+	li.n++
+}
+
+// appendLines appends the messages of a metrics.jsonl stream whose first
+// non-blank line is number lineBase+1, recording the lines it skips in
+// skipped.
+func (h *Hub) appendLines(r io.Reader, lineBase int, skipped *lineIssues) (readResult, error) {
+	type decoded struct {
+		m    metrics.Message
+		rec  record
+		line int
+	}
+	var loaded []decoded
+	var res readResult
+	var err error
+	res.end, res.partial, err = metrics.ReadLines(r, func(hd metrics.Header, ok bool, line []byte) {
+		res.lines++ // line numbers count the non-blank lines (ReadLines skips blank ones)
+		if !ok {
+			skipped.add(lineBase+res.lines, "not a metrics message of schema version "+fmt.Sprint(metrics.Version))
+			return
+		}
+		m, err := metrics.Decode(line)
+		if err != nil {
+			skipped.add(lineBase+res.lines, strings.TrimPrefix(err.Error(), "metrics: "))
+			return
+		}
+		loaded = append(loaded, decoded{m, newRecord(m, hd.Seq, line), lineBase + res.lines})
+	})
+	if err != nil {
+		return res, err
 	}
 	h.mu.Lock()
-	n := 0
 	var slow []*client
-	for _, e := range loaded {
-		s, dup := h.appendLocked(e)
+	for _, d := range loaded {
+		s, dup := h.appendLocked(d.m, d.rec)
 		slow = append(slow, s...)
 		if dup {
-			skipped++
+			skipped.add(d.line, fmt.Sprintf("seq %d is not after %d", d.rec.seq, h.lastSeqLocked()))
 		} else {
-			n++
+			res.added++
 		}
 	}
 	h.mu.Unlock()
 	h.logSlow(slow)
-	if skipped > 0 {
-		h.log.Printf("hub: %s: loaded %d messages, skipped %d lines (partial, unreadable or out of order)", path, n, skipped)
-	}
-	return n, nil
+	return res, nil
 }
 
-// appendLocked records e and queues it for every client. It returns the
-// clients dropped because their queue was full, and whether e was refused
-// as a duplicate.
-func (h *Hub) appendLocked(e entry) (slow []*client, dup bool) {
-	if e.seq <= h.lastSeqLocked() {
+// appendLocked records r (the record of m) and queues it for every
+// client. It returns the clients dropped because their queue was full,
+// and whether r was refused as a duplicate.
+func (h *Hub) appendLocked(m metrics.Message, r record) (slow []*client, dup bool) {
+	if r.seq <= h.lastSeqLocked() {
 		return nil, true
 	}
-	h.history = append(h.history, e)
+	h.history = append(h.history, r)
+	h.summary.Apply(m)
+	if e, ok := m.(*metrics.Epoch); ok {
+		h.epochs[e.Epoch] = e
+	}
 	for c := range h.subs {
 		select {
-		case c.queue <- e:
+		case c.queue <- r.entry:
 		default:
 			delete(h.subs, c)
 			h.dropped++
@@ -175,7 +263,7 @@ var errHubClosed = errors.New("hub closed")
 // subscribe registers c and returns the history after since, under one
 // lock: every later message goes to c's queue, so the backlog and the
 // queue together hold each message once, in order.
-func (h *Hub) subscribe(c *client, since int64) ([]entry, error) {
+func (h *Hub) subscribe(c *client, since int64) ([]record, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -217,6 +305,38 @@ func (h *Hub) History(since int64) [][]byte {
 	for _, e := range h.history[i:] {
 		out = append(out, e.data)
 	}
+	return out
+}
+
+// Message returns the encoded message seq (false when there is none).
+func (h *Hub) Message(seq int64) ([]byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := sort.Search(len(h.history), func(i int) bool { return h.history[i].seq >= seq })
+	if i == len(h.history) || h.history[i].seq != seq {
+		return nil, false
+	}
+	return h.history[i].data, true
+}
+
+// Summary is the run as the run list shows it, folded from its messages
+// (its Name, Live and Warning are the server's to fill).
+func (h *Hub) Summary() metrics.RunSummary {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.summary
+}
+
+// Epochs returns the latest message of each finished epoch, by epoch
+// number (a resumed run's repeated epochs replace the earlier ones).
+func (h *Hub) Epochs() []*metrics.Epoch {
+	h.mu.Lock()
+	out := make([]*metrics.Epoch, 0, len(h.epochs))
+	for _, e := range h.epochs {
+		out = append(out, e)
+	}
+	h.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Epoch < out[j].Epoch })
 	return out
 }
 

@@ -1,6 +1,8 @@
 // Package server serves the training dashboard: the static page and its
-// wasm, the run's exported weights, run.json, and a WebSocket at /ws that
-// streams the run's metrics messages (shared/metrics), history first.
+// wasm, and for every run it shows (the live run this process trains,
+// and every run folder under a runs folder) its exported weights,
+// run.json, metrics.jsonl, a CSV of its epochs, and a WebSocket at /ws
+// that streams its metrics messages (shared/metrics), history first.
 //
 // The training loop does not import this package: a *Hub satisfies
 // train.Sink structurally, so the CLI passes it to train.Run.
@@ -24,6 +26,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/metrics"
 )
 
 // DefaultAddr is where the server listens unless told otherwise: loopback
@@ -37,6 +40,9 @@ const (
 	DefaultPingInterval = 20 * time.Second
 	DefaultPongWait     = 45 * time.Second
 	DefaultWriteWait    = 10 * time.Second
+	DefaultScanInterval = time.Second
+	DefaultStaleAfter   = 5 * time.Minute
+	DefaultRunName      = "live"
 )
 
 // closeTooSlow is the close code sent to a client that could not keep up
@@ -52,11 +58,24 @@ type Options struct {
 	// wasm_exec.js). It is looked up per request: a missing folder gives
 	// a short help page at / and 404 elsewhere.
 	StaticDir string
-	// WeightsPath is the exported weights file served at /weights, looked
-	// up per request: 404 until training exports its first best epoch.
-	// Its compact variants (alexnet.VariantPath) are served on request.
+	// RunsDir, when set, adds every run folder under it (a folder with a
+	// metrics.jsonl or a run.json) to the runs served. It is rescanned
+	// every ScanInterval: new runs appear, and the metrics.jsonl of a run
+	// that another process trains is followed as it grows.
+	RunsDir string
+	// OnlyRun, when set, limits RunsDir to the run folder of that name.
+	OnlyRun string
+	// RunName names the live run, the hub passed to Start (default
+	// DefaultRunName). With RunsDir, RunsDir/RunName is its folder, which
+	// is then not read from its files.
+	RunName string
+	// WeightsPath is the live run's exported weights file, looked up per
+	// request: 404 until training exports its first best epoch (default:
+	// RunsDir/RunName/model.safetensors). Its compact variants
+	// (alexnet.VariantPath) are served on request.
 	WeightsPath string
-	// RunInfoPath is the run.json served at /api/run ("" or missing: 404).
+	// RunInfoPath is the live run's run.json ("" or missing: 404;
+	// default: RunsDir/RunName/run.json).
 	RunInfoPath string
 	// AllowOrigins lists the browser origins ("http://host:port", or just
 	// "host:port") allowed to open the WebSocket besides the page's own
@@ -73,6 +92,11 @@ type Options struct {
 	PingInterval time.Duration // between pings (default 20 s)
 	PongWait     time.Duration // a client silent this long is dropped (default 45 s)
 	WriteWait    time.Duration // deadline of one write (default 10 s)
+	ScanInterval time.Duration // between rescans of RunsDir (default 1 s)
+	// StaleAfter: a run read from its files that has not ended and whose
+	// metrics.jsonl has not grown for this long is shown as interrupted
+	// (default 5 min).
+	StaleAfter time.Duration
 }
 
 func (o *Options) defaults() {
@@ -97,11 +121,21 @@ func (o *Options) defaults() {
 	if o.WriteWait <= 0 {
 		o.WriteWait = DefaultWriteWait
 	}
+	if o.ScanInterval <= 0 {
+		o.ScanInterval = DefaultScanInterval
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = DefaultStaleAfter
+	}
+	if o.RunName == "" {
+		o.RunName = DefaultRunName
+	}
 }
 
 // Server is a running dashboard server.
 type Server struct {
-	hub      *Hub
+	hub      *Hub // the live run's (nil when none)
+	runs     *runSet
 	opts     Options
 	ln       net.Listener
 	http     *http.Server
@@ -115,8 +149,9 @@ type Server struct {
 	wg      sync.WaitGroup // WebSocket handlers
 }
 
-// Start listens on opts.Addr and serves hub's run in the background until
-// Shutdown.
+// Start listens on opts.Addr and serves in the background until Shutdown:
+// the live run whose messages hub receives (nil: none), named
+// opts.RunName, and the run folders under opts.RunsDir.
 func Start(hub *Hub, opts Options) (*Server, error) {
 	opts.defaults()
 	ln, err := net.Listen("tcp", opts.Addr)
@@ -124,6 +159,8 @@ func Start(hub *Hub, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{hub: hub, opts: opts, ln: ln, served: make(chan struct{}), conns: map[*websocket.Conn]struct{}{}}
+	s.runs = newRunSet(&s.opts, hub)
+	s.runs.start()
 	if ip, err := listenIP(ln.Addr()); err == nil {
 		s.loopback = ip.IsLoopback()
 	}
@@ -132,6 +169,9 @@ func Start(hub *Hub, opts Options) (*Server, error) {
 	mux.HandleFunc("GET /ws", s.serveWS)
 	mux.HandleFunc("GET /weights", s.serveWeights)
 	mux.HandleFunc("GET /api/run", s.serveRunInfo)
+	mux.HandleFunc("GET /api/runs", s.serveRunList)
+	mux.HandleFunc("GET /api/runs/{name}/{file}", s.serveRunFile)
+	mux.HandleFunc("GET /api/runs/{name}/messages/{seq}", s.serveRunMessage)
 	mux.HandleFunc("GET /", s.serveStatic)
 	s.http = &http.Server{
 		Handler:           s.checkHost(mux),
@@ -183,8 +223,11 @@ func (s *Server) URL() string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(ta.Port)) + "/"
 }
 
-// Hub is the hub the server streams.
+// Hub is the live run's hub (nil when none).
 func (s *Server) Hub() *Hub { return s.hub }
+
+// Runs is the run list, as GET /api/runs serves it.
+func (s *Server) Runs() metrics.RunList { return s.runs.list() }
 
 // Shutdown closes every WebSocket client with a normal close frame after
 // what is already queued for it (it closes the hub: see Hub.Close), stops
@@ -195,7 +238,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
-	s.hub.Close()
+	s.runs.close()
 	err := s.http.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -291,14 +334,23 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 	return false
 }
 
-// serveWeights serves the exported weights with http.ServeContent
-// (Content-Length, Range, If-Range, Last-Modified and an ETag that changes
-// with each export). ?variant=int8,fp16,fp32 lists the variants the page
-// accepts, most wanted first: it gets the first one that exists (see
-// alexnet.VariantPath), named in the X-Pawnet-Variant header. Without the
-// parameter it gets the float32 file.
+// serveWeights serves the default run's exported weights (see
+// serveWeightsAt).
 func (s *Server) serveWeights(w http.ResponseWriter, r *http.Request) {
-	const missing = "no weights yet: the run exports them after its first best epoch"
+	path := ""
+	if run := s.runs.defaultRun(); run != nil {
+		path = run.weights(&s.opts)
+	}
+	s.serveWeightsAt(w, r, path)
+}
+
+// serveWeightsAt serves the exported weights file path with
+// http.ServeContent (Content-Length, Range, If-Range, Last-Modified and an
+// ETag that changes with each export). ?variant=int8,fp16,fp32 lists the
+// variants the page accepts, most wanted first: it gets the first one that
+// exists (see alexnet.VariantPath), named in the X-Pawnet-Variant header.
+// Without the parameter it gets the float32 file.
+func (s *Server) serveWeightsAt(w http.ResponseWriter, r *http.Request, path string) {
 	variants := []alexnet.Variant{alexnet.F32}
 	if q := r.URL.Query()["variant"]; len(q) > 0 {
 		variants = variants[:0]
@@ -311,29 +363,35 @@ func (s *Server) serveWeights(w http.ResponseWriter, r *http.Request) {
 			variants = append(variants, v)
 		}
 	}
-	if s.opts.WeightsPath == "" {
-		http.Error(w, missing, http.StatusNotFound)
+	if path == "" {
+		http.Error(w, noWeights, http.StatusNotFound)
 		return
 	}
 	for _, v := range variants {
-		path := alexnet.VariantPath(s.opts.WeightsPath, v)
-		if st, err := os.Stat(path); err == nil {
+		vp := alexnet.VariantPath(path, v)
+		if st, err := os.Stat(vp); err == nil {
 			part := ""
 			if rg := r.Header.Get("Range"); rg != "" {
 				part = " " + rg + " of"
 			}
 			s.opts.Log.Printf("server: %s%s the %s weights (%.1f MB) to %s", r.Method, part, v, float64(st.Size())/1e6, r.RemoteAddr)
 			w.Header().Set("X-Pawnet-Variant", string(v))
-			s.serveFile(w, r, path, "application/octet-stream", missing)
+			s.serveFile(w, r, vp, "application/octet-stream", noWeights)
 			return
 		}
 	}
-	http.Error(w, missing, http.StatusNotFound)
+	http.Error(w, noWeights, http.StatusNotFound)
 }
 
-// serveRunInfo serves run.json.
+const noWeights = "no weights yet: the run exports them after its first best epoch"
+
+// serveRunInfo serves the default run's run.json.
 func (s *Server) serveRunInfo(w http.ResponseWriter, r *http.Request) {
-	s.serveFile(w, r, s.opts.RunInfoPath, "application/json", "no run.json for this run yet")
+	path := ""
+	if run := s.runs.defaultRun(); run != nil {
+		path = run.runInfo(&s.opts)
+	}
+	s.serveFile(w, r, path, "application/json", "no run.json for this run yet")
 }
 
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, path, ctype, missing string) {
@@ -370,7 +428,7 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		if _, err := os.Stat(filepath.Join(s.opts.StaticDir, "index.html")); s.opts.StaticDir == "" || err != nil {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			fmt.Fprintf(w, "pawnet dashboard server\n\nNo index.html in the static folder %q: build the dashboard into it.\n"+
-				"The metrics stream is the WebSocket /ws (?since=SEQ), the weights are at /weights, run.json at /api/run.\n", s.opts.StaticDir)
+				"The run list is /api/runs; a run's metrics stream is the WebSocket /ws (?run=NAME&since=SEQ&batch=1), its files /api/runs/NAME/{metrics.jsonl,epochs.csv,weights,run.json}, one message /api/runs/NAME/messages/SEQ.\n", s.opts.StaticDir)
 			return
 		}
 	}
@@ -418,14 +476,63 @@ func parseSince(rawQuery string) (int64, error) {
 	return n, nil
 }
 
-// serveWS upgrades to a WebSocket and streams the history after ?since=
-// (default 0: all of it), then the live messages.
+// wsQuery is what a /ws request asks for.
+type wsQuery struct {
+	since int64  // stream the messages after this seq
+	run   string // the run's name ("": the default run)
+	batch bool   // send the backlog as metrics.History frames
+}
+
+// parseWSQuery reads a /ws query string: since (see parseSince), run (a
+// run's name, at most once) and batch ("1" for History frames, "0" or
+// absent for one frame per message).
+func parseWSQuery(rawQuery string) (wsQuery, error) {
+	since, err := parseSince(rawQuery)
+	if err != nil {
+		return wsQuery{}, err
+	}
+	q, _ := url.ParseQuery(rawQuery) // parseSince has checked that it parses
+	out := wsQuery{since: since}
+	switch run := q["run"]; len(run) {
+	case 0:
+	case 1:
+		out.run = run[0]
+	default:
+		return wsQuery{}, errors.New("run given more than once")
+	}
+	switch batch := q["batch"]; {
+	case len(batch) > 1:
+		return wsQuery{}, errors.New("batch given more than once")
+	case len(batch) == 0 || batch[0] == "" || batch[0] == "0":
+	case batch[0] == "1":
+		out.batch = true
+	default:
+		return wsQuery{}, errors.New("batch must be 0 or 1")
+	}
+	return out, nil
+}
+
+// serveWS upgrades to a WebSocket and streams the history of the run
+// ?run= (default: the default run) after ?since= (default 0: all of it),
+// then the live messages; with ?batch=1 the history comes as
+// metrics.History frames.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	since, err := parseSince(r.URL.RawQuery)
+	q, err := parseWSQuery(r.URL.RawQuery)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	var run *run
+	if q.run != "" {
+		run = s.runs.get(q.run)
+	} else {
+		run = s.runs.defaultRun()
+	}
+	if run == nil {
+		http.Error(w, "no run "+strconv.Quote(q.run), http.StatusNotFound)
+		return
+	}
+	since := q.since
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has replied (403 for a bad Origin, 400 …)
@@ -447,17 +554,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.wg.Done()
 	}()
 	c := &client{
-		conn:  conn,
-		opts:  &s.opts,
-		addr:  r.RemoteAddr,
-		since: since,
-		queue: make(chan entry, s.opts.QueueLen),
-		done:  make(chan struct{}),
+		conn:    conn,
+		opts:    &s.opts,
+		addr:    r.RemoteAddr,
+		runName: run.name,
+		since:   since,
+		batch:   q.batch,
+		best:    run.hub.Summary().BestEpoch,
+		queue:   make(chan entry, s.opts.QueueLen),
+		done:    make(chan struct{}),
 	}
-	backlog, err := s.hub.subscribe(c, since)
+	backlog, err := run.hub.subscribe(c, since)
 	if err != nil {
 		c.stop(websocket.CloseGoingAway, "server shutting down")
 	}
-	s.opts.Log.Printf("server: client %s connected (since %d, %d messages to replay)", c.addr, since, len(backlog))
-	c.run(s.hub, backlog)
+	s.opts.Log.Printf("server: client %s connected (since %d, %d messages to replay, run %q)", c.addr, since, len(backlog), run.name)
+	c.run(run.hub, backlog)
 }

@@ -15,19 +15,26 @@ import (
 type Classifier struct {
 	classifier.State
 
-	ee      vugu.EventEnv
-	worker  js.Value
-	version func() int64  // the latest export the page knows of
-	run     func() string // the run's id ("" while unknown)
+	ee     vugu.EventEnv
+	worker js.Value
+	// weights says where the weights to use are (a URL relative to the
+	// page), the run's id ("" while unknown; with the version it keys the
+	// weights the worker caches) and the latest export the page knows of.
+	weights func() (url, run string, version int64)
 	events  chan classifier.Reply
 }
 
-// Start creates the worker. version reports the export the page knows of,
-// so the worker reloads the weights when a newer export appears; run and
-// version key the weights the worker keeps in the browser's cache.
-func (c *Classifier) Start(ee vugu.EventEnv, version func() int64, run func() string) {
-	c.ee, c.version, c.run, c.Weights = ee, version, run, classifier.WeightsNone
-	if !js.Global().Truthy() {
+// Init sets the classifier up without its worker. weights reports which
+// run's weights to use and the export of them the page knows of, so the
+// worker reloads them when the run changes or a newer export appears.
+func (c *Classifier) Init(ee vugu.EventEnv, weights func() (url, run string, version int64)) {
+	c.ee, c.weights, c.Weights = ee, weights, classifier.WeightsNone
+}
+
+// Start creates the worker, once (under the EventEnv lock). Adding a
+// photo starts it too.
+func (c *Classifier) Start() {
+	if c.events != nil || !js.Global().Truthy() {
 		return
 	}
 	c.events = make(chan classifier.Reply, 256)
@@ -73,6 +80,7 @@ func (c *Classifier) AddFiles(files js.Value) {
 	if !files.Truthy() {
 		return
 	}
+	c.Start()
 	for i := 0; i < files.Length(); i++ {
 		c.add(files.Index(i))
 	}
@@ -92,8 +100,10 @@ func (c *Classifier) add(f js.Value) {
 	setProp(msg, "type", "classify")
 	setProp(msg, "id", it.ID)
 	setProp(msg, "file", f)
-	setProp(msg, "version", float64(c.version()))
-	setProp(msg, "run", c.run())
+	url, run, version := c.weights()
+	setProp(msg, "version", float64(version))
+	setProp(msg, "run", run)
+	setProp(msg, "weights", url)
 	c.worker.Call("postMessage", msg)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
@@ -16,7 +17,8 @@ import (
 )
 
 // readLimit bounds one WebSocket message. Misclassified messages carry
-// base64 PNG thumbnails and outgrow coder/websocket's 32 KiB default.
+// base64 PNG thumbnails, and History frames carry up to a few MB of
+// messages: both outgrow coder/websocket's 32 KiB default.
 const readLimit = 16 << 20
 
 // Reconnect backoff: it doubles after every failed attempt and resets once
@@ -26,64 +28,169 @@ const (
 	backoffMax = 10 * time.Second
 )
 
-// wsURL is the metrics WebSocket of the server that served the page, asking
-// for the messages after since (all of them when 0).
-func wsURL(since int64) string {
+// wsURL is the metrics WebSocket of run on the server that served the
+// page, asking for the messages after since (all of them when 0), the
+// backlog in History frames.
+func wsURL(run string, since int64) string {
 	loc := js.Global().Get("location")
-	return dash.WSURL(loc.Get("protocol").String(), loc.Get("host").String(), since)
+	return dash.WSURL(loc.Get("protocol").String(), loc.Get("host").String(), run, since)
 }
 
-// follow keeps the page connected to /ws for as long as it is open: it
-// reads every message into the state and reconnects with backoff, asking
-// only for what it has not seen (?since=LastSeq).
-func (c *Root) follow(ee vugu.EventEnv) {
-	ctx := context.Background()
-	backoff := backoffMin
+// RunView is one selected run: its state and its metrics connection.
+// Its fields change only under the EventEnv lock.
+type RunView struct {
+	Name  string
+	State *dash.State
+	Conn  dash.Conn
+	stop  context.CancelFunc
+	// want receives the seq of a deferred message the page shows (see
+	// dash.State.Wanted); fetchDeferred brings it.
+	want chan int64
+	// caughtUp is called, under the lock, after each History frame that
+	// ends a backlog; named when a view of the default run (Name "")
+	// learns the run's name.
+	caughtUp func()
+	named    func(run string)
+}
+
+// newRunView starts following run ("": the server's default run) until
+// ctx ends. caughtUp and named are called under the EventEnv lock: each
+// time the page has caught up on a backlog, and when the default run's
+// view learns its name from its first frame.
+func newRunView(ctx context.Context, ee vugu.EventEnv, run string, caughtUp func(), named func(string)) *RunView {
+	ctx, cancel := context.WithCancel(ctx)
+	v := &RunView{Name: run, State: &dash.State{}, Conn: dash.Conn{State: dash.ConnConnecting}, stop: cancel,
+		want: make(chan int64, 1), caughtUp: caughtUp, named: named}
+	go v.follow(ctx, ee)
+	go v.fetchDeferred(ctx, ee)
+	return v
+}
+
+// fetchDeferred fetches each deferred message asked for on v.want (once)
+// and fills it in.
+func (v *RunView) fetchDeferred(ctx context.Context, ee vugu.EventEnv) {
+	tried := map[int64]bool{}
 	for {
+		var seq int64
+		select {
+		case <-ctx.Done():
+			return
+		case seq = <-v.want:
+		}
+		if tried[seq] {
+			continue
+		}
+		tried[seq] = true
 		ee.RLock()
-		since := c.State.LastSeq
+		run := v.Name
 		ee.RUnlock()
-		conn, _, err := websocket.Dial(ctx, wsURL(since), nil)
+		body, err := fetchText(dash.RunFileURL(run, "messages/"+strconv.FormatInt(seq, 10)))
+		var m metrics.Message
+		if err == nil {
+			m, err = metrics.Decode([]byte(body))
+		}
+		mis, ok := m.(*metrics.Misclassified)
+		if err != nil || !ok {
+			log.Printf("pawnet: run %s: message %d: %v", run, seq, err)
+			continue
+		}
+		ee.Lock()
+		v.State.Fill(mis)
+		ee.UnlockRender()
+	}
+}
+
+// ask asks fetchDeferred for the shown epoch's deferred message, if any
+// (it never blocks).
+func (v *RunView) ask() {
+	if seq := v.State.Wanted(); seq != 0 {
+		select {
+		case v.want <- seq:
+		default:
+		}
+	}
+}
+
+// follow keeps v connected to its run's /ws until ctx ends: it reads
+// every message into v.State and reconnects with backoff, asking only for
+// what it has not seen (?since=LastSeq).
+func (v *RunView) follow(ctx context.Context, ee vugu.EventEnv) {
+	backoff := backoffMin
+	for ctx.Err() == nil {
+		ee.RLock()
+		run, since := v.Name, v.State.LastSeq
+		ee.RUnlock()
+		conn, _, err := websocket.Dial(ctx, wsURL(run, since), nil)
 		if err == nil {
 			conn.SetReadLimit(readLimit)
+			// No render yet: the server's first frame, a History frame,
+			// follows at once, and the page is drawn with it.
 			ee.Lock()
-			c.Conn = dash.Conn{State: dash.ConnOpen}
-			ee.UnlockRender()
+			v.Conn = dash.Conn{State: dash.ConnOpen}
+			ee.UnlockOnly()
 			var got bool
-			got, err = c.read(ctx, ee, conn)
+			got, err = v.read(ctx, ee, conn)
 			conn.CloseNow()
 			if got {
 				backoff = backoffMin
 			}
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		why := "connection closed by the server"
 		if err != nil && !errors.Is(err, net.ErrClosed) {
 			why = err.Error()
 		}
 		ee.Lock()
-		c.Conn = dash.Conn{State: dash.ConnReconnecting, Err: why}
+		v.Conn = dash.Conn{State: dash.ConnReconnecting, Err: why}
 		ee.UnlockRender()
-		time.Sleep(backoff)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
 		backoff = min(2*backoff, backoffMax)
 	}
 }
 
 // read applies messages until the connection fails; got reports whether
-// any message arrived.
-func (c *Root) read(ctx context.Context, ee vugu.EventEnv, conn *websocket.Conn) (got bool, err error) {
+// any message arrived. Binary frames are History frames; one with more to
+// follow is applied without a render: the page is drawn once it has
+// caught up.
+func (v *RunView) read(ctx context.Context, ee vugu.EventEnv, conn *websocket.Conn) (got bool, err error) {
 	for {
-		_, data, err := conn.Read(ctx)
+		typ, data, err := conn.Read(ctx)
 		if err != nil {
 			return got, err
 		}
 		got = true
+		if typ == websocket.MessageBinary {
+			var h metrics.History
+			if err := h.UnmarshalBinary(data); err != nil {
+				log.Printf("pawnet: run %s: skipping a history frame: %v", v.Name, err)
+				continue
+			}
+			ee.Lock()
+			if v.Name == "" && h.Run != "" {
+				v.Name = h.Run
+				v.named(h.Run)
+			}
+			v.State.ApplyHistory(&h)
+			if h.More {
+				ee.UnlockOnly()
+			} else {
+				v.caughtUp()
+				ee.UnlockRender()
+			}
+			continue
+		}
 		m, err := metrics.Decode(data)
 		if err != nil {
-			log.Printf("pawnet: skipping a message: %v", err)
+			log.Printf("pawnet: run %s: skipping a message: %v", v.Name, err)
 			continue
 		}
 		ee.Lock()
-		c.State.Apply(m)
+		v.State.Apply(m)
 		ee.UnlockRender()
 	}
 }

@@ -1,23 +1,27 @@
 package main
 
 import (
+	"github.com/vugu/vugu/js"
+	"strconv"
+
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/wasm/dash"
 )
 
-// Gallery shows the latest epoch's misclassified validation photos, each a
-// figure.mis-item with data-true and data-p-dog.
+// Gallery shows an epoch's misclassified validation photos, each a
+// figure.mis-item with data-true and data-p-dog (see dash.GalleryHTML);
+// data-loading on the card is true while they are being fetched.
 type Gallery struct {
 	Samples   []metrics.Sample
 	Note      string
 	ClassName func(int) string
+	Loading   bool
 }
 
-// PDog is P(dog) with full precision.
-func (c *Gallery) PDog(s metrics.Sample) string { return dash.Full(s.PDog) }
+// Populate writes the photos into the gallery's element when they
+// changed.
+func (c *Gallery) Populate(el js.Value) { setMarkup(el, dash.GalleryHTML(c.Samples, c.ClassName)) }
 
-// PDogText is P(dog) for people.
-func (c *Gallery) PDogText(s metrics.Sample) string { return dash.Fixed(s.PDog, 2) }
-
-// PDogPct is P(dog) as a CSS width.
-func (c *Gallery) PDogPct(s metrics.Sample) string { return dash.Percent(s.PDog, 1) }
+// LoadingAttr is data-loading: "true" while the photos are fetched, else
+// "false".
+func (c *Gallery) LoadingAttr() string { return strconv.FormatBool(c.Loading) }

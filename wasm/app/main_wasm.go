@@ -8,6 +8,7 @@ import (
 
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/domrender"
+	"github.com/vugu/vugu/js"
 )
 
 // frame is the shortest time between two renders: bursts of messages (the
@@ -25,7 +26,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	root := NewRoot()
+	root := NewRoot(js.Global().Get("location").Get("search").String())
 	root.Start(ee)
 	for ok := true; ok; ok = renderer.EventWait() {
 		ee.RLock()
@@ -34,7 +35,9 @@ func main() {
 		if err := renderer.Render(br); err != nil {
 			log.Printf("render: %v", err)
 		}
+		ee.RLock()
 		root.Rendered()
+		ee.RUnlock()
 		time.Sleep(frame)
 	}
 }

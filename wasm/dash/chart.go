@@ -2,6 +2,7 @@ package dash
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,9 +22,11 @@ const (
 type Point struct{ X, Y float64 }
 
 // Series is one line of a chart. Key names it for CSS and tests (e.g.
-// "train", "val"); Name is shown in the legend.
+// "train", "val", or "c1 val" for the second run of an overlay); Name is
+// shown in tooltips. Run names the run of an overlay's series.
 type Series struct {
 	Key, Name string
+	Run       string
 	Points    []Point
 }
 
@@ -48,6 +51,9 @@ type Spec struct {
 	// Best, when > 0, is the x of the best-epoch marker.
 	Best      float64
 	BestLabel string
+	// Picked, when > 0, is the x of the points drawn as selected (the
+	// epoch the confusion matrix and gallery show).
+	Picked float64
 	// Bands, when > 0, shades every other band of this width along x
 	// (epochs on the step chart).
 	Bands float64
@@ -69,26 +75,35 @@ const (
 // units.
 type Dot struct {
 	CX, CY, R float64
+	// X is the data value of the point (an epoch on the epoch charts).
+	X float64
 	// XText and YText are the data values as written in tooltips and data
 	// attributes (Y with full precision); Title is the tooltip.
 	XText, YText string
 	Title        string
 	Best         bool // the point of the best epoch
+	Picked       bool // a point of the selected epoch
 }
 
 // Class is the dot's CSS class: "pt" and the series key, plus "best" for
-// the best epoch's point (e.g. "pt val best").
+// the best epoch's point and "picked" for the selected epoch's (e.g. "pt
+// val best picked").
 func (d Dot) Class(key string) string {
+	c := "pt " + key
 	if d.Best {
-		return "pt " + key + " best"
+		c += " best"
 	}
-	return "pt " + key
+	if d.Picked {
+		c += " picked"
+	}
+	return c
 }
 
 // Line is one laid-out series. Path holds the vertices of its polyline in
 // SVG units, in order.
 type Line struct {
 	Key, Name string
+	Run       string
 	Path      []Point
 	Dots      []Dot
 }
@@ -193,7 +208,7 @@ func Layout(sp Spec) Chart {
 		}
 	}
 	for _, s := range sp.Series {
-		l := Line{Key: s.Key, Name: s.Name}
+		l := Line{Key: s.Key, Name: s.Name, Run: s.Run}
 		for _, p := range s.Points {
 			if !finite(p.X) || !finite(p.Y) {
 				continue
@@ -206,19 +221,23 @@ func Layout(sp Spec) Chart {
 				if sp.YPercent {
 					val = Percent(p.Y, 2)
 				}
-				d := Dot{CX: px, CY: py, R: dotR, XText: xt, YText: Full(p.Y),
-					Title: s.Name + " · " + strings.ToLower(sp.XLabel) + " " + xt + ": " + val,
-					Best:  sp.Best > 0 && p.X == sp.Best}
+				d := Dot{CX: px, CY: py, R: dotR, X: p.X, XText: xt, YText: Full(p.Y),
+					Title:  s.Name + " · " + strings.ToLower(sp.XLabel) + " " + xt + ": " + val,
+					Best:   sp.Best > 0 && p.X == sp.Best,
+					Picked: sp.Picked > 0 && p.X == sp.Picked}
 				if d.Best {
 					d.R = bestDotR
 				}
 				l.Dots = append(l.Dots, d)
 			}
 		}
+		if !sp.Dots {
+			l.Path = thin(l.Path, x0)
+		}
 		if sp.LastDot && !sp.Dots {
 			for i := len(s.Points) - 1; i >= 0; i-- {
 				if p := s.Points[i]; finite(p.X) && finite(p.Y) {
-					l.Dots = append(l.Dots, Dot{CX: sx(p.X), CY: sy(p.Y), R: dotR, XText: tickLabel(p.X, xstep, false),
+					l.Dots = append(l.Dots, Dot{CX: sx(p.X), CY: sy(p.Y), R: dotR, X: p.X, XText: tickLabel(p.X, xstep, false),
 						YText: Full(p.Y), Title: s.Name + ": " + Fixed(p.Y, 4)})
 					break
 				}
@@ -242,6 +261,41 @@ func Layout(sp Spec) Chart {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// thin bounds a polyline of many points to at most four per pixel column
+// (one SVG unit), left to right from x0: the first, lowest, highest and
+// last vertex of each column, in their order. What is drawn looks the
+// same, and its cost no longer grows with the number of points. The path
+// must be ordered by x.
+func thin(path []Point, x0 float64) []Point {
+	if len(path) <= 4*ChartW {
+		return path
+	}
+	out := make([]Point, 0, 4*ChartW)
+	for i := 0; i < len(path); {
+		col := math.Floor(path[i].X - x0)
+		j, lo, hi := i, i, i
+		for j < len(path) && math.Floor(path[j].X-x0) == col {
+			if path[j].Y < path[lo].Y {
+				lo = j
+			}
+			if path[j].Y > path[hi].Y {
+				hi = j
+			}
+			j++
+		}
+		// The column's vertices [i, j): keep first, lo, hi, last in order.
+		keep := [4]int{i, lo, hi, j - 1}
+		slices.Sort(keep[:])
+		for k, idx := range keep {
+			if k == 0 || idx != keep[k-1] {
+				out = append(out, path[idx])
+			}
+		}
+		i = j
+	}
+	return out
+}
 
 // niceStep rounds a raw tick step up to 1, 2 or 5 times a power of ten (at
 // least 1 for integer axes).

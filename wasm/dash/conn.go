@@ -1,6 +1,9 @@
 package dash
 
-import "strconv"
+import (
+	"net/url"
+	"strconv"
+)
 
 // Connection states of the page's metrics WebSocket.
 const (
@@ -40,17 +43,27 @@ func (c Conn) Title(lastSeq int64) string {
 	return s
 }
 
-// WSURL is the address of the metrics WebSocket of the server at host (the
-// page's location.host) for a page loaded over protocol ("http:" or
-// "https:"), asking for the messages after since (all of them when 0).
-func WSURL(protocol, host string, since int64) string {
+// WSURL is the address of the metrics WebSocket of run on the server at
+// host (the page's location.host) for a page loaded over protocol
+// ("http:" or "https:"), asking for the messages after since (all of them
+// when 0), the backlog in History frames (batch=1).
+func WSURL(protocol, host, run string, since int64) string {
 	scheme := "ws:"
 	if protocol == "https:" {
 		scheme = "wss:"
 	}
-	u := scheme + "//" + host + "/ws"
-	if since > 0 {
-		u += "?since=" + strconv.FormatInt(since, 10)
+	q := url.Values{"batch": {"1"}}
+	if run != "" {
+		q.Set("run", run)
 	}
-	return u
+	if since > 0 {
+		q.Set("since", strconv.FormatInt(since, 10))
+	}
+	return scheme + "//" + host + "/ws?" + q.Encode()
+}
+
+// RunFileURL is the address, relative to the page, of a file of run under
+// /api/runs/NAME/ (metrics.jsonl, epochs.csv, weights, run.json).
+func RunFileURL(run, file string) string {
+	return "api/runs/" + url.PathEscape(run) + "/" + file
 }

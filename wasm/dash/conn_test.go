@@ -28,17 +28,28 @@ func TestConn(t *testing.T) {
 
 func TestWSURL(t *testing.T) {
 	for _, tc := range []struct {
-		protocol, host string
-		since          int64
-		want           string
+		protocol, host, run string
+		since               int64
+		want                string
 	}{
-		{"http:", "localhost:8080", 0, "ws://localhost:8080/ws"},
-		{"https:", "pawnet.example", 0, "wss://pawnet.example/ws"},
-		{"http:", "127.0.0.1:9000", 1234, "ws://127.0.0.1:9000/ws?since=1234"},
-		{"https:", "h", -1, "wss://h/ws"},
+		{"http:", "localhost:8080", "", 0, "ws://localhost:8080/ws?batch=1"},
+		{"https:", "pawnet.example", "r1", 0, "wss://pawnet.example/ws?batch=1&run=r1"},
+		{"http:", "127.0.0.1:9000", "demo-1", 1234, "ws://127.0.0.1:9000/ws?batch=1&run=demo-1&since=1234"},
+		{"https:", "h", "a b&c", -1, "wss://h/ws?batch=1&run=a+b%26c"},
 	} {
-		if got := WSURL(tc.protocol, tc.host, tc.since); got != tc.want {
-			t.Errorf("WSURL(%q, %q, %d) = %q, want %q", tc.protocol, tc.host, tc.since, got, tc.want)
+		if got := WSURL(tc.protocol, tc.host, tc.run, tc.since); got != tc.want {
+			t.Errorf("WSURL(%q, %q, %q, %d) = %q, want %q", tc.protocol, tc.host, tc.run, tc.since, got, tc.want)
+		}
+	}
+}
+
+func TestRunFileURL(t *testing.T) {
+	for run, want := range map[string]string{
+		"demo-20261201": "api/runs/demo-20261201/epochs.csv",
+		"a b/c?":        "api/runs/a%20b%2Fc%3F/epochs.csv",
+	} {
+		if got := RunFileURL(run, "epochs.csv"); got != want {
+			t.Errorf("RunFileURL(%q) = %q, want %q", run, got, want)
 		}
 	}
 }

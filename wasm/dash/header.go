@@ -223,26 +223,38 @@ func (s *State) StepNote() string {
 
 // ConfusionNote names the epoch of the confusion matrix.
 func (s *State) ConfusionNote() string {
-	if s.Confusion == nil {
+	c := s.ShownConfusion()
+	if c == nil {
 		return "No validation yet"
 	}
-	return "Validation after epoch " + strconv.Itoa(s.Confusion.Epoch)
+	return "Validation after epoch " + strconv.Itoa(c.Epoch) + s.bestMark(c.Epoch)
 }
 
 // MisclassifiedNote names the epoch of the misclassified photos.
 func (s *State) MisclassifiedNote() string {
-	m := s.Misclassified
+	m := s.ShownMisclassified()
+	if m == nil && s.Wanted() != 0 {
+		return "Loading the mistakes of epoch " + strconv.Itoa(s.ShownEpoch()) + "…"
+	}
 	if m == nil {
 		return "No validation yet"
 	}
-	return "Most confident mistakes after epoch " + strconv.Itoa(m.Epoch)
+	return "Most confident mistakes after epoch " + strconv.Itoa(m.Epoch) + s.bestMark(m.Epoch)
 }
 
-// Samples are the latest misclassified photos (nil before the first
-// validation).
-func (s *State) Samples() []metrics.Sample {
-	if s.Misclassified == nil {
-		return nil
+// bestMark is " (best)" for the best epoch.
+func (s *State) bestMark(epoch int) string {
+	if best, _ := s.Best(); best == epoch {
+		return " (best)"
 	}
-	return s.Misclassified.Samples
+	return ""
+}
+
+// Samples are the shown epoch's misclassified photos (nil before the
+// first validation).
+func (s *State) Samples() []metrics.Sample {
+	if m := s.ShownMisclassified(); m != nil {
+		return m.Samples
+	}
+	return nil
 }

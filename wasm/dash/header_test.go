@@ -102,8 +102,8 @@ func TestHeaderText(t *testing.T) {
 			"ErrorText": "", "Footer": "6 messages · 1 gaps in the sequence",
 			"ChartNote(loss)": "epoch 1: train 0.6900 · val 0.6800", "ChartNote(acc)": "epoch 1: train 55.0% · val 60.0%",
 			"ChartNote(logloss)": "epoch 1: 0.6750 (P(dog) clipped)", "ChartNote(other)": "",
-			"StepNote": "step 5 / 10 of epoch 2 · loss 0.6123", "ConfusionNote": "Validation after epoch 1",
-			"MisclassifiedNote": "Most confident mistakes after epoch 1",
+			"StepNote": "step 5 / 10 of epoch 2 · loss 0.6123", "ConfusionNote": "Validation after epoch 1 (best)",
+			"MisclassifiedNote": "Most confident mistakes after epoch 1 (best)",
 		}},
 		{"finished", finished, map[string]string{
 			"StatusText": "Finished", "EpochText": "2 / 4", "ProgressPct": "100.0%", "TimeLabel": "Training time",

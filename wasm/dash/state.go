@@ -15,23 +15,20 @@ import (
 )
 
 // Run statuses shown in the header, besides metrics.StatusFinished,
-// StatusStopped and StatusFailed.
+// StatusStopped, StatusFailed and StatusInterrupted.
 const (
-	StatusWaiting = "waiting" // no run_start yet
-	StatusRunning = "running"
+	StatusWaiting = metrics.StatusWaiting // no run_start yet
+	StatusRunning = metrics.StatusRunning
 )
 
-// StepPoint is one point of the per-step smoothed training loss.
+// StepPoint is one point of the per-step smoothed training loss. Every
+// step message gives one; the step chart draws at most a few per pixel
+// column (see Layout), so a long run stays cheap to draw.
 type StepPoint struct {
 	Epoch      int
 	GlobalStep int64
 	Loss       float64
 }
-
-// maxStepPoints bounds the step history kept; older points are thinned
-// (every other one dropped) when it is reached, so a long run stays cheap
-// to draw.
-const maxStepPoints = 2000
 
 // State is everything the dashboard knows about the run it watches. The
 // zero value is an empty dashboard; feed it messages with Apply.
@@ -42,28 +39,32 @@ type State struct {
 	Step          *metrics.Step    // the latest step message
 	Confusion     *metrics.Confusion
 	Misclassified *metrics.Misclassified
-	Export        *metrics.Checkpoint // the latest exported weights
-	Checkpoint    *metrics.Checkpoint // the latest training checkpoint
-	End           *metrics.RunEnd
+	// Confusions and Misclassifieds hold every epoch's, by epoch.
+	Confusions     map[int]*metrics.Confusion
+	Misclassifieds map[int]*metrics.Misclassified
+	// Deferred holds, by epoch, the seq of the misclassified messages that
+	// a History frame deferred and Fill has not brought yet.
+	Deferred map[int]int64
+	// Picked is the epoch the user picked for the confusion matrix and
+	// the gallery (0: the best epoch; see ShownEpoch).
+	Picked     int
+	Export     *metrics.Checkpoint // the latest exported weights
+	Checkpoint *metrics.Checkpoint // the latest training checkpoint
+	End        *metrics.RunEnd
 	// LastSeq is the sequence number of the last message applied; a
 	// reconnecting client asks for the messages after it.
 	LastSeq int64
 	// Gaps counts messages whose sequence number skipped ahead.
 	Gaps int
+
+	stepCache stepCache
 }
 
 // Apply folds one message into the state. It reports false, and changes
 // nothing, for a message already seen (seq ≤ LastSeq).
 func (s *State) Apply(m metrics.Message) bool {
-	seq := metrics.Seq(m)
-	if seq != 0 && seq <= s.LastSeq {
+	if !s.advance(metrics.Seq(m)) {
 		return false
-	}
-	if seq > s.LastSeq+1 && s.LastSeq != 0 {
-		s.Gaps++
-	}
-	if seq != 0 {
-		s.LastSeq = seq
 	}
 	switch v := m.(type) {
 	case *metrics.RunStart:
@@ -76,8 +77,13 @@ func (s *State) Apply(m metrics.Message) bool {
 		s.addEpoch(v)
 	case *metrics.Confusion:
 		s.Confusion = v
+		if s.Confusions == nil {
+			s.Confusions = map[int]*metrics.Confusion{}
+		}
+		s.Confusions[v.Epoch] = v
 	case *metrics.Misclassified:
 		s.Misclassified = v
+		s.fill(v)
 	case *metrics.Checkpoint:
 		if v.Kind == metrics.KindExport {
 			s.Export = v
@@ -90,20 +96,101 @@ func (s *State) Apply(m metrics.Message) bool {
 	return true
 }
 
+// advance records seq as the last one applied, counting a gap, and
+// reports false for a message already seen (seq ≤ LastSeq). Seq 0 (an
+// unstamped message) is always applied.
+func (s *State) advance(seq int64) bool {
+	if seq != 0 && seq <= s.LastSeq {
+		return false
+	}
+	if seq > s.LastSeq+1 && s.LastSeq != 0 {
+		s.Gaps++
+	}
+	if seq != 0 {
+		s.LastSeq = seq
+	}
+	return true
+}
+
+// fill records an epoch's misclassified photos.
+func (s *State) fill(m *metrics.Misclassified) {
+	if s.Misclassifieds == nil {
+		s.Misclassifieds = map[int]*metrics.Misclassified{}
+	}
+	s.Misclassifieds[m.Epoch] = m
+	delete(s.Deferred, m.Epoch)
+}
+
+// Fill brings in a misclassified message that a History frame deferred
+// (fetched by its seq): it is kept when it is still the latest of its
+// epoch, and it does not count as a new message.
+func (s *State) Fill(m *metrics.Misclassified) {
+	if seq, ok := s.Deferred[m.Epoch]; ok && seq == m.Seq {
+		s.fill(m)
+	}
+}
+
+// ApplyHistory folds a History frame: the same as applying, in seq order,
+// its messages, a step message for each of its step rows (whose plotted
+// fields are all the state keeps of a step message but the last, which
+// the frame carries in full), and its deferred misclassified messages,
+// which are recorded in Deferred until Fill brings them. It reports
+// whether anything was new.
+func (s *State) ApplyHistory(h *metrics.History) bool {
+	c := h.Steps
+	n := c.Len()
+	applied := false
+	next := func(seq int64) bool { // advance, noting whether anything was new
+		ok := s.advance(seq)
+		applied = applied || ok
+		return ok
+	}
+	const none = int64(1<<63 - 1)
+	for i, j, k := 0, 0, 0; i < len(h.Messages) || j < n || k < len(h.Deferred); {
+		ms, ss, ds := none, none, none
+		if i < len(h.Messages) {
+			ms = metrics.Seq(h.Messages[i])
+		}
+		if j < n {
+			ss = c.Seq[j]
+		}
+		if k < len(h.Deferred) {
+			ds = h.Deferred[k].Seq
+		}
+		switch {
+		case ss <= ms && ss <= ds:
+			if next(ss) {
+				s.addStep(StepPoint{Epoch: c.Epoch[j], GlobalStep: c.GlobalStep[j], Loss: c.Loss[j]})
+			}
+			j++
+		case ds <= ms:
+			if d := h.Deferred[k]; next(ds) && d.Type == metrics.TypeMisclassified {
+				if s.Deferred == nil {
+					s.Deferred = map[int]int64{}
+				}
+				s.Deferred[d.Epoch] = d.Seq
+				delete(s.Misclassifieds, d.Epoch)
+			}
+			k++
+		default:
+			if s.Apply(h.Messages[i]) {
+				applied = true
+			}
+			i++
+		}
+	}
+	return applied
+}
+
 func (s *State) addStep(p StepPoint) {
+	if n := len(s.Steps); n == 0 || s.Steps[n-1].GlobalStep < p.GlobalStep {
+		s.Steps = append(s.Steps, p)
+		return
+	}
 	// A resumed run replays the steps after its checkpoint: drop the points
 	// it supersedes.
 	i := sort.Search(len(s.Steps), func(i int) bool { return s.Steps[i].GlobalStep >= p.GlobalStep })
 	s.Steps = append(s.Steps[:i], p)
-	if len(s.Steps) >= maxStepPoints {
-		kept := s.Steps[:0]
-		for i, q := range s.Steps {
-			if i%2 == 0 || i == len(s.Steps)-1 {
-				kept = append(kept, q)
-			}
-		}
-		s.Steps = kept
-	}
 }
 
 func (s *State) addEpoch(e *metrics.Epoch) {
