@@ -16,11 +16,15 @@ type Gallery struct {
 	Note      string
 	ClassName func(int) string
 	Loading   bool
+	// Key identifies the photos (see dash.State.GalleryKey).
+	Key string
 }
 
 // Populate writes the photos into the gallery's element when they
 // changed.
-func (c *Gallery) Populate(el js.Value) { setMarkup(el, dash.GalleryHTML(c.Samples, c.ClassName)) }
+func (c *Gallery) Populate(el js.Value) {
+	setMarkup(el, c.Key, func() string { return dash.GalleryHTML(c.Samples, c.ClassName) })
+}
 
 // LoadingAttr is data-loading: "true" while the photos are fetched, else
 // "false".

@@ -47,4 +47,4 @@ func (c *LineChart) Class() string {
 }
 
 // Populate writes the chart into its <svg> element when it changed.
-func (c *LineChart) Populate(el js.Value) { setMarkup(el, c.Chart.SVG()) }
+func (c *LineChart) Populate(el js.Value) { setMarkup(el, c.Chart.Key, c.Chart.SVG) }

@@ -334,7 +334,7 @@ func (c *Root) Rendered() {
 // attributes do not drive.
 func (c *Root) PopulateEpochs(el js.Value) {
 	choices := c.Main().State.EpochChoices()
-	setMarkup(el, dash.OptionsHTML(choices))
+	setMarkup(el, "", func() string { return dash.OptionsHTML(choices) })
 	for _, o := range choices {
 		if want := strconv.Itoa(o.Epoch); o.Selected && el.Get("value").String() != want {
 			el.Set("value", want)

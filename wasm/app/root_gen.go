@@ -810,6 +810,7 @@ func (c *Root) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 									}
 									vgin.BuildEnv.UseComponent(vgcompKey, vgcomp) // ensure we can use this in the cache next time around
 									vgcomp.ClassName = c.Main().State.ClassName
+									vgcomp.Key = c.Main().State.GalleryKey()
 									vgcomp.Loading = c.Main().State.Wanted() != 0
 									vgcomp.Note = c.Main().State.MisclassifiedNote()
 									vgcomp.Samples = c.Main().State.Samples()

@@ -114,6 +114,10 @@ type Band struct{ X, W float64 }
 // Chart is a laid-out chart, every coordinate in SVG units (the template
 // formats them).
 type Chart struct {
+	// Key identifies what the chart shows: two charts with the same
+	// non-empty key have the same SVG, so the page need not write it
+	// again ("" when unknown).
+	Key                   string
 	W, H                  int     // the view box: 0 0 W H
 	Left, Top, Right, Bot float64 // plot area edges
 	PlotW, PlotH          float64

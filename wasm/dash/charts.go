@@ -1,6 +1,10 @@
 package dash
 
-import "math"
+import (
+	"math"
+	"strconv"
+	"sync/atomic"
+)
 
 // The dashboard's four charts. Series keys: "train" and "val" on the epoch
 // charts, "step" on the step chart; on an overlay of several runs, "cN
@@ -27,6 +31,23 @@ var (
 	valLogLoss epochValue = func(e epochView) float64 { return e.valLogLoss }
 )
 
+// epochKey is the Key of the epoch chart named name.
+func (s *State) epochKey(name string) string {
+	return s.key(name, s.epochSeq, strconv.Itoa(s.ShownEpoch()))
+}
+
+// stateIDs numbers the states, so that keys of different states differ.
+var stateIDs atomic.Uint64
+
+// key makes a chart or gallery key unique to this state: what, the seq of
+// the last message that changed it, and more.
+func (s *State) key(what string, seq int64, more string) string {
+	if s.id == 0 {
+		s.id = stateIDs.Add(1)
+	}
+	return strconv.FormatUint(s.id, 10) + ":" + what + ":" + strconv.FormatInt(seq, 10) + ":" + more
+}
+
 func (s *State) epochSpec(ylabel string) Spec {
 	best, _ := s.Best()
 	sp := Spec{XLabel: "Epoch", YLabel: ylabel, XMin: 1, XMax: float64(max(s.TotalEpochs(), 1)), XInteger: true, Dots: true}
@@ -44,7 +65,9 @@ func (s *State) LossChart() Chart {
 	sp := s.epochSpec("Loss")
 	sp.YFloor0 = true
 	sp.Series = []Series{s.epochSeries("train", "Train", trainLoss), s.epochSeries("val", "Validation", valLoss)}
-	return Layout(sp)
+	c := Layout(sp)
+	c.Key = s.epochKey("loss")
+	return c
 }
 
 // AccuracyChart is the train and validation accuracy per epoch.
@@ -52,7 +75,9 @@ func (s *State) AccuracyChart() Chart {
 	sp := s.epochSpec("Accuracy")
 	sp.YPercent = true
 	sp.Series = []Series{s.epochSeries("train", "Train", trainAcc), s.epochSeries("val", "Validation", valAcc)}
-	return Layout(sp)
+	c := Layout(sp)
+	c.Key = s.epochKey("acc")
+	return c
 }
 
 // LogLossChart is the validation log loss (Kaggle's metric) per epoch.
@@ -60,7 +85,9 @@ func (s *State) LogLossChart() Chart {
 	sp := s.epochSpec("Log loss")
 	sp.YFloor0 = true
 	sp.Series = []Series{s.epochSeries("val", "Validation", valLogLoss)}
-	return Layout(sp)
+	c := Layout(sp)
+	c.Key = s.epochKey("logloss")
+	return c
 }
 
 // stepSeries is the step loss, smoothed further by an EMA of weight
@@ -83,6 +110,7 @@ func (s *State) StepChart(smooth float64) Chart {
 		return c.chart
 	}
 	c := s.stepChart(smooth)
+	c.Key = s.key("steps", s.LastSeq, strconv.FormatFloat(smooth, 'g', -1, 64))
 	s.stepCache = stepCache{ok: true, seq: s.LastSeq, smooth: smooth, chart: c}
 	return c
 }

@@ -131,3 +131,12 @@ func OptionsHTML(choices []EpochChoice) string {
 	}
 	return b.String()
 }
+
+// GalleryKey identifies the photos the gallery shows ("" when none).
+func (s *State) GalleryKey() string {
+	m := s.ShownMisclassified()
+	if m == nil {
+		return ""
+	}
+	return s.key("gallery", m.Seq, "")
+}

@@ -342,3 +342,47 @@ func TestMarkupEscapes(t *testing.T) {
 		}
 	}
 }
+
+// A chart's or the gallery's key changes exactly when what it shows may
+// have, and differs between two states showing the same messages.
+func TestKeys(t *testing.T) {
+	msgs := runMessages()
+	var a, b State
+	for _, m := range msgs[:len(msgs)-3] {
+		a.Apply(m)
+		b.Apply(m)
+	}
+	keys := func(s *State) []string {
+		return []string{s.LossChart().Key, s.AccuracyChart().Key, s.LogLossChart().Key, s.StepChart(0).Key, s.GalleryKey()}
+	}
+	k1 := keys(&a)
+	if !reflect.DeepEqual(keys(&a), k1) {
+		t.Error("keys changed with nothing new")
+	}
+	for i, k := range keys(&b) {
+		if k == k1[i] {
+			t.Errorf("two states share key %q", k)
+		}
+	}
+	step := &metrics.Step{Epoch: 3, GlobalStep: 31, Loss: 0.1}
+	metrics.Stamp(step, a.LastSeq+1, 0)
+	a.Apply(step)
+	k2 := keys(&a)
+	if k2[0] != k1[0] || k2[4] != k1[4] || k2[3] == k1[3] {
+		t.Errorf("after a step: %q → %q (only the step chart's should change)", k1, k2)
+	}
+	if a.StepChart(0.5).Key == k2[3] {
+		t.Error("another smoothing keeps the step chart's key")
+	}
+	a.Picked = 1
+	k3 := keys(&a)
+	if k3[0] == k2[0] || k3[4] == k2[4] || k3[3] != k2[3] {
+		t.Errorf("after picking epoch 1: %q → %q", k2, k3)
+	}
+	ep := &metrics.Epoch{Epoch: 3, Epochs: 3, ValAcc: 0.9, BestEpoch: 3, BestValAcc: 0.9}
+	metrics.Stamp(ep, a.LastSeq+1, 0)
+	a.Apply(ep)
+	if k4 := keys(&a); k4[1] == k3[1] {
+		t.Errorf("an epoch did not change the accuracy chart's key %q", k4[1])
+	}
+}

@@ -9,6 +9,7 @@
 package dash
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/pawnet/pawnet/shared/metrics"
@@ -58,6 +59,11 @@ type State struct {
 	Gaps int
 
 	stepCache stepCache
+	// epochSeq is the seq of the last message that changed what the epoch
+	// charts show (with Picked, their key); id tells the keys of this
+	// state from another's (0 until the first key).
+	epochSeq int64
+	id       uint64
 }
 
 // Apply folds one message into the state. It reports false, and changes
@@ -65,6 +71,10 @@ type State struct {
 func (s *State) Apply(m metrics.Message) bool {
 	if !s.advance(metrics.Seq(m)) {
 		return false
+	}
+	switch m.(type) {
+	case *metrics.RunStart, *metrics.Epoch, *metrics.Confusion, *metrics.RunEnd:
+		s.epochSeq = s.LastSeq // the epoch charts change
 	}
 	switch v := m.(type) {
 	case *metrics.RunStart:
@@ -139,6 +149,7 @@ func (s *State) Fill(m *metrics.Misclassified) {
 func (s *State) ApplyHistory(h *metrics.History) bool {
 	c := h.Steps
 	n := c.Len()
+	s.Steps = slices.Grow(s.Steps, n)
 	applied := false
 	next := func(seq int64) bool { // advance, noting whether anything was new
 		ok := s.advance(seq)
