@@ -106,7 +106,7 @@ func runStats(args []string) error {
 		return err
 	}
 	trainIdx, valIdx := dataset.SplitIndices(ds.Items, *seed, *val)
-	train, valItems := pick(ds.Items, trainIdx), pick(ds.Items, valIdx)
+	train, valItems := dataset.Pick(ds.Items, trainIdx), dataset.Pick(ds.Items, valIdx)
 	fmt.Printf("stats: %d photos in %v; counting the %d of the train split (seed %d, %d held out for validation) at %d×%d\n",
 		len(ds.Items), ds.Classes, len(train), *seed, len(valItems), *size, *size)
 	st, bad, err := packStats(ds, *size, *workers, *cacheDir, valIdx)
@@ -156,15 +156,6 @@ func reportBad(bad []dataset.BadFile, valItems []dataset.Item) {
 	}
 }
 
-// pick returns items at the given indices.
-func pick(items []dataset.Item, idx []int) []dataset.Item {
-	out := make([]dataset.Item, len(idx))
-	for k, i := range idx {
-		out[k] = items[i]
-	}
-	return out
-}
-
 // defaultPackDir is where packs of read-only data folders go.
 func defaultPackDir() string { return filepath.Join(sample.DefaultCacheDir(), "packs") }
 
@@ -183,16 +174,7 @@ func packStats(ds *dataset.Dataset, size, workers int, cacheDir string, valIdx [
 			continue
 		}
 		defer c.Close()
-		isVal := make([]bool, len(ds.Items))
-		for _, i := range valIdx {
-			isVal[i] = true
-		}
-		var train []int
-		for i, src := range c.Src {
-			if !isVal[src] {
-				train = append(train, i)
-			}
-		}
+		train, _ := c.Split(valIdx)
 		fmt.Printf("stats: reading the pack %s\n", p)
 		st, err := c.Stats(train, workers)
 		return st, bad, err

@@ -167,6 +167,23 @@ func (c *Cache) Stats(indices []int, workers int) (preprocess.Stats, error) {
 	return total.Stats(c.Size)
 }
 
+// Split divides the cache's images (as cache indices) by the split of the
+// items they came from: val holds those whose Src is in valIdx.
+func (c *Cache) Split(valIdx []int) (train, val []int) {
+	isVal := map[int]bool{}
+	for _, i := range valIdx {
+		isVal[i] = true
+	}
+	for i, src := range c.Src {
+		if isVal[src] {
+			val = append(val, i)
+		} else {
+			train = append(train, i)
+		}
+	}
+	return train, val
+}
+
 // Len is the number of cached images.
 func (c *Cache) Len() int { return len(c.Items) }
 

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -258,11 +259,17 @@ func OpenPack(path string, ds *Dataset, size, workers int) (*Cache, []BadFile, e
 	if err != nil {
 		return nil, nil, err
 	}
+	return openPack(path, ds, now, size, workers, true)
+}
+
+// openPack is OpenPack with the folder's entries scanned already; verify
+// false skips the slots' checksums (for a pack this process just wrote).
+func openPack(path string, ds *Dataset, now []packEntry, size, workers int, verify bool) (*Cache, []BadFile, error) {
 	p, err := readPack(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, bad, err := p.cache(ds, now, size, workers)
+	c, bad, err := p.cache(ds, now, size, workers, verify)
 	if err != nil {
 		p.close()
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
@@ -270,24 +277,22 @@ func OpenPack(path string, ds *Dataset, size, workers int) (*Cache, []BadFile, e
 	return c, bad, nil
 }
 
-// cache checks p against the folder's entries and checksums and returns
-// it as a Cache.
-func (p *packFile) cache(ds *Dataset, now []packEntry, size, workers int) (*Cache, []BadFile, error) {
+// cache checks p against the folder's entries (and, with verify, its
+// checksums) and returns it as a Cache.
+func (p *packFile) cache(ds *Dataset, now []packEntry, size, workers int, verify bool) (*Cache, []BadFile, error) {
 	if p.hdr.Size != size {
 		return nil, nil, fmt.Errorf("%w: %d px, want %d", ErrPackStale, p.hdr.Size, size)
 	}
-	if !equalStrings(p.hdr.Classes, ds.Classes) {
+	if !slices.Equal(p.hdr.Classes, ds.Classes) {
 		return nil, nil, fmt.Errorf("%w: classes %v, the folder has %v", ErrPackStale, p.hdr.Classes, ds.Classes)
 	}
-	same := len(now) == len(p.hdr.Entries)
-	for i := 0; same && i < len(now); i++ {
-		same = sameFile(now[i], p.hdr.Entries[i])
-	}
-	if !same {
+	if !slices.EqualFunc(now, p.hdr.Entries, sameFile) {
 		return nil, nil, fmt.Errorf("%w: %s", ErrPackStale, diff(p.hdr.Entries, now))
 	}
-	if err := p.verify(workers); err != nil {
-		return nil, nil, err
+	if verify {
+		if err := p.verify(workers); err != nil {
+			return nil, nil, err
+		}
 	}
 	c := &Cache{Size: size, Pix: p.data[packDataOffset:], close: p.close}
 	var bad []BadFile
@@ -302,18 +307,6 @@ func (p *packFile) cache(ds *Dataset, now []packEntry, size, workers int) (*Cach
 	return c, bad, nil
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // WritePack decodes every photo of ds at side size on `workers` goroutines
 // and writes the pack at path atomically (a temporary file, fsynced, then
 // renamed: a failure, a full disk or a kill leaves no partial pack).
@@ -325,6 +318,12 @@ func WritePack(path string, ds *Dataset, size, workers int, reuse string, progre
 	if err != nil {
 		return nil, err
 	}
+	return writePack(path, ds, entries, size, workers, reuse, progress)
+}
+
+// writePack is WritePack with the folder's entries scanned already; it
+// fills in their checksums and reasons.
+func writePack(path string, ds *Dataset, entries []packEntry, size, workers int, reuse string, progress func()) ([]BadFile, error) {
 	var old map[string]int
 	var oldPack *packFile
 	if reuse != "" {
@@ -342,7 +341,7 @@ func WritePack(path string, ds *Dataset, size, workers int, reuse string, progre
 	var todo []Item
 	var todoIx []int
 	var bad []BadFile
-	err = fsutil.WriteAtomic(path, func(f *os.File) error {
+	err := fsutil.WriteAtomic(path, func(f *os.File) error {
 		if err := f.Truncate(int64(packDataOffset + per*len(entries))); err != nil {
 			return err
 		}
@@ -448,10 +447,14 @@ func LoadPack(ds *Dataset, opts PackOptions) (*Cache, []BadFile, string, error) 
 			fmt.Fprintf(opts.Log, format, a...)
 		}
 	}
+	now, err := scanEntries(ds) // once: every candidate is checked against it
+	if err != nil {
+		return nil, nil, "", err
+	}
 	paths := PackPaths(ds.Root, opts.Size, opts.CacheDir)
 	reuse := ""
 	for _, p := range paths {
-		c, bad, err := OpenPack(p, ds, opts.Size, opts.Workers)
+		c, bad, err := openPack(p, ds, now, opts.Size, opts.Workers, true)
 		if err == nil {
 			logf("pack: %s (%d photos, %d unreadable)\n", p, c.Len(), len(bad))
 			return c, bad, p, nil
@@ -473,7 +476,7 @@ func LoadPack(ds *Dataset, opts PackOptions) (*Cache, []BadFile, string, error) 
 			lastErr = err
 			continue
 		}
-		_, err := WritePack(p, ds, opts.Size, opts.Workers, reuse, progress)
+		_, err := writePack(p, ds, slices.Clone(now), opts.Size, opts.Workers, reuse, progress)
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
 			logf("pack: cannot write next to the data (%v)\n", err)
 			lastErr = err
@@ -487,7 +490,8 @@ func LoadPack(ds *Dataset, opts PackOptions) (*Cache, []BadFile, string, error) 
 				logf("pack: remove the stale %s: %v\n", reuse, err)
 			}
 		}
-		c, bad, err := OpenPack(p, ds, opts.Size, opts.Workers)
+		// Its checksums were just computed from the pixels written.
+		c, bad, err := openPack(p, ds, now, opts.Size, opts.Workers, false)
 		if err != nil {
 			return nil, nil, "", err
 		}

@@ -113,13 +113,16 @@ func (ds *Dataset) Counts() []int {
 // items go to validation. The result depends only on the items and seed.
 func Split(items []Item, seed uint64, valFraction float64) (train, val []Item) {
 	ti, vi := SplitIndices(items, seed, valFraction)
-	for _, i := range ti {
-		train = append(train, items[i])
+	return Pick(items, ti), Pick(items, vi)
+}
+
+// Pick returns the items at the given indices.
+func Pick(items []Item, idx []int) []Item {
+	out := make([]Item, len(idx))
+	for k, i := range idx {
+		out[k] = items[i]
 	}
-	for _, i := range vi {
-		val = append(val, items[i])
-	}
-	return train, val
+	return out
 }
 
 // SplitIndices is Split as indices into items.

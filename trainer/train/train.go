@@ -341,26 +341,13 @@ func (r *Run) prepare() error {
 	for _, b := range bad {
 		fmt.Fprintf(r.opts.Log, "skipped %s\n", b)
 	}
-	isVal := make([]bool, len(ds.Items))
-	for _, i := range valIdx {
-		isVal[i] = true
-	}
-	for i, src := range r.cache.Src {
-		if isVal[src] {
-			r.valIx = append(r.valIx, i)
-		} else {
-			r.trainIx = append(r.trainIx, i)
-		}
-	}
+	r.trainIx, r.valIx = r.cache.Split(valIdx)
 	fmt.Fprintf(r.opts.Log, "data: %d train, %d val photos of %v at %d px, %s in %.1fs (%d skipped)\n",
 		len(r.trainIx), len(r.valIx), c.Classes, c.Model.InputSize, how, time.Since(t0).Seconds(), len(bad))
 	if len(r.trainIx) == 0 || len(r.valIx) == 0 {
 		return errors.New("need at least one readable train and one validation photo")
 	}
-	train := make([]dataset.Item, len(trainIdx))
-	for k, i := range trainIdx {
-		train[k] = ds.Items[i]
-	}
+	train := dataset.Pick(ds.Items, trainIdx)
 	if err := r.loadStats(train); err != nil {
 		return err
 	}
