@@ -35,7 +35,7 @@ func runExport(args []string) error {
 		if m.Metadata().Variant != alexnet.F32 {
 			return fmt.Errorf("-variants: %s holds %s weights; give the float32 file", *weights, m.Metadata().Variant)
 		}
-		if _, err := model.WriteWeights(*weights, m.Config(), m.Params(), m.Metadata()); err != nil {
+		if _, err := model.WriteVariants(*weights, m.Config(), m.Params(), m.Metadata(), alexnet.Variants[1:]...); err != nil {
 			return err
 		}
 		for _, v := range alexnet.Variants[1:] {

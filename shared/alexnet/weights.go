@@ -399,8 +399,8 @@ func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
 
 	variant := F32
 	if v, ok := md[MetaVariant]; ok {
-		variant = Variant(v)
-		if !slices.Contains(Variants, variant) {
+		var err error
+		if variant, err = ParseVariant(v); err != nil {
 			return fail("unknown %s %q (this build reads %v)", MetaVariant, v, Variants)
 		}
 	}

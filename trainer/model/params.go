@@ -181,7 +181,14 @@ func (m *Model) fromExport(i int, data []float32) []float32 {
 // when it changes its variants are already there. It returns the float32
 // file's size in bytes.
 func WriteWeights(path string, cfg alexnet.Config, params map[string][]float32, meta alexnet.Metadata) (size int64, err error) {
-	for _, v := range []alexnet.Variant{alexnet.F16, alexnet.Int8, alexnet.F32} {
+	return WriteVariants(path, cfg, params, meta, alexnet.F16, alexnet.Int8, alexnet.F32)
+}
+
+// WriteVariants writes the given variants of an export (path names the
+// float32 file; see alexnet.VariantPath), in that order, each atomically,
+// and returns the size of the last one written.
+func WriteVariants(path string, cfg alexnet.Config, params map[string][]float32, meta alexnet.Metadata, variants ...alexnet.Variant) (size int64, err error) {
+	for _, v := range variants {
 		err = fsutil.WriteAtomic(alexnet.VariantPath(path, v), func(f *os.File) error {
 			if err := alexnet.SaveVariant(f, cfg, params, meta, v); err != nil {
 				return err

@@ -70,9 +70,6 @@ func Run(c *classify.Classifier, files []string, tta bool, batch int, each func(
 		preds, errs := c.ClassifyBatch(data, tta)
 		for i, f := range chunk {
 			r := Result{Path: f, Prediction: preds[i], Err: cmp.Or(readErr[i], errs[i])}
-			if r.Err != nil {
-				r.Prediction = classify.Prediction{}
-			}
 			if each != nil {
 				each(r)
 			}
