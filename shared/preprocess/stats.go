@@ -29,6 +29,9 @@ type Stats struct {
 	// part was used, so nothing leaks from validation.
 	Seed        uint64  `json:"seed"`
 	ValFraction float64 `json:"val_fraction"`
+	// Source says where Mean and Std come from when they were not counted
+	// on the data: SourceImageNet. Empty for counted stats.
+	Source string `json:"source,omitempty"`
 }
 
 // Validate checks that the statistics can normalize an image.
