@@ -422,4 +422,3 @@ func (f *File) Describe() string {
 	}
 	return "a safetensors file"
 }
-

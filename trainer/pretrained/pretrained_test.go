@@ -15,8 +15,8 @@ import (
 // The fixtures (see testdata/make_fixture.py): torchvision's AlexNet with
 // reduced widths (alexnet.TorchvisionTiny), random weights from PyTorch.
 const (
-	fixtureZip    = "testdata/alexnet_tiny.pth"                 // torch.save zip format, 1000-class head
-	fixtureLegacy = "testdata/alexnet_tiny_2class_legacy.pth"   // legacy format, head cut to 2 classes
+	fixtureZip    = "testdata/alexnet_tiny.pth"                // torch.save zip format, 1000-class head
+	fixtureLegacy = "testdata/alexnet_tiny_2class_legacy.pth"  // legacy format, head cut to 2 classes
 	fixtureSafe   = "testdata/alexnet_tiny_2class.safetensors" // the 2-class state dict as safetensors
 )
 
