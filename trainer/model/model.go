@@ -68,6 +68,11 @@ type Options struct {
 	// where it is used, and the logits are cast back to float32 for the
 	// loss.
 	BF16 bool
+
+	// FeatureLRScale multiplies the learning rate of the conv layers (the
+	// features) relative to the dense layers': 0.1 fine-tunes pretrained
+	// features ten times more gently than the new head. 0 means 1.
+	FeatureLRScale float64
 }
 
 // Model is an AlexNet with its GoMLX variables, Adam optimizer state and
@@ -139,8 +144,8 @@ func NewWithOptions(cfg alexnet.Config, backend compute.Backend, seed int64, opt
 	if backend == nil {
 		return nil, errors.New("model: nil backend")
 	}
-	if opts.LearningRate < 0 || opts.BatchSize < 0 {
-		return nil, fmt.Errorf("model: negative learning rate %g or batch size %d", opts.LearningRate, opts.BatchSize)
+	if opts.LearningRate < 0 || opts.BatchSize < 0 || opts.FeatureLRScale < 0 {
+		return nil, fmt.Errorf("model: negative learning rate %g, batch size %d or feature learning-rate scale %g", opts.LearningRate, opts.BatchSize, opts.FeatureLRScale)
 	}
 	if opts.LearningRate == 0 {
 		opts.LearningRate = DefaultLearningRate
@@ -169,7 +174,7 @@ func NewWithOptions(cfg alexnet.Config, backend compute.Backend, seed int64, opt
 		}
 		m.trainer = train.NewTrainer(backend, m.store, m.buildLogits,
 			loss.SparseCategoricalCrossEntropyLogits,
-			optimizer.Adam().LearningRate(opts.LearningRate).Done(),
+			m.withFeatureLR(optimizer.Adam().LearningRate(opts.LearningRate).Done()),
 			[]metric.Interface{metric.NewBaseMetric("Correct", "ok", "count", correctGraph, nil)}, nil)
 		// NewTrainer deletes the learning-rate variable; create it so that
 		// SetLearningRate and checkpoints see it from the start.
