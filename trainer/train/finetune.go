@@ -141,4 +141,3 @@ func (r *Run) setFreeze(epoch int) error {
 	}
 	return nil
 }
-
