@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -314,8 +315,14 @@ func contiguous(t *pytorch.Tensor) (Tensor, error) {
 			n = 0
 			break
 		}
+		if n > math.MaxInt32/d || t.Stride[i] > math.MaxInt32/d {
+			return Tensor{}, fmt.Errorf("size %v or strides %v out of range", t.Size, t.Stride)
+		}
 		n *= d
 		last += (d - 1) * t.Stride[i]
+	}
+	if n > len(src) { // an expanded view (a stride 0), or a size no storage has
+		return Tensor{}, fmt.Errorf("size %v has %d elements, more than its storage's %d; save contiguous tensors", t.Size, n, len(src))
 	}
 	if t.StorageOffset < 0 || (n > 0 && last >= len(src)) {
 		return Tensor{}, fmt.Errorf("size %v, strides %v and offset %d run past its storage of %d elements", t.Size, t.Stride, t.StorageOffset, len(src))
