@@ -40,6 +40,8 @@ func (o Options) validateFineTune() error {
 		return fmt.Errorf("-feature-lr-scale %v: must be a positive fraction of -lr (0 or 1: the same rate)", o.FeatureLRScale)
 	case o.Norm != NormAuto && o.Norm != NormImageNet && o.Norm != NormData:
 		return fmt.Errorf("-norm %q: want imagenet, data, or empty (automatic)", o.Norm)
+	case o.Resume != "" && o.Init != "":
+		return fmt.Errorf("-init %s: a resumed run continues from its checkpoint; -init starts a new run", o.Init)
 	}
 	return nil
 }

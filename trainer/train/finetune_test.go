@@ -136,6 +136,7 @@ func TestInitRejected(t *testing.T) {
 		{"freeze", func(o *Options) { o.FreezeFeatures = -1 }, "-freeze-features -1"},
 		{"scale", func(o *Options) { o.FeatureLRScale = -0.1 }, "-feature-lr-scale -0.1"},
 		{"norm", func(o *Options) { o.Norm = "cifar" }, `-norm "cifar"`},
+		{"resume", func(o *Options) { o.Resume = filepath.Join(dir, "runs", "r") }, "-init " + fixture + ": a resumed run continues from its checkpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := Defaults(alexnet.TorchvisionTiny())
