@@ -78,23 +78,13 @@ func (r *Run) applyInit() error {
 		return fmt.Errorf("-init %s: %w", r.init.file.Path, err)
 	}
 	f, m := r.init.file, r.init.match
-	fmt.Fprintf(r.opts.Log, "init: %s (%s): %d of %d tensors loaded", f.Path, describe(f), len(m.Params), len(r.cfg.Model.Params()))
+	fmt.Fprintf(r.opts.Log, "init: %s (%s): %d of %d tensors loaded", f.Path, f.Describe(), len(m.Params), len(r.cfg.Model.Params()))
 	if len(m.Replaced) > 0 {
 		fmt.Fprintf(r.opts.Log, "; its %d-class head (%s) replaced by a freshly initialized %d-class one",
 			m.FileClasses, strings.Join(m.Replaced, ", "), r.cfg.Model.Classes)
 	}
 	fmt.Fprintln(r.opts.Log)
 	return nil
-}
-
-func describe(f *pretrained.File) string {
-	switch f.Format {
-	case pretrained.FormatPyTorch:
-		return "a PyTorch state dict"
-	case pretrained.FormatPawnet:
-		return "a pawnet export"
-	}
-	return "a safetensors file"
 }
 
 // fineTuneStats sets the run's normalization when fine-tuning decides it:
