@@ -327,7 +327,12 @@ func contiguous(t *pytorch.Tensor) (Tensor, error) {
 	if t.StorageOffset < 0 || (n > 0 && last >= len(src)) {
 		return Tensor{}, fmt.Errorf("size %v, strides %v and offset %d run past its storage of %d elements", t.Size, t.Stride, t.StorageOffset, len(src))
 	}
-	out := Tensor{Shape: slices.Clone(t.Size), Data: make([]float32, n)}
+	out := Tensor{Shape: slices.Clone(t.Size)}
+	if n == len(src) && t.StorageOffset == 0 && isRowMajor(t.Size, t.Stride) {
+		out.Data = src // the whole storage, in order: no copy
+		return out, nil
+	}
+	out.Data = make([]float32, n)
 	if n == 0 {
 		return out, nil
 	}
@@ -346,6 +351,19 @@ func contiguous(t *pytorch.Tensor) (Tensor, error) {
 		}
 	}
 	return out, nil
+}
+
+// isRowMajor reports whether strides are those of a contiguous row-major
+// tensor of that size (dimensions of size 1 may have any stride).
+func isRowMajor(size, stride []int) bool {
+	want := 1
+	for i := len(size) - 1; i >= 0; i-- {
+		if size[i] != 1 && stride[i] != want {
+			return false
+		}
+		want *= size[i]
+	}
+	return true
 }
 
 // Match is how a File's tensors map onto a configuration.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nlpodyssey/gopickle/pytorch"
+
 	"github.com/pawnet/pawnet/shared/alexnet"
 )
 
@@ -212,5 +214,38 @@ func TestReadBad(t *testing.T) {
 	}
 	if _, err := Read(filepath.Join(dir, "absent.pth")); !os.IsNotExist(err) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestContiguous checks the copy of strided PyTorch tensors: a transposed
+// view, a slice at an offset, and a view past its storage (refused).
+func TestContiguous(t *testing.T) {
+	storage := &pytorch.FloatStorage{Data: []float32{0, 1, 2, 3, 4, 5, 6, 7}}
+	for _, tc := range []struct {
+		name         string
+		size, stride []int
+		offset       int
+		want         []float32
+		err          string
+	}{
+		{"whole", []int{2, 4}, []int{4, 1}, 0, []float32{0, 1, 2, 3, 4, 5, 6, 7}, ""},
+		{"transposed", []int{4, 2}, []int{1, 4}, 0, []float32{0, 4, 1, 5, 2, 6, 3, 7}, ""},
+		{"rows at an offset", []int{1, 3}, []int{4, 1}, 5, []float32{5, 6, 7}, ""},
+		{"every other", []int{2, 2}, []int{4, 2}, 0, []float32{0, 2, 4, 6}, ""},
+		{"past the storage", []int{2, 4}, []int{4, 1}, 1, nil, "run past its storage"},
+		{"expanded", []int{3, 8}, []int{0, 1}, 0, nil, "more than its storage's 8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := contiguous(&pytorch.Tensor{Source: storage, StorageOffset: tc.offset, Size: tc.size, Stride: tc.stride})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got.Data, tc.want) || !slices.Equal(got.Shape, tc.size) {
+				t.Errorf("got %v %v, %v; want %v", got.Shape, got.Data, err, tc.want)
+			}
+		})
 	}
 }
