@@ -131,31 +131,43 @@ func TestMatch(t *testing.T) {
 	}
 }
 
-// TestReadPawnetExport reads a pawnet export: its tensors and its stats.
+// TestReadPawnetExport reads pawnet exports, in each variant: their
+// tensors (as alexnet.Load expands them) and their stats.
 func TestReadPawnetExport(t *testing.T) {
 	cfg := alexnet.TorchvisionTiny()
 	params := alexnet.InitParams(cfg, 3)
 	stats := []byte(`{"mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225],"source":"imagenet"}`)
-	var buf bytes.Buffer
-	if err := alexnet.Save(&buf, cfg, params, alexnet.Metadata{Stats: stats, Classes: []string{"cat", "dog"}}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "model.safetensors")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f := mustRead(t, path)
-	if f.Format != FormatPawnet || string(f.Stats) != string(stats) {
-		t.Fatalf("format %s, stats %s", f.Format, f.Stats)
-	}
-	m, err := f.Match(cfg)
-	if err != nil || len(m.Replaced) != 0 {
-		t.Fatalf("Match: %v, replaced %v", err, m.Replaced)
-	}
-	for name, v := range params {
-		if !slices.Equal(m.Params[name], v) {
-			t.Errorf("%s differs", name)
-		}
+	for _, v := range alexnet.Variants {
+		t.Run(string(v), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := alexnet.SaveVariant(&buf, cfg, params, alexnet.Metadata{Stats: stats, Classes: []string{"cat", "dog"}}, v); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "model.safetensors")
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			loaded, err := alexnet.Load(buf.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := mustRead(t, path)
+			if f.Format != FormatPawnet || string(f.Stats) != string(stats) {
+				t.Fatalf("format %s, stats %s", f.Format, f.Stats)
+			}
+			m, err := f.Match(cfg)
+			if err != nil || len(m.Replaced) != 0 {
+				t.Fatalf("Match: %v, replaced %v", err, m.Replaced)
+			}
+			for name, want := range loaded.Params() {
+				if !slices.Equal(m.Params[name], want) {
+					t.Errorf("%s differs from alexnet.Load's", name)
+				}
+			}
+			if v == alexnet.F32 && !slices.Equal(m.Params["features.0.weight"], params["features.0.weight"]) {
+				t.Error("float32 weights changed")
+			}
+		})
 	}
 }
 
