@@ -50,6 +50,10 @@ type Options struct {
 	// LearningRate for Adam; 0 means DefaultLearningRate. It can be changed
 	// later with SetLearningRate without recompiling.
 	LearningRate float64
+	// FeatureLRScale multiplies the learning rate of the conv layers (the
+	// features) relative to the dense layers': 0.1 fine-tunes pretrained
+	// features ten times more gently than the new head. 0 means 1.
+	FeatureLRScale float64
 
 	// BatchSize is the one batch size the graphs are compiled for. Every
 	// TrainStep with fewer examples (the last partial batch of an epoch) is
@@ -68,11 +72,6 @@ type Options struct {
 	// where it is used, and the logits are cast back to float32 for the
 	// loss.
 	BF16 bool
-
-	// FeatureLRScale multiplies the learning rate of the conv layers (the
-	// features) relative to the dense layers': 0.1 fine-tunes pretrained
-	// features ten times more gently than the new head. 0 means 1.
-	FeatureLRScale float64
 }
 
 // Model is an AlexNet with its GoMLX variables, Adam optimizer state and
@@ -141,11 +140,14 @@ func NewWithOptions(cfg alexnet.Config, backend compute.Backend, seed int64, opt
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.FeatureLRScale < 0 {
+		return nil, fmt.Errorf("model: negative feature learning-rate scale %g", opts.FeatureLRScale)
+	}
 	if backend == nil {
 		return nil, errors.New("model: nil backend")
 	}
-	if opts.LearningRate < 0 || opts.BatchSize < 0 || opts.FeatureLRScale < 0 {
-		return nil, fmt.Errorf("model: negative learning rate %g, batch size %d or feature learning-rate scale %g", opts.LearningRate, opts.BatchSize, opts.FeatureLRScale)
+	if opts.LearningRate < 0 || opts.BatchSize < 0 {
+		return nil, fmt.Errorf("model: negative learning rate %g or batch size %d", opts.LearningRate, opts.BatchSize)
 	}
 	if opts.LearningRate == 0 {
 		opts.LearningRate = DefaultLearningRate
