@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nlpodyssey/gopickle/pytorch"
+	"github.com/nlpodyssey/gopickle/types"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 )
@@ -257,6 +258,46 @@ func TestContiguous(t *testing.T) {
 			}
 			if err != nil || !slices.Equal(got.Data, tc.want) || !slices.Equal(got.Shape, tc.size) {
 				t.Errorf("got %v %v, %v; want %v", got.Shape, got.Data, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestStateDictShapes checks the containers stateDict accepts: a state
+// dict, one under a training checkpoint's "state_dict" or "model" key,
+// DataParallel's "module." names; and refuses what is not one.
+func TestStateDictShapes(t *testing.T) {
+	tensor := &pytorch.Tensor{Source: &pytorch.FloatStorage{Data: []float32{1, 2}}, Size: []int{2}, Stride: []int{1}}
+	dict := func(kv ...any) *types.OrderedDict {
+		d := types.NewOrderedDict()
+		for i := 0; i < len(kv); i += 2 {
+			d.Set(kv[i], kv[i+1])
+		}
+		return d
+	}
+	plain := dict("features.0.bias", tensor)
+	for _, tc := range []struct {
+		name string
+		obj  any
+		want string // the tensor name found, or the error
+	}{
+		{"state dict", plain, "features.0.bias"},
+		{"checkpoint", dict("epoch", 3, "state_dict", plain), "features.0.bias"},
+		{"model key", dict("model", plain, "optimizer", dict()), "features.0.bias"},
+		{"DataParallel", dict("module.features.0.bias", tensor), "features.0.bias"},
+		{"a module", types.NewList(), "not a state dict"},
+		{"not tensors", dict("features.0.bias", "x"), `entry "features.0.bias" is a string, not a tensor`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := stateDict(tc.obj)
+			if err != nil {
+				if !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("error %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if v, ok := got[tc.want]; !ok || !slices.Equal(v.Data, []float32{1, 2}) || len(got) != 1 {
+				t.Errorf("got %v, want only %q", got, tc.want)
 			}
 		})
 	}
