@@ -17,6 +17,7 @@ require (
 	github.com/gomlx/gomlx v0.28.2
 	github.com/gorilla/websocket v1.5.3
 	github.com/magefile/mage v1.17.2
+	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/vugu/vjson v0.0.0-20200505061711-f9cbed27d3d9
 	github.com/vugu/vugu v0.4.0

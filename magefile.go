@@ -360,6 +360,7 @@ var fuzzers = []struct{ pkg, name string }{
 	{"./shared/metrics", "FuzzHistoryDecode"}, // History frames, in the page
 	{"./trainer/server", "FuzzParseSince"},    // the /ws query string
 	{"./trainer/server", "FuzzClientFrames"},  // WebSocket frames from clients
+	{"./trainer/pretrained", "FuzzRead"},      // -init weights files
 }
 
 var (

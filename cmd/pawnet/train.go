@@ -65,6 +65,11 @@ func trainFlags(fs *flag.FlagSet, o *train.Options) {
 	fs.BoolVar(&o.NoPack, "no-pack", false, "decode the photos into memory for this run instead of using a pack file")
 	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", 0, "also save a checkpoint every this many steps (0: each epoch only)")
 	fs.IntVar(&o.MaxSteps, "max-steps", 0, "stop after this many train steps, with a checkpoint, as Ctrl-C does (0: no limit)")
+	// Fine-tuning (train.FineTune).
+	fs.StringVar(&o.Init, "init", "", "start from these weights: a PyTorch state dict (.pth/.pt, e.g. torchvision's AlexNet with -model torchvision) or a safetensors file; a head with another class count is replaced")
+	fs.IntVar(&o.FreezeFeatures, "freeze-features", 0, "keep the conv layers fixed for the first N epochs")
+	fs.Float64Var(&o.FeatureLRScale, "feature-lr-scale", 1, "learning rate of the conv layers as a fraction of -lr, e.g. 0.1")
+	fs.StringVar(&o.Norm, "norm", "", "normalization: imagenet, or data (the data's own stats); default: imagenet with -init of a PyTorch or converted file, the export's own with a pawnet export, else data")
 }
 
 // withModelDefaults returns o with the flags the user did not set taken
@@ -89,7 +94,7 @@ func withModelDefaults(fs *flag.FlagSet, o train.Options, cfg alexnet.Config) tr
 func runTrain(args []string) error {
 	fs := flag.NewFlagSet("train", flag.ExitOnError)
 	var o train.Options
-	modelName := fs.String("model", "small", "model config: small (CPU) or full (the seed's 227-px AlexNet)")
+	modelName := fs.String("model", "small", "model config: small (CPU), full (the seed's 227-px AlexNet), torchvision (torchvision's 224-px AlexNet, for -init with its ImageNet weights) or torchvision-tiny (its geometry at reduced widths, for tests)")
 	backend := fs.String("backend", "auto", "auto (CUDA GPU if a PJRT plugin is found, else CPU), go, gpu, or a GOMLX_BACKEND value (xla:cuda, xla:/abs/plugin.so)")
 	allowDownload := fs.Bool("allow-download", false, "let go-xla download a missing PJRT plugin")
 	trainFlags(fs, &o)

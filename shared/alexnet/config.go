@@ -7,6 +7,7 @@ package alexnet
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // NumConv is the number of convolution layers in AlexNet.
@@ -83,15 +84,54 @@ func Small() Config {
 	}
 }
 
-// ByName returns the named configuration ("full" or "small").
+// Torchvision is torchvision's AlexNet (torchvision.models.alexnet), so
+// that its ImageNet weights load as they are: 224×224×3 input, conv
+// 64@11×11/4 pad 2, pool 3/2, 192@5×5 pad 2, pool, 384/256/256@3×3 pad 1,
+// pool → 6×6×256 (torchvision's adaptive average pool to 6×6 is the
+// identity there), fc 4096, fc 4096, fc 2 (ImageNet's 1000 outputs are
+// replaced when its weights are loaded), dropout 0.5 as torchvision's.
+func Torchvision() Config {
+	return Config{
+		Name:      "torchvision",
+		InputSize: 224,
+		Channels:  [NumConv]int{64, 192, 384, 256, 256},
+		Kernels:   [NumConv]int{11, 5, 3, 3, 3},
+		Strides:   [NumConv]int{4, 1, 1, 1, 1},
+		Pads:      [NumConv]int{2, 2, 1, 1, 1},
+		Dense:     4096,
+		Dropout:   0.5,
+		Classes:   2,
+	}
+}
+
+// TorchvisionTiny is Torchvision with every width reduced (conv
+// 8-16-24-16-16, dense 32): the same geometry at 0.04 M parameters, for
+// tests and quick checks of the fine-tuning path. The PyTorch fixture of
+// trainer/pretrained's tests has this architecture.
+func TorchvisionTiny() Config {
+	c := Torchvision()
+	c.Name = "torchvision-tiny"
+	c.Channels = [NumConv]int{8, 16, 24, 16, 16}
+	c.Dense = 32
+	return c
+}
+
+// Names lists the built-in configurations ByName knows.
+var Names = []string{"full", "small", "torchvision", "torchvision-tiny"}
+
+// ByName returns the named built-in configuration (see Names).
 func ByName(name string) (Config, error) {
 	switch name {
 	case "full":
 		return Full(), nil
 	case "small":
 		return Small(), nil
+	case "torchvision":
+		return Torchvision(), nil
+	case "torchvision-tiny":
+		return TorchvisionTiny(), nil
 	}
-	return Config{}, fmt.Errorf("alexnet: unknown model config %q (want full or small)", name)
+	return Config{}, fmt.Errorf("alexnet: unknown model config %q (want one of %s)", name, strings.Join(Names, ", "))
 }
 
 // convOut is the output side of a convolution or pool.

@@ -12,6 +12,10 @@ func TestConfigs(t *testing.T) {
 	}{
 		{Full(), 6, 9216, 58_289_538, false},
 		{Small(), 1, 64, 537_954, false},
+		// torchvision's AlexNet has 61,100,840 parameters with its
+		// 1000-class head; a 2-class head has 4,088,806 fewer.
+		{Torchvision(), 6, 9216, 61_100_840 - 998*4097, false},
+		{TorchvisionTiny(), 6, 576, 34_986, false},
 		{func() Config { c := Small(); c.Pads[0] = 0; return c }(), 0, 0, 0, true}, // third pool sees 2×2
 		{func() Config { c := Full(); c.Dropout = 1; return c }(), 0, 0, 0, true},
 	}
@@ -29,9 +33,9 @@ func TestConfigs(t *testing.T) {
 		if c.params != 0 && c.cfg.NumParams() != c.params {
 			t.Errorf("%s: %d params, want %d", c.cfg.Name, c.cfg.NumParams(), c.params)
 		}
-		for _, name := range []string{"full", "small"} {
-			if _, err := ByName(name); err != nil {
-				t.Error(err)
+		for _, name := range Names {
+			if cfg, err := ByName(name); err != nil || cfg.Name != name {
+				t.Errorf("ByName(%q) = %s, %v", name, cfg.Name, err)
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package alexnet
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -300,70 +299,10 @@ func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
 	fail := func(format string, args ...any) (Config, Metadata, map[string][]float32, error) {
 		return cfg, meta, nil, fmt.Errorf("alexnet: "+format, args...)
 	}
-	if len(data) < 8 {
-		return fail("%w: %d bytes is shorter than the 8-byte header length", ErrNotSafetensors, len(data))
+	md, infos, err := ParseSafetensors(data)
+	if err != nil {
+		return cfg, meta, nil, err
 	}
-	hlen := binary.LittleEndian.Uint64(data)
-	rest := uint64(len(data) - 8)
-	switch {
-	case hlen < 2 || hlen > maxHeaderSize:
-		return fail("%w: header length %d is out of range (2..%d)", ErrNotSafetensors, hlen, maxHeaderSize)
-	case hlen > rest:
-		return fail("%w: header length %d exceeds the %d bytes that follow (file truncated?)", ErrNotSafetensors, hlen, rest)
-	}
-	header := data[8 : 8+hlen]
-	if header[0] != '{' {
-		return fail("%w: header does not start with '{'", ErrNotSafetensors)
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(header, &raw); err != nil {
-		return fail("%w: header is not a JSON object: %v", ErrNotSafetensors, err)
-	}
-	body := data[8+hlen:]
-
-	var md map[string]string
-	if m, ok := raw["__metadata__"]; ok {
-		if err := json.Unmarshal(m, &md); err != nil {
-			return fail("%w: __metadata__ is not a map of strings: %v", ErrNotSafetensors, err)
-		}
-	}
-	// Tensor entries: check each one against the format before looking at
-	// the pawnet metadata, so that a damaged file reads as damaged.
-	infos := make(map[string]tensorInfo, len(raw))
-	for name, r := range raw {
-		if name == "__metadata__" {
-			continue
-		}
-		var ti tensorInfo
-		if err := json.Unmarshal(r, &ti); err != nil {
-			return fail("%w: tensor %q: bad header entry: %v", ErrNotSafetensors, name, err)
-		}
-		if a, b := ti.DataOffsets[0], ti.DataOffsets[1]; a < 0 || b < a {
-			return fail("%w: tensor %q: invalid data offsets [%d, %d]", ErrNotSafetensors, name, a, b)
-		}
-		infos[name] = ti
-	}
-	// Like the reference implementation, require the tensors to tile the
-	// data exactly: no gaps, no overlaps, nothing after the last one.
-	order := slices.SortedFunc(maps.Keys(infos), func(x, y string) int {
-		return cmp.Or(cmp.Compare(infos[x].DataOffsets[0], infos[y].DataOffsets[0]),
-			cmp.Compare(infos[x].DataOffsets[1], infos[y].DataOffsets[1]), strings.Compare(x, y))
-	})
-	end := 0
-	for _, name := range order {
-		a, b := infos[name].DataOffsets[0], infos[name].DataOffsets[1]
-		if b > len(body) {
-			return fail("%w: tensor %q: data [%d, %d) runs past the end of the %d data bytes (file truncated?)", ErrNotSafetensors, name, a, b, len(body))
-		}
-		if a != end {
-			return fail("%w: tensor %q: data starts at %d, want %d (gap or overlap)", ErrNotSafetensors, name, a, end)
-		}
-		end = b
-	}
-	if end != len(body) {
-		return fail("%w: %d bytes after the last tensor", ErrNotSafetensors, len(body)-end)
-	}
-
 	if md == nil {
 		return fail("no __metadata__: not a pawnet weights file")
 	}
@@ -419,27 +358,26 @@ func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
 		if !slices.Equal(ti.Shape, p.Shape) {
 			return fail("tensor %q has shape %v, want %v (config %q)", p.Name, ti.Shape, p.Shape, cfg.Name)
 		}
-		a, b := ti.DataOffsets[0], ti.DataOffsets[1]
-		if b-a != dtypeSize[want]*numElems(p.Shape) {
-			return fail("%w: tensor %q: %d data bytes for shape %v, want %d", ErrNotSafetensors, p.Name, b-a, p.Shape, dtypeSize[want]*numElems(p.Shape))
+		if len(ti.Data) != dtypeSize[want]*numElems(p.Shape) {
+			return fail("%w: tensor %q: %d data bytes for shape %v, want %d", ErrNotSafetensors, p.Name, len(ti.Data), p.Shape, dtypeSize[want]*numElems(p.Shape))
 		}
 		delete(infos, p.Name)
 		switch want {
 		case "F32":
-			params[p.Name] = floats(body[a:b])
+			params[p.Name] = floats(ti.Data)
 		case "F16":
-			params[p.Name] = halfFloats(body[a:b])
+			params[p.Name] = halfFloats(ti.Data)
 		case "I8":
 			name := p.Name + ScaleSuffix
 			si, ok := infos[name]
 			if !ok {
 				return fail("missing tensor %q for the int8 tensor %q", name, p.Name)
 			}
-			if si.Dtype != "F32" || !slices.Equal(si.Shape, p.Shape[:1]) || si.DataOffsets[1]-si.DataOffsets[0] != 4*p.Shape[0] {
+			if si.Dtype != "F32" || !slices.Equal(si.Shape, p.Shape[:1]) || len(si.Data) != 4*p.Shape[0] {
 				return fail("tensor %q must be F32 of shape %v", name, p.Shape[:1])
 			}
 			delete(infos, name)
-			params[p.Name] = dequantize(body[a:b], floats(body[si.DataOffsets[0]:si.DataOffsets[1]]))
+			params[p.Name] = dequantize(ti.Data, floats(si.Data))
 		}
 	}
 	if len(infos) != 0 {

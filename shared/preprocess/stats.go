@@ -20,6 +20,9 @@ import (
 type Stats struct {
 	Mean [3]float64 `json:"mean"`
 	Std  [3]float64 `json:"std"`
+	// Source says where Mean and Std come from when they were not counted
+	// on the data: SourceImageNet. Empty for counted stats.
+	Source string `json:"source,omitempty"`
 	// Size is the side the images were resized to before counting.
 	Size int `json:"size"`
 	// Images and Pixels count what the statistics were computed over.

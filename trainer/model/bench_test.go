@@ -17,7 +17,16 @@ import (
 //	go test ./trainer/model -run '^$' -bench TrainStep -benchtime 5x
 //	GOEXPERIMENT=simd go test ./trainer/model -run '^$' -bench TrainStep -benchtime 5x
 func benchTrainStep(b *testing.B, cfg alexnet.Config, batch int) {
+	benchTrainStepFrozen(b, cfg, batch, false)
+}
+
+// benchTrainStepFrozen is benchTrainStep with the conv layers frozen or not
+// (FreezeFeatures).
+func benchTrainStepFrozen(b *testing.B, cfg alexnet.Config, batch int, frozen bool) {
 	m := newModel(b, cfg, 1, Options{BatchSize: batch})
+	if err := m.FreezeFeatures(frozen); err != nil {
+		b.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	x, y := randImages(rng, cfg, batch), randLabels(rng, cfg, batch)
 	start := time.Now()
@@ -58,4 +67,20 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 
 func BenchmarkTrainStepFull(b *testing.B) {
 	b.Run("batch=8", func(b *testing.B) { benchTrainStep(b, alexnet.Full(), 8) })
+}
+
+// BenchmarkTrainStepFrozen times a train step with the conv layers
+// trainable and frozen (`pawnet train -freeze-features`): frozen, their
+// backward pass and optimizer update are skipped.
+func BenchmarkTrainStepFrozen(b *testing.B) {
+	for _, c := range []struct {
+		cfg   alexnet.Config
+		batch int
+	}{{alexnet.Small(), 32}, {alexnet.Torchvision(), 8}} {
+		for _, frozen := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/batch=%d/frozen=%v", c.cfg.Name, c.batch, frozen), func(b *testing.B) {
+				benchTrainStepFrozen(b, c.cfg, c.batch, frozen)
+			})
+		}
+	}
 }

@@ -50,6 +50,10 @@ type Options struct {
 	// LearningRate for Adam; 0 means DefaultLearningRate. It can be changed
 	// later with SetLearningRate without recompiling.
 	LearningRate float64
+	// FeatureLRScale multiplies the learning rate of the conv layers (the
+	// features) relative to the dense layers': 0.1 fine-tunes pretrained
+	// features ten times more gently than the new head. 0 means 1.
+	FeatureLRScale float64
 
 	// BatchSize is the one batch size the graphs are compiled for. Every
 	// TrainStep with fewer examples (the last partial batch of an epoch) is
@@ -136,6 +140,9 @@ func NewWithOptions(cfg alexnet.Config, backend compute.Backend, seed int64, opt
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if opts.FeatureLRScale < 0 {
+		return nil, fmt.Errorf("model: negative feature learning-rate scale %g", opts.FeatureLRScale)
+	}
 	if backend == nil {
 		return nil, errors.New("model: nil backend")
 	}
@@ -169,7 +176,7 @@ func NewWithOptions(cfg alexnet.Config, backend compute.Backend, seed int64, opt
 		}
 		m.trainer = train.NewTrainer(backend, m.store, m.buildLogits,
 			loss.SparseCategoricalCrossEntropyLogits,
-			optimizer.Adam().LearningRate(opts.LearningRate).Done(),
+			m.withFeatureLR(optimizer.Adam().LearningRate(opts.LearningRate).Done()),
 			[]metric.Interface{metric.NewBaseMetric("Correct", "ok", "count", correctGraph, nil)}, nil)
 		// NewTrainer deletes the learning-rate variable; create it so that
 		// SetLearningRate and checkpoints see it from the start.

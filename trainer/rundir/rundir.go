@@ -44,6 +44,10 @@ const Schema = 1
 
 // Config is run.json: what a resume needs to rebuild the same run.
 type Config struct {
+	// FineTune is `pawnet train -init` and its controls; its fields are
+	// run.json's top-level keys.
+	FineTune
+
 	Schema      int            `json:"schema"`
 	RunID       string         `json:"run_id"`
 	DataDir     string         `json:"data_dir"`
@@ -139,4 +143,18 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return fsutil.WriteFileAtomic(path, append(data, '\n'))
+}
+
+// FineTune is the fine-tuning part of run.json (`pawnet train -init`);
+// the zero value is a run from random weights.
+type FineTune struct {
+	// Init is the weights file the run started from ("" = random init).
+	Init string `json:"init,omitempty"`
+	// FreezeFeatures is how many epochs the conv layers stay frozen.
+	FreezeFeatures int `json:"freeze_features,omitempty"`
+	// FeatureLRScale is the conv layers' learning rate relative to LR
+	// (0 = 1).
+	FeatureLRScale float64 `json:"feature_lr_scale,omitempty"`
+	// Norm chooses the normalization: "" (auto), "imagenet" or "data".
+	Norm string `json:"norm,omitempty"`
 }

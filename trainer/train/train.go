@@ -74,6 +74,11 @@ type Options struct {
 	// does (0: no limit). Neither is stored in run.json.
 	CheckpointEvery, MaxSteps int
 
+	// FineTune starts from pretrained weights and sets how they are
+	// trained (Init, FreezeFeatures, FeatureLRScale, Norm; see
+	// finetune.go). Stored in run.json.
+	rundir.FineTune
+
 	Log      io.Writer // human-readable log lines (nil: os.Stderr)
 	Progress bool      // draw a progress bar on Log
 }
@@ -110,6 +115,9 @@ func (o Options) Validate() error {
 		return bad("checkpoint-every", o.CheckpointEvery, "must be 0 (each epoch only) or more")
 	case o.MaxSteps < 0:
 		return bad("max-steps", o.MaxSteps, "must be 0 (no limit) or more")
+	}
+	if err := o.validateFineTune(); err != nil {
+		return err
 	}
 	if o.Resume != "" { // the rest comes from the run's run.json
 		if o.Epochs < 0 {
@@ -176,7 +184,8 @@ type Run struct {
 	device  string
 	reason  string
 	started bool
-	steps   int // train steps taken by this process
+	steps   int          // train steps taken by this process
+	init    *initWeights // the -init weights, until they are applied
 }
 
 // Open validates opts and creates the run folder with its run.json, or,
@@ -200,6 +209,9 @@ func Open(opts Options) (*Run, error) {
 	if opts.Resume != "" {
 		return r, r.reopen()
 	}
+	if err := r.readInit(opts.Init, opts.Model); err != nil {
+		return nil, err
+	}
 	id := opts.RunID
 	if id == "" {
 		id = time.Now().Format("20060102-150405")
@@ -213,7 +225,7 @@ func Open(opts Options) (*Run, error) {
 	}
 	r.cfg = rundir.Config{RunID: id, DataDir: opts.DataDir, Model: opts.Model, Backend: r.backend, Epochs: opts.Epochs,
 		BatchSize: opts.BatchSize, LR: opts.LR, Seed: opts.Seed, ValFraction: opts.ValFraction, Patience: opts.Patience,
-		Keep: opts.Keep, NoAugment: opts.NoAugment, BF16: opts.BF16}
+		Keep: opts.Keep, NoAugment: opts.NoAugment, BF16: opts.BF16, FineTune: opts.FineTune}
 	if err := rundir.WriteConfig(r.dir, r.cfg); err != nil {
 		return nil, err
 	}
@@ -303,6 +315,11 @@ func (r *Run) Train(ctx context.Context, sink rundir.Sink) (res *Result, err err
 // the model and restores the checkpoint of a resumed run.
 func (r *Run) prepare() error {
 	c := &r.cfg
+	if r.init == nil && r.st.Checkpoint == "" { // a resumed run without a checkpoint starts over, from -init too
+		if err := r.readInit(c.Init, c.Model); err != nil {
+			return err
+		}
+	}
 	ds, err := dataset.Scan(c.DataDir)
 	if err != nil {
 		return err
@@ -366,7 +383,10 @@ func (r *Run) prepare() error {
 			return fmt.Errorf("resume: %w", err)
 		}
 		fmt.Fprintf(r.opts.Log, "resumed %s from %s (epoch %d done, next batch %d)\n", r.dir, r.st.Checkpoint, r.st.Epoch, r.st.NextBatch)
+	} else if err := r.applyInit(); err != nil {
+		return err
 	}
+	r.init = nil
 	if err := rundir.WriteConfig(r.dir, *c); err != nil {
 		return err
 	}
@@ -381,7 +401,8 @@ func (r *Run) buildModel() error {
 		return err
 	}
 	r.device = describeDevice(r.backend, backend.Description())
-	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize, BF16: c.BF16})
+	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize, BF16: c.BF16,
+		FeatureLRScale: c.FeatureLRScale})
 	return err
 }
 
@@ -394,6 +415,9 @@ const statsSize = 227
 // over the train split: from the cache when it holds statsSize images
 // (the full model), else by decoding the train photos at statsSize.
 func (r *Run) loadStats(train []dataset.Item) error {
+	if done, err := r.fineTuneStats(); done || err != nil {
+		return err
+	}
 	candidates := []string{filepath.Join(r.dir, rundir.StatsFile)}
 	if r.opts.StatsPath != "" {
 		candidates = append(candidates, r.opts.StatsPath)
@@ -469,6 +493,9 @@ func (r *Run) loop(ctx context.Context) error {
 	}
 	for epoch := r.st.Epoch + 1; epoch <= c.Epochs; epoch++ {
 		start := time.Now()
+		if err := r.setFreeze(epoch); err != nil {
+			return err
+		}
 		s, stopped, err := r.trainEpoch(ctx, trainL, epoch)
 		if err != nil {
 			return err

@@ -1,0 +1,304 @@
+package pretrained
+
+import (
+	"archive/zip"
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/nlpodyssey/gopickle/pytorch"
+	"github.com/nlpodyssey/gopickle/types"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+)
+
+// The fixtures (see testdata/make_fixture.py): torchvision's AlexNet with
+// reduced widths (alexnet.TorchvisionTiny), random weights from PyTorch.
+const (
+	fixtureZip    = "testdata/alexnet_tiny.pth"                // torch.save zip format, 1000-class head
+	fixtureLegacy = "testdata/alexnet_tiny_2class_legacy.pth"  // legacy format, head cut to 2 classes
+	fixtureSafe   = "testdata/alexnet_tiny_2class.safetensors" // the 2-class state dict as safetensors
+)
+
+func mustRead(t *testing.T, path string) *File {
+	t.Helper()
+	f, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestReadFixtures reads the three fixtures: the same tensors under
+// torchvision's names, bit for bit, the 2-class heads being the first two
+// rows of the 1000-class one.
+func TestReadFixtures(t *testing.T) {
+	ref := mustRead(t, fixtureZip)
+	if ref.Format != FormatPyTorch || len(ref.Tensors) != 16 || ref.Stats != nil {
+		t.Fatalf("%s: format %s, %d tensors, stats %q", fixtureZip, ref.Format, len(ref.Tensors), ref.Stats)
+	}
+	tiny := alexnet.TorchvisionTiny()
+	for _, p := range tiny.Params() {
+		want := slices.Clone(p.Shape)
+		if strings.HasPrefix(p.Name, "classifier.6") {
+			want[0] = 1000
+		}
+		if got := ref.Tensors[p.Name].Shape; !slices.Equal(got, want) {
+			t.Errorf("%s: %s has shape %v, want %v", fixtureZip, p.Name, got, want)
+		}
+	}
+	head := ref.Tensors["classifier.6.weight"]
+	if !slices.ContainsFunc(head.Data, func(v float32) bool { return v != 0 }) {
+		t.Fatal("the head is all zeros: the fixture was not read")
+	}
+	for _, tc := range []struct{ path, format string }{{fixtureLegacy, FormatPyTorch}, {fixtureSafe, FormatSafetensors}} {
+		f := mustRead(t, tc.path)
+		if f.Format != tc.format || len(f.Tensors) != 16 {
+			t.Fatalf("%s: format %s, %d tensors", tc.path, f.Format, len(f.Tensors))
+		}
+		for name, r := range ref.Tensors {
+			want := r.Data
+			if name == "classifier.6.weight" {
+				want = r.Data[:2*tiny.Dense]
+			} else if name == "classifier.6.bias" {
+				want = r.Data[:2]
+			}
+			if got := f.Tensors[name].Data; !slices.Equal(got, want) {
+				t.Errorf("%s: %s differs from %s's", tc.path, name, fixtureZip)
+			}
+		}
+	}
+}
+
+// TestMatch maps fixtures onto configs: a 1000-class head is replaced, a
+// 2-class one kept, any other mismatch is an error naming the tensor and
+// both shapes.
+func TestMatch(t *testing.T) {
+	zipped, legacy := mustRead(t, fixtureZip), mustRead(t, fixtureLegacy)
+	wrongShape := mustRead(t, fixtureLegacy)
+	wrongShape.Tensors["features.6.weight"] = Tensor{Shape: []int{24, 16, 5, 5}, Data: make([]float32, 24*16*25)}
+	missing := mustRead(t, fixtureLegacy)
+	delete(missing.Tensors, "classifier.4.bias")
+	extra := mustRead(t, fixtureLegacy)
+	extra.Tensors["features.1.running_mean"] = Tensor{Shape: []int{8}, Data: make([]float32, 8)}
+	badHead := mustRead(t, fixtureZip) // 1000 classes but the wrong input width
+	badHead.Tensors["classifier.6.weight"] = Tensor{Shape: []int{1000, 64}, Data: make([]float32, 64000)}
+	imagenetTiny := alexnet.TorchvisionTiny()
+	imagenetTiny.Classes = 1000
+	cases := []struct {
+		name     string
+		f        *File
+		cfg      alexnet.Config
+		replaced []string
+		classes  int
+		err      string
+	}{
+		{"1000-class head replaced", zipped, alexnet.TorchvisionTiny(), []string{"classifier.6.weight", "classifier.6.bias"}, 1000, ""},
+		{"2-class head kept", legacy, alexnet.TorchvisionTiny(), nil, 2, ""},
+		{"1000 classes kept", zipped, imagenetTiny, nil, 1000, ""},
+		{"other widths", zipped, alexnet.Torchvision(), nil, 0, `tensor "features.0.weight" has shape [8 3 11 11]; model torchvision expects [64 3 11 11]`},
+		{"wrong shape", wrongShape, alexnet.TorchvisionTiny(), nil, 0, `tensor "features.6.weight" has shape [24 16 5 5]; model torchvision-tiny expects [24 16 3 3]`},
+		{"missing", missing, alexnet.TorchvisionTiny(), nil, 0, `tensor "classifier.4.bias" missing: model torchvision-tiny expects shape [32]`},
+		{"unexpected", extra, alexnet.TorchvisionTiny(), nil, 0, `unexpected tensor "features.1.running_mean" (shape [8])`},
+		{"head of another width", badHead, alexnet.TorchvisionTiny(), nil, 0, `tensor "classifier.6.weight" has shape [1000 64]; model torchvision-tiny expects [2 32]`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := tc.f.Match(tc.cfg)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), tc.f.Path) {
+					t.Fatalf("error %v, want one naming %s and containing %q", err, tc.f.Path, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(m.Replaced, tc.replaced) || m.FileClasses != tc.classes {
+				t.Errorf("replaced %v of %d classes, want %v of %d", m.Replaced, m.FileClasses, tc.replaced, tc.classes)
+			}
+			if len(m.Params)+len(m.Replaced) != len(tc.cfg.Params()) {
+				t.Errorf("%d params + %d replaced for %d tensors", len(m.Params), len(m.Replaced), len(tc.cfg.Params()))
+			}
+			for _, p := range tc.cfg.Params() {
+				if v, ok := m.Params[p.Name]; ok && len(v) != p.Size() {
+					t.Errorf("%s: %d values for shape %v", p.Name, len(v), p.Shape)
+				}
+			}
+		})
+	}
+}
+
+// TestReadPawnetExport reads pawnet exports, in each variant: their
+// tensors (as alexnet.Load expands them) and their stats.
+func TestReadPawnetExport(t *testing.T) {
+	cfg := alexnet.TorchvisionTiny()
+	params := alexnet.InitParams(cfg, 3)
+	stats := []byte(`{"mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225],"source":"imagenet"}`)
+	for _, v := range alexnet.Variants {
+		t.Run(string(v), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := alexnet.SaveVariant(&buf, cfg, params, alexnet.Metadata{Stats: stats, Classes: []string{"cat", "dog"}}, v); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "model.safetensors")
+			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			loaded, err := alexnet.Load(buf.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := mustRead(t, path)
+			if f.Format != FormatPawnet || string(f.Stats) != string(stats) {
+				t.Fatalf("format %s, stats %s", f.Format, f.Stats)
+			}
+			m, err := f.Match(cfg)
+			if err != nil || len(m.Replaced) != 0 {
+				t.Fatalf("Match: %v, replaced %v", err, m.Replaced)
+			}
+			for name, want := range loaded.Params() {
+				if !slices.Equal(m.Params[name], want) {
+					t.Errorf("%s differs from alexnet.Load's", name)
+				}
+			}
+			if v == alexnet.F32 && !slices.Equal(m.Params["features.0.weight"], params["features.0.weight"]) {
+				t.Error("float32 weights changed")
+			}
+		})
+	}
+}
+
+// TestReadBad gives Read damaged and foreign files: each error names the
+// file and says what is wrong.
+func TestReadBad(t *testing.T) {
+	dir := t.TempDir()
+	zipped, err := os.ReadFile(fixtureZip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := os.ReadFile(fixtureLegacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	safe, err := os.ReadFile(fixtureSafe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := slices.Clone(zipped)
+	corrupt[len(corrupt)/2] ^= 0xff // inside a stored tensor: only its CRC-32 tells
+	var otherZip bytes.Buffer
+	zw := zip.NewWriter(&otherZip)
+	w, _ := zw.Create("notes.txt")
+	w.Write([]byte("not a model"))
+	zw.Close()
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"truncated zip", zipped[:len(zipped)/2], "damaged or truncated PyTorch zip archive"},
+		{"zip cut before its directory", zipped[:len(zipped)-30], "damaged or truncated PyTorch zip archive"},
+		{"corrupt zip entry", corrupt, "damaged or truncated PyTorch zip archive"},
+		{"zip of something else", otherZip.Bytes(), "data.pkl not found"},
+		{"text", []byte("this is not a model\n"), "neither a safetensors file nor a PyTorch file"},
+		{"empty", nil, "empty file"},
+		{"truncated legacy", legacy[:len(legacy)/2], "not a readable PyTorch state dict"},
+		{"legacy cut by 4 bytes", legacy[:len(legacy)-4], "truncated or damaged PyTorch file (legacy format)"},
+		{"truncated safetensors", safe[:len(safe)-100], "not a safetensors file"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".pth")
+			if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := Read(path)
+			if err == nil {
+				t.Fatalf("read %d tensors from a bad file", len(f.Tensors))
+			}
+			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q, want one naming the file and containing %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := Read(filepath.Join(dir, "absent.pth")); !os.IsNotExist(err) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestContiguous checks the copy of strided PyTorch tensors: a transposed
+// view, a slice at an offset, and a view past its storage (refused).
+func TestContiguous(t *testing.T) {
+	storage := &pytorch.FloatStorage{Data: []float32{0, 1, 2, 3, 4, 5, 6, 7}}
+	for _, tc := range []struct {
+		name         string
+		size, stride []int
+		offset       int
+		want         []float32
+		err          string
+	}{
+		{"whole", []int{2, 4}, []int{4, 1}, 0, []float32{0, 1, 2, 3, 4, 5, 6, 7}, ""},
+		{"transposed", []int{4, 2}, []int{1, 4}, 0, []float32{0, 4, 1, 5, 2, 6, 3, 7}, ""},
+		{"rows at an offset", []int{1, 3}, []int{4, 1}, 5, []float32{5, 6, 7}, ""},
+		{"every other", []int{2, 2}, []int{4, 2}, 0, []float32{0, 2, 4, 6}, ""},
+		{"past the storage", []int{2, 4}, []int{4, 1}, 1, nil, "run past its storage"},
+		{"expanded", []int{3, 8}, []int{0, 1}, 0, nil, "more than its storage's 8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := contiguous(&pytorch.Tensor{Source: storage, StorageOffset: tc.offset, Size: tc.size, Stride: tc.stride})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got.Data, tc.want) || !slices.Equal(got.Shape, tc.size) {
+				t.Errorf("got %v %v, %v; want %v", got.Shape, got.Data, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestStateDictShapes checks the containers stateDict accepts: a state
+// dict, one under a training checkpoint's "state_dict" or "model" key,
+// DataParallel's "module." names; and refuses what is not one.
+func TestStateDictShapes(t *testing.T) {
+	tensor := &pytorch.Tensor{Source: &pytorch.FloatStorage{Data: []float32{1, 2}}, Size: []int{2}, Stride: []int{1}}
+	dict := func(kv ...any) *types.OrderedDict {
+		d := types.NewOrderedDict()
+		for i := 0; i < len(kv); i += 2 {
+			d.Set(kv[i], kv[i+1])
+		}
+		return d
+	}
+	plain := dict("features.0.bias", tensor)
+	for _, tc := range []struct {
+		name string
+		obj  any
+		want string // the tensor name found, or the error
+	}{
+		{"state dict", plain, "features.0.bias"},
+		{"checkpoint", dict("epoch", 3, "state_dict", plain), "features.0.bias"},
+		{"model key", dict("model", plain, "optimizer", dict()), "features.0.bias"},
+		{"DataParallel", dict("module.features.0.bias", tensor), "features.0.bias"},
+		{"a module", types.NewList(), "not a state dict"},
+		{"not tensors", dict("features.0.bias", "x"), `entry "features.0.bias" is a string, not a tensor`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := stateDict(tc.obj)
+			if err != nil {
+				if !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("error %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if v, ok := got[tc.want]; !ok || !slices.Equal(v.Data, []float32{1, 2}) || len(got) != 1 {
+				t.Errorf("got %v, want only %q", got, tc.want)
+			}
+		})
+	}
+}
