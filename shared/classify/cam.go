@@ -1,0 +1,91 @@
+package classify
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/explain"
+	"github.com/pawnet/pawnet/shared/imageio"
+)
+
+// Explanation is a photo's prediction with the Grad-CAM map of every class,
+// all from one forward pass.
+type Explanation struct {
+	Prediction
+	// Side is the side of the maps (the last conv map's: 13 for Full, 3 for
+	// Small).
+	Side int
+	// Maps holds each class's Side×Side map, values 0..1.
+	Maps [][]float32
+	// CAMErr says why Maps is nil while the prediction is valid (a model
+	// whose last conv map has a single position).
+	CAMErr error
+}
+
+// Explain classifies one photo (without test-time augmentation) and
+// computes the Grad-CAM map of each class. A photo that cannot be decoded
+// returns its error; a model that Grad-CAM cannot explain still returns
+// its prediction, with CAMErr set.
+func (c *Classifier) Explain(data []byte) (Explanation, error) {
+	x, err := c.Tensor(data)
+	if err != nil {
+		return Explanation{}, err
+	}
+	all := make([]int, c.Model.Config().Classes)
+	for i := range all {
+		all[i] = i
+	}
+	cam, err := c.Model.GradCAM(x, all...)
+	if err != nil {
+		pred, perr := c.ClassifyBatch([][]byte{data}, false)
+		if perr[0] != nil {
+			return Explanation{}, perr[0]
+		}
+		return Explanation{Prediction: pred[0], CAMErr: err}, nil
+	}
+	probs := alexnet.Probabilities(cam.Logits)
+	best := alexnet.Argmax(probs)
+	return Explanation{
+		Prediction: Prediction{Probs: probs, Best: best, Label: c.Classes[best]},
+		Side:       cam.Side,
+		Maps:       cam.Maps,
+	}, nil
+}
+
+// Heatmap returns class's map coloured and upsampled to w×h (see
+// explain.Heatmap).
+func (e Explanation) Heatmap(class, w, h int) (*image.RGBA, error) {
+	if e.Maps == nil {
+		return nil, fmt.Errorf("classify: no Grad-CAM maps: %v", e.CAMErr)
+	}
+	if class < 0 || class >= len(e.Maps) {
+		return nil, fmt.Errorf("classify: class %d out of [0,%d)", class, len(e.Maps))
+	}
+	return explain.Heatmap(e.Maps[class], e.Side, w, h)
+}
+
+// Overlay decodes the photo (EXIF orientation applied), shrinks it so its
+// longer side is at most maxSide (0: no limit), and blends class's heatmap
+// over it at the given opacity.
+func (c *Classifier) Overlay(data []byte, e Explanation, class, maxSide int, opacity float64) (*image.RGBA, error) {
+	img, _, err := imageio.Decode(data, c.MaxPixels)
+	if err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if maxSide > 0 && max(w, h) > maxSide {
+		if w >= h {
+			w, h = maxSide, max(1, h*maxSide/w)
+		} else {
+			w, h = max(1, w*maxSide/h), maxSide
+		}
+		img = imageio.Resize(img, w, h).Image()
+	}
+	heat, err := e.Heatmap(class, w, h)
+	if err != nil {
+		return nil, err
+	}
+	return explain.Overlay(img, heat, opacity)
+}
