@@ -1,9 +1,6 @@
 package alexnet
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // Grad-CAM (Selvaraju et al. 2017) for any Config: which parts of the last
 // conv layer's map made a class's logit high.
@@ -50,10 +47,6 @@ type CAM struct {
 	Weights [][]float32
 }
 
-// ErrNoCAM is returned by GradCAM for a model whose last conv map has a
-// single position, where a Grad-CAM map cannot say where the network looked.
-var ErrNoCAM = errors.New("alexnet: the last conv layer's map is 1×1, so Grad-CAM has nothing to locate")
-
 func (m *Model) lastConv() *convLayer { return &m.conv[NumConv-1] }
 
 func (m *Model) newActivations() *activations {
@@ -65,11 +58,10 @@ func (m *Model) newActivations() *activations {
 	}
 }
 
-// checkCAM validates one image and the classes asked for.
+// checkCAM validates one image and the classes asked for. Every valid
+// Config has a last conv map of at least 3×3 (its pool needs one), and
+// every Model has all the layers, so nothing else can stop a map.
 func (m *Model) checkCAM(x []float32, classes []int) error {
-	if l := m.lastConv(); l.out < 2 {
-		return ErrNoCAM
-	}
 	if per := m.cfg.InputSize * m.cfg.InputSize * 3; len(x) != per {
 		return fmt.Errorf("alexnet: Grad-CAM takes one %d×%d×3 image (%d floats), got %d floats", m.cfg.InputSize, m.cfg.InputSize, per, len(x))
 	}
@@ -228,7 +220,7 @@ func (m *Model) channelSums() []float32 {
 // of this gradient and gets them without it; this is the full gradient,
 // for checking against autodiff.
 func (m *Model) LastConvGradient(x []float32, class int) (logits, act, grad []float32, err error) {
-	if err := m.checkCAM(x, []int{class}); err != nil && !errors.Is(err, ErrNoCAM) {
+	if err := m.checkCAM(x, []int{class}); err != nil {
 		return nil, nil, nil, err
 	}
 	a := m.newActivations()

@@ -18,15 +18,11 @@ type Explanation struct {
 	Side int
 	// Maps holds each class's Side×Side map, values 0..1.
 	Maps [][]float32
-	// CAMErr says why Maps is nil while the prediction is valid (a model
-	// whose last conv map has a single position).
-	CAMErr error
 }
 
 // Explain classifies one photo (without test-time augmentation) and
 // computes the Grad-CAM map of each class. A photo that cannot be decoded
-// returns its error; a model that Grad-CAM cannot explain still returns
-// its prediction, with CAMErr set.
+// returns its error.
 func (c *Classifier) Explain(data []byte) (Explanation, error) {
 	x, err := c.Tensor(data)
 	if err != nil {
@@ -38,11 +34,7 @@ func (c *Classifier) Explain(data []byte) (Explanation, error) {
 	}
 	cam, err := c.Model.GradCAM(x, all...)
 	if err != nil {
-		pred, perr := c.ClassifyBatch([][]byte{data}, false)
-		if perr[0] != nil {
-			return Explanation{}, perr[0]
-		}
-		return Explanation{Prediction: pred[0], CAMErr: err}, nil
+		return Explanation{}, err
 	}
 	probs := alexnet.Probabilities(cam.Logits)
 	best := alexnet.Argmax(probs)
@@ -56,30 +48,27 @@ func (c *Classifier) Explain(data []byte) (Explanation, error) {
 // Heatmap returns class's map coloured and upsampled to w×h (see
 // explain.Heatmap).
 func (e Explanation) Heatmap(class, w, h int) (*image.RGBA, error) {
-	if e.Maps == nil {
-		return nil, fmt.Errorf("classify: no Grad-CAM maps: %v", e.CAMErr)
-	}
 	if class < 0 || class >= len(e.Maps) {
 		return nil, fmt.Errorf("classify: class %d out of [0,%d)", class, len(e.Maps))
 	}
 	return explain.Heatmap(e.Maps[class], e.Side, w, h)
 }
 
-// Overlay decodes the photo (EXIF orientation applied), shrinks it so its
-// longer side is at most maxSide (0: no limit), and blends class's heatmap
-// over it at the given opacity.
-func (c *Classifier) Overlay(data []byte, e Explanation, class, maxSide int, opacity float64) (*image.RGBA, error) {
+// Overlay decodes the photo (EXIF orientation applied), resizes it so its
+// longer side is side pixels (0 keeps its size), and blends class's
+// heatmap over it at the given opacity.
+func (c *Classifier) Overlay(data []byte, e Explanation, class, side int, opacity float64) (*image.RGBA, error) {
 	img, _, err := imageio.Decode(data, c.MaxPixels)
 	if err != nil {
 		return nil, err
 	}
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	if maxSide > 0 && max(w, h) > maxSide {
+	if side > 0 && max(w, h) != side {
 		if w >= h {
-			w, h = maxSide, max(1, h*maxSide/w)
+			w, h = side, max(1, h*side/w)
 		} else {
-			w, h = max(1, w*maxSide/h), maxSide
+			w, h = max(1, w*side/h), side
 		}
 		img = imageio.Resize(img, w, h).Image()
 	}
