@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +13,8 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
-	"github.com/pawnet/pawnet/trainer/sample"
 	"github.com/pawnet/pawnet/trainer/predict"
+	"github.com/pawnet/pawnet/trainer/sample"
 )
 
 // TestPredictCAMAndFilters runs `pawnet predict -cam` on two real sample
