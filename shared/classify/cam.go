@@ -18,16 +18,21 @@ type Explanation struct {
 	Side int
 	// Maps holds each class's Side×Side map, values 0..1.
 	Maps [][]float32
+	// Width and Height are the photo's size, EXIF orientation applied.
+	Width, Height int
 }
 
 // Explain classifies one photo (without test-time augmentation) and
 // computes the Grad-CAM map of each class. A photo that cannot be decoded
 // returns its error.
 func (c *Classifier) Explain(data []byte) (Explanation, error) {
-	x, err := c.Tensor(data)
+	// Tensor's steps (preprocess.EvalBytes), keeping the photo's size.
+	img, _, err := imageio.Decode(data, c.MaxPixels)
 	if err != nil {
 		return Explanation{}, err
 	}
+	x := make([]float32, c.Size*c.Size*3)
+	c.Norm.Bytes(imageio.Resize(img, c.Size, c.Size).Pix, x)
 	all := make([]int, c.Model.Config().Classes)
 	for i := range all {
 		all[i] = i
@@ -42,7 +47,40 @@ func (c *Classifier) Explain(data []byte) (Explanation, error) {
 		Prediction: Prediction{Probs: probs, Best: best, Label: c.Classes[best]},
 		Side:       cam.Side,
 		Maps:       cam.Maps,
+		Width:      img.Bounds().Dx(),
+		Height:     img.Bounds().Dy(),
 	}, nil
+}
+
+// Fit returns w×h scaled so that the longer side is side pixels (at least
+// 1 pixel each way); side ≤ 0 returns w×h.
+func Fit(w, h, side int) (int, int) {
+	if side <= 0 || max(w, h) == side {
+		return w, h
+	}
+	if w >= h {
+		return side, max(1, h*side/w)
+	}
+	return max(1, w*side/h), side
+}
+
+// HeatmapPNGs returns every class's heatmap as a PNG of the photo's aspect,
+// its longer side side pixels, and that size: what the browser overlays
+// on the photo.
+func (e Explanation) HeatmapPNGs(side int) (pngs [][]byte, w, h int, err error) {
+	w, h = Fit(e.Width, e.Height, side)
+	for class := range e.Maps {
+		img, err := e.Heatmap(class, w, h)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		b, err := explain.EncodePNG(img)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		pngs = append(pngs, b)
+	}
+	return pngs, w, h, nil
 }
 
 // Heatmap returns class's map coloured and upsampled to w×h (see
@@ -63,13 +101,8 @@ func (c *Classifier) Overlay(data []byte, e Explanation, class, side int, opacit
 		return nil, err
 	}
 	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if side > 0 && max(w, h) != side {
-		if w >= h {
-			w, h = side, max(1, h*side/w)
-		} else {
-			w, h = max(1, w*side/h), side
-		}
+	w, h := Fit(b.Dx(), b.Dy(), side)
+	if w != b.Dx() || h != b.Dy() {
 		img = imageio.Resize(img, w, h).Image()
 	}
 	heat, err := e.Heatmap(class, w, h)

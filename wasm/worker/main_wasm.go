@@ -6,6 +6,9 @@
 // object, pawnet.load(Uint8Array) and pawnet.classify(Uint8Array); the
 // JavaScript side owns the message protocol and the weights download.
 // Both wrap shared/classify, so the browser's answers equal `pawnet predict`.
+// classify also returns each class's Grad-CAM heatmap (classify.Explain,
+// from the same forward pass) as a PNG of the photo's aspect, HeatSide
+// pixels on its longer side.
 package main
 
 import (
@@ -17,8 +20,13 @@ import (
 	"github.com/pawnet/pawnet/shared/classify"
 )
 
+// HeatSide is the longer side of the heatmap PNGs, in pixels: enough for
+// the page's larger view.
+const HeatSide = 256
+
 func main() {
 	var c *classify.Classifier
+	var lastPhoto []byte // for camBench
 	api := js.Global().Get("Object").New()
 	api.Set("load", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
 		defer recoverTo(&res)
@@ -51,15 +59,63 @@ func main() {
 			return errResult(fmt.Errorf("no weights loaded"))
 		}
 		start := time.Now()
-		p, err := c.Classify(bytesOf(args[0]), false)
+		photo := bytesOf(args[0])
+		e, err := c.Explain(photo)
 		if err != nil {
 			return errResult(err)
 		}
-		probs := make([]any, len(p.Probs))
-		for i, v := range p.Probs {
+		lastPhoto = photo
+		probs := make([]any, len(e.Probs))
+		for i, v := range e.Probs {
 			probs[i] = float64(v)
 		}
-		return map[string]any{"probs": probs, "best": p.Best, "label": p.Label, "ms": ms(start)}
+		res = map[string]any{"probs": probs, "best": e.Best, "label": e.Label, "ms": ms(start)}
+		pngs, w, h, err := e.HeatmapPNGs(HeatSide)
+		if err != nil {
+			res.(map[string]any)["heatError"] = err.Error()
+			return res
+		}
+		heat := make([]any, len(pngs))
+		for i, b := range pngs {
+			u := js.Global().Get("Uint8Array").New(len(b))
+			js.CopyBytesToJS(u, b)
+			heat[i] = u
+		}
+		r := res.(map[string]any)
+		r["heat"], r["heatW"], r["heatH"], r["camSide"], r["totalMs"] = heat, w, h, e.Side, ms(start)
+		return r
+	}))
+	// camBench(n) times n plain forward passes and n Grad-CAMs (forward
+	// pass + map of the predicted class) of the last photo classified,
+	// alternating them, and returns their mean ms: Grad-CAM's overhead in
+	// the browser (BenchmarkBrowserGradCAM).
+	api.Set("camBench", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
+		defer recoverTo(&res)
+		if c == nil || lastPhoto == nil {
+			return errResult(fmt.Errorf("classify a photo first"))
+		}
+		x, err := c.Tensor(lastPhoto)
+		if err != nil {
+			return errResult(err)
+		}
+		n := max(args[0].Int(), 1)
+		var fwd, cam time.Duration
+		for range n {
+			t0 := time.Now()
+			if _, err := c.Model.Forward(x, 1); err != nil {
+				return errResult(err)
+			}
+			t1 := time.Now()
+			if _, err := c.Model.GradCAM(x); err != nil {
+				return errResult(err)
+			}
+			fwd += t1.Sub(t0)
+			cam += time.Since(t1)
+		}
+		return map[string]any{
+			"forwardMs": fwd.Seconds() * 1e3 / float64(n),
+			"camMs":     cam.Seconds() * 1e3 / float64(n),
+		}
 	}))
 	js.Global().Set("pawnet", api)
 	js.Global().Call("pawnetReady")
