@@ -22,7 +22,9 @@ func (it *Item) setHeat(r Reply) {
 }
 
 // HasHeat reports whether the item has a heatmap per class.
-func (it *Item) HasHeat() bool { return it.State == ItemDone && len(it.Heat) == len(it.Probs) && len(it.Heat) > 0 }
+func (it *Item) HasHeat() bool {
+	return it.State == ItemDone && len(it.Heat) == len(it.Probs) && len(it.Heat) > 0
+}
 
 // BestHeat is the heatmap of the predicted class ("" without one).
 func (it *Item) BestHeat() string {
