@@ -48,7 +48,7 @@ type State struct {
 	Deferred map[int]int64
 	// Picked is the epoch the user picked for the confusion matrix and
 	// the gallery (0: the best epoch; see ShownEpoch).
-	Picked     int
+	Picked int
 	// Filters holds the conv1 filter grids, ascending by epoch (schema 2;
 	// none in older runs).
 	Filters    []*metrics.Filters
