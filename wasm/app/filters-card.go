@@ -50,10 +50,11 @@ func (c *FiltersCard) EpochText() string {
 	return ""
 }
 
-// Norm says how each tile is scaled.
-func (c *FiltersCard) Norm() string {
+// NormText says what a tile is and how it is scaled.
+func (c *FiltersCard) NormText() string {
 	if f := c.State.ShownFilters(c.pick()); f != nil {
-		return f.Norm
+		k := strconv.Itoa(f.Grid.Tile)
+		return "Each tile is one " + k + "×" + k + " RGB filter of the first layer: " + f.Norm + "."
 	}
 	return ""
 }
