@@ -95,7 +95,7 @@ func (c *FiltersCard) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		if c.Count() > 0 {
 			vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "p", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "note filters-norm"}}}
 			vgparent.AppendChild(vgn)
-			vgn.SetInnerHTML("Each tile is one 11×11 RGB filter of the first layer, " + c.Norm() + ".")
+			vgn.SetInnerHTML(c.NormText())
 		}
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n"}
 		vgparent.AppendChild(vgn)
