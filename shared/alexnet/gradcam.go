@@ -85,23 +85,38 @@ func (m *Model) GradCAM(x []float32, classes ...int) (*CAM, error) {
 	if err != nil {
 		return nil, err
 	}
+	return m.explain(act, logits, classes), nil
+}
+
+// explain is GradCAM's part after the forward pass: the maps of classes
+// (the predicted one when empty) from the kept activations.
+func (m *Model) explain(act *activations, logits []float32, classes []int) *CAM {
 	if len(classes) == 0 {
 		classes = []int{Argmax(logits)}
 	}
 	g1 := m.headGradients(act, classes)
 	l := m.lastConv()
-	plane := l.out * l.out
+	// α for every class at once: the channel sums as a dense layer (C
+	// outputs) applied to the classes' gradients, with the dense kernels.
 	sums := m.channelSums()
+	d := m.cfg.Dense
+	xs := make([]float32, len(classes)*d)
+	for i := range classes {
+		copy(xs[i*d:], g1[i])
+	}
+	alphas := make([]float32, len(classes)*l.cout)
+	parallel(l.cout, 64, func(lo, hi int) { sums.forwardRows(alphas, xs, len(classes), lo, hi) })
+	inv := 1 / float32(l.out*l.out)
 	cam := &CAM{Logits: logits, Side: l.out, Maps: make([][]float32, m.cfg.Classes), Weights: make([][]float32, m.cfg.Classes)}
 	for i, c := range classes {
-		alpha := make([]float32, l.cout)
+		alpha := alphas[i*l.cout : (i+1)*l.cout]
 		for k := range alpha {
-			alpha[k] = dot1(sums[k*m.cfg.Dense:(k+1)*m.cfg.Dense], g1[i]) / float32(plane)
+			alpha[k] *= inv
 		}
 		cam.Weights[c] = alpha
 		cam.Maps[c] = CAMMap(act.last, alpha, l.out)
 	}
-	return cam, nil
+	return cam
 }
 
 // CAMMap combines activations act (C×side×side) with channel weights alpha:
@@ -160,7 +175,7 @@ func (m *Model) headGradients(act *activations, classes []int) [][]float32 {
 				coef[i] = w8[c*d+o]
 			}
 			for i := range classes {
-				axpy(out[i][lo:hi], coef[i], row)
+				axpyKernel(out[i][lo:hi], coef[i], row)
 			}
 		}
 		for i := range classes {
@@ -175,7 +190,11 @@ func (m *Model) headGradients(act *activations, classes []int) [][]float32 {
 	return out
 }
 
-// axpy adds a·x to y (len(y) = len(x)).
+// axpyKernel is axpy; SIMD builds replace it at init with kernels that
+// differ from it in rounding only (fused multiply-adds).
+var axpyKernel = axpy
+
+// axpy adds a·x to y (len(x) ≥ len(y)).
 func axpy(y []float32, a float32, x []float32) {
 	x = x[:len(y)]
 	for i, v := range x {
@@ -183,10 +202,10 @@ func axpy(y []float32, a float32, x []float32) {
 	}
 }
 
-// channelSums returns S (C×Dense, channel-major): S[k,o] is the sum of
-// fc6's weights of output o over channel k's positions of the pooled map.
-// It is computed on first use and kept.
-func (m *Model) channelSums() []float32 {
+// channelSums returns S (C×Dense, channel-major) as a dense layer without
+// bias or ReLU: S[k,o] is the sum of fc6's weights of output o over channel
+// k's positions of the pooled map. It is computed on first use and kept.
+func (m *Model) channelSums() *denseLayer {
 	m.sumsOnce.Do(func() {
 		c := m.cfg.Channels[NumConv-1]
 		d := m.cfg.Dense
@@ -206,7 +225,7 @@ func (m *Model) channelSums() []float32 {
 				}
 			}
 		})
-		m.sums = s
+		m.sums = &denseLayer{nin: d, nout: c, w: s, bias: make([]float32, c)}
 	})
 	return m.sums
 }
@@ -234,7 +253,7 @@ func (m *Model) LastConvGradient(x []float32, class int) (logits, act, grad []fl
 	df := make([]float32, flat)
 	for o, g := range g1 {
 		if g != 0 {
-			axpy(df, g, w6[o*flat:(o+1)*flat])
+			axpyKernel(df, g, w6[o*flat:(o+1)*flat])
 		}
 	}
 	l := m.lastConv()

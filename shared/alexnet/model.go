@@ -50,7 +50,7 @@ type Model struct {
 	free []*scratch
 
 	sumsOnce sync.Once
-	sums     []float32 // Grad-CAM's channel sums of fc6 (gradcam.go)
+	sums     *denseLayer // Grad-CAM's channel sums of fc6 (gradcam.go)
 }
 
 // scratch holds the buffers one Forward call needs.
