@@ -334,7 +334,7 @@ func BenchmarkBrowserPageReady(b *testing.B) {
 // camBenchJS starts (once per page) a static/worker.js with one classifier
 // worker, classifies the photo (which loads the server's weights), then
 // has the worker time n plain forward passes and n Grad-CAMs of it,
-// alternating (wasm/worker's camBench), and returns their mean ms.
+// alternating (wasm/worker's camBench), and returns their median ms.
 const camBenchJS = `(async (photo, n) => {
   if (!window.pawnetCamWorker) {
     const w = new Worker("worker.js?workers=1");
@@ -364,8 +364,9 @@ const camBenchJS = `(async (photo, n) => {
 // (wasm SIMD kernels, int8 download expanded to float32), for the full and
 // small AlexNet with random weights: ms-forward (a plain forward pass of a
 // sample photo), ms-gradcam (the forward pass with the predicted class's
-// map) and overhead-%, measured alternately in the same worker. The
-// native figures are BenchmarkGradCAM in shared/alexnet.
+// map) and overhead-%, the medians of 20·b.N of each, measured
+// alternately in the same worker. The native figures are BenchmarkGradCAM
+// in shared/alexnet.
 func BenchmarkBrowserGradCAM(b *testing.B) {
 	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
 	arg, err := json.Marshal(photo)
@@ -384,7 +385,7 @@ func BenchmarkBrowserGradCAM(b *testing.B) {
 			r := evalTimeout[struct {
 				ForwardMs float64 `json:"forwardMs"`
 				CamMs     float64 `json:"camMs"`
-			}](e.b, camBenchJS+`(`+string(arg)+`, `+strconv.Itoa(b.N)+`)`, 10*time.Minute)
+			}](e.b, camBenchJS+`(`+string(arg)+`, `+strconv.Itoa(20*b.N)+`)`, 10*time.Minute)
 			b.StopTimer()
 			b.ReportMetric(r.ForwardMs, "ms-forward")
 			b.ReportMetric(r.CamMs, "ms-gradcam")

@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"context"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -42,7 +43,8 @@ type imgPixels struct {
 // weights (the int8 weights the page downloads), to 1/255 per channel;
 // moves its opacity slider; then opens the larger view (the photo and both
 // classes' heatmaps) and checks its panels. Screenshots of both go to
-// artifacts/ (classify-why.png, classify-why-view.png).
+// artifacts/ (classify-why.png, classify-why-view.png, and the larger view
+// alone, gradcam-view.png).
 func TestClassifyWhy(t *testing.T) {
 	b := newBrowser(t)
 	r := finishedRun(t)
@@ -134,6 +136,7 @@ func TestClassifyWhy(t *testing.T) {
 		}
 	}
 	b.screenshot("classify-why-view")
+	b.elementShot("gradcam-view", "#cam-view .cam-box")
 	if err := b.do(10*time.Second, chromedp.Click(chromedp.CSS("#cam-close"))); err != nil {
 		t.Fatal(err)
 	}
@@ -145,4 +148,23 @@ func abs(v int) int {
 		return -v
 	}
 	return v
+}
+
+// elementShot saves a PNG of the element sel as <artifacts>/<name>.png.
+func (b *browser) elementShot(name, sel string) {
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err == nil {
+		err = os.MkdirAll(artifactsDir(), 0o755)
+	}
+	path := filepath.Join(artifactsDir(), name+".png")
+	if err == nil {
+		err = os.WriteFile(path, png, 0o644)
+	}
+	if err != nil {
+		b.t.Logf("screenshot %s of %s: %v", name, sel, err)
+		return
+	}
+	b.t.Logf("screenshot: %s", path)
 }

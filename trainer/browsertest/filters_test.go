@@ -17,7 +17,8 @@ import (
 // replays the snapshots (the initialization, then each exported epoch),
 // and every misclassified photo of the best epoch carries its heatmap.
 // The same run rewritten as schema 1 (no filters, no heatmaps) still
-// opens, with the card saying it has none. Screenshot: artifacts/filters.png.
+// opens, with the card saying it has none. Screenshots: artifacts/filters.png
+// (the page) and artifacts/filters-card.png.
 func TestFiltersCardAndGalleryHeat(t *testing.T) {
 	b := newBrowser(t)
 	r := finishedRun(t)
@@ -49,6 +50,7 @@ func TestFiltersCardAndGalleryHeat(t *testing.T) {
 		return f.length > 0 && document.querySelectorAll("#misclassified .mis-item img.mis-heat").length === f.length &&
 			document.querySelector("#misclassified .gallery").classList.contains("why"); })()`, 20*time.Second)
 	b.screenshot("filters")
+	b.elementShot("filters-card", "#filters")
 
 	// Schema 1: no filters, no heatmaps.
 	old := filepath.Join(t.TempDir(), "metrics.jsonl")

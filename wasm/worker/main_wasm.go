@@ -13,6 +13,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"syscall/js"
 	"time"
 
@@ -87,8 +88,8 @@ func main() {
 	}))
 	// camBench(n) times n plain forward passes and n Grad-CAMs (forward
 	// pass + map of the predicted class) of the last photo classified,
-	// alternating them, and returns their mean ms: Grad-CAM's overhead in
-	// the browser (BenchmarkBrowserGradCAM).
+	// alternating them, and returns the median ms of each: Grad-CAM's
+	// overhead in the browser (BenchmarkBrowserGradCAM).
 	api.Set("camBench", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
 		defer recoverTo(&res)
 		if c == nil || lastPhoto == nil {
@@ -99,8 +100,8 @@ func main() {
 			return errResult(err)
 		}
 		n := max(args[0].Int(), 1)
-		var fwd, cam time.Duration
-		for range n {
+		fwd, cam := make([]float64, n), make([]float64, n)
+		for i := range n {
 			t0 := time.Now()
 			if _, err := c.Model.Forward(x, 1); err != nil {
 				return errResult(err)
@@ -109,13 +110,10 @@ func main() {
 			if _, err := c.Model.GradCAM(x); err != nil {
 				return errResult(err)
 			}
-			fwd += t1.Sub(t0)
-			cam += time.Since(t1)
+			t2 := time.Now()
+			fwd[i], cam[i] = t1.Sub(t0).Seconds()*1e3, t2.Sub(t1).Seconds()*1e3
 		}
-		return map[string]any{
-			"forwardMs": fwd.Seconds() * 1e3 / float64(n),
-			"camMs":     cam.Seconds() * 1e3 / float64(n),
-		}
+		return map[string]any{"forwardMs": median(fwd), "camMs": median(cam), "n": n}
 	}))
 	js.Global().Set("pawnet", api)
 	js.Global().Call("pawnetReady")
@@ -126,6 +124,16 @@ func bytesOf(v js.Value) []byte {
 	b := make([]byte, v.Get("length").Int())
 	js.CopyBytesToGo(b, v)
 	return b
+}
+
+// median returns the median of v (which it sorts).
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func ms(start time.Time) float64 { return float64(time.Since(start).Microseconds()) / 1000 }
