@@ -42,7 +42,8 @@ type imgPixels struct {
 // of the heatmap shared/classify computes natively for the same photo and
 // weights (the int8 weights the page downloads), to 1/255 per channel;
 // moves its opacity slider; then opens the larger view (the photo and both
-// classes' heatmaps) and checks its panels. Screenshots of both go to
+// classes' heatmaps) and checks its panels; a file that does not decode
+// then shows its error and no Why? button. Screenshots of both go to
 // artifacts/ (classify-why.png, classify-why-view.png, and the larger view
 // alone, gradcam-view.png).
 func TestClassifyWhy(t *testing.T) {
@@ -141,6 +142,20 @@ func TestClassifyWhy(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.wait("the larger view to close", `!document.querySelector("#cam-view")`, 10*time.Second)
+
+	// A file that does not decode shows its error, with no heatmap.
+	b.drop(fileFromBytes("notes.jpg", "image/jpeg", []byte("not a photo")))
+	b.waitSettled(2, 60*time.Second)
+	bad := eval[struct {
+		State string `json:"state"`
+		Err   string `json:"err"`
+		Why   int    `json:"why"`
+	}](b, `(() => { const li = document.querySelector("#predictions li.prediction");
+		return { state: li.dataset.state, err: li.querySelector(".pred-error") ? li.querySelector(".pred-error").textContent : "",
+			why: li.querySelectorAll(".why-toggle, img.heat").length }; })()`)
+	if bad.State != "error" || bad.Err == "" || bad.Why != 0 {
+		t.Errorf("undecodable file: %+v, want an error and no Why?", bad)
+	}
 }
 
 func abs(v int) int {

@@ -49,7 +49,8 @@ func (c *Classifier) Start() {
 		// keep them out of the JSON (a Blob would stringify as {}).
 		var heat []string
 		if h := msg.Get("heat"); h.Truthy() {
-			for i := 0; i < h.Length(); i++ {
+			n := h.Length()
+			for i := range n {
 				heat = append(heat, js.Global().Get("URL").Call("createObjectURL", h.Index(i)).String())
 			}
 			js.Global().Get("Reflect").Call("deleteProperty", msg, "heat")
