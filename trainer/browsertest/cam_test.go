@@ -57,6 +57,17 @@ func TestClassifyWhy(t *testing.T) {
 	photo := filepath.Join(testdata.SampleDir(t), "train", "cat.851.jpg")
 	b.drop(fileFromDisk(t, photo, "image/jpeg"))
 	b.waitSettled(1, 60*time.Second)
+	// The longest task of the page's main thread in each step that shows a
+	// heatmap (Why?, the slider, the larger view; the browser reports tasks
+	// over 50 ms), read before the test's own work in the page (pixel
+	// read-back, screenshots), for the log.
+	eval[bool](b, `(() => { window.pawnetCamLong = 0; new PerformanceObserver((list) => {
+		for (const e of list.getEntries()) window.pawnetCamLong = Math.max(window.pawnetCamLong, e.duration);
+	}).observe({type: "longtask"}); return true; })()`)
+	var longest []float64
+	longTask := func() {
+		longest = append(longest, eval[float64](b, `(() => { const v = window.pawnetCamLong; window.pawnetCamLong = 0; return v; })()`))
+	}
 	b.wait("the Why? button", `!!document.querySelector("#predictions .why-toggle")`, 10*time.Second)
 	if n := eval[int](b, `document.querySelectorAll("#predictions img.heat").length`); n != 0 {
 		t.Fatalf("%d heatmaps shown before Why? was pressed", n)
@@ -66,6 +77,7 @@ func TestClassifyWhy(t *testing.T) {
 	}
 	const heatSel = "#predictions li.prediction .pred-thumb img.heat"
 	b.wait("the heatmap", `(() => { const i = document.querySelector("`+heatSel+`"); return !!i && i.complete && i.naturalWidth > 0; })()`, 10*time.Second)
+	longTask()
 	got := eval[*imgPixels](b, heatPixelsJS+`("`+heatSel+`")`)
 	if got == nil {
 		t.Fatal("no heatmap pixels")
@@ -105,16 +117,19 @@ func TestClassifyWhy(t *testing.T) {
 		t.Errorf("heatmap opacity %s, want the default 0.5", got.Opacity)
 	}
 	// The opacity slider.
-	eval[bool](b, `(() => { const s = document.querySelector("#predictions .why-opacity"); s.value = "80"; s.dispatchEvent(new Event("input", { bubbles: true })); return true; })()`)
+	eval[bool](b, `(() => { window.pawnetCamLong = 0; const s = document.querySelector("#predictions .why-opacity"); s.value = "80"; s.dispatchEvent(new Event("input", { bubbles: true })); return true; })()`)
 	b.wait("opacity 0.8", `getComputedStyle(document.querySelector("`+heatSel+`")).opacity === "0.8"`, 10*time.Second)
+	longTask()
 	b.screenshot("classify-why")
 
 	// The larger view: the photo and each class's heatmap.
+	eval[float64](b, `window.pawnetCamLong = 0`)
 	if err := b.do(10*time.Second, chromedp.Click(chromedp.CSS("#predictions .pred-thumb"))); err != nil {
 		t.Fatal(err)
 	}
 	b.wait("the larger view", `document.querySelectorAll("#cam-view .cam-panel[data-class] img.cam-heat").length === 2 &&
 		[...document.querySelectorAll("#cam-view img")].every((i) => i.complete && i.naturalWidth > 0)`, 10*time.Second)
+	longTask()
 	caps := eval[[]string](b, `[...document.querySelectorAll("#cam-view .cam-panel[data-class] figcaption")].map((f) => f.textContent.trim())`)
 	t.Logf("larger view: %q", caps)
 	if len(caps) != 2 || caps[0][:7] != "Why cat" || caps[1][:7] != "Why dog" {
@@ -136,6 +151,7 @@ func TestClassifyWhy(t *testing.T) {
 			t.Errorf("the larger view's dog heatmap differs from the native one by up to %d/255", worst)
 		}
 	}
+	t.Logf("longest main-thread task: Why? %.0f ms, opacity slider %.0f ms, larger view %.0f ms (0: none over 50 ms)", longest[0], longest[1], longest[2])
 	b.screenshot("classify-why-view")
 	b.elementShot("gradcam-view", "#cam-view .cam-box")
 	if err := b.do(10*time.Second, chromedp.Click(chromedp.CSS("#cam-close"))); err != nil {
