@@ -305,7 +305,9 @@ func WasmTest() error {
 
 // Bench prints the benchmark figures: decode + resize and augmentation
 // (img/s on one core); the pure-Go inference (ms/image, and GMAC/s of its
-// GEMM with the SIMD and the scalar kernels); the native forward pass side
+// GEMM with the SIMD and the scalar kernels), and Grad-CAM's overhead in %
+// of the forward pass (BenchmarkGradCAM, full and small; in Chromium
+// BenchmarkBrowserGradCAM, below); the native forward pass side
 // by side with PyTorch's on the CPU (when python3-torch is installed); the
 // int8 and fp16 exports' agreement with fp32 on the sample's test photos
 // (for runs/'s newest trained weights or $PAWNET_WEIGHTS, and random
@@ -330,7 +332,7 @@ func Bench() error {
 	e["PAWNET_SAMPLE_DIR"] = abs
 	for _, args := range [][]string{
 		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
-		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm", "./shared/alexnet"},
+		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm|GradCAM", "./shared/alexnet"},
 		{"test", "-run", "^$", "-bench", "ForwardVsTorch", "-benchtime", "10x", "./trainer/predict"},
 		{"test", "-run", "^$", "-bench", "CompactWeights", "-benchtime", "1x", "./trainer/predict"},
 		{"test", "-run", "^$", "-bench", "TrainStep", "-benchtime", "3x", "./trainer/model"},

@@ -7,10 +7,16 @@
 //   {type: "init", module}           a compiled worker.wasm to instantiate
 //   {type: "load", bytes}            weights (a Uint8Array) to load
 //   {type: "classify", id, file}     a photo (File or Blob)
+//   {type: "bench", id, n}           time n forward passes and n Grad-CAMs
+//                                    of the last photo (BenchmarkBrowserGradCAM)
 // here → worker.js:
 //   {type: "ready"} | {type: "fatal", message}
 //   {type: "loaded", info} | {type: "loaded", error}
-//   {type: "result", id, probs, best, label, ms} | {type: "result", id, error}
+//   {type: "result", id, probs, best, label, ms, heat, heatW, heatH, camSide}
+//       heat: one Blob (PNG, heatW×heatH) per class, its Grad-CAM heatmap;
+//       or heatError instead of heat
+//   {type: "result", id, error}
+//   {type: "bench", id, forwardMs, camMs} | {type: "bench", id, error}
 "use strict";
 
 importScripts("wasm_exec.js");
@@ -37,8 +43,20 @@ self.onmessage = async (e) => {
       case "classify": {
         const bytes = new Uint8Array(await msg.file.arrayBuffer());
         const r = self.pawnet.classify(bytes);
-        self.postMessage(r.error ? { type: "result", id: msg.id, error: r.error }
-          : { type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms });
+        if (r.error) {
+          self.postMessage({ type: "result", id: msg.id, error: r.error });
+          return;
+        }
+        const heat = r.heat ? r.heat.map((png) => new Blob([png], { type: "image/png" })) : undefined;
+        self.postMessage({
+          type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms,
+          heat, heatW: r.heatW, heatH: r.heatH, camSide: r.camSide, heatError: r.heatError,
+        });
+        return;
+      }
+      case "bench": {
+        const r = self.pawnet.camBench(msg.n);
+        self.postMessage(Object.assign({ type: "bench", id: msg.id }, r));
         return;
       }
     }

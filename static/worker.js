@@ -32,7 +32,12 @@
 //       again as each further worker of the pool loads them)
 //   {type: "weights", state: "error", message}
 //   {type: "start", id}
-//   {type: "result", id, probs, best, label, classes, ms}  or  {type: "result", id, error}
+//   {type: "result", id, probs, best, label, classes, ms, heat, heatW, heatH, camSide}
+//       heat: per class, its Grad-CAM heatmap as a PNG Blob of heatW×heatH
+//       (the photo's aspect); heatError instead when it could not be drawn
+//   {type: "result", id, error}
+// For benchmarks, once a photo was classified:
+//   page → {type: "bench", id, n};  worker → {type: "bench", id, forwardMs, camMs}
 "use strict";
 
 // The variants asked for, most wanted first (see GET /weights?variant=).
@@ -70,6 +75,12 @@ const preload = first.then(async () => {
 
 self.onmessage = (e) => {
   const msg = e.data;
+  if (msg && msg.type === "bench") {
+    const p = pool.find((p) => loaded && p.version === loaded.version && !p.busy);
+    if (!p) post({ type: "bench", id: msg.id, error: "no idle classifier holds weights: classify a photo first" });
+    else p.worker.postMessage({ type: "bench", id: msg.id, n: msg.n });
+    return;
+  }
   if (!msg || msg.type !== "classify") return;
   jobs.push({ id: msg.id, file: msg.file });
   preload.then(() => ensureLoaded(msg.version || 0, msg.run || "", msg.weights || "weights")).then(dispatch, (err) => {
@@ -180,6 +191,9 @@ function onWorkerMessage(p, msg) {
     case "ready":
       if (p.waiting) p.waiting.resolve();
       return;
+    case "bench":
+      post(msg);
+      return;
     case "loaded":
       if (p.waiting) msg.error ? p.waiting.reject(new Error(msg.error)) : p.waiting.resolve(msg.info);
       return;
@@ -193,7 +207,10 @@ function onWorkerMessage(p, msg) {
       p.busy = false;
       p.job = null;
       const r = msg.error ? { type: "result", id: msg.id, error: msg.error }
-        : { type: "result", id: msg.id, probs: msg.probs, best: msg.best, label: msg.label, classes: loaded.classes, ms: msg.ms };
+        : {
+          type: "result", id: msg.id, probs: msg.probs, best: msg.best, label: msg.label, classes: loaded.classes, ms: msg.ms,
+          heat: msg.heat, heatW: msg.heatW, heatH: msg.heatH, camSide: msg.camSide, heatError: msg.heatError,
+        };
       post(r);
       dispatch();
       return;

@@ -21,6 +21,7 @@ var commands = map[string]command{
 	"stats":      {"compute per-channel mean/std of the training split into stats.json", runStats},
 	"pack":       {"decode a photo folder once into a memory-mapped pack file that train and stats read", runPack},
 	"predict":    {"print P(cat)/P(dog) per photo; -csv writes a Kaggle submission", runPredict},
+	"filters":    {"draw an export's conv1 filters as a PNG grid of RGB tiles", runFilters},
 	"export":     {"write an export's fp16/int8 variants (-variants) or an ONNX model (-onnx)", runExport},
 	"score":      {"log loss and accuracy of a submission against test_labels.csv", runScore},
 	"train":      {"train AlexNet (small on CPU by default), keep the best weights, export them; -serve shows it live", runTrain},

@@ -20,8 +20,11 @@ func runPredict(args []string) error {
 	csvOut := fs.String("csv", "", "write a Kaggle submission (id,label = P(dog)) for test/N.jpg files")
 	clip := fs.Float64("clip", 0.005, "clip P(dog) in the submission to [clip, 1-clip]")
 	batch := fs.Int("batch", 8, "photos per forward pass (batched inference is faster per photo)")
+	camDir := fs.String("cam", "", "write each photo's Grad-CAM overlay (its predicted class's heatmap over the photo) to DIR/<name>.cam.png; one photo per forward pass, no -tta")
+	camOpacity := fs.Float64("cam-opacity", 0.5, "opacity of the heatmap in the -cam overlays (0..1)")
+	camSize := fs.Int("cam-size", 256, "longer side of the -cam overlays in pixels, the photo resized up or down (0: the photo's size)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pawnet predict -weights W [-tta] [-batch 8] [-csv submission.csv] FILE_OR_DIR...")
+		fmt.Fprintln(os.Stderr, "usage: pawnet predict -weights W [-tta] [-batch 8] [-csv submission.csv] [-cam DIR] FILE_OR_DIR...")
 		fs.PrintDefaults()
 	}
 	fs.Parse(args)
@@ -31,6 +34,12 @@ func runPredict(args []string) error {
 	if *weights == "" || fs.NArg() == 0 {
 		fs.Usage()
 		os.Exit(2)
+	}
+	if *camDir != "" && *tta {
+		return fmt.Errorf("-cam explains one forward pass of each photo; it cannot be combined with -tta")
+	}
+	if *camOpacity < 0 || *camOpacity > 1 || *camSize < 0 {
+		return fmt.Errorf("-cam-opacity %g must be in [0,1] and -cam-size %d not negative", *camOpacity, *camSize)
 	}
 	m, err := alexnet.LoadFile(*weights)
 	if err != nil {
@@ -45,7 +54,7 @@ func runPredict(args []string) error {
 		return err
 	}
 	failed := 0
-	results := predict.Run(c, files, *tta, *batch, func(r predict.Result) {
+	show := func(r predict.Result, cam string) {
 		if r.Err != nil {
 			failed++
 			fmt.Printf("%s\terror: %v\n", r.Path, r.Err)
@@ -55,8 +64,25 @@ func runPredict(args []string) error {
 		for i, p := range r.Probs {
 			fmt.Printf("P(%s)=%.4f\t", c.Classes[i], p)
 		}
-		fmt.Printf("→ %s\n", r.Label)
-	})
+		fmt.Printf("→ %s", r.Label)
+		if cam != "" {
+			fmt.Printf("\tcam %s", cam)
+		}
+		fmt.Println()
+	}
+	var results []predict.Result
+	if *camDir != "" {
+		if err := os.MkdirAll(*camDir, 0o755); err != nil {
+			return err
+		}
+		for _, f := range files {
+			r, cam := predict.CAM(c, f, *camDir, *camSize, *camOpacity)
+			show(r, cam)
+			results = append(results, r)
+		}
+	} else {
+		results = predict.Run(c, files, *tta, *batch, func(r predict.Result) { show(r, "") })
+	}
 	if *csvOut != "" {
 		var buf bytes.Buffer
 		n, skipped := predict.WriteSubmission(&buf, results, metrics.DogIndex(c.Classes), *clip)

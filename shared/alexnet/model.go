@@ -48,6 +48,9 @@ type Model struct {
 
 	mu   sync.Mutex
 	free []*scratch
+
+	sumsOnce sync.Once
+	sums     *denseLayer // Grad-CAM's channel sums of fc6 (gradcam.go)
 }
 
 // scratch holds the buffers one Forward call needs.
@@ -174,6 +177,13 @@ func (m *Model) newImgScratch() *imgScratch {
 // n = 1, and over output neurons of the dense layers. On js/wasm it runs on
 // the calling goroutine.
 func (m *Model) Forward(x []float32, n int) ([]float32, error) {
+	return m.forward(x, n, nil)
+}
+
+// forward is Forward; with keep (n = 1 only) it also copies the last conv's
+// output (after ReLU, before its pool) and the hidden dense activations
+// into keep, for Grad-CAM.
+func (m *Model) forward(x []float32, n int, keep *activations) ([]float32, error) {
 	side := m.cfg.InputSize
 	per := side * side * 3
 	if n < 0 || len(x) != n*per {
@@ -188,9 +198,13 @@ func (m *Model) Forward(x []float32, n int) ([]float32, error) {
 
 	flat := m.cfg.FlatFeatures()
 	imgWorkers := min(n, workers())
+	var last []float32
+	if keep != nil {
+		last = keep.last
+	}
 	if imgWorkers == 1 {
 		for img := range n {
-			m.features(s.feats[img*flat:(img+1)*flat], x[img*per:(img+1)*per], s.imgs[0], n == 1)
+			m.features(s.feats[img*flat:(img+1)*flat], x[img*per:(img+1)*per], s.imgs[0], n == 1, last)
 		}
 	} else {
 		var next atomic.Int64
@@ -201,7 +215,7 @@ func (m *Model) Forward(x []float32, n int) ([]float32, error) {
 					if img >= n {
 						break
 					}
-					m.features(s.feats[img*flat:(img+1)*flat], x[img*per:(img+1)*per], s.imgs[w], false)
+					m.features(s.feats[img*flat:(img+1)*flat], x[img*per:(img+1)*per], s.imgs[w], false, nil)
 				}
 			}
 		})
@@ -214,12 +228,17 @@ func (m *Model) Forward(x []float32, n int) ([]float32, error) {
 			l.forwardRows(outs[i], ins[i], n, lo, hi)
 		})
 	}
+	if keep != nil {
+		copy(keep.h1, s.h1)
+		copy(keep.h2, s.h2)
+	}
 	return logits, nil
 }
 
 // features runs the conv stack on one NHWC image and writes the flattened
-// (C, H, W) feature map to out.
-func (m *Model) features(out, img []float32, s *imgScratch, par bool) {
+// (C, H, W) feature map to out. When last is not nil, it also copies the
+// last conv's output (after ReLU, before its pool) into it.
+func (m *Model) features(out, img []float32, s *imgScratch, par bool, last []float32) {
 	side := m.cfg.InputSize
 	plane := side * side
 	cur, other := s.a, s.b
@@ -231,6 +250,9 @@ func (m *Model) features(out, img []float32, s *imgScratch, par bool) {
 	for i := range m.conv {
 		l := &m.conv[i]
 		l.forward(other, cur, s.col, par)
+		if last != nil && i == len(m.conv)-1 {
+			copy(last, other[:l.cout*l.out*l.out])
+		}
 		if l.pool {
 			maxPool(cur, other, l.cout, l.out)
 		} else {

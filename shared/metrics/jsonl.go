@@ -29,7 +29,7 @@ func ReadLines(r io.Reader, fn func(h Header, ok bool, line []byte)) (end int64,
 			continue
 		}
 		var h Header
-		ok := json.Unmarshal(line, &h) == nil && h.V == Version && h.Seq > 0 && h.Type != ""
+		ok := json.Unmarshal(line, &h) == nil && readable(h.V) && h.Seq > 0 && h.Type != ""
 		fn(h, ok, line)
 	}
 }

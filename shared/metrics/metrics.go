@@ -11,11 +11,20 @@ import (
 	"strings"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/explain"
 	"github.com/pawnet/pawnet/shared/preprocess"
 )
 
-// Version is the schema version written in every message.
-const Version = 1
+// Version is the schema version written in every message. Version 2 added
+// the Filters message and Sample.Heat; both are optional, so a version 1
+// run reads as it is (see MinVersion).
+const Version = 2
+
+// MinVersion is the oldest schema version this build reads.
+const MinVersion = 1
+
+// readable reports whether this build reads schema version v.
+func readable(v int) bool { return v >= MinVersion && v <= Version }
 
 // Message types.
 const (
@@ -26,6 +35,7 @@ const (
 	TypeMisclassified = "misclassified"
 	TypeCheckpoint    = "checkpoint"
 	TypeRunEnd        = "run_end"
+	TypeFilters       = "filters"
 )
 
 // Message is implemented by every message type.
@@ -123,6 +133,10 @@ type Sample struct {
 	True  int     `json:"true"`
 	PDog  float64 `json:"p_dog"` // P(class 1)
 	Index int     `json:"index"`
+	// Heat is the Grad-CAM heatmap of the (wrong) predicted class with the
+	// epoch's weights, a base64 PNG the thumbnail's size (schema 2; empty
+	// in older runs).
+	Heat string `json:"heat,omitempty"`
 }
 
 // Misclassified carries a few wrongly classified validation photos.
@@ -167,6 +181,20 @@ type RunEnd struct {
 	Weights    string  `json:"weights,omitempty"`
 }
 
+// Filters carries the first conv layer's learned filters, drawn as a grid
+// of RGB tiles (shared/explain.Filters, one pixel per weight), when the
+// run starts (epoch 0, the initialization) and at each new best epoch, as
+// exported. Schema 2.
+type Filters struct {
+	Header
+	Epoch int `json:"epoch"`
+	// PNG is the grid, base64-encoded.
+	PNG  string       `json:"png"`
+	Grid explain.Grid `json:"grid"`
+	// Norm says how each tile was scaled (explain.FilterNorm).
+	Norm string `json:"norm"`
+}
+
 // MessageType implementations.
 func (RunStart) MessageType() string      { return TypeRunStart }
 func (Step) MessageType() string          { return TypeStep }
@@ -175,6 +203,7 @@ func (Confusion) MessageType() string     { return TypeConfusion }
 func (Misclassified) MessageType() string { return TypeMisclassified }
 func (Checkpoint) MessageType() string    { return TypeCheckpoint }
 func (RunEnd) MessageType() string        { return TypeRunEnd }
+func (Filters) MessageType() string       { return TypeFilters }
 
 // header returns the embedded header of any message.
 func header(m Message) *Header {
@@ -192,6 +221,8 @@ func header(m Message) *Header {
 	case *Checkpoint:
 		return &v.Header
 	case *RunEnd:
+		return &v.Header
+	case *Filters:
 		return &v.Header
 	}
 	return nil
@@ -224,8 +255,8 @@ func Decode(data []byte) (Message, error) {
 	if err := json.Unmarshal(data, &h); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	if h.V != Version {
-		return nil, fmt.Errorf("metrics: schema version %d, this build reads %d", h.V, Version)
+	if !readable(h.V) {
+		return nil, fmt.Errorf("metrics: schema version %d, this build reads %d to %d", h.V, MinVersion, Version)
 	}
 	var m Message
 	switch h.Type {
@@ -243,6 +274,8 @@ func Decode(data []byte) (Message, error) {
 		m = &Checkpoint{}
 	case TypeRunEnd:
 		m = &RunEnd{}
+	case TypeFilters:
+		m = &Filters{}
 	default:
 		return nil, fmt.Errorf("metrics: unknown message type %q", h.Type)
 	}

@@ -330,3 +330,66 @@ func BenchmarkBrowserPageReady(b *testing.B) {
 	b.ReportMetric(app/float64(b.N), "ms/render")
 	b.ReportMetric(ready/float64(b.N), "ms/ready")
 }
+
+// camBenchJS starts (once per page) a static/worker.js with one classifier
+// worker, classifies the photo (which loads the server's weights), then
+// has the worker time n plain forward passes and n Grad-CAMs of it,
+// alternating (wasm/worker's camBench), and returns their median ms.
+const camBenchJS = `(async (photo, n) => {
+  if (!window.pawnetCamWorker) {
+    const w = new Worker("worker.js?workers=1");
+    const bin = atob(photo.b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const r = await new Promise((resolve, reject) => {
+      w.onmessage = (e) => {
+        if (e.data.type === "fatal") reject(new Error(e.data.message));
+        if (e.data.type === "result") resolve(e.data);
+      };
+      w.postMessage({ type: "classify", id: 1, file: new File([bytes], photo.name, { type: photo.type }), version: 0, run: "" });
+    });
+    if (r.error) throw new Error(r.error);
+    window.pawnetCamWorker = w;
+  }
+  const w = window.pawnetCamWorker;
+  const b = await new Promise((resolve) => {
+    w.onmessage = (e) => { if (e.data.type === "bench") resolve(e.data); };
+    w.postMessage({ type: "bench", id: 2, n });
+  });
+  if (b.error) throw new Error(b.error);
+  return b;
+})`
+
+// BenchmarkBrowserGradCAM reports Grad-CAM's cost in the browser's worker
+// (wasm SIMD kernels, int8 download expanded to float32), for the full and
+// small AlexNet with random weights: ms-forward (a plain forward pass of a
+// sample photo), ms-gradcam (the forward pass with the predicted class's
+// map) and overhead-%, the medians of 20·b.N of each, measured
+// alternately in the same worker. The native figures are BenchmarkGradCAM
+// in shared/alexnet.
+func BenchmarkBrowserGradCAM(b *testing.B) {
+	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
+	arg, err := json.Marshal(photo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, cfg := range []alexnet.Config{alexnet.Full(), alexnet.Small()} {
+		b.Run(cfg.Name, func(b *testing.B) {
+			e := env(b, "cam-"+cfg.Name, func() string { return benchWeights(b, cfg) })
+			if !e.warm {
+				e.b.open(e.url)
+				evalTimeout[struct{}](e.b, camBenchJS+`(`+string(arg)+`, 1)`, 5*time.Minute) // load, warm up
+				e.warm = true
+			}
+			b.ResetTimer()
+			r := evalTimeout[struct {
+				ForwardMs float64 `json:"forwardMs"`
+				CamMs     float64 `json:"camMs"`
+			}](e.b, camBenchJS+`(`+string(arg)+`, `+strconv.Itoa(20*b.N)+`)`, 10*time.Minute)
+			b.StopTimer()
+			b.ReportMetric(r.ForwardMs, "ms-forward")
+			b.ReportMetric(r.CamMs, "ms-gradcam")
+			b.ReportMetric(100*(r.CamMs-r.ForwardMs)/r.ForwardMs, "overhead-%")
+		})
+	}
+}

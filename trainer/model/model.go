@@ -204,6 +204,13 @@ func correctGraph(_ *mlmodel.Scope, labels, predictions []*graph.Node) *graph.No
 // normalized; the result is [N, Classes] logits. Dropout is active only in
 // training graphs.
 func (m *Model) buildLogits(scope *mlmodel.Scope, x *graph.Node) *graph.Node {
+	return m.buildNet(scope, x, nil)
+}
+
+// buildNet is buildLogits; when lastConv is not nil it is called with the
+// last conv's output (after ReLU, before its pool), the node Grad-CAM
+// explains.
+func (m *Model) buildNet(scope *mlmodel.Scope, x *graph.Node, lastConv func(*graph.Node)) *graph.Node {
 	g := x.Graph()
 	cfg := m.cfg
 	param := func(i int) *graph.Node { return m.store.GetVariable(m.vars[i].path).NodeValue(g) }
@@ -217,6 +224,9 @@ func (m *Model) buildLogits(scope *mlmodel.Scope, x *graph.Node) *graph.Node {
 		h = m.ops.Conv(h, param(2*i), cfg.Strides[i], cfg.Pads[i])
 		h = graph.Add(h, graph.Reshape(param(2*i+1), 1, 1, 1, cfg.Channels[i]))
 		h = activation.Relu(h)
+		if lastConv != nil && i == alexnet.NumConv-1 {
+			lastConv(h)
+		}
 		if alexnet.PoolAfter(i) {
 			h = m.ops.MaxPool(h, alexnet.PoolWindow, alexnet.PoolStride)
 		}

@@ -190,7 +190,7 @@ func (h *Hub) appendLines(r io.Reader, lineBase int, skipped *lineIssues) (readR
 	res.end, res.partial, err = metrics.ReadLines(r, func(hd metrics.Header, ok bool, line []byte) {
 		res.lines++ // line numbers count the non-blank lines (ReadLines skips blank ones)
 		if !ok {
-			skipped.add(lineBase+res.lines, "not a metrics message of schema version "+fmt.Sprint(metrics.Version))
+			skipped.add(lineBase+res.lines, "not a metrics message of schema version "+fmt.Sprint(metrics.MinVersion)+" to "+fmt.Sprint(metrics.Version))
 			return
 		}
 		m, err := metrics.Decode(line)

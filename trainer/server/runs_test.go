@@ -98,7 +98,7 @@ func TestRunsDir(t *testing.T) {
 		lastSeq               int64
 	}{
 		{"good", metrics.StatusFinished, "", 1, 7},
-		{"corrupt", metrics.StatusRunning, "2 unreadable lines skipped (line 4: not a metrics message of schema version 1); the last line is cut short (24 bytes)", 1, 6},
+		{"corrupt", metrics.StatusRunning, "2 unreadable lines skipped (line 4: not a metrics message of schema version 1 to 2); the last line is cut short (24 bytes)", 1, 6},
 		{"empty", metrics.StatusWaiting, "metrics.jsonl is empty", 0, 0},
 		{"fresh", metrics.StatusWaiting, "no metrics.jsonl", 0, 0},
 		{"killed", metrics.StatusInterrupted, "", 1, 3},

@@ -167,6 +167,9 @@ func (r *Run) evaluate(l *dataset.Loader) (evaluation, error) {
 		ev.wrong = append(ev.wrong, metrics.Sample{PNG: r.thumbnail(m.idx), Path: r.cache.Items[m.idx].Path,
 			True: m.label, PDog: m.pDog, Index: m.idx})
 	}
+	if err := r.addHeat(ev.wrong); err != nil {
+		fmt.Fprintf(r.opts.Log, "misclassified heatmaps: %v\n", err)
+	}
 	return ev, nil
 }
 
@@ -242,11 +245,13 @@ func (r *Run) export() error {
 	}
 	path := filepath.Join(r.dir, rundir.WeightsFile)
 	meta := alexnet.Metadata{Stats: stats, Classes: r.cfg.Classes, BestEpoch: r.st.BestEpoch, ValAcc: r.st.BestAcc, ValLogLoss: r.st.BestLogLoss}
-	size, err := model.WriteWeights(path, r.cfg.Model, r.m.ExportParams(), meta)
+	params := r.m.ExportParams()
+	size, err := model.WriteWeights(path, r.cfg.Model, params, meta)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	r.emit.Emit(&metrics.Checkpoint{Epoch: r.st.BestEpoch, Kind: metrics.KindExport, Path: path, Bytes: size})
+	r.emitFilters(r.st.BestEpoch, params)
 	return nil
 }
 

@@ -487,6 +487,9 @@ func (r *Run) loop(ctx context.Context) error {
 		BackendReason: r.reason, Stats: r.stats, Seed: c.Seed, Augment: aug != nil, BF16: c.BF16,
 		StartEpoch: r.st.Epoch + 1, Resumed: r.st.Checkpoint != ""})
 	r.started = true
+	if r.st.Epoch == 0 && r.st.Checkpoint == "" {
+		r.emitFilters(0, r.m.ExportParams()) // the initialization, for the filters' replay
+	}
 	if r.st.Finished {
 		fmt.Fprintf(r.opts.Log, "run %s already finished %d epochs; pass -epochs N to train further\n", r.dir, r.st.Epoch)
 		return nil

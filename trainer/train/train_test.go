@@ -1,7 +1,11 @@
 package train
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"image"
+	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -111,6 +115,7 @@ func TestSmallModelLearnsOnSample(t *testing.T) {
 		t.Fatalf("last message %#v", rec.msgs[len(rec.msgs)-1])
 	}
 	steps, conf := 0, 0
+	var filterEpochs, exportEpochs []int
 	for i, m := range rec.msgs {
 		if metrics.Seq(m) != int64(i+1) {
 			t.Fatalf("message %d has seq %d", i, metrics.Seq(m))
@@ -128,8 +133,26 @@ func TestSmallModelLearnsOnSample(t *testing.T) {
 				if len(s.PNG) < 100 || (s.PDog > 0.5) == (s.True == 1) {
 					t.Errorf("misclassified sample %s: p_dog %.2f true %d", s.Path, s.PDog, s.True)
 				}
+				thumb, heat := decodePNG(t, s.PNG), decodePNG(t, s.Heat)
+				if thumb == nil || heat == nil || heat.Bounds() != thumb.Bounds() {
+					t.Errorf("misclassified sample %s: heatmap %v, thumbnail %v", s.Path, heat, thumb)
+				}
+			}
+		case *metrics.Checkpoint:
+			if v.Kind == metrics.KindExport {
+				exportEpochs = append(exportEpochs, v.Epoch)
+			}
+		case *metrics.Filters:
+			filterEpochs = append(filterEpochs, v.Epoch)
+			img := decodePNG(t, v.PNG)
+			if v.Grid.Count != 24 || v.Grid.Cols != 6 || v.Grid.Rows != 4 || v.Norm == "" || img == nil || img.Bounds().Size() != v.Grid.Size() {
+				t.Errorf("filters of epoch %d: grid %+v, image %v", v.Epoch, v.Grid, img)
 			}
 		}
+	}
+	// The filters of the initialization, then of each exported epoch.
+	if want := append([]int{0}, exportEpochs...); !slices.Equal(filterEpochs, want) {
+		t.Errorf("filters sent for epochs %v, want %v (0 and the exports)", filterEpochs, want)
 	}
 	if steps < 6 || conf != 6 {
 		t.Errorf("%d step and %d confusion messages", steps, conf)
@@ -298,4 +321,18 @@ func ckptNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// decodePNG decodes a base64 PNG, nil (and an error reported) if it is not one.
+func decodePNG(t *testing.T, b64 string) image.Image {
+	t.Helper()
+	data, err := base64.StdEncoding.DecodeString(b64)
+	if err == nil {
+		var img image.Image
+		if img, err = png.Decode(bytes.NewReader(data)); err == nil {
+			return img
+		}
+	}
+	t.Errorf("not a base64 PNG (%d chars): %v", len(b64), err)
+	return nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+
 	"github.com/vugu/vugu"
 
 	"github.com/pawnet/pawnet/wasm/dash/classifier"
@@ -56,3 +58,22 @@ func (c *ClassifierPanel) ItemAttrs(it *classifier.Item) vugu.AttrMap {
 	}
 	return m
 }
+
+// ToggleWhy shows or hides the item's Grad-CAM heatmap over its thumbnail.
+func (c *ClassifierPanel) ToggleWhy(it *classifier.Item) { c.C.ToggleWhy(it.ID) }
+
+// Opacity follows the item's opacity slider (0..100).
+func (c *ClassifierPanel) Opacity(it *classifier.Item, event vugu.DOMEvent) {
+	if v, err := strconv.ParseFloat(event.JSEventTarget().Get("value").String(), 64); err == nil {
+		c.C.SetOpacity(it.ID, v)
+	}
+}
+
+// OpenView shows the item in the larger view.
+func (c *ClassifierPanel) OpenView(it *classifier.Item) { c.C.OpenView(it.ID) }
+
+// CloseView closes the larger view.
+func (c *ClassifierPanel) CloseView() { c.C.CloseView() }
+
+// Keep stops a click inside the larger view from closing it.
+func (c *ClassifierPanel) Keep(event vugu.DOMEvent) { event.StopPropagation() }

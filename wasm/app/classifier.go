@@ -44,12 +44,24 @@ func (c *Classifier) Start() {
 	// vugu/js's Value.Set does not convert vugu js values (Value, Func);
 	// Call does, hence addEventListener and setProp.
 	c.worker.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		data := js.Global().Get("JSON").Call("stringify", args[0].Get("data")).String()
+		msg := args[0].Get("data")
+		// A result's heatmaps are PNG Blobs: give each an object URL, and
+		// keep them out of the JSON (a Blob would stringify as {}).
+		var heat []string
+		if h := msg.Get("heat"); h.Truthy() {
+			n := h.Length()
+			for i := range n {
+				heat = append(heat, js.Global().Get("URL").Call("createObjectURL", h.Index(i)).String())
+			}
+			js.Global().Get("Reflect").Call("deleteProperty", msg, "heat")
+		}
+		data := js.Global().Get("JSON").Call("stringify", msg).String()
 		r, err := classifier.ParseReply([]byte(data))
 		if err != nil {
 			log.Printf("pawnet: skipping a worker message: %v", err)
 			return nil
 		}
+		r.Heat = heat
 		c.events <- r
 		return nil
 	}))
@@ -107,12 +119,16 @@ func (c *Classifier) add(f js.Value) {
 	c.worker.Call("postMessage", msg)
 }
 
-// release revokes the item's object URL.
+// release revokes the item's object URLs (its photo's and heatmaps').
 func (c *Classifier) release(it *classifier.Item) {
 	if it.URL != "" {
 		js.Global().Get("URL").Call("revokeObjectURL", it.URL)
 		it.URL = ""
 	}
+	for _, u := range it.HeatURLs() {
+		js.Global().Get("URL").Call("revokeObjectURL", u)
+	}
+	it.Heat = nil
 }
 
 // Clear removes the finished results.

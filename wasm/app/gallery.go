@@ -18,6 +18,26 @@ type Gallery struct {
 	Loading   bool
 	// Key identifies the photos (see dash.State.GalleryKey).
 	Key string
+	// HideWhy hides the heatmaps over the photos (shown by default).
+	HideWhy bool
+}
+
+// HasHeat reports whether the photos carry Grad-CAM heatmaps (runs of
+// schema 2 on).
+func (c *Gallery) HasHeat() bool { return len(c.Samples) > 0 && c.Samples[0].Heat != "" }
+
+// ToggleWhy shows or hides the heatmaps.
+func (c *Gallery) ToggleWhy() { c.HideWhy = !c.HideWhy }
+
+// WhyPressed is the Why? button's aria-pressed.
+func (c *Gallery) WhyPressed() string { return strconv.FormatBool(!c.HideWhy) }
+
+// GalleryClass is the gallery's class: "gallery why" while the heatmaps show.
+func (c *Gallery) GalleryClass() string {
+	if c.HideWhy {
+		return "gallery"
+	}
+	return "gallery why"
 }
 
 // Populate writes the photos into the gallery's element when they

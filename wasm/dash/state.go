@@ -48,7 +48,10 @@ type State struct {
 	Deferred map[int]int64
 	// Picked is the epoch the user picked for the confusion matrix and
 	// the gallery (0: the best epoch; see ShownEpoch).
-	Picked     int
+	Picked int
+	// Filters holds the conv1 filter grids, ascending by epoch (schema 2;
+	// none in older runs).
+	Filters    []*metrics.Filters
 	Export     *metrics.Checkpoint // the latest exported weights
 	Checkpoint *metrics.Checkpoint // the latest training checkpoint
 	End        *metrics.RunEnd
@@ -102,6 +105,8 @@ func (s *State) Apply(m metrics.Message) bool {
 		}
 	case *metrics.RunEnd:
 		s.End = v
+	case *metrics.Filters:
+		s.addFilters(v)
 	}
 	return true
 }

@@ -6,10 +6,14 @@
 // object, pawnet.load(Uint8Array) and pawnet.classify(Uint8Array); the
 // JavaScript side owns the message protocol and the weights download.
 // Both wrap shared/classify, so the browser's answers equal `pawnet predict`.
+// classify also returns each class's Grad-CAM heatmap (classify.Explain,
+// from the same forward pass) as a PNG of the photo's aspect, HeatSide
+// pixels on its longer side.
 package main
 
 import (
 	"fmt"
+	"slices"
 	"syscall/js"
 	"time"
 
@@ -17,8 +21,13 @@ import (
 	"github.com/pawnet/pawnet/shared/classify"
 )
 
+// HeatSide is the longer side of the heatmap PNGs, in pixels: enough for
+// the page's larger view.
+const HeatSide = 256
+
 func main() {
 	var c *classify.Classifier
+	var lastPhoto []byte // for camBench
 	api := js.Global().Get("Object").New()
 	api.Set("load", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
 		defer recoverTo(&res)
@@ -51,15 +60,66 @@ func main() {
 			return errResult(fmt.Errorf("no weights loaded"))
 		}
 		start := time.Now()
-		p, err := c.Classify(bytesOf(args[0]), false)
+		photo := bytesOf(args[0])
+		e, err := c.Explain(photo)
 		if err != nil {
 			return errResult(err)
 		}
-		probs := make([]any, len(p.Probs))
-		for i, v := range p.Probs {
+		lastPhoto = photo
+		probs := make([]any, len(e.Probs))
+		for i, v := range e.Probs {
 			probs[i] = float64(v)
 		}
-		return map[string]any{"probs": probs, "best": p.Best, "label": p.Label, "ms": ms(start)}
+		res = map[string]any{"probs": probs, "best": e.Best, "label": e.Label, "ms": ms(start)}
+		pngs, w, h, err := e.HeatmapPNGs(HeatSide)
+		if err != nil {
+			res.(map[string]any)["heatError"] = err.Error()
+			return res
+		}
+		heat := make([]any, len(pngs))
+		for i, b := range pngs {
+			u := js.Global().Get("Uint8Array").New(len(b))
+			js.CopyBytesToJS(u, b)
+			heat[i] = u
+		}
+		r := res.(map[string]any)
+		r["heat"], r["heatW"], r["heatH"], r["camSide"], r["totalMs"] = heat, w, h, e.Side, ms(start)
+		return r
+	}))
+	// camBench(n) times n plain forward passes and n Grad-CAMs (forward
+	// pass + map of the predicted class) of the last photo classified,
+	// interleaved, and returns the median ms of each: Grad-CAM's
+	// overhead in the browser (BenchmarkBrowserGradCAM).
+	api.Set("camBench", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
+		defer recoverTo(&res)
+		if c == nil || lastPhoto == nil {
+			return errResult(fmt.Errorf("classify a photo first"))
+		}
+		x, err := c.Tensor(lastPhoto)
+		if err != nil {
+			return errResult(err)
+		}
+		n := max(args[0].Int(), 1)
+		fwd, cam := make([]float64, n), make([]float64, n)
+		for i := range n {
+			// Alternate which goes first, so that neither always finds the
+			// caches the other left.
+			for j := range 2 {
+				t0 := time.Now()
+				if (i+j)%2 == 0 {
+					if _, err := c.Model.Forward(x, 1); err != nil {
+						return errResult(err)
+					}
+					fwd[i] = time.Since(t0).Seconds() * 1e3
+				} else {
+					if _, err := c.Model.GradCAM(x); err != nil {
+						return errResult(err)
+					}
+					cam[i] = time.Since(t0).Seconds() * 1e3
+				}
+			}
+		}
+		return map[string]any{"forwardMs": median(fwd), "camMs": median(cam), "n": n}
 	}))
 	js.Global().Set("pawnet", api)
 	js.Global().Call("pawnetReady")
@@ -70,6 +130,16 @@ func bytesOf(v js.Value) []byte {
 	b := make([]byte, v.Get("length").Int())
 	js.CopyBytesToGo(b, v)
 	return b
+}
+
+// median returns the median of v (which it sorts).
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func ms(start time.Time) float64 { return float64(time.Since(start).Microseconds()) / 1000 }

@@ -42,6 +42,13 @@ type Item struct {
 	Label   string
 	Ms      float64
 	Err     string
+	// Heat holds each class's Grad-CAM heatmap (object URLs of PNGs of
+	// HeatW×HeatH, the photo's aspect); see cam.go.
+	Heat         []string
+	HeatW, HeatH int
+	HeatErr      string
+	Why          bool    // the heatmap is shown over the thumbnail
+	Opacity      float64 // of the heatmap, 0..1
 }
 
 // Weights states.
@@ -71,6 +78,9 @@ type State struct {
 	WeightsInfo     string // e.g. "small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)"
 	WeightsVersion  int64
 	WeightsDownload float64 // ms
+
+	// Open is the ID of the item shown in the larger view, 0 for none.
+	Open int
 }
 
 // Reply is one message of the worker to the page, as static/worker.js
@@ -99,6 +109,12 @@ type Reply struct {
 	Best       int          `json:"best"`
 	Label      string       `json:"label"`
 	Ms         float64      `json:"ms"`
+	// HeatW×HeatH is the size of the heatmaps; Heat their object URLs,
+	// which the page makes from the reply's PNG Blobs (not JSON).
+	HeatW     int      `json:"heatW"`
+	HeatH     int      `json:"heatH"`
+	HeatError string   `json:"heatError"`
+	Heat      []string `json:"-"`
 }
 
 // WeightsInfo describes loaded weights (wasm/worker's load result, with
@@ -200,6 +216,7 @@ func (s *State) Apply(r Reply, now float64) {
 		}
 		it.Best, it.Label, it.Ms = r.Best, r.Label, r.Ms
 		it.State = ItemDone
+		it.setHeat(r)
 	}
 }
 
@@ -233,7 +250,7 @@ func (s *State) item(id int) *Item {
 // releases their URLs.
 func (s *State) Add(name string, size int64) (it *Item, dropped []*Item) {
 	s.nextID++
-	it = &Item{ID: s.nextID, Name: name, Size: size, State: ItemQueued}
+	it = &Item{ID: s.nextID, Name: name, Size: size, State: ItemQueued, Opacity: DefaultOpacity}
 	if it.Name == "" {
 		it.Name = "photo " + strconv.Itoa(it.ID)
 	}
