@@ -23,6 +23,10 @@ type Classifier struct {
 	Classes []string
 	// MaxPixels limits the declared size of a photo (0: the default 40 MP).
 	MaxPixels int
+	// Temperature divides the logits before the softmax: the calibration
+	// fitted after training (alexnet.Metadata.Temperature), so the
+	// probabilities are calibrated. 0 or 1: none.
+	Temperature float64
 }
 
 // New prepares a classifier from a loaded weights file; the file must carry
@@ -46,7 +50,7 @@ func New(m *alexnet.Model) (*Classifier, error) {
 			classes = append(classes, fmt.Sprintf("class%d", i))
 		}
 	}
-	return &Classifier{Model: m, Norm: norm, Size: m.Config().InputSize, Classes: classes}, nil
+	return &Classifier{Model: m, Norm: norm, Size: m.Config().InputSize, Classes: classes, Temperature: meta.Temperature}, nil
 }
 
 // Prediction is the result for one photo.
@@ -89,7 +93,7 @@ func (c *Classifier) ClassifyBatch(photos [][]byte, tta bool) ([]Prediction, []e
 			return
 		}
 		if tta {
-			x = append(x, mirror(x, c.Size)...)
+			x = append(x, preprocess.Mirror(x, c.Size)...)
 		}
 		tensors[i] = x
 	})
@@ -116,7 +120,7 @@ func (c *Classifier) ClassifyBatch(photos [][]byte, tta bool) ([]Prediction, []e
 		probs := make([]float32, k)
 		for j := range copies {
 			off := (b*copies + j) * k
-			for cl, p := range alexnet.Probabilities(logits[off : off+k]) {
+			for cl, p := range alexnet.TemperedProbabilities(logits[off:off+k], c.Temperature) {
 				probs[cl] += p / float32(copies)
 			}
 		}
@@ -146,15 +150,4 @@ func parallel(n int, fn func(i int)) {
 		})
 	}
 	wg.Wait()
-}
-
-// mirror returns an HWC image flipped horizontally.
-func mirror(x []float32, size int) []float32 {
-	out := make([]float32, len(x))
-	for y := 0; y < size; y++ {
-		for u := 0; u < size; u++ {
-			copy(out[(y*size+u)*3:(y*size+u)*3+3], x[(y*size+size-1-u)*3:(y*size+size-1-u)*3+3])
-		}
-	}
-	return out
 }

@@ -62,7 +62,7 @@ func TestClassify(t *testing.T) {
 	}
 	// TTA is the mean of the photo and its mirror.
 	x, _ := c.Tensor(data)
-	logits, _ := c.Model.Forward(mirror(x, c.Size), 1)
+	logits, _ := c.Model.Forward(preprocess.Mirror(x, c.Size), 1)
 	m := alexnet.Probabilities(logits)
 	for i, p := range []Prediction{plain, tta} {
 		if s := p.Probs[0] + p.Probs[1]; math.Abs(float64(s)-1) > 1e-6 || p.Label != c.Classes[p.Best] {

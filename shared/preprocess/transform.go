@@ -350,3 +350,16 @@ func clamp255(v float32) float32 {
 }
 
 func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
+
+// Mirror returns an HWC image of size×size×3 values flipped horizontally
+// (the test-time augmentation of the trainer's validation and of
+// shared/classify).
+func Mirror(x []float32, size int) []float32 {
+	out := make([]float32, len(x))
+	for y := 0; y < size; y++ {
+		for u := 0; u < size; u++ {
+			copy(out[(y*size+u)*3:(y*size+u)*3+3], x[(y*size+size-1-u)*3:(y*size+size-1-u)*3+3])
+		}
+	}
+	return out
+}

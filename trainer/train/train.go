@@ -62,6 +62,13 @@ type Options struct {
 	NoAugment     bool    // train on the eval transform
 	BF16          bool    // bf16 mixed precision (float32 master weights)
 	StatsPath     string  // default DataDir/stats.json when it matches the split, else computed
+	// Schedule of the learning rate: ScheduleConstant or ScheduleCosine
+	// (linear warm-up over WarmupEpochs, then cosine decay to the last
+	// step; see LearningRateAt).
+	Schedule       string
+	WarmupEpochs   float64
+	WeightDecay    float64 // AdamW's decoupled weight decay; 0 = plain Adam
+	LabelSmoothing float64 // label smoothing ε in [0, 1)
 	// CacheDir holds the pack (the folder decoded once, see
 	// dataset.LoadPack) when the data folder cannot be written; "" = none.
 	CacheDir string
@@ -90,7 +97,7 @@ type Options struct {
 //     rate), 10 epochs, patience 5.
 func Defaults(cfg alexnet.Config) Options {
 	o := Options{Model: cfg, RunsDir: "runs", Epochs: 10, BatchSize: 32, LR: model.DefaultLearningRate, Seed: 1, ValFraction: 0.2,
-		Patience: 5, Keep: 2}
+		Patience: 5, Keep: 2, Schedule: ScheduleConstant}
 	if cfg.Name == "small" {
 		o.LR, o.Epochs, o.Patience = 1e-3, 60, 15
 	}
@@ -136,6 +143,9 @@ func (o Options) Validate() error {
 		return bad("patience", o.Patience, "must be 0 (never stop early) or more")
 	case o.Keep < 1:
 		return bad("keep", o.Keep, "must keep at least 1 checkpoint")
+	}
+	if err := o.validateRecipe(); err != nil {
+		return err
 	}
 	if err := o.Model.Validate(); err != nil {
 		return fmt.Errorf("-model %s: %w", o.Model.Name, err)
@@ -213,7 +223,8 @@ func Open(opts Options) (*Run, error) {
 	}
 	r.cfg = rundir.Config{RunID: id, DataDir: opts.DataDir, Model: opts.Model, Backend: r.backend, Epochs: opts.Epochs,
 		BatchSize: opts.BatchSize, LR: opts.LR, Seed: opts.Seed, ValFraction: opts.ValFraction, Patience: opts.Patience,
-		Keep: opts.Keep, NoAugment: opts.NoAugment, BF16: opts.BF16}
+		Keep: opts.Keep, NoAugment: opts.NoAugment, BF16: opts.BF16, Schedule: opts.Schedule, WarmupEpochs: opts.WarmupEpochs,
+		WeightDecay: opts.WeightDecay, LabelSmoothing: opts.LabelSmoothing}
 	if err := rundir.WriteConfig(r.dir, r.cfg); err != nil {
 		return nil, err
 	}
@@ -381,7 +392,8 @@ func (r *Run) buildModel() error {
 		return err
 	}
 	r.device = describeDevice(r.backend, backend.Description())
-	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize, BF16: c.BF16})
+	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize, BF16: c.BF16,
+		WeightDecay: c.WeightDecay, LabelSmoothing: c.LabelSmoothing})
 	return err
 }
 
