@@ -61,11 +61,11 @@ type Config struct {
 	BF16        bool           `json:"bf16,omitempty"`
 	// The recipe beyond Adam at a constant LR (see train.Options); empty
 	// in runs written before these existed, which means the same.
-	Schedule       string  `json:"schedule,omitempty"`
-	WarmupEpochs   float64 `json:"warmup_epochs,omitempty"`
-	WeightDecay    float64 `json:"weight_decay,omitempty"`
-	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
-	Classes     []string       `json:"classes"` // nil until the data was scanned
+	Schedule       string   `json:"schedule,omitempty"`
+	WarmupEpochs   float64  `json:"warmup_epochs,omitempty"`
+	WeightDecay    float64  `json:"weight_decay,omitempty"`
+	LabelSmoothing float64  `json:"label_smoothing,omitempty"`
+	Classes        []string `json:"classes"` // nil until the data was scanned
 }
 
 // State is state.json: how far the run got.
@@ -85,8 +85,8 @@ type State struct {
 	// BestCalibration is the best epoch's calibration (temperature, TTA);
 	// nil in runs written before it existed.
 	BestCalibration *metrics.Calibration `json:"best_calibration,omitempty"`
-	Seq         int64   `json:"seq"` // the last metrics message covered by this state
-	Finished    bool    `json:"finished"`
+	Seq             int64                `json:"seq"` // the last metrics message covered by this state
+	Finished        bool                 `json:"finished"`
 }
 
 // Sums accumulate the train loss and accuracy of an epoch.
