@@ -20,8 +20,9 @@ func runPredict(args []string) error {
 	csvOut := fs.String("csv", "", "write a Kaggle submission (id,label = P(dog)) for test/N.jpg files")
 	clip := fs.Float64("clip", 0.005, "clip P(dog) in the submission to [clip, 1-clip]")
 	batch := fs.Int("batch", 8, "photos per forward pass (batched inference is faster per photo)")
+	raw := fs.Bool("no-calibration", false, "ignore the export's temperature: uncalibrated probabilities")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pawnet predict -weights W [-tta] [-batch 8] [-csv submission.csv] FILE_OR_DIR...")
+		fmt.Fprintln(os.Stderr, "usage: pawnet predict -weights W [-tta] [-no-calibration] [-batch 8] [-csv submission.csv] FILE_OR_DIR...")
 		fs.PrintDefaults()
 	}
 	fs.Parse(args)
@@ -39,6 +40,15 @@ func runPredict(args []string) error {
 	c, err := classify.New(m)
 	if err != nil {
 		return err
+	}
+	switch {
+	case *raw:
+		c.Temperature = 0
+		fmt.Fprintln(os.Stderr, "calibration: off (-no-calibration)")
+	case c.Temperature > 0:
+		fmt.Fprintf(os.Stderr, "calibration: temperature %.4g from %s\n", c.Temperature, *weights)
+	default:
+		fmt.Fprintf(os.Stderr, "calibration: none (%s has no temperature)\n", *weights)
 	}
 	files, err := predict.Files(fs.Args())
 	if err != nil {
