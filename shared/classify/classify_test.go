@@ -74,6 +74,31 @@ func TestClassify(t *testing.T) {
 			t.Errorf("tta P[%d] = %v, want %v", k, tta.Probs[k], want)
 		}
 	}
+	// A temperature divides the logits before the softmax, in both paths.
+	cal := *c
+	cal.Temperature = 2.5
+	for _, withTTA := range []bool{false, true} {
+		got, err := cal.Classify(data, withTTA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lp, _ := c.Model.Forward(x, 1)
+		want := alexnet.TemperedProbabilities(lp, 2.5)
+		if withTTA {
+			wm := alexnet.TemperedProbabilities(logits, 2.5)
+			for k := range want {
+				want[k] = (want[k] + wm[k]) / 2
+			}
+		}
+		for k := range want {
+			if math.Abs(float64(got.Probs[k]-want[k])) > 1e-6 {
+				t.Errorf("tta %v, temperature 2.5: P[%d] = %v, want %v", withTTA, k, got.Probs[k], want[k])
+			}
+		}
+		if got.Best != map[bool]Prediction{false: plain, true: tta}[withTTA].Best {
+			t.Errorf("tta %v: the temperature changed the predicted class", withTTA)
+		}
+	}
 	if _, err := c.Classify([]byte("not a photo"), false); err == nil {
 		t.Error("text accepted as a photo")
 	}
@@ -125,5 +150,28 @@ func TestClassifyBatch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNewTakesTheTemperature checks that a classifier applies the
+// temperature its weights file records.
+func TestNewTakesTheTemperature(t *testing.T) {
+	cfg := alexnet.Small()
+	meta := alexnet.Metadata{Classes: []string{"cat", "dog"}, Temperature: 1.625}
+	meta.Stats, _ = json.Marshal(preprocess.Stats{Mean: [3]float64{0.5, 0.45, 0.4}, Std: [3]float64{0.25, 0.24, 0.25}, Size: 227})
+	var buf bytes.Buffer
+	if err := alexnet.Save(&buf, cfg, alexnet.InitParams(cfg, 1), meta); err != nil {
+		t.Fatal(err)
+	}
+	m, err := alexnet.Load(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temperature != 1.625 {
+		t.Errorf("classifier temperature %v, want 1.625", c.Temperature)
 	}
 }

@@ -63,6 +63,13 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"name with a slash", func(o *Options) { o.RunID = "a/b" }, "-name a/b"},
 		{"no runs folder", func(o *Options) { o.RunsDir = "" }, "-runs"},
 		{"model too small", func(o *Options) { o.Model = tiny }, "-model small"},
+		{"unknown schedule", func(o *Options) { o.Schedule = "step" }, "-schedule \"step\""},
+		{"cosine with warm-up", func(o *Options) { o.Schedule, o.WarmupEpochs = ScheduleCosine, 2 }, ""},
+		{"warm-up past the end", func(o *Options) { o.WarmupEpochs = float64(o.Epochs + 1) }, "-warmup"},
+		{"negative warm-up", func(o *Options) { o.WarmupEpochs = -1 }, "-warmup -1"},
+		{"negative weight decay", func(o *Options) { o.WeightDecay = -0.1 }, "-wd -0.1"},
+		{"weight decay NaN", func(o *Options) { o.WeightDecay = math.NaN() }, "-wd NaN"},
+		{"label smoothing 1", func(o *Options) { o.LabelSmoothing = 1 }, "-label-smoothing 1"},
 		{"resume needs nothing else", func(o *Options) { *o = Options{Resume: "runs/x"} }, ""},
 		{"resume, negative epochs", func(o *Options) { *o = Options{Resume: "runs/x", Epochs: -1} }, "-epochs -1"},
 	} {
