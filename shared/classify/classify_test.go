@@ -154,11 +154,14 @@ func TestClassifyBatch(t *testing.T) {
 }
 
 // TestNewTakesTheTemperature checks that a classifier applies the
-// temperature its weights file records.
+// temperature its weights file records, and the training photos' size:
+// the 48×40 test photo is over twice their 16 px median, so it is first
+// downscaled to 16×13, and the prediction says so.
 func TestNewTakesTheTemperature(t *testing.T) {
 	cfg := alexnet.Small()
 	meta := alexnet.Metadata{Classes: []string{"cat", "dog"}, Temperature: 1.625}
-	meta.Stats, _ = json.Marshal(preprocess.Stats{Mean: [3]float64{0.5, 0.45, 0.4}, Std: [3]float64{0.25, 0.24, 0.25}, Size: 227})
+	meta.Stats, _ = json.Marshal(preprocess.Stats{Mean: [3]float64{0.5, 0.45, 0.4}, Std: [3]float64{0.25, 0.24, 0.25}, Size: 227,
+		Photos: preprocess.NewPhotoSizes([]int{16, 16, 20})})
 	var buf bytes.Buffer
 	if err := alexnet.Save(&buf, cfg, alexnet.InitParams(cfg, 1), meta); err != nil {
 		t.Fatal(err)
@@ -171,7 +174,15 @@ func TestNewTakesTheTemperature(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Temperature != 1.625 {
-		t.Errorf("classifier temperature %v, want 1.625", c.Temperature)
+	if c.Temperature != 1.625 || c.TypicalSide != 16 {
+		t.Errorf("classifier temperature %v, typical side %d; want 1.625, 16", c.Temperature, c.TypicalSide)
+	}
+	p, err := c.Classify(photo(t), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := preprocess.Resample{Width: 48, Height: 40, Prescaled: true, PrescaledWidth: 16, PrescaledHeight: 13, Size: 64}
+	if p.Resample != want {
+		t.Errorf("resample %+v, want %+v", p.Resample, want)
 	}
 }

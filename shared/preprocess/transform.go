@@ -60,15 +60,11 @@ func Eval(img *imageio.RGB, size int, n Normalizer, dst []float32) {
 
 // EvalBytes decodes an encoded photo and applies Eval: the whole path from
 // a file's bytes to a model input, shared by `pawnet predict` and the
-// browser. maxPixels ≤ 0 means imageio.DefaultMaxPixels.
+// browser. maxPixels ≤ 0 means imageio.DefaultMaxPixels. It is EvalPhoto
+// without a prescale.
 func EvalBytes(data []byte, size, maxPixels int, n Normalizer) ([]float32, error) {
-	img, _, err := imageio.DecodeRGB(data, size, size, maxPixels)
-	if err != nil {
-		return nil, err
-	}
-	dst := make([]float32, size*size*3)
-	n.Bytes(img.Pix, dst)
-	return dst, nil
+	x, _, err := EvalPhoto(data, size, maxPixels, n, 0)
+	return x, err
 }
 
 // AugConfig holds the ranges of the train-time augmentations.

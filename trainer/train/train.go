@@ -362,6 +362,12 @@ func (r *Run) prepare() error {
 	if err := r.loadStats(train); err != nil {
 		return err
 	}
+	if r.stats.Photos == nil {
+		r.stats.Photos = dataset.PhotoSizes(train, r.opts.Workers)
+	}
+	if p := r.stats.Photos; p != nil {
+		fmt.Fprintf(r.opts.Log, "train photos' longer side: median %d px (10%%–90%%: %d–%d, %d–%d)\n", p.Median, p.P10, p.P90, p.Min, p.Max)
+	}
 	if r.norm, err = preprocess.NewNormalizer(r.stats); err != nil {
 		return err
 	}
