@@ -65,7 +65,11 @@ func runPredict(args []string) error {
 		for i, p := range r.Probs {
 			fmt.Printf("P(%s)=%.4f\t", c.Classes[i], p)
 		}
-		fmt.Printf("→ %s\n", r.Label)
+		fmt.Printf("→ %s", r.Label)
+		if r.Resample.Prescaled {
+			fmt.Printf("\t(resized %s)", r.Resample)
+		}
+		fmt.Println()
 	})
 	if *csvOut != "" {
 		var buf bytes.Buffer

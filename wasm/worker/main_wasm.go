@@ -51,7 +51,8 @@ func main() {
 			return errResult(fmt.Errorf("no weights loaded"))
 		}
 		start := time.Now()
-		p, err := c.Classify(bytesOf(args[0]), false)
+		tta := len(args) > 1 && args[1].Truthy() // optional: average with the mirror
+		p, err := c.Classify(bytesOf(args[0]), tta)
 		if err != nil {
 			return errResult(err)
 		}
@@ -59,7 +60,8 @@ func main() {
 		for i, v := range p.Probs {
 			probs[i] = float64(v)
 		}
-		return map[string]any{"probs": probs, "best": p.Best, "label": p.Label, "ms": ms(start)}
+		return map[string]any{"probs": probs, "best": p.Best, "label": p.Label, "ms": ms(start), "tta": tta,
+			"resample": p.Resample.String(), "temperature": c.Temperature}
 	}))
 	js.Global().Set("pawnet", api)
 	js.Global().Call("pawnetReady")
