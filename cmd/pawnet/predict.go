@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
@@ -90,7 +91,11 @@ func runPredict(args []string) error {
 
 func runScore(args []string) error {
 	fs := flag.NewFlagSet("score", flag.ExitOnError)
-	fs.Usage = func() { fmt.Fprintln(os.Stderr, "usage: pawnet score submission.csv test_labels.csv") }
+	plot := fs.String("plot", "", "also write a 10-bin reliability diagram of P(dog) to this PNG file")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: pawnet score [-plot reliability.png] submission.csv test_labels.csv")
+		fs.PrintDefaults()
+	}
 	fs.Parse(args)
 	if fs.NArg() != 2 {
 		fs.Usage()
@@ -124,6 +129,21 @@ func runScore(args []string) error {
 	if s.Missing > 0 {
 		fmt.Printf(", %d labelled ids missing from the submission", s.Missing)
 	}
-	fmt.Println()
+	bins := predict.ReliabilityBins(pred, labels, 10)
+	fmt.Printf(", ECE %.4f\n", metrics.ExpectedCalibrationError(bins))
+	if *plot != "" {
+		fmt.Println("reliability (P(dog) bin: photos, mean P(dog), fraction of dogs):")
+		for _, b := range bins {
+			fmt.Printf("  %.1f–%.1f: %4d  %.3f  %.3f\n", b.Lo, b.Hi, b.Count, b.Confidence, b.Frequency)
+		}
+		img, err := predict.ReliabilityPNG(bins, fmt.Sprintf("%s: log loss %.4f, accuracy %.4f", filepath.Base(fs.Arg(0)), s.LogLoss, s.Accuracy))
+		if err != nil {
+			return err
+		}
+		if err := fsutil.WriteFileAtomic(*plot, img); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s\n", *plot)
+	}
 	return nil
 }
