@@ -36,9 +36,9 @@ self.onmessage = async (e) => {
       }
       case "classify": {
         const bytes = new Uint8Array(await msg.file.arrayBuffer());
-        const r = self.pawnet.classify(bytes);
+        const r = self.pawnet.classify(bytes, !!msg.tta);
         self.postMessage(r.error ? { type: "result", id: msg.id, error: r.error }
-          : { type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms });
+          : { type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms, tta: r.tta, resample: r.resample });
         return;
       }
     }

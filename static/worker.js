@@ -71,7 +71,7 @@ const preload = first.then(async () => {
 self.onmessage = (e) => {
   const msg = e.data;
   if (!msg || msg.type !== "classify") return;
-  jobs.push({ id: msg.id, file: msg.file });
+  jobs.push({ id: msg.id, file: msg.file, tta: !!msg.tta });
   preload.then(() => ensureLoaded(msg.version || 0, msg.run || "", msg.weights || "weights")).then(dispatch, (err) => {
     const message = String(err && err.message || err);
     // Every photo waiting fails with the same error.
@@ -193,7 +193,8 @@ function onWorkerMessage(p, msg) {
       p.busy = false;
       p.job = null;
       const r = msg.error ? { type: "result", id: msg.id, error: msg.error }
-        : { type: "result", id: msg.id, probs: msg.probs, best: msg.best, label: msg.label, classes: loaded.classes, ms: msg.ms };
+        : { type: "result", id: msg.id, probs: msg.probs, best: msg.best, label: msg.label, classes: loaded.classes, ms: msg.ms,
+          tta: msg.tta, resample: msg.resample };
       post(r);
       dispatch();
       return;
@@ -211,7 +212,7 @@ function dispatch() {
     p.busy = true;
     p.job = job;
     post({ type: "start", id: job.id });
-    p.worker.postMessage({ type: "classify", id: job.id, file: job.file });
+    p.worker.postMessage({ type: "classify", id: job.id, file: job.file, tta: job.tta });
   }
 }
 

@@ -56,3 +56,9 @@ func (c *ClassifierPanel) ItemAttrs(it *classifier.Item) vugu.AttrMap {
 	}
 	return m
 }
+
+// ToggleTTA sets whether the photos added from now on are classified with
+// their mirror too.
+func (c *ClassifierPanel) ToggleTTA(event vugu.DOMEvent) {
+	c.C.TTA = event.JSEventTarget().Get("checked").Bool()
+}

@@ -42,6 +42,10 @@ type Item struct {
 	Label   string
 	Ms      float64
 	Err     string
+	// TTA is set when the photo was classified with its mirror (probabilities
+	// averaged); Resample says how it was resized (shared/classify).
+	TTA      bool
+	Resample string
 }
 
 // Weights states.
@@ -71,6 +75,10 @@ type State struct {
 	WeightsInfo     string // e.g. "small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)"
 	WeightsVersion  int64
 	WeightsDownload float64 // ms
+
+	// TTA makes the photos added from now on be classified with their
+	// mirror too (the page's TTA toggle).
+	TTA bool
 }
 
 // Reply is one message of the worker to the page, as static/worker.js
@@ -82,7 +90,7 @@ type State struct {
 //	{type: "weights", state: "ready", info, version, downloadMs}
 //	{type: "weights", state: "error", message}
 //	{type: "start", id}
-//	{type: "result", id, probs, best, label, classes, ms}  or  {type: "result", id, error}
+//	{type: "result", id, probs, best, label, classes, ms, tta, resample}  or  {type: "result", id, error}
 type Reply struct {
 	Type       string       `json:"type"`
 	Message    string       `json:"message"`
@@ -99,6 +107,8 @@ type Reply struct {
 	Best       int          `json:"best"`
 	Label      string       `json:"label"`
 	Ms         float64      `json:"ms"`
+	TTA        bool         `json:"tta"`
+	Resample   string       `json:"resample"`
 }
 
 // WeightsInfo describes loaded weights (wasm/worker's load result, with
@@ -198,7 +208,7 @@ func (s *State) Apply(r Reply, now float64) {
 				it.Classes[i] = r.Classes[i]
 			}
 		}
-		it.Best, it.Label, it.Ms = r.Best, r.Label, r.Ms
+		it.Best, it.Label, it.Ms, it.TTA, it.Resample = r.Best, r.Label, r.Ms, r.TTA, r.Resample
 		it.State = ItemDone
 	}
 }
