@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
@@ -81,6 +82,7 @@ func main() {
 type result struct {
 	acc, logLoss, cpuPerEpoch float64
 	bestEpoch                 int
+	valAcc                    []float64 // per epoch
 }
 
 func run(bin, data, runs, extra string, epochs int, seeds []uint64, vs []string) error {
@@ -99,6 +101,25 @@ func run(bin, data, runs, extra string, epochs int, seeds []uint64, vs []string)
 				name, seed, r.acc, r.bestEpoch, r.logLoss, r.cpuPerEpoch)
 			table[i] = append(table[i], r)
 		}
+	}
+	fmt.Printf("\nval accuracy (mean over seeds) against training CPU-minutes (process CPU time, all threads):\n")
+	for i, v := range vs {
+		name, _, _ := strings.Cut(v, "=")
+		fmt.Printf("%-16s", name)
+		for e := 5; e <= epochs; e += 5 {
+			sum, cpu, n := 0.0, 0.0, 0
+			for _, r := range table[i] {
+				if e <= len(r.valAcc) {
+					sum += r.valAcc[e-1]
+					cpu += r.cpuPerEpoch * float64(e)
+					n++
+				}
+			}
+			if n > 0 {
+				fmt.Printf("  e%d %.1f min %.1f%%", e, cpu/float64(n)/60, 100*sum/float64(n))
+			}
+		}
+		fmt.Println()
 	}
 	fmt.Printf("\n%d epochs per run, seeds %v\n", epochs, seeds)
 	fmt.Printf("| variant | flags | best val acc per seed | mean ± spread/2 | mean val log loss | CPU-s/epoch |\n|---|---|---|---|---|---|\n")
@@ -157,5 +178,30 @@ func trainOne(bin, data, runs, id, flags string, epochs int, seed uint64) (resul
 	if err != nil {
 		return result{}, fmt.Errorf("%s: %w", cpuFile, err)
 	}
-	return result{acc: st.BestAcc, logLoss: st.BestLogLoss, bestEpoch: st.BestEpoch, cpuPerEpoch: cpu / float64(max(st.Epoch, 1))}, nil
+	accs, err := valAccs(filepath.Join(dir, rundir.MetricsFile))
+	if err != nil {
+		return result{}, err
+	}
+	return result{acc: st.BestAcc, logLoss: st.BestLogLoss, bestEpoch: st.BestEpoch, cpuPerEpoch: cpu / float64(max(st.Epoch, 1)), valAcc: accs}, nil
+}
+
+// valAccs reads the validation accuracy of every epoch from metrics.jsonl.
+func valAccs(path string) ([]float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var accs []float64
+	_, _, err = metrics.ReadLines(f, func(h metrics.Header, ok bool, line []byte) {
+		if !ok || h.Type != metrics.TypeEpoch {
+			return
+		}
+		if m, err := metrics.Decode(line); err == nil {
+			if e, ok := m.(*metrics.Epoch); ok && e.Epoch == len(accs)+1 {
+				accs = append(accs, e.ValAcc)
+			}
+		}
+	})
+	return accs, err
 }
