@@ -115,7 +115,7 @@ func checkAgainstNativeTTA(t *testing.T, c *classify.Classifier, p prediction, d
 		t.Errorf("%s: label %q, native %q", p.Name, p.Label, want.Label)
 	}
 	ms, err := strconv.ParseFloat(p.Ms, 64)
-	if err != nil || !(ms > 0) || !strings.HasSuffix(p.MsTxt, " ms") {
+	if err != nil || !(ms > 0) || !strings.HasSuffix(p.MsTxt, map[bool]string{false: " ms", true: " ms · TTA"}[tta]) {
 		t.Errorf("%s: latency %q, shown as %q", p.Name, p.Ms, p.MsTxt)
 	}
 	if !p.Thumb {

@@ -334,9 +334,9 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "class", Val: "pred-ms"}}}
 								vgparent.AppendChild(vgn)
 								vgn.AddAttrInterface("data-ms", it.MsText())
-								vgn.AddAttrInterface("data-tta", it.TTA)
+								vgn.AddAttrInterface("data-tta", it.TTAAttr())
 								vgn.AddAttrInterface("title", it.Resample)
-								vgn.SetInnerHTML(it.MsText() + " ms" + map[bool]string{true: " · TTA", false: ""}[it.TTA])
+								vgn.SetInnerHTML(it.MsText() + " ms" + it.TTANote())
 								vgn = &vugu.VGNode{Type: vugu.VGNodeType(1), Data: "\n        "}
 								vgparent.AppendChild(vgn)
 							}

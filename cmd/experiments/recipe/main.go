@@ -53,6 +53,8 @@ func main() {
 	epochs := flag.Int("epochs", 30, "epochs per run (the fixed budget)")
 	seedList := flag.String("seeds", "1,2,3", "comma-separated seeds")
 	extra := flag.String("flags", "", "flags passed to every run")
+	testDir := flag.String("test", "", "with -labels: also score each run's weights on this folder of test/N.jpg photos")
+	labels := flag.String("labels", "", "the test folder's id,label CSV (1 = dog)")
 	var vs variants
 	flag.Var(&vs, "variant", "NAME=FLAGS of pawnet train (repeatable; default: the cumulative ablation)")
 	flag.Parse()
@@ -72,17 +74,31 @@ func main() {
 		}
 		seeds = append(seeds, n)
 	}
+	if (*testDir == "") != (*labels == "") {
+		fmt.Fprintln(os.Stderr, "recipe: -test and -labels go together")
+		os.Exit(2)
+	}
+	test = testSet{*testDir, *labels}
 	if err := run(*bin, *data, *runs, *extra, *epochs, seeds, vs); err != nil {
 		fmt.Fprintln(os.Stderr, "recipe:", err)
 		os.Exit(1)
 	}
 }
 
+// testSet is the labelled test set runs are scored on ("" = none).
+type testSet struct{ dir, labels string }
+
+var test testSet
+
 // result is one finished run.
 type result struct {
 	acc, logLoss, cpuPerEpoch float64
 	bestEpoch                 int
 	valAcc                    []float64 // per epoch
+	cal                       *metrics.Calibration
+	// test scores: uncalibrated, calibrated, calibrated + TTA (log loss,
+	// accuracy); nil without a test set.
+	test [][2]float64
 }
 
 func run(bin, data, runs, extra string, epochs int, seeds []uint64, vs []string) error {
@@ -99,6 +115,14 @@ func run(bin, data, runs, extra string, epochs int, seeds []uint64, vs []string)
 			}
 			fmt.Printf("%-16s seed %d: best val acc %.4f at epoch %d, log loss %.4f, %.1f CPU-s/epoch\n",
 				name, seed, r.acc, r.bestEpoch, r.logLoss, r.cpuPerEpoch)
+			if c := r.cal; c != nil {
+				fmt.Printf("%-16s seed %d: temperature %.3f, val log loss → %.4f calibrated; TTA val acc %.4f, log loss %.4f, %.4f calibrated\n",
+					name, seed, c.Temperature, c.ValLogLossCal, c.ValAccTTA, c.ValLogLossTTA, c.ValLogLossTTACal)
+			}
+			if len(r.test) == 3 {
+				fmt.Printf("%-16s seed %d: test log loss / acc: uncalibrated %.4f / %.4f, calibrated %.4f / %.4f, calibrated + TTA %.4f / %.4f\n",
+					name, seed, r.test[0][0], r.test[0][1], r.test[1][0], r.test[1][1], r.test[2][0], r.test[2][1])
+			}
 			table[i] = append(table[i], r)
 		}
 	}
@@ -135,7 +159,78 @@ func run(bin, data, runs, extra string, epochs int, seeds []uint64, vs []string)
 		fmt.Printf("| %s | `%s` | %s | %.1f%% ± %.1f | %.3f | %.1f |\n", name, strings.TrimSpace(flags), strings.Join(accs, ", "),
 			100*sum/n, 100*(hi-lo)/2, ll/n, cpu/n)
 	}
+	calibrationTable(vs, table)
 	return nil
+}
+
+// calibrationTable prints, for the variants whose runs were calibrated
+// (and scored), the mean over seeds of the val and test figures before
+// and after the temperature and with TTA.
+func calibrationTable(vs []string, table [][]result) {
+	header := false
+	for i, v := range vs {
+		name, _, _ := strings.Cut(v, "=")
+		var sum [10]float64
+		n := 0
+		for _, r := range table[i] {
+			if r.cal == nil {
+				continue
+			}
+			n++
+			vals := []float64{r.logLoss, r.cal.ValLogLossCal, r.cal.ValAccTTA, r.cal.ValLogLossTTACal, r.cal.Temperature}
+			for _, t := range r.test {
+				vals = append(vals, t[0])
+			}
+			if len(r.test) == 3 {
+				vals = append(vals, r.test[2][1])
+			}
+			for k, x := range vals {
+				sum[k] += x
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if !header {
+			fmt.Printf("\nmeans over seeds | val log loss → calibrated | TTA val acc | TTA val log loss calibrated | temperature | test log loss uncalibrated → calibrated → + TTA | test acc (TTA)\n")
+			header = true
+		}
+		m := func(k int) float64 { return sum[k] / float64(n) }
+		fmt.Printf("%-16s | %.4f → %.4f | %.1f%% | %.4f | %.3f | %.4f → %.4f → %.4f | %.1f%%\n",
+			name, m(0), m(1), 100*m(2), m(3), m(4), m(5), m(6), m(7), 100*m(8))
+	}
+}
+
+// scoreTest predicts the test set with a run's weights uncalibrated,
+// calibrated and calibrated with TTA, and scores each (`pawnet score`).
+func scoreTest(bin, dir string) ([][2]float64, error) {
+	var out [][2]float64
+	for _, v := range []struct {
+		file  string
+		flags []string
+	}{
+		{"test-uncalibrated.csv", []string{"-no-calibration"}},
+		{"test-calibrated.csv", nil},
+		{"test-tta.csv", []string{"-tta"}},
+	} {
+		sub := filepath.Join(dir, v.file)
+		args := append([]string{"predict", "-weights", filepath.Join(dir, rundir.WeightsFile), "-csv", sub}, v.flags...)
+		cmd := exec.Command(bin, append(args, test.dir)...)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("%v: %s", err, b)
+		}
+		b, err := exec.Command(bin, "score", sub, test.labels).Output()
+		if err != nil {
+			return nil, err
+		}
+		var n int
+		var ll, acc float64
+		if _, err := fmt.Sscanf(string(b), "score: %d photos, log loss %f, accuracy %f", &n, &ll, &acc); err != nil {
+			return nil, fmt.Errorf("pawnet score said %q: %v", b, err)
+		}
+		out = append(out, [2]float64{ll, acc})
+	}
+	return out, nil
 }
 
 // trainOne trains one run (or reads back a finished one) and returns its
@@ -182,7 +277,14 @@ func trainOne(bin, data, runs, id, flags string, epochs int, seed uint64) (resul
 	if err != nil {
 		return result{}, err
 	}
-	return result{acc: st.BestAcc, logLoss: st.BestLogLoss, bestEpoch: st.BestEpoch, cpuPerEpoch: cpu / float64(max(st.Epoch, 1)), valAcc: accs}, nil
+	r := result{acc: st.BestAcc, logLoss: st.BestLogLoss, bestEpoch: st.BestEpoch, cpuPerEpoch: cpu / float64(max(st.Epoch, 1)), valAcc: accs,
+		cal: st.BestCalibration}
+	if test.dir != "" {
+		if r.test, err = scoreTest(bin, dir); err != nil {
+			return result{}, err
+		}
+	}
+	return r, nil
 }
 
 // valAccs reads the validation accuracy of every epoch from metrics.jsonl.

@@ -33,3 +33,20 @@ func (s *State) TTACost() string {
 	}
 	return "the photo and its mirror, probabilities averaged: about 2× the time"
 }
+
+// TTAAttr is the item's data-tta: "true" when it was classified with TTA.
+func (it *Item) TTAAttr() string {
+	if it.TTA {
+		return "true"
+	}
+	return "false"
+}
+
+// TTANote follows the latency: " · TTA" when the photo was classified
+// with TTA, else "".
+func (it *Item) TTANote() string {
+	if it.TTA {
+		return " · TTA"
+	}
+	return ""
+}
