@@ -136,6 +136,22 @@ func TestClassifyPhotos(t *testing.T) {
 	b.open(srv.URL())
 	b.wait("the history", epochsShownJS(runEpochs)+` && document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
 
+	// The finished run's Calibration card: the best epoch's temperature
+	// and TTA figures, and a reliability diagram of its validation photos.
+	b.wait("the calibration card", `document.querySelectorAll("#reliability rect.rel-bar").length > 0`, 10*time.Second)
+	if note := eval[string](b, `document.querySelector("#calibration-note").textContent`); !strings.Contains(note, "(best) · temperature ") || !strings.Contains(note, "TTA: ") {
+		t.Errorf("calibration note %q", note)
+	}
+	valSize := 0
+	for _, m := range r.msgs {
+		if rs, ok := m.(*metrics.RunStart); ok {
+			valSize = rs.ValSize
+		}
+	}
+	if n := eval[int](b, `[...document.querySelectorAll("#reliability rect.rel-bar")].reduce((s, r) => s + Number(r.dataset.count), 0)`); n != valSize {
+		t.Errorf("the reliability diagram counts %d photos, the run validates %d", n, valSize)
+	}
+
 	train := filepath.Join(testdata.SampleDir(t), "train")
 	files := []string{filepath.Join(train, "cat.850.jpg"), filepath.Join(train, "dog.850.jpg")}
 	var drops []dropFile
