@@ -17,13 +17,15 @@ const (
 
 // LearningRateAt is the learning rate of train step `step` (0-based,
 // counted over the whole run) out of `total`, with `perEpoch` steps per
-// epoch, under schedule. It depends only on its arguments, so a resumed
+// epoch, under schedule. A warm-up longer than the run is cut to it. It depends only on its arguments, so a resumed
 // run continues the same curve. An empty schedule is ScheduleConstant.
 func LearningRateAt(lr float64, schedule string, warmupEpochs float64, step, total, perEpoch int) float64 {
 	if schedule != ScheduleCosine || total <= 0 {
 		return lr
 	}
-	warm := int(math.Round(warmupEpochs * float64(perEpoch)))
+	// A warm-up longer than the run (e.g. -epochs 1 with the default 2)
+	// ends with it.
+	warm := min(int(math.Round(warmupEpochs*float64(perEpoch))), total)
 	if step < warm {
 		return lr * float64(step+1) / float64(warm)
 	}
@@ -39,8 +41,8 @@ func (o Options) validateRecipe() error {
 	switch {
 	case o.Schedule != "" && o.Schedule != ScheduleConstant && o.Schedule != ScheduleCosine:
 		return fmt.Errorf("-schedule %q: want %s or %s", o.Schedule, ScheduleConstant, ScheduleCosine)
-	case !(o.WarmupEpochs >= 0) || o.WarmupEpochs > float64(o.Epochs):
-		return fmt.Errorf("-warmup %v: must be between 0 and -epochs (%d)", o.WarmupEpochs, o.Epochs)
+	case !(o.WarmupEpochs >= 0) || math.IsInf(o.WarmupEpochs, 0):
+		return fmt.Errorf("-warmup %v: must be 0 or more epochs", o.WarmupEpochs)
 	case !(o.WeightDecay >= 0) || math.IsInf(o.WeightDecay, 0):
 		return fmt.Errorf("-wd %v: must be 0 (plain Adam) or a positive number", o.WeightDecay)
 	case !(o.LabelSmoothing >= 0 && o.LabelSmoothing < 1):

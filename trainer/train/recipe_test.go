@@ -25,6 +25,7 @@ func TestLearningRateAt(t *testing.T) {
 		{"no warm-up, half way", ScheduleCosine, 0, 50, lr / 2},
 		{"last step near 0", ScheduleCosine, 0, 99, lr * 0.5 * (1 + math.Cos(math.Pi*0.99))},
 		{"past the end, floored", ScheduleCosine, 0, 150, lr * 1e-4},
+		{"warm-up longer than the run", ScheduleCosine, 20, 49, lr * 50 / 100},
 	} {
 		if got := LearningRateAt(lr, tc.schedule, tc.warmup, tc.step, 100, 10); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("%s: lr %g at step %d, want %g", tc.name, got, tc.step, tc.want)
