@@ -24,7 +24,7 @@ func TestDefaultsPerConfig(t *testing.T) {
 		schedule         string
 		warmup, wd, ls   float64
 	}{
-		{alexnet.Small(), 1e-3, 55, 0, ScheduleCosine, 2, 0.05, 0.1},
+		{alexnet.Small(), 1e-3, 55, 0, ScheduleCosine, 2, 0, 0},
 		{alexnet.Full(), 1e-4, 10, 5, ScheduleConstant, 0, 0, 0},
 	} {
 		o := Defaults(tc.cfg)
