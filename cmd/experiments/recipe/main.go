@@ -13,7 +13,7 @@
 //	GOEXPERIMENT=simd go run ./cmd/experiments/recipe -data data/sample/train -epochs 30
 //
 // A variant is NAME=FLAGS (the flags of `pawnet train`), given with -variant
-// (repeatable); the default list is the cumulative ablation in README.md.
+// (repeatable); the default list is the ablation in README.md.
 package main
 
 import (
@@ -32,12 +32,14 @@ import (
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
-// defaultVariants is the cumulative ablation: each adds one change to the
-// one before it.
+// defaultVariants is the ablation in README.md: the earlier recipe, the
+// cosine schedule, then weight decay and label smoothing on top of it, each
+// alone and together.
 var defaultVariants = []string{
 	"base=-schedule constant -wd 0 -label-smoothing 0",
 	"cosine=-schedule cosine -warmup 2 -wd 0 -label-smoothing 0",
 	"cosine+wd=-schedule cosine -warmup 2 -wd 0.05 -label-smoothing 0",
+	"cosine+ls=-schedule cosine -warmup 2 -wd 0 -label-smoothing 0.1",
 	"cosine+wd+ls=-schedule cosine -warmup 2 -wd 0.05 -label-smoothing 0.1",
 }
 
