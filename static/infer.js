@@ -42,14 +42,14 @@ self.onmessage = async (e) => {
       }
       case "classify": {
         const bytes = new Uint8Array(await msg.file.arrayBuffer());
-        const r = self.pawnet.classify(bytes);
+        const r = self.pawnet.classify(bytes, !!msg.tta);
         if (r.error) {
           self.postMessage({ type: "result", id: msg.id, error: r.error });
           return;
         }
         const heat = r.heat ? r.heat.map((png) => new Blob([png], { type: "image/png" })) : undefined;
         self.postMessage({
-          type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms,
+          type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms, tta: r.tta, resample: r.resample,
           heat, heatW: r.heatW, heatH: r.heatH, camSide: r.camSide, heatError: r.heatError,
         });
         return;

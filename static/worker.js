@@ -82,7 +82,7 @@ self.onmessage = (e) => {
     return;
   }
   if (!msg || msg.type !== "classify") return;
-  jobs.push({ id: msg.id, file: msg.file });
+  jobs.push({ id: msg.id, file: msg.file, tta: !!msg.tta });
   preload.then(() => ensureLoaded(msg.version || 0, msg.run || "", msg.weights || "weights")).then(dispatch, (err) => {
     const message = String(err && err.message || err);
     // Every photo waiting fails with the same error.
@@ -209,6 +209,7 @@ function onWorkerMessage(p, msg) {
       const r = msg.error ? { type: "result", id: msg.id, error: msg.error }
         : {
           type: "result", id: msg.id, probs: msg.probs, best: msg.best, label: msg.label, classes: loaded.classes, ms: msg.ms,
+          tta: msg.tta, resample: msg.resample,
           heat: msg.heat, heatW: msg.heatW, heatH: msg.heatH, camSide: msg.camSide, heatError: msg.heatError,
         };
       post(r);
@@ -228,7 +229,7 @@ function dispatch() {
     p.busy = true;
     p.job = job;
     post({ type: "start", id: job.id });
-    p.worker.postMessage({ type: "classify", id: job.id, file: job.file });
+    p.worker.postMessage({ type: "classify", id: job.id, file: job.file, tta: job.tta });
   }
 }
 

@@ -67,7 +67,7 @@ func TestPredictCAMAndFilters(t *testing.T) {
 			t.Errorf("output does not list %s with its overlay %s:\n%s", p, cam, out)
 		}
 		data, _ := os.ReadFile(p)
-		e, err := c.Explain(data)
+		e, err := c.Explain(data, false)
 		if err != nil {
 			t.Fatal(err)
 		}

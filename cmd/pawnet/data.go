@@ -124,6 +124,7 @@ func runStats(args []string) error {
 		return err
 	}
 	st.Seed, st.ValFraction = *seed, *val
+	st.Photos = dataset.PhotoSizes(train, *workers)
 	data, _ := json.MarshalIndent(st, "", "  ")
 	if err := fsutil.WriteFileAtomic(*out, append(data, '\n')); err != nil {
 		return err

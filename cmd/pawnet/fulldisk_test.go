@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestCheckpointOnFullDisk(t *testing.T) {
 		t.Errorf("error output does not say what failed:\n%s", out)
 	}
 	after, err := rundir.ReadState(run)
-	if err != nil || after != before {
+	if err != nil || !reflect.DeepEqual(after, before) {
 		t.Errorf("state.json changed: %+v, was %+v (%v)", after, before, err)
 	}
 	if again, err := os.ReadFile(filepath.Join(run, before.Checkpoint, model.CheckpointFile)); err != nil || string(again) != string(ckpt) {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
@@ -23,8 +24,9 @@ func runPredict(args []string) error {
 	camDir := fs.String("cam", "", "write each photo's Grad-CAM overlay (its predicted class's heatmap over the photo) to DIR/<name>.cam.png; one photo per forward pass, no -tta")
 	camOpacity := fs.Float64("cam-opacity", 0.5, "opacity of the heatmap in the -cam overlays (0..1)")
 	camSize := fs.Int("cam-size", 256, "longer side of the -cam overlays in pixels, the photo resized up or down (0: the photo's size)")
+	raw := fs.Bool("no-calibration", false, "ignore the export's temperature: uncalibrated probabilities")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pawnet predict -weights W [-tta] [-batch 8] [-csv submission.csv] [-cam DIR] FILE_OR_DIR...")
+		fmt.Fprintln(os.Stderr, "usage: pawnet predict -weights W [-tta] [-no-calibration] [-batch 8] [-csv submission.csv] [-cam DIR] FILE_OR_DIR...")
 		fs.PrintDefaults()
 	}
 	fs.Parse(args)
@@ -49,6 +51,15 @@ func runPredict(args []string) error {
 	if err != nil {
 		return err
 	}
+	switch {
+	case *raw:
+		c.Temperature = 0
+		fmt.Fprintln(os.Stderr, "calibration: off (-no-calibration)")
+	case c.Temperature > 0:
+		fmt.Fprintf(os.Stderr, "calibration: temperature %.4g from %s\n", c.Temperature, *weights)
+	default:
+		fmt.Fprintf(os.Stderr, "calibration: none (%s has no temperature)\n", *weights)
+	}
 	files, err := predict.Files(fs.Args())
 	if err != nil {
 		return err
@@ -65,6 +76,9 @@ func runPredict(args []string) error {
 			fmt.Printf("P(%s)=%.4f\t", c.Classes[i], p)
 		}
 		fmt.Printf("→ %s", r.Label)
+		if r.Resample.Prescaled {
+			fmt.Printf("\t(resized %s)", r.Resample)
+		}
 		if cam != "" {
 			fmt.Printf("\tcam %s", cam)
 		}
@@ -102,7 +116,11 @@ func runPredict(args []string) error {
 
 func runScore(args []string) error {
 	fs := flag.NewFlagSet("score", flag.ExitOnError)
-	fs.Usage = func() { fmt.Fprintln(os.Stderr, "usage: pawnet score submission.csv test_labels.csv") }
+	plot := fs.String("plot", "", "also write a 10-bin reliability diagram of P(dog) to this PNG file")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: pawnet score [-plot reliability.png] submission.csv test_labels.csv")
+		fs.PrintDefaults()
+	}
 	fs.Parse(args)
 	if fs.NArg() != 2 {
 		fs.Usage()
@@ -136,6 +154,21 @@ func runScore(args []string) error {
 	if s.Missing > 0 {
 		fmt.Printf(", %d labelled ids missing from the submission", s.Missing)
 	}
-	fmt.Println()
+	bins := predict.ReliabilityBins(pred, labels, 10)
+	fmt.Printf(", ECE %.4f\n", metrics.ExpectedCalibrationError(bins))
+	if *plot != "" {
+		fmt.Println("reliability (P(dog) bin: photos, mean P(dog), fraction of dogs):")
+		for _, b := range bins {
+			fmt.Printf("  %.1f–%.1f: %4d  %.3f  %.3f\n", b.Lo, b.Hi, b.Count, b.Confidence, b.Frequency)
+		}
+		img, err := predict.ReliabilityPNG(bins, fmt.Sprintf("%s: log loss %.4f, accuracy %.4f", filepath.Base(fs.Arg(0)), s.LogLoss, s.Accuracy))
+		if err != nil {
+			return err
+		}
+		if err := fsutil.WriteFileAtomic(*plot, img); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s\n", *plot)
+	}
 	return nil
 }

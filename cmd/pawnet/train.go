@@ -53,6 +53,10 @@ func trainFlags(fs *flag.FlagSet, o *train.Options) {
 	fs.Uint64Var(&o.Seed, "seed", small.Seed, "seed of the split, init, shuffling and augmentation")
 	fs.Float64Var(&o.ValFraction, "val", small.ValFraction, "validation fraction, between 0 and 1")
 	fs.IntVar(&o.Patience, "patience", 0, perModel("stop after this many epochs without a better val accuracy; 0: never", small.Patience, full.Patience))
+	fs.StringVar(&o.Schedule, "schedule", "", perModel("learning-rate schedule: constant, or cosine (linear warm-up, then cosine decay to the last epoch)", small.Schedule, full.Schedule))
+	fs.Float64Var(&o.WarmupEpochs, "warmup", 0, perModel("epochs of linear warm-up with -schedule cosine", small.WarmupEpochs, full.WarmupEpochs))
+	fs.Float64Var(&o.WeightDecay, "wd", 0, perModel("AdamW decoupled weight decay (0: plain Adam)", small.WeightDecay, full.WeightDecay))
+	fs.Float64Var(&o.LabelSmoothing, "label-smoothing", 0, perModel("label smoothing ε in [0, 1)", small.LabelSmoothing, full.LabelSmoothing))
 	fs.IntVar(&o.Keep, "keep", small.Keep, "epoch checkpoints to keep")
 	fs.IntVar(&o.Workers, "workers", 0, "loader goroutines (default: all cores)")
 	fs.BoolVar(&o.NoAugment, "no-augment", false, "train without augmentation")
@@ -84,6 +88,18 @@ func withModelDefaults(fs *flag.FlagSet, o train.Options, cfg alexnet.Config) tr
 	}
 	if !set["patience"] {
 		o.Patience = d.Patience
+	}
+	if !set["schedule"] {
+		o.Schedule = d.Schedule
+	}
+	if !set["warmup"] {
+		o.WarmupEpochs = d.WarmupEpochs
+	}
+	if !set["wd"] {
+		o.WeightDecay = d.WeightDecay
+	}
+	if !set["label-smoothing"] {
+		o.LabelSmoothing = d.LabelSmoothing
 	}
 	if !set["epochs"] && o.Resume == "" {
 		o.Epochs = d.Epochs // with -resume, 0 keeps the run's own count

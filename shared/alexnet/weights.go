@@ -32,6 +32,9 @@ const (
 	MetaValAcc     = "pawnet.val_acc"     // float64, shortest round-trip form
 	MetaValLogLoss = "pawnet.val_logloss" // float64, shortest round-trip form
 	MetaVariant    = "pawnet.variant"     // the Variant, when not F32
+	// MetaTemperature is the calibration temperature (float64, shortest
+	// round-trip form), present when one was fitted.
+	MetaTemperature = "pawnet.temperature"
 )
 
 // maxHeaderSize is the largest JSON header Load accepts; it matches the
@@ -64,6 +67,10 @@ type Metadata struct {
 	// those weights.
 	ValAcc     float64
 	ValLogLoss float64
+	// Temperature is the calibration temperature fitted on the validation
+	// logits after training: probabilities are softmax(logits/T) (see
+	// TemperedProbabilities). 0 means none was fitted (T = 1).
+	Temperature float64
 }
 
 // checkMeta validates meta against cfg.
@@ -73,6 +80,9 @@ func checkMeta(cfg Config, meta Metadata) error {
 	}
 	if len(meta.Stats) != 0 && !json.Valid(meta.Stats) {
 		return errors.New("alexnet: metadata stats are not valid JSON")
+	}
+	if t := meta.Temperature; t < 0 || math.IsNaN(t) || math.IsInf(t, 0) {
+		return fmt.Errorf("alexnet: temperature %v must be positive (or 0: none)", t)
 	}
 	return nil
 }
@@ -199,6 +209,9 @@ func encodeHeader(cfg Config, meta Metadata, v Variant, tensors []tensorData) ([
 	}
 	if v != F32 {
 		md[MetaVariant] = string(v)
+	}
+	if meta.Temperature > 0 {
+		md[MetaTemperature] = strconv.FormatFloat(meta.Temperature, 'g', -1, 64)
 	}
 	if len(meta.Stats) != 0 {
 		md[MetaStats] = string(meta.Stats)
@@ -415,6 +428,13 @@ func decodeMeta(md map[string]string, meta *Metadata) error {
 			}
 			*dst = v
 		}
+	}
+	if s, ok := md[MetaTemperature]; ok {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("invalid %s %q: want a positive number", MetaTemperature, s)
+		}
+		meta.Temperature = v
 	}
 	return nil
 }

@@ -18,11 +18,12 @@ import (
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 var testMeta = Metadata{
-	Stats:      json.RawMessage(`{"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}`),
-	Classes:    []string{"cat", "dog"},
-	BestEpoch:  7,
-	ValAcc:     0.8125,
-	ValLogLoss: 0.4142135623730951,
+	Stats:       json.RawMessage(`{"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}`),
+	Classes:     []string{"cat", "dog"},
+	BestEpoch:   7,
+	ValAcc:      0.8125,
+	ValLogLoss:  0.4142135623730951,
+	Temperature: 1.375,
 }
 
 // savedSmall returns a Small model's parameters and their weights file.

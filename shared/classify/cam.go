@@ -7,6 +7,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/explain"
 	"github.com/pawnet/pawnet/shared/imageio"
+	"github.com/pawnet/pawnet/shared/preprocess"
 )
 
 // Explanation is a photo's prediction with the Grad-CAM map of every class,
@@ -22,17 +23,17 @@ type Explanation struct {
 	Width, Height int
 }
 
-// Explain classifies one photo (without test-time augmentation) and
-// computes the Grad-CAM map of each class. A photo that cannot be decoded
-// returns its error.
-func (c *Classifier) Explain(data []byte) (Explanation, error) {
-	// Tensor's steps (preprocess.EvalBytes), keeping the photo's size.
-	img, _, err := imageio.Decode(data, c.MaxPixels)
+// Explain classifies one photo as Classify does (the same eval
+// transform and temperature) and computes the Grad-CAM map of each class
+// from the same forward pass. With tta the probabilities also average
+// those of the photo's mirror (one more forward pass); the maps stay
+// those of the photo itself. A photo that cannot be decoded returns its
+// error.
+func (c *Classifier) Explain(data []byte, tta bool) (Explanation, error) {
+	x, rs, err := c.tensor(data)
 	if err != nil {
 		return Explanation{}, err
 	}
-	x := make([]float32, c.Size*c.Size*3)
-	c.Norm.Bytes(imageio.Resize(img, c.Size, c.Size).Pix, x)
 	all := make([]int, c.Model.Config().Classes)
 	for i := range all {
 		all[i] = i
@@ -41,14 +42,23 @@ func (c *Classifier) Explain(data []byte) (Explanation, error) {
 	if err != nil {
 		return Explanation{}, err
 	}
-	probs := alexnet.Probabilities(cam.Logits)
+	probs := alexnet.TemperedProbabilities(cam.Logits, c.Temperature)
+	if tta {
+		logits, err := c.Model.Forward(preprocess.Mirror(x, c.Size), 1)
+		if err != nil {
+			return Explanation{}, err
+		}
+		for i, p := range alexnet.TemperedProbabilities(logits, c.Temperature) {
+			probs[i] = (probs[i] + p) / 2
+		}
+	}
 	best := alexnet.Argmax(probs)
 	return Explanation{
-		Prediction: Prediction{Probs: probs, Best: best, Label: c.Classes[best]},
+		Prediction: Prediction{Probs: probs, Best: best, Label: c.Classes[best], Resample: rs},
 		Side:       cam.Side,
 		Maps:       cam.Maps,
-		Width:      img.Bounds().Dx(),
-		Height:     img.Bounds().Dy(),
+		Width:      rs.Width,
+		Height:     rs.Height,
 	}, nil
 }
 

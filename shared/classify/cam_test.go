@@ -3,6 +3,7 @@ package classify
 import (
 	"bytes"
 	"image/png"
+	"math"
 	"slices"
 	"testing"
 
@@ -19,16 +20,30 @@ func TestExplain(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := photo(t)
-	want, err := c.Classify(data, false)
+	// Explain gives Classify's probabilities, with a temperature and TTA too
+	// (TTA's average is summed in another order: within 1e-6).
+	c.Temperature = 1.7
+	for _, tta := range []bool{true, false} {
+		want, err := c.Classify(data, tta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := c.Explain(data, tta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		close := len(e.Probs) == len(want.Probs)
+		for i := range want.Probs {
+			close = close && math.Abs(float64(e.Probs[i]-want.Probs[i])) <= 1e-6
+		}
+		if !close || (!tta && !slices.Equal(e.Probs, want.Probs)) || e.Best != want.Best || e.Label != want.Label || e.Resample != want.Resample {
+			t.Errorf("tta %v: Explain %v %d %q, Classify %v %d %q", tta, e.Probs, e.Best, e.Label, want.Probs, want.Best, want.Label)
+		}
+	}
+	c.Temperature = 0
+	e, err := c.Explain(data, false)
 	if err != nil {
 		t.Fatal(err)
-	}
-	e, err := c.Explain(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(e.Probs, want.Probs) || e.Best != want.Best || e.Label != want.Label {
-		t.Errorf("Explain %v %d %q, Classify %v %d %q", e.Probs, e.Best, e.Label, want.Probs, want.Best, want.Label)
 	}
 	if e.Width != 48 || e.Height != 40 || e.Side != 3 || len(e.Maps) != 2 {
 		t.Fatalf("photo %d×%d, %d maps of side %d; want 48×40, 2 of side 3", e.Width, e.Height, len(e.Maps), e.Side)
@@ -52,7 +67,7 @@ func TestExplain(t *testing.T) {
 			t.Errorf("class %d: PNG pixel differs from Heatmap's", class)
 		}
 	}
-	if _, err := c.Explain([]byte("not a photo")); err == nil {
+	if _, err := c.Explain([]byte("not a photo"), false); err == nil {
 		t.Error("Explain accepted a text file")
 	}
 	for _, tc := range []struct{ w, h, side, ww, wh int }{

@@ -23,6 +23,15 @@ type Classifier struct {
 	Classes []string
 	// MaxPixels limits the declared size of a photo (0: the default 40 MP).
 	MaxPixels int
+	// Temperature divides the logits before the softmax: the calibration
+	// fitted after training (alexnet.Metadata.Temperature), so the
+	// probabilities are calibrated. 0 or 1: none.
+	Temperature float64
+	// TypicalSide is the training photos' median longer side (from the
+	// stats' photo sizes): a photo more than preprocess.PrescaleFactor
+	// times larger is first downscaled to it (see preprocess.EvalPhoto).
+	// 0: photos are resized to the input size in one step.
+	TypicalSide int
 }
 
 // New prepares a classifier from a loaded weights file; the file must carry
@@ -46,7 +55,11 @@ func New(m *alexnet.Model) (*Classifier, error) {
 			classes = append(classes, fmt.Sprintf("class%d", i))
 		}
 	}
-	return &Classifier{Model: m, Norm: norm, Size: m.Config().InputSize, Classes: classes}, nil
+	c := &Classifier{Model: m, Norm: norm, Size: m.Config().InputSize, Classes: classes, Temperature: meta.Temperature}
+	if st.Photos != nil {
+		c.TypicalSide = st.Photos.Median
+	}
+	return c, nil
 }
 
 // Prediction is the result for one photo.
@@ -54,11 +67,19 @@ type Prediction struct {
 	Probs []float32 // per class, summing to 1
 	Best  int       // index of the most likely class
 	Label string    // its name
+	// Resample says how the photo was resized to the input: its size, and
+	// whether it was first downscaled to the training photos' size.
+	Resample preprocess.Resample
 }
 
 // Tensor decodes a photo and applies the eval transform.
 func (c *Classifier) Tensor(data []byte) ([]float32, error) {
-	return preprocess.EvalBytes(data, c.Size, c.MaxPixels, c.Norm)
+	x, _, err := c.tensor(data)
+	return x, err
+}
+
+func (c *Classifier) tensor(data []byte) ([]float32, preprocess.Resample, error) {
+	return preprocess.EvalPhoto(data, c.Size, c.MaxPixels, c.Norm, c.TypicalSide)
 }
 
 // Classify predicts one photo. With tta it averages the probabilities of
@@ -83,13 +104,14 @@ func (c *Classifier) ClassifyBatch(photos [][]byte, tta bool) ([]Prediction, []e
 	}
 	tensors := make([][]float32, len(photos))
 	parallel(len(photos), func(i int) {
-		x, err := c.Tensor(photos[i])
+		x, rs, err := c.tensor(photos[i])
 		if err != nil {
 			errs[i] = err
 			return
 		}
+		preds[i].Resample = rs
 		if tta {
-			x = append(x, mirror(x, c.Size)...)
+			x = append(x, preprocess.Mirror(x, c.Size)...)
 		}
 		tensors[i] = x
 	})
@@ -116,12 +138,12 @@ func (c *Classifier) ClassifyBatch(photos [][]byte, tta bool) ([]Prediction, []e
 		probs := make([]float32, k)
 		for j := range copies {
 			off := (b*copies + j) * k
-			for cl, p := range alexnet.Probabilities(logits[off : off+k]) {
+			for cl, p := range alexnet.TemperedProbabilities(logits[off:off+k], c.Temperature) {
 				probs[cl] += p / float32(copies)
 			}
 		}
 		best := alexnet.Argmax(probs)
-		preds[i] = Prediction{Probs: probs, Best: best, Label: c.Classes[best]}
+		preds[i] = Prediction{Probs: probs, Best: best, Label: c.Classes[best], Resample: preds[i].Resample}
 	}
 	return preds, errs
 }
@@ -146,15 +168,4 @@ func parallel(n int, fn func(i int)) {
 		})
 	}
 	wg.Wait()
-}
-
-// mirror returns an HWC image flipped horizontally.
-func mirror(x []float32, size int) []float32 {
-	out := make([]float32, len(x))
-	for y := 0; y < size; y++ {
-		for u := 0; u < size; u++ {
-			copy(out[(y*size+u)*3:(y*size+u)*3+3], x[(y*size+size-1-u)*3:(y*size+size-1-u)*3+3])
-		}
-	}
-	return out
 }

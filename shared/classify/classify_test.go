@@ -62,7 +62,7 @@ func TestClassify(t *testing.T) {
 	}
 	// TTA is the mean of the photo and its mirror.
 	x, _ := c.Tensor(data)
-	logits, _ := c.Model.Forward(mirror(x, c.Size), 1)
+	logits, _ := c.Model.Forward(preprocess.Mirror(x, c.Size), 1)
 	m := alexnet.Probabilities(logits)
 	for i, p := range []Prediction{plain, tta} {
 		if s := p.Probs[0] + p.Probs[1]; math.Abs(float64(s)-1) > 1e-6 || p.Label != c.Classes[p.Best] {
@@ -72,6 +72,31 @@ func TestClassify(t *testing.T) {
 	for k := range m {
 		if want := (plain.Probs[k] + m[k]) / 2; math.Abs(float64(tta.Probs[k]-want)) > 1e-6 {
 			t.Errorf("tta P[%d] = %v, want %v", k, tta.Probs[k], want)
+		}
+	}
+	// A temperature divides the logits before the softmax, in both paths.
+	cal := *c
+	cal.Temperature = 2.5
+	for _, withTTA := range []bool{false, true} {
+		got, err := cal.Classify(data, withTTA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lp, _ := c.Model.Forward(x, 1)
+		want := alexnet.TemperedProbabilities(lp, 2.5)
+		if withTTA {
+			wm := alexnet.TemperedProbabilities(logits, 2.5)
+			for k := range want {
+				want[k] = (want[k] + wm[k]) / 2
+			}
+		}
+		for k := range want {
+			if math.Abs(float64(got.Probs[k]-want[k])) > 1e-6 {
+				t.Errorf("tta %v, temperature 2.5: P[%d] = %v, want %v", withTTA, k, got.Probs[k], want[k])
+			}
+		}
+		if got.Best != map[bool]Prediction{false: plain, true: tta}[withTTA].Best {
+			t.Errorf("tta %v: the temperature changed the predicted class", withTTA)
 		}
 	}
 	if _, err := c.Classify([]byte("not a photo"), false); err == nil {
@@ -125,5 +150,39 @@ func TestClassifyBatch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNewTakesTheTemperature checks that a classifier applies the
+// temperature its weights file records, and the training photos' size:
+// the 48×40 test photo is over twice their 16 px median, so it is first
+// downscaled to 16×13, and the prediction says so.
+func TestNewTakesTheTemperature(t *testing.T) {
+	cfg := alexnet.Small()
+	meta := alexnet.Metadata{Classes: []string{"cat", "dog"}, Temperature: 1.625}
+	meta.Stats, _ = json.Marshal(preprocess.Stats{Mean: [3]float64{0.5, 0.45, 0.4}, Std: [3]float64{0.25, 0.24, 0.25}, Size: 227,
+		Photos: preprocess.NewPhotoSizes([]int{16, 16, 20})})
+	var buf bytes.Buffer
+	if err := alexnet.Save(&buf, cfg, alexnet.InitParams(cfg, 1), meta); err != nil {
+		t.Fatal(err)
+	}
+	m, err := alexnet.Load(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temperature != 1.625 || c.TypicalSide != 16 {
+		t.Errorf("classifier temperature %v, typical side %d; want 1.625, 16", c.Temperature, c.TypicalSide)
+	}
+	p, err := c.Classify(photo(t), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := preprocess.Resample{Width: 48, Height: 40, Prescaled: true, PrescaledWidth: 16, PrescaledHeight: 13, Size: 64}
+	if p.Resample != want {
+		t.Errorf("resample %+v, want %+v", p.Resample, want)
 	}
 }

@@ -114,6 +114,22 @@ type Epoch struct {
 	Best       bool    `json:"best"`
 	BestEpoch  int     `json:"best_epoch"`
 	BestValAcc float64 `json:"best_val_acc"`
+	// Calibration, set on best epochs only (see Calibration).
+	Calibration *Calibration `json:"calibration,omitempty"`
+}
+
+// Calibration is what a best epoch's validation logits give beyond the
+// plain figures: the temperature fitted on them (and stored in the
+// export), the log loss with it, the test-time-augmentation (photo and
+// mirror, probabilities averaged) accuracy and log loss without and with
+// it, and the reliability diagram of the calibrated TTA P(dog).
+type Calibration struct {
+	Temperature      float64          `json:"temperature"`
+	ValLogLossCal    float64          `json:"val_log_loss_cal"`
+	ValAccTTA        float64          `json:"val_acc_tta"`
+	ValLogLossTTA    float64          `json:"val_log_loss_tta"`
+	ValLogLossTTACal float64          `json:"val_log_loss_tta_cal"`
+	Reliability      []ReliabilityBin `json:"reliability,omitempty"`
 }
 
 // Confusion is the validation confusion matrix after an epoch:

@@ -32,6 +32,9 @@ type Stats struct {
 	// part was used, so nothing leaks from validation.
 	Seed        uint64  `json:"seed"`
 	ValFraction float64 `json:"val_fraction"`
+	// Photos is the size distribution of the train split's photos (nil
+	// in stats written before it was recorded).
+	Photos *PhotoSizes `json:"photos,omitempty"`
 }
 
 // Validate checks that the statistics can normalize an image.

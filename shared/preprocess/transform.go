@@ -60,15 +60,11 @@ func Eval(img *imageio.RGB, size int, n Normalizer, dst []float32) {
 
 // EvalBytes decodes an encoded photo and applies Eval: the whole path from
 // a file's bytes to a model input, shared by `pawnet predict` and the
-// browser. maxPixels ≤ 0 means imageio.DefaultMaxPixels.
+// browser. maxPixels ≤ 0 means imageio.DefaultMaxPixels. It is EvalPhoto
+// without a prescale.
 func EvalBytes(data []byte, size, maxPixels int, n Normalizer) ([]float32, error) {
-	img, _, err := imageio.DecodeRGB(data, size, size, maxPixels)
-	if err != nil {
-		return nil, err
-	}
-	dst := make([]float32, size*size*3)
-	n.Bytes(img.Pix, dst)
-	return dst, nil
+	x, _, err := EvalPhoto(data, size, maxPixels, n, 0)
+	return x, err
 }
 
 // AugConfig holds the ranges of the train-time augmentations.
@@ -350,3 +346,16 @@ func clamp255(v float32) float32 {
 }
 
 func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
+
+// Mirror returns an HWC image of size×size×3 values flipped horizontally
+// (the test-time augmentation of the trainer's validation and of
+// shared/classify).
+func Mirror(x []float32, size int) []float32 {
+	out := make([]float32, len(x))
+	for y := 0; y < size; y++ {
+		for u := 0; u < size; u++ {
+			copy(out[(y*size+u)*3:(y*size+u)*3+3], x[(y*size+size-1-u)*3:(y*size+size-1-u)*3+3])
+		}
+	}
+	return out
+}

@@ -88,7 +88,7 @@ func TestClassifyWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := c.Explain(data)
+	e, err := c.Explain(data, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ type prediction struct {
 	MsTxt string `json:"msText"`
 	Err   string `json:"err"`
 	Thumb bool   `json:"thumb"`
+	TTA   bool   `json:"tta"`
 }
 
 const predictionsJS = `[...document.querySelectorAll("#predictions li.prediction")].map((li) => ({
@@ -41,6 +42,7 @@ const predictionsJS = `[...document.querySelectorAll("#predictions li.prediction
   msText: li.querySelector(".pred-ms") ? li.querySelector(".pred-ms").textContent.trim() : "",
   err: li.querySelector(".pred-error") ? li.querySelector(".pred-error").textContent.trim() : "",
   thumb: !!li.querySelector(".pred-thumb img"),
+  tta: !!li.querySelector(".pred-ms") && li.querySelector(".pred-ms").dataset.tta === "true",
 }))`
 
 // predictions returns the panel's results, newest first.
@@ -81,11 +83,20 @@ func nativeClassifier(t testing.TB, weights string) *classify.Classifier {
 // run natively on the same bytes and weights.
 func checkAgainstNative(t *testing.T, c *classify.Classifier, p prediction, data []byte) {
 	t.Helper()
+	checkAgainstNativeTTA(t, c, p, data, false)
+}
+
+// checkAgainstNativeTTA is checkAgainstNative with or without TTA.
+func checkAgainstNativeTTA(t *testing.T, c *classify.Classifier, p prediction, data []byte, tta bool) {
+	t.Helper()
 	if p.State != "done" {
 		t.Errorf("%s: state %q (%s)", p.Name, p.State, p.Err)
 		return
 	}
-	want, err := c.Classify(data, false)
+	if p.TTA != tta {
+		t.Errorf("%s: data-tta %v, want %v", p.Name, p.TTA, tta)
+	}
+	want, err := c.Classify(data, tta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +115,7 @@ func checkAgainstNative(t *testing.T, c *classify.Classifier, p prediction, data
 		t.Errorf("%s: label %q, native %q", p.Name, p.Label, want.Label)
 	}
 	ms, err := strconv.ParseFloat(p.Ms, 64)
-	if err != nil || !(ms > 0) || !strings.HasSuffix(p.MsTxt, " ms") {
+	if err != nil || !(ms > 0) || !strings.HasSuffix(p.MsTxt, map[bool]string{false: " ms", true: " ms · TTA"}[tta]) {
 		t.Errorf("%s: latency %q, shown as %q", p.Name, p.Ms, p.MsTxt)
 	}
 	if !p.Thumb {
@@ -124,6 +135,22 @@ func TestClassifyPhotos(t *testing.T) {
 	srv.loadHistory(t, r.metrics)
 	b.open(srv.URL())
 	b.wait("the history", epochsShownJS(runEpochs)+` && document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+
+	// The finished run's Calibration card: the best epoch's temperature
+	// and TTA figures, and a reliability diagram of its validation photos.
+	b.wait("the calibration card", `document.querySelectorAll("#reliability rect.rel-bar").length > 0`, 10*time.Second)
+	if note := eval[string](b, `document.querySelector("#calibration-note").textContent`); !strings.Contains(note, "(best) · temperature ") || !strings.Contains(note, "TTA: ") {
+		t.Errorf("calibration note %q", note)
+	}
+	valSize := 0
+	for _, m := range r.msgs {
+		if rs, ok := m.(*metrics.RunStart); ok {
+			valSize = rs.ValSize
+		}
+	}
+	if n := eval[int](b, `[...document.querySelectorAll("#reliability rect.rel-bar")].reduce((s, r) => s + Number(r.dataset.count), 0)`); n != valSize {
+		t.Errorf("the reliability diagram counts %d photos, the run validates %d", n, valSize)
+	}
 
 	train := filepath.Join(testdata.SampleDir(t), "train")
 	files := []string{filepath.Join(train, "cat.850.jpg"), filepath.Join(train, "dog.850.jpg")}
@@ -159,6 +186,17 @@ func TestClassifyPhotos(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAgainstNative(t, c, b.predictions()[0], data)
+
+	// With the TTA toggle on, the same photo is classified with its
+	// mirror, as pawnet predict -tta does, and the toggle shows both
+	// modes' measured latency.
+	b.click("#tta")
+	b.drop(fileFromDisk(t, picked, "image/jpeg"))
+	b.waitSettled(4, 60*time.Second)
+	checkAgainstNativeTTA(t, c, b.predictions()[0], data, true)
+	if cost := eval[string](b, `document.querySelector("#tta-cost").textContent`); !strings.HasPrefix(cost, "TTA ") || !strings.Contains(cost, "plain ") {
+		t.Errorf("TTA cost %q, want both modes' ms/photo", cost)
+	}
 	b.screenshot("dashboard")
 }
 

@@ -72,6 +72,15 @@ type Options struct {
 	// where it is used, and the logits are cast back to float32 for the
 	// loss.
 	BF16 bool
+
+	// WeightDecay, when > 0, makes the optimizer AdamW with this decoupled
+	// weight decay (applied to every parameter, biases included, as
+	// GoMLX's Adam does).
+	WeightDecay float64
+
+	// LabelSmoothing, in [0, 1), trains against (1−ε)·onehot + ε/classes
+	// instead of the one-hot label (see SmoothedCrossEntropy).
+	LabelSmoothing float64
 }
 
 // Model is an AlexNet with its GoMLX variables, Adam optimizer state and
@@ -149,6 +158,9 @@ func NewWithOptions(cfg alexnet.Config, backend compute.Backend, seed int64, opt
 	if opts.LearningRate < 0 || opts.BatchSize < 0 {
 		return nil, fmt.Errorf("model: negative learning rate %g or batch size %d", opts.LearningRate, opts.BatchSize)
 	}
+	if opts.WeightDecay < 0 || !(opts.LabelSmoothing >= 0 && opts.LabelSmoothing < 1) {
+		return nil, fmt.Errorf("model: weight decay %g must be ≥ 0 and label smoothing %g in [0, 1)", opts.WeightDecay, opts.LabelSmoothing)
+	}
 	if opts.LearningRate == 0 {
 		opts.LearningRate = DefaultLearningRate
 	}
@@ -174,9 +186,15 @@ func NewWithOptions(cfg alexnet.Config, backend compute.Backend, seed int64, opt
 		if err := m.store.InitializeVariables(backend, nil); err != nil {
 			return err
 		}
-		m.trainer = train.NewTrainer(backend, m.store, m.buildLogits,
-			loss.SparseCategoricalCrossEntropyLogits,
-			m.withFeatureLR(optimizer.Adam().LearningRate(opts.LearningRate).Done()),
+		lossFn := loss.SparseCategoricalCrossEntropyLogits
+		if opts.LabelSmoothing > 0 {
+			lossFn = SmoothedCrossEntropy(opts.LabelSmoothing)
+		}
+		adam := optimizer.Adam().LearningRate(opts.LearningRate)
+		if opts.WeightDecay > 0 {
+			adam = adam.WeightDecay(opts.WeightDecay)
+		}
+		m.trainer = train.NewTrainer(backend, m.store, m.buildLogits, lossFn, m.withFeatureLR(adam.Done()),
 			[]metric.Interface{metric.NewBaseMetric("Correct", "ok", "count", correctGraph, nil)}, nil)
 		// NewTrainer deletes the learning-rate variable; create it so that
 		// SetLearningRate and checkpoints see it from the start.

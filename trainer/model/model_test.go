@@ -575,7 +575,7 @@ func TestTrainingReducesLoss(t *testing.T) {
 
 func TestNewRejectsBadOptions(t *testing.T) {
 	cfg := alexnet.Small()
-	for _, opts := range []Options{{LearningRate: -1}, {BatchSize: -2}} {
+	for _, opts := range []Options{{LearningRate: -1}, {BatchSize: -2}, {WeightDecay: -0.1}, {LabelSmoothing: 1}, {LabelSmoothing: -0.1}} {
 		if _, err := NewWithOptions(cfg, goBackend(), 1, opts); err == nil {
 			t.Errorf("NewWithOptions(%+v) succeeded", opts)
 		}

@@ -33,7 +33,7 @@ func CAM(c *classify.Classifier, path, dir string, side int, opacity float64) (R
 		r.Err = err
 		return r, ""
 	}
-	e, err := c.Explain(data)
+	e, err := c.Explain(data, false)
 	if err != nil {
 		r.Err = err
 		return r, ""

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 )
 
@@ -62,7 +63,13 @@ type Config struct {
 	Keep        int            `json:"keep"`
 	NoAugment   bool           `json:"no_augment"`
 	BF16        bool           `json:"bf16,omitempty"`
-	Classes     []string       `json:"classes"` // nil until the data was scanned
+	// The recipe beyond Adam at a constant LR (see train.Options); empty
+	// in runs written before these existed, which means the same.
+	Schedule       string   `json:"schedule,omitempty"`
+	WarmupEpochs   float64  `json:"warmup_epochs,omitempty"`
+	WeightDecay    float64  `json:"weight_decay,omitempty"`
+	LabelSmoothing float64  `json:"label_smoothing,omitempty"`
+	Classes        []string `json:"classes"` // nil until the data was scanned
 }
 
 // State is state.json: how far the run got.
@@ -79,8 +86,11 @@ type State struct {
 	BestAcc     float64 `json:"best_val_acc"`
 	BestLogLoss float64 `json:"best_val_log_loss"`
 	SinceBest   int     `json:"epochs_since_best"`
-	Seq         int64   `json:"seq"` // the last metrics message covered by this state
-	Finished    bool    `json:"finished"`
+	// BestCalibration is the best epoch's calibration (temperature, TTA);
+	// nil in runs written before it existed.
+	BestCalibration *metrics.Calibration `json:"best_calibration,omitempty"`
+	Seq             int64                `json:"seq"` // the last metrics message covered by this state
+	Finished        bool                 `json:"finished"`
 }
 
 // Sums accumulate the train loss and accuracy of an epoch.

@@ -72,6 +72,12 @@ func (r *Run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s r
 		if !ok {
 			return s, false, fmt.Errorf("loader ended at batch %d of %d", b, nb)
 		}
+		if c := &r.cfg; c.Schedule == ScheduleCosine {
+			lr := LearningRateAt(c.LR, c.Schedule, c.WarmupEpochs, (epoch-1)*nb+b, c.Epochs*nb, nb)
+			if err := r.m.SetLearningRate(lr); err != nil {
+				return s, false, err
+			}
+		}
 		loss, correct, err := r.m.TrainStep(batch.X, batch.Y, batch.N)
 		if err != nil {
 			return s, false, fmt.Errorf("epoch %d batch %d: %w", epoch, b, err)
@@ -122,6 +128,8 @@ type evaluation struct {
 	loss, acc, logLoss float64
 	confusion          [][]int
 	wrong              []metrics.Sample
+	logits             []float32 // [n, classes], row-major, in loader order
+	labels             []int
 }
 
 func (r *Run) evaluate(l *dataset.Loader) (evaluation, error) {
@@ -142,7 +150,9 @@ func (r *Run) evaluate(l *dataset.Loader) (evaluation, error) {
 		if err != nil {
 			return ev, err
 		}
+		ev.logits = append(ev.logits, logits[:batch.N*k]...)
 		for j := 0; j < batch.N; j++ {
+			ev.labels = append(ev.labels, int(batch.Y[j]))
 			row := logits[j*k : (j+1)*k]
 			p := alexnet.Probabilities(row)
 			y := int(batch.Y[j])
@@ -206,19 +216,29 @@ func (r *Run) finishEpoch(valL *dataset.Loader, epoch int, s rundir.Sums, took t
 		return err
 	}
 	best := ev.acc > r.st.BestAcc || r.st.BestEpoch == 0
+	var cal *metrics.Calibration
 	if best {
 		r.st.BestEpoch, r.st.BestAcc, r.st.BestLogLoss, r.st.SinceBest = epoch, ev.acc, ev.logLoss, 0
+		if cal, err = r.calibrate(valL, ev); err != nil {
+			return err
+		}
+		r.st.BestCalibration = cal
 	} else {
 		r.st.SinceBest++
 	}
 	r.emit.Emit(&metrics.Epoch{Epoch: epoch, Epochs: r.cfg.Epochs, TrainLoss: s.Loss / float64(max(s.Seen, 1)),
 		TrainAcc: float64(s.Correct) / float64(max(s.Seen, 1)), ValLoss: ev.loss, ValAcc: ev.acc, ValLogLoss: ev.logLoss,
-		LR: r.m.LearningRate(), Seconds: took.Seconds(), Best: best, BestEpoch: r.st.BestEpoch, BestValAcc: r.st.BestAcc})
+		LR: r.m.LearningRate(), Seconds: took.Seconds(), Best: best, BestEpoch: r.st.BestEpoch, BestValAcc: r.st.BestAcc,
+		Calibration: cal})
 	r.emit.Emit(&metrics.Confusion{Epoch: epoch, Classes: r.cfg.Classes, Matrix: ev.confusion})
 	r.emit.Emit(&metrics.Misclassified{Epoch: epoch, Samples: ev.wrong})
 	fmt.Fprintf(r.opts.Log, "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f log loss %.4f | %.1fs%s\n",
 		epoch, r.cfg.Epochs, s.Loss/float64(max(s.Seen, 1)), float64(s.Correct)/float64(max(s.Seen, 1)),
 		ev.loss, ev.acc, ev.logLoss, took.Seconds(), map[bool]string{true: " (best)", false: ""}[best])
+	if cal != nil {
+		fmt.Fprintf(r.opts.Log, "  calibration: temperature %.3f, val log loss %.4f → %.4f; TTA acc %.4f log loss %.4f → %.4f\n",
+			cal.Temperature, ev.logLoss, cal.ValLogLossCal, cal.ValAccTTA, cal.ValLogLossTTA, cal.ValLogLossTTACal)
+	}
 	if best {
 		if err := r.export(); err != nil {
 			return err
@@ -245,6 +265,9 @@ func (r *Run) export() error {
 	}
 	path := filepath.Join(r.dir, rundir.WeightsFile)
 	meta := alexnet.Metadata{Stats: stats, Classes: r.cfg.Classes, BestEpoch: r.st.BestEpoch, ValAcc: r.st.BestAcc, ValLogLoss: r.st.BestLogLoss}
+	if c := r.st.BestCalibration; c != nil {
+		meta.Temperature = c.Temperature
+	}
 	params := r.m.ExportParams()
 	size, err := model.WriteWeights(path, r.cfg.Model, params, meta)
 	if err != nil {

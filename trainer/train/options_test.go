@@ -18,17 +18,22 @@ import (
 
 func TestDefaultsPerConfig(t *testing.T) {
 	for _, tc := range []struct {
-		cfg      alexnet.Config
-		lr       float64
-		epochs   int
-		patience int
+		cfg              alexnet.Config
+		lr               float64
+		epochs, patience int
+		schedule         string
+		warmup, wd, ls   float64
 	}{
-		{alexnet.Small(), 1e-3, 60, 15},
-		{alexnet.Full(), 1e-4, 10, 5},
+		{alexnet.Small(), 1e-3, 55, 0, ScheduleCosine, 2, 0, 0},
+		{alexnet.Full(), 1e-4, 10, 5, ScheduleConstant, 0, 0, 0},
 	} {
 		o := Defaults(tc.cfg)
 		if o.LR != tc.lr || o.Epochs != tc.epochs || o.Patience != tc.patience || o.Model != tc.cfg {
 			t.Errorf("Defaults(%s) = lr %g, %d epochs, patience %d; want %g, %d, %d", tc.cfg.Name, o.LR, o.Epochs, o.Patience, tc.lr, tc.epochs, tc.patience)
+		}
+		if o.Schedule != tc.schedule || o.WarmupEpochs != tc.warmup || o.WeightDecay != tc.wd || o.LabelSmoothing != tc.ls {
+			t.Errorf("Defaults(%s) recipe = %s, warm-up %v, wd %v, ε %v; want %s, %v, %v, %v", tc.cfg.Name, o.Schedule, o.WarmupEpochs,
+				o.WeightDecay, o.LabelSmoothing, tc.schedule, tc.warmup, tc.wd, tc.ls)
 		}
 		o.DataDir = "data"
 		if err := o.Validate(); err != nil {
@@ -63,6 +68,14 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"name with a slash", func(o *Options) { o.RunID = "a/b" }, "-name a/b"},
 		{"no runs folder", func(o *Options) { o.RunsDir = "" }, "-runs"},
 		{"model too small", func(o *Options) { o.Model = tiny }, "-model small"},
+		{"unknown schedule", func(o *Options) { o.Schedule = "step" }, "-schedule \"step\""},
+		{"cosine with warm-up", func(o *Options) { o.Schedule, o.WarmupEpochs = ScheduleCosine, 2 }, ""},
+		{"warm-up past the end is cut to the run", func(o *Options) { o.WarmupEpochs = float64(o.Epochs + 1) }, ""},
+		{"warm-up Inf", func(o *Options) { o.WarmupEpochs = math.Inf(1) }, "-warmup +Inf"},
+		{"negative warm-up", func(o *Options) { o.WarmupEpochs = -1 }, "-warmup -1"},
+		{"negative weight decay", func(o *Options) { o.WeightDecay = -0.1 }, "-wd -0.1"},
+		{"weight decay NaN", func(o *Options) { o.WeightDecay = math.NaN() }, "-wd NaN"},
+		{"label smoothing 1", func(o *Options) { o.LabelSmoothing = 1 }, "-label-smoothing 1"},
 		{"resume needs nothing else", func(o *Options) { *o = Options{Resume: "runs/x"} }, ""},
 		{"resume, negative epochs", func(o *Options) { *o = Options{Resume: "runs/x", Epochs: -1} }, "-epochs -1"},
 	} {

@@ -165,6 +165,31 @@ func TestSmallModelLearnsOnSample(t *testing.T) {
 	if md := m.Metadata(); md.BestEpoch != res.BestEpoch || md.ValAcc != res.BestValAcc || !slices.Equal(md.Classes, []string{"cat", "dog"}) || len(md.Stats) == 0 {
 		t.Errorf("weights metadata %+v", md)
 	}
+	// Best epochs carry their calibration: the fitted temperature (the
+	// export's), a calibrated log loss no worse than the plain one on the
+	// same logits, TTA figures, and a reliability diagram of every photo.
+	var last *metrics.Calibration
+	for _, e := range eps {
+		c := e.Calibration
+		if e.Best != (c != nil) {
+			t.Fatalf("epoch %d: best %v with calibration %+v", e.Epoch, e.Best, c)
+		}
+		if c == nil {
+			continue
+		}
+		last = c
+		n := 0
+		for _, b := range c.Reliability {
+			n += b.Count
+		}
+		if !(c.Temperature > 0) || c.ValLogLossCal > e.ValLogLoss+1e-9 || !(c.ValAccTTA > 0.4) || !(c.ValLogLossTTA > 0) ||
+			!(c.ValLogLossTTACal > 0) || len(c.Reliability) != 10 || n != 360 {
+			t.Errorf("epoch %d: calibration %+v with val log loss %.4f", e.Epoch, c, e.ValLogLoss)
+		}
+	}
+	if last == nil || m.Metadata().Temperature != last.Temperature {
+		t.Errorf("export temperature %v, best epoch's calibration %+v", m.Metadata().Temperature, last)
+	}
 	// metrics.jsonl holds the same messages.
 	data, err := os.ReadFile(filepath.Join(res.RunDir, rundir.MetricsFile))
 	if err != nil {

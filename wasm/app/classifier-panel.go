@@ -77,3 +77,9 @@ func (c *ClassifierPanel) CloseView() { c.C.CloseView() }
 
 // Keep stops a click inside the larger view from closing it.
 func (c *ClassifierPanel) Keep(event vugu.DOMEvent) { event.StopPropagation() }
+
+// ToggleTTA sets whether the photos added from now on are classified with
+// their mirror too.
+func (c *ClassifierPanel) ToggleTTA(event vugu.DOMEvent) {
+	c.C.TTA = event.JSEventTarget().Get("checked").Bool()
+}

@@ -112,6 +112,8 @@ func (c *Classifier) add(f js.Value) {
 	setProp(msg, "type", "classify")
 	setProp(msg, "id", it.ID)
 	setProp(msg, "file", f)
+	setProp(msg, "tta", c.TTA)
+	it.TTA = c.TTA
 	url, run, version := c.weights()
 	setProp(msg, "version", float64(version))
 	setProp(msg, "run", run)

@@ -61,7 +61,8 @@ func main() {
 		}
 		start := time.Now()
 		photo := bytesOf(args[0])
-		e, err := c.Explain(photo)
+		tta := len(args) > 1 && args[1].Truthy() // optional: average with the mirror
+		e, err := c.Explain(photo, tta)
 		if err != nil {
 			return errResult(err)
 		}
@@ -70,7 +71,8 @@ func main() {
 		for i, v := range e.Probs {
 			probs[i] = float64(v)
 		}
-		res = map[string]any{"probs": probs, "best": e.Best, "label": e.Label, "ms": ms(start)}
+		res = map[string]any{"probs": probs, "best": e.Best, "label": e.Label, "ms": ms(start), "tta": tta,
+			"resample": e.Resample.String(), "temperature": c.Temperature}
 		pngs, w, h, err := e.HeatmapPNGs(HeatSide)
 		if err != nil {
 			res.(map[string]any)["heatError"] = err.Error()

@@ -49,6 +49,10 @@ type Item struct {
 	HeatErr      string
 	Why          bool    // the heatmap is shown over the thumbnail
 	Opacity      float64 // of the heatmap, 0..1
+	// TTA is set when the photo was classified with its mirror (probabilities
+	// averaged); Resample says how it was resized (shared/classify).
+	TTA      bool
+	Resample string
 }
 
 // Weights states.
@@ -81,6 +85,9 @@ type State struct {
 
 	// Open is the ID of the item shown in the larger view, 0 for none.
 	Open int
+	// TTA makes the photos added from now on be classified with their
+	// mirror too (the page's TTA toggle).
+	TTA bool
 }
 
 // Reply is one message of the worker to the page, as static/worker.js
@@ -92,7 +99,7 @@ type State struct {
 //	{type: "weights", state: "ready", info, version, downloadMs}
 //	{type: "weights", state: "error", message}
 //	{type: "start", id}
-//	{type: "result", id, probs, best, label, classes, ms}  or  {type: "result", id, error}
+//	{type: "result", id, probs, best, label, classes, ms, tta, resample}  or  {type: "result", id, error}
 type Reply struct {
 	Type       string       `json:"type"`
 	Message    string       `json:"message"`
@@ -115,6 +122,8 @@ type Reply struct {
 	HeatH     int      `json:"heatH"`
 	HeatError string   `json:"heatError"`
 	Heat      []string `json:"-"`
+	TTA       bool     `json:"tta"`
+	Resample  string   `json:"resample"`
 }
 
 // WeightsInfo describes loaded weights (wasm/worker's load result, with
@@ -214,7 +223,7 @@ func (s *State) Apply(r Reply, now float64) {
 				it.Classes[i] = r.Classes[i]
 			}
 		}
-		it.Best, it.Label, it.Ms = r.Best, r.Label, r.Ms
+		it.Best, it.Label, it.Ms, it.TTA, it.Resample = r.Best, r.Label, r.Ms, r.TTA, r.Resample
 		it.State = ItemDone
 		it.setHeat(r)
 	}
