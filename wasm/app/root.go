@@ -173,7 +173,7 @@ func (c *Root) writeURL() {
 	if !loc.Truthy() {
 		return
 	}
-	url := loc.Get("pathname").String() + c.Sel.Query()
+	url := loc.Get("pathname").String() + c.Sel.QueryKeeping(loc.Get("search").String())
 	if url != loc.Get("pathname").String()+loc.Get("search").String() {
 		js.Global().Get("history").Call("replaceState", nil, "", url)
 	}

@@ -61,6 +61,31 @@ func (s Selection) Query() string {
 	return "?" + q.Encode()
 }
 
+// QueryKeeping is Query with the parameters of query (the page's
+// current query string) that a Selection does not hold kept, e.g.
+// ?workers=2, the classifier pool's size: the page rewrites its URL as
+// the selection changes, and a reload must keep them.
+func (s Selection) QueryKeeping(query string) string {
+	q, err := url.ParseQuery(strings.TrimPrefix(query, "?"))
+	if err != nil {
+		return s.Query()
+	}
+	kept := url.Values{}
+	for k, v := range q {
+		if k != "run" && k != "epoch" && k != "smooth" {
+			kept[k] = v
+		}
+	}
+	if len(kept) == 0 {
+		return s.Query()
+	}
+	own, _ := url.ParseQuery(strings.TrimPrefix(s.Query(), "?"))
+	for k, v := range own {
+		kept[k] = v
+	}
+	return "?" + kept.Encode()
+}
+
 // Has reports whether run is selected.
 func (s Selection) Has(run string) bool { return slices.Contains(s.Runs, run) }
 

@@ -30,6 +30,21 @@ func TestSelection(t *testing.T) {
 		}
 	}
 
+	for _, tc := range []struct {
+		sel           Selection
+		current, want string
+	}{
+		{Selection{Runs: []string{"b", "a"}}, "", "?run=b&run=a"},
+		{Selection{Runs: []string{"b"}}, "?run=a&epoch=3&smooth=0.5", "?run=b"},
+		{Selection{Runs: []string{"b"}, Epoch: 2}, "?workers=2", "?epoch=2&run=b&workers=2"},
+		{Selection{}, "?workers=2&run=a&x=1&x=2", "?workers=2&x=1&x=2"},
+		{Selection{Runs: []string{"b"}}, "?%zz&workers=2", "?run=b"},
+	} {
+		if got := tc.sel.QueryKeeping(tc.current); got != tc.want {
+			t.Errorf("%+v.QueryKeeping(%q) = %q, want %q", tc.sel, tc.current, got, tc.want)
+		}
+	}
+
 	s := Selection{Runs: []string{"a"}, Epoch: 3, Smooth: 0.5}
 	for _, step := range []struct {
 		op   func(Selection) Selection
