@@ -271,6 +271,12 @@ func Decode(data []byte) (Message, error) {
 	if err := json.Unmarshal(data, &h); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	return DecodeAs(h, data)
+}
+
+// DecodeAs is Decode for a line whose header h has already been parsed
+// (by ReadLines), so the line is parsed once more instead of twice.
+func DecodeAs(h Header, data []byte) (Message, error) {
 	if !readable(h.V) {
 		return nil, fmt.Errorf("metrics: schema version %d, this build reads %d to %d", h.V, MinVersion, Version)
 	}

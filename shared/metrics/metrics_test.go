@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 
@@ -35,6 +36,15 @@ func TestRoundTripEveryType(t *testing.T) {
 			}
 			if Seq(back) != int64(i+1) {
 				t.Errorf("seq %d", Seq(back))
+			}
+			// DecodeAs with the header ReadLines parsed gives the same.
+			if _, _, err := ReadLines(bytes.NewReader(append(data, '\n')), func(h Header, ok bool, line []byte) {
+				as, err := DecodeAs(h, line)
+				if !ok || err != nil || !reflect.DeepEqual(as, m) {
+					t.Errorf("DecodeAs: ok %v, %v, %#v", ok, err, as)
+				}
+			}); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

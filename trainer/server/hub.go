@@ -193,7 +193,7 @@ func (h *Hub) appendLines(r io.Reader, lineBase int, skipped *lineIssues) (readR
 			skipped.add(lineBase+res.lines, "not a metrics message of schema version "+fmt.Sprint(metrics.MinVersion)+" to "+fmt.Sprint(metrics.Version))
 			return
 		}
-		m, err := metrics.Decode(line)
+		m, err := metrics.DecodeAs(hd, line)
 		if err != nil {
 			skipped.add(lineBase+res.lines, strings.TrimPrefix(err.Error(), "metrics: "))
 			return
