@@ -38,6 +38,7 @@ import (
 // lagMonitorJS (re)starts window.pawnetLag.max: the longest extra delay
 // of a 10 ms timer on the page's main thread.
 const lagMonitorJS = `(() => {
+  if (window.pawnetRenderStats) for (const k in window.pawnetRenderStats) window.pawnetRenderStats[k] = 0;
   if (window.pawnetLag) { window.pawnetLag.max = 0; return true; }
   window.pawnetLag = { max: 0 };
   let last = performance.now();
@@ -48,6 +49,15 @@ const lagMonitorJS = `(() => {
   }, 10);
   return true;
 })()`
+
+// reportRenderStats reports the longest Vugu build and DOM render of the
+// page's render loop since lagMonitorJS last ran (window.pawnetRenderStats,
+// wasm/app/renderstats_wasm.go): the part of ms-max-page-stall that is the
+// page re-rendering.
+func reportRenderStats(b *testing.B, br *browser) {
+	b.ReportMetric(eval[float64](br, `window.pawnetRenderStats.build`), "ms-max-build")
+	b.ReportMetric(eval[float64](br, `window.pawnetRenderStats.render`), "ms-max-render")
+}
 
 type benchEnv struct {
 	b    *browser
@@ -209,6 +219,7 @@ func BenchmarkBrowserInference(b *testing.B) {
 			oneWorkerMs[cfg.Name] = total / float64(b.N)
 			b.ReportMetric(total/float64(b.N), "ms/img")
 			b.ReportMetric(eval[float64](e.b, `window.pawnetLag.max`), "ms-max-page-stall")
+			reportRenderStats(b, e.b)
 		})
 		b.Run(cfg.Name+"/pool2", func(b *testing.B) {
 			e := env(b, "pool-"+cfg.Name, func() string { return benchWeights(b, cfg) })
@@ -236,6 +247,7 @@ func BenchmarkBrowserInference(b *testing.B) {
 				b.ReportMetric(one/ms, "x-one-worker")
 			}
 			b.ReportMetric(eval[float64](e.b, `window.pawnetLag.max`), "ms-max-page-stall")
+			reportRenderStats(b, e.b)
 		})
 	}
 }

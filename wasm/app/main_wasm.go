@@ -28,16 +28,22 @@ func main() {
 	}
 	root := NewRoot(js.Global().Get("location").Get("search").String())
 	root.Start(ee)
+	stats := newRenderStats()
 	for ok := true; ok; ok = renderer.EventWait() {
+		t := stats.now()
 		ee.RLock()
 		br := buildEnv.RunBuild(root)
 		ee.RUnlock()
+		t = stats.note("build", t)
 		if err := renderer.Render(br); err != nil {
 			log.Printf("render: %v", err)
 		}
+		t = stats.note("render", t)
 		ee.RLock()
 		root.Rendered()
 		ee.RUnlock()
+		stats.note("rendered", t)
+		stats.count()
 		time.Sleep(frame)
 	}
 }
