@@ -1,12 +1,10 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +14,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/explain"
 	"github.com/pawnet/pawnet/shared/imageio"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/dataset"
@@ -196,17 +195,26 @@ func crossEntropy(logits []float32, y int) float64 {
 	return math.Log(sum) + hi - float64(logits[y])
 }
 
+// thumbSize is the size of a cached photo's thumbnail: thumbSide square
+// when it is larger, else its own.
+func thumbSize(img *imageio.RGB) (w, h int) {
+	if img.W > thumbSide {
+		return thumbSide, thumbSide
+	}
+	return img.W, img.H
+}
+
 // thumbnail returns a cached photo as a base64 PNG of at most thumbSide px.
 func (r *Run) thumbnail(idx int) string {
 	img := r.cache.Image(idx)
-	if img.W > thumbSide {
-		img = imageio.Resize(img.Image(), thumbSide, thumbSide)
+	if w, h := thumbSize(img); w != img.W || h != img.H {
+		img = imageio.Resize(img.Image(), w, h)
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img.Image()); err != nil {
+	b, err := explain.EncodePNG(img.Image())
+	if err != nil {
 		return ""
 	}
-	return base64.StdEncoding.EncodeToString(buf.Bytes())
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // finishEpoch validates, keeps the best weights, checkpoints and reports.

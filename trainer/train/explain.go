@@ -1,10 +1,8 @@
 package train
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
-	"image/png"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/explain"
@@ -35,20 +33,16 @@ func (r *Run) addHeat(samples []metrics.Sample) error {
 		if err != nil {
 			return err
 		}
-		w := min(img.W, thumbSide)
-		h := min(img.H, thumbSide)
-		if img.W > thumbSide {
-			w, h = thumbSide, thumbSide // as thumbnail() resizes
-		}
+		w, h := thumbSize(img)
 		heat, err := explain.Heatmap(cam.Maps[alexnet.Argmax(cam.Logits)], cam.Side, w, h)
 		if err != nil {
 			return err
 		}
-		var buf bytes.Buffer
-		if err := png.Encode(&buf, heat); err != nil {
+		b, err := explain.EncodePNG(heat)
+		if err != nil {
 			return err
 		}
-		s.Heat = base64.StdEncoding.EncodeToString(buf.Bytes())
+		s.Heat = base64.StdEncoding.EncodeToString(b)
 	}
 	return nil
 }
@@ -58,12 +52,13 @@ func (r *Run) addHeat(samples []metrics.Sample) error {
 func (r *Run) emitFilters(epoch int, params map[string][]float32) {
 	cfg := r.cfg.Model
 	img, g, err := explain.Filters(params[alexnet.ConvNames[0]+".weight"], cfg.Channels[0], cfg.Kernels[0], 1)
+	var b []byte
 	if err == nil {
-		var buf bytes.Buffer
-		if err = png.Encode(&buf, img); err == nil {
-			r.emit.Emit(&metrics.Filters{Epoch: epoch, PNG: base64.StdEncoding.EncodeToString(buf.Bytes()), Grid: g, Norm: explain.FilterNorm})
-			return
-		}
+		b, err = explain.EncodePNG(img)
+	}
+	if err == nil {
+		r.emit.Emit(&metrics.Filters{Epoch: epoch, PNG: base64.StdEncoding.EncodeToString(b), Grid: g, Norm: explain.FilterNorm})
+		return
 	}
 	fmt.Fprintf(r.opts.Log, "conv1 filters of epoch %d not sent: %v\n", epoch, err)
 }

@@ -17,14 +17,14 @@ const (
 
 // LearningRateAt is the learning rate of train step `step` (0-based,
 // counted over the whole run) out of `total`, with `perEpoch` steps per
-// epoch, under schedule. A warm-up longer than the run is cut to it. It depends only on its arguments, so a resumed
-// run continues the same curve. An empty schedule is ScheduleConstant.
+// epoch, under schedule. A warm-up longer than the run is cut to it. It
+// depends only on its arguments, so a resumed run continues the same
+// curve. An empty schedule is ScheduleConstant.
 func LearningRateAt(lr float64, schedule string, warmupEpochs float64, step, total, perEpoch int) float64 {
 	if schedule != ScheduleCosine || total <= 0 {
 		return lr
 	}
-	// A warm-up longer than the run (e.g. -epochs 1 with the default 2)
-	// ends with it.
+	// e.g. -epochs 1 with the default warm-up of 2.
 	warm := min(int(math.Round(warmupEpochs*float64(perEpoch))), total)
 	if step < warm {
 		return lr * float64(step+1) / float64(warm)

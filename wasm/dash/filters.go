@@ -2,7 +2,6 @@ package dash
 
 import (
 	"html"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -15,14 +14,7 @@ const FilterScale = 4
 // addFilters keeps a filters message in epoch order, a later one of the
 // same epoch (a resumed run) replacing the earlier.
 func (s *State) addFilters(f *metrics.Filters) {
-	i := sort.Search(len(s.Filters), func(i int) bool { return s.Filters[i].Epoch >= f.Epoch })
-	if i < len(s.Filters) && s.Filters[i].Epoch == f.Epoch {
-		s.Filters[i] = f
-		return
-	}
-	s.Filters = append(s.Filters, nil)
-	copy(s.Filters[i+1:], s.Filters[i:])
-	s.Filters[i] = f
+	s.Filters = putByEpoch(s.Filters, f, func(f *metrics.Filters) int { return f.Epoch })
 }
 
 // ShownFilters is the filter grid at slider position pick (an index into

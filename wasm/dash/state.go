@@ -9,6 +9,7 @@
 package dash
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 
@@ -210,14 +211,18 @@ func (s *State) addStep(p StepPoint) {
 }
 
 func (s *State) addEpoch(e *metrics.Epoch) {
-	i := sort.Search(len(s.Epochs), func(i int) bool { return s.Epochs[i].Epoch >= e.Epoch })
-	if i < len(s.Epochs) && s.Epochs[i].Epoch == e.Epoch {
-		s.Epochs[i] = e
-		return
+	s.Epochs = putByEpoch(s.Epochs, e, func(e *metrics.Epoch) int { return e.Epoch })
+}
+
+// putByEpoch inserts v into list, kept in epoch order, replacing the
+// element of the same epoch (sent again by a resumed run) if there is one.
+func putByEpoch[T any](list []*T, v *T, epoch func(*T) int) []*T {
+	i, found := slices.BinarySearchFunc(list, epoch(v), func(e *T, n int) int { return cmp.Compare(epoch(e), n) })
+	if found {
+		list[i] = v
+		return list
 	}
-	s.Epochs = append(s.Epochs, nil)
-	copy(s.Epochs[i+1:], s.Epochs[i:])
-	s.Epochs[i] = e
+	return slices.Insert(list, i, v)
 }
 
 // Status is StatusWaiting before the run starts, StatusRunning while it
