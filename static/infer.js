@@ -5,13 +5,17 @@
 //
 // worker.js → here:
 //   {type: "init", module}           a compiled worker.wasm to instantiate
-//   {type: "load", bytes}            weights (a Uint8Array) to load
+//   {type: "load", bytes}            weights (a Uint8Array, transferred) to
+//                                    load; they are transferred back
+//   {type: "loadFile", name}         load the weights in the OPFS file name,
+//                                    read straight into Go's memory
 //   {type: "classify", id, file}     a photo (File or Blob)
 //   {type: "bench", id, n}           time n forward passes and n Grad-CAMs
 //                                    of the last photo (BenchmarkBrowserGradCAM)
 // here → worker.js:
 //   {type: "ready"} | {type: "fatal", message}
-//   {type: "loaded", info} | {type: "loaded", error}
+//   {type: "loaded", info, bytes} | {type: "loaded", error}
+//       info.readMs: the file's read (loadFile)
 //   {type: "result", id, probs, best, label, ms, heat, heatW, heatH, camSide}
 //       heat: one Blob (PNG, heatW×heatH) per class, its Grad-CAM heatmap;
 //       or heatError instead of heat
@@ -22,6 +26,7 @@
 importScripts("wasm_exec.js");
 
 let started = null;
+let memory = null; // the Go instance's linear memory
 
 self.onmessage = async (e) => {
   const msg = e.data;
@@ -31,13 +36,35 @@ self.onmessage = async (e) => {
         started = new Promise((resolve) => { self.pawnetReady = resolve; });
         const go = new Go();
         const instance = await WebAssembly.instantiate(msg.module, go.importObject);
+        memory = instance.exports.mem;
         go.run(instance).then(() => self.postMessage({ type: "fatal", message: "the classifier stopped" }));
         await started;
         self.postMessage({ type: "ready" });
         return;
       case "load": {
         const info = self.pawnet.load(msg.bytes);
-        self.postMessage(info.error ? { type: "loaded", error: info.error } : { type: "loaded", info });
+        if (info.error) self.postMessage({ type: "loaded", error: info.error });
+        else self.postMessage({ type: "loaded", info, bytes: msg.bytes }, [msg.bytes.buffer]);
+        return;
+      }
+      case "loadFile": {
+        const t0 = performance.now();
+        const root = await navigator.storage.getDirectory();
+        const h = await (await root.getFileHandle(msg.name)).createSyncAccessHandle();
+        try {
+          const n = h.getSize();
+          // Go allocates the buffer; the view is made after, as the
+          // allocation may grow (and so replace) the memory's buffer.
+          const ptr = self.pawnet.alloc(n);
+          const got = h.read(new Uint8Array(memory.buffer, ptr, n), { at: 0 });
+          if (got !== n) throw new Error("read " + got + " of " + n + " bytes of " + msg.name);
+        } finally {
+          h.close();
+        }
+        const readMs = performance.now() - t0;
+        const info = self.pawnet.loadAllocated();
+        if (info.error) self.postMessage({ type: "loaded", error: info.error });
+        else self.postMessage({ type: "loaded", info: Object.assign(info, { readMs }) });
         return;
       }
       case "classify": {
@@ -63,7 +90,7 @@ self.onmessage = async (e) => {
   } catch (err) {
     const message = String(err && err.message || err);
     if (msg.type === "init") self.postMessage({ type: "fatal", message: "could not start the classifier: " + message });
-    else if (msg.type === "load") self.postMessage({ type: "loaded", error: message });
+    else if (msg.type === "load" || msg.type === "loadFile") self.postMessage({ type: "loaded", error: message });
     else self.postMessage({ type: "result", id: msg.id, error: message });
   }
 };

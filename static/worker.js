@@ -1,10 +1,19 @@
 // The dashboard's inference worker. It keeps the page's thread free: it
 // gets the exported weights once (the most compact variant the server
-// has: int8, else fp16, else fp32), keeps them in the browser's Cache
-// Storage keyed by run and export, so that a reload does not download them
-// again, and classifies the photos the page posts on a pool of classifier
-// workers (static/infer.js, each running worker.wasm: Go, shared/classify),
-// several photos at once.
+// has: int8, else fp16, else fp32), keeps them in the browser's Origin
+// Private File System (OPFS) named by run and export, so that a reload does
+// not download them again, and classifies the photos the page posts on a
+// pool of classifier workers (static/infer.js, each running worker.wasm:
+// Go, shared/classify), several photos at once.
+//
+// A classifier worker reads a cached file straight into its Go memory
+// (a synchronous OPFS read into the buffer Go allocated), so a reload
+// copies the weights once. Downloaded weights are written to the OPFS
+// (to NAME.part, then renamed, so a half-written file is never read) and
+// passed from one pool worker to the next by transfer, without copies.
+// The page (index.html) starts this worker at once when the OPFS holds
+// weights, and the worker preloads them, so that a returning user's
+// first photo need not wait.
 //
 // The pool has navigator.hardwareConcurrency − 1 workers (at least 1),
 // fewer when their memory would pass a quarter of navigator.deviceMemory:
@@ -16,10 +25,13 @@
 // runs on one worker: a photo's layers are not split across workers.
 //
 // Page → worker:
+//   {type: "hello"}                          the page listens now: say the
+//       worker's and the weights' state again (the page may have created
+//       this worker before its code ran)
 //   {type: "classify", id, file, version, run, weights}  file: a File or
 //       Blob; version: the export the page knows of (reload the weights
 //       when newer; 0 = any); run: the run's id ("" = unknown; with the
-//       version it keys the cached weights; another run reloads them);
+//       version it names the cached weights; another run reloads them);
 //       weights: their URL, relative to this script (default "weights",
 //       the server's default run; e.g. api/runs/NAME/weights).
 // Worker → page:
@@ -28,7 +40,8 @@
 //   {type: "weights", state: "loading", loaded, total}
 //   {type: "weights", state: "ready", info, version, downloadMs}
 //       info.variant: fp32, fp16 or int8; info.cached: read from the
-//       cache; info.workers: the pool workers that hold the weights (sent
+//       OPFS; info.readMs: the download or read; info.ms: Go's load;
+//       info.workers: the pool workers that hold the weights (sent
 //       again as each further worker of the pool loads them)
 //   {type: "weights", state: "error", message}
 //   {type: "start", id}
@@ -42,8 +55,9 @@
 
 // The variants asked for, most wanted first (see GET /weights?variant=).
 const VARIANTS = "int8,fp16,fp32";
-// The Cache Storage bucket; it holds the weights of one export at a time.
-const CACHE = "pawnet-weights";
+// Cached weights are the OPFS file PREFIX + run + "~" + version + "~" +
+// VARIANTS (run URI-encoded); it holds one export at a time.
+const PREFIX = "weights~";
 
 function post(msg) { self.postMessage(msg); }
 
@@ -52,7 +66,10 @@ function post(msg) { self.postMessage(msg); }
 const module = WebAssembly.compileStreaming(fetch("worker.wasm"));
 const first = module.then(spawn);
 first.then(() => post({ type: "ready", ms: performance.now() }))
-  .catch((e) => post({ type: "fatal", message: "could not start the classifier: " + (e && e.message || e) }));
+  .catch((e) => {
+    fatal = "could not start the classifier: " + (e && e.message || e);
+    post({ type: "fatal", message: fatal });
+  });
 
 let loaded = null;   // {run, url, version, info, classes}
 let loading = null;  // {version, promise} of the load under way
@@ -61,20 +78,25 @@ const pool = [];     // {worker, version, busy, job, waiting}
 const jobs = [];     // photos waiting for a worker: {id, file}
 let fatal = "";
 
-// A reload finds the weights of the last export in the cache: load them
+// A reload finds the weights of the last export in the OPFS: load them
 // now, while the page starts, so that its first photo need not wait. The
 // page's first message says whether they are still the current ones.
 const preload = first.then(async () => {
-  if (!self.caches) return;
-  const cache = await caches.open(CACHE);
-  const keys = await cache.keys();
-  if (keys.length !== 1 || loading || loaded) return;
-  const m = /weights-cache\/([^/]*)\/(\d+)\//.exec(keys[0].url);
-  if (m) await ensureLoaded(Number(m[2]), decodeURIComponent(m[1]), "weights");
+  const f = await cachedFile();
+  if (!f || loading || loaded) return;
+  const m = /^weights~([^~]*)~(\d+)~/.exec(f.name);
+  if (m) await ensureLoaded(Number(m[2]), decodeURIComponent(m[1]), "weights", true);
 }).catch(() => {});
 
 self.onmessage = (e) => {
   const msg = e.data;
+  if (msg && msg.type === "hello") {
+    first.then(() => post({ type: "ready", ms: performance.now() }), () => {});
+    if (fatal) post({ type: "fatal", message: fatal });
+    if (loaded) post({ type: "weights", state: "ready", info: loaded.info, version: loaded.version, downloadMs: loaded.downloadMs });
+    else if (loading) post({ type: "weights", state: "loading", loaded: 0, total: 0 });
+    return;
+  }
   if (msg && msg.type === "bench") {
     const p = pool.find((p) => loaded && p.version === loaded.version && !p.busy);
     if (!p) post({ type: "bench", id: msg.id, error: "no idle classifier holds weights: classify a photo first" });
@@ -93,13 +115,14 @@ self.onmessage = (e) => {
 // ensureLoaded loads the weights of export version (or newer) of run, at
 // url, into the pool, once: concurrent callers wait for the same load.
 // Version 0 accepts whatever is loaded; a run "" (the page does not know it
-// yet) is told apart by its URL.
-function ensureLoaded(version, run, url) {
+// yet) is told apart by its URL. With cacheOnly (the preload, which knows
+// no URL) it loads only cached weights.
+function ensureLoaded(version, run, url, cacheOnly) {
   const same = (have) => !(version > have.version) &&
     (run && have.run ? run === have.run : url === have.url);
   if (loaded && same(loaded)) return Promise.resolve();
   if (loading && same(loading)) return loading.promise;
-  const promise = (loading ? loading.promise : Promise.resolve()).catch(() => {}).then(() => load(version, run, url));
+  const promise = (loading ? loading.promise : Promise.resolve()).catch(() => {}).then(() => load(version, run, url, cacheOnly));
   loading = { run, url, version, promise };
   promise.then(() => { if (loading && loading.promise === promise) loading = null; },
     (err) => {
@@ -110,36 +133,48 @@ function ensureLoaded(version, run, url) {
 }
 
 // load gets the weights, loads them into the first pool worker, which then
-// classifies, and into the rest of the pool in the background.
-async function load(version, run, url) {
+// classifies, and into the rest of the pool in the background. Cached
+// weights that do not load (a damaged file) are deleted and, unless
+// cacheOnly, downloaded again.
+async function load(version, run, url, cacheOnly) {
   if (fatal) throw new Error(fatal);
   const t0 = performance.now();
   post({ type: "weights", state: "loading", loaded: 0, total: 0 });
-  const w = await weights(version, run, url);
+  let src = await weights(version, run, url);
   const downloadMs = performance.now() - t0;
   await growing;
   await idle();
   for (const p of pool) p.version = -1;
   const head = pool.length > 0 ? pool[0] : await first;
   if (pool.length === 0) pool.push(head);
-  const info = await loadInto(head, w.bytes.slice());
+  let info;
+  try {
+    info = await loadInto(head, src);
+  } catch (err) {
+    if (!src.cached || fatal) throw err;
+    console.warn("pawnet: the cached weights did not load (" + (err && err.message || err) + "); deleted");
+    await forget();
+    if (cacheOnly) throw err;
+    src = await weights(version, run, url);
+    info = await loadInto(head, src);
+  }
   head.version = version;
   const size = poolSize(info.params);
   while (pool.length > size) pool.pop().worker.terminate();
-  info.cached = w.cached;
+  info.cached = src.cached;
   info.workers = 1;
   loaded = { run, url, version, info, classes: info.classes, downloadMs };
   post({ type: "weights", state: "ready", info, version, downloadMs });
-  growing = grow(version, w.bytes, size).catch((err) => console.warn("pawnet: pool worker: " + err));
+  growing = grow(version, src, size).catch((err) => console.warn("pawnet: pool worker: " + err));
 }
 
 // grow loads the weights into pool workers 1..size-1, starting the
 // missing ones, and lets each take photos as soon as it is ready.
-async function grow(version, bytes, size) {
+async function grow(version, src, size) {
   for (let i = 1; i < size; i++) {
     if (!loaded || loaded.version !== version) return;
     if (i >= pool.length) pool.push(await spawn());
-    await loadInto(pool[i], bytes.slice());
+    await loadInto(pool[i], src);
     pool[i].version = version;
     // Say how many workers hold the weights now.
     loaded.info.workers = i + 1;
@@ -178,12 +213,17 @@ async function spawn() {
   return p;
 }
 
-// loadInto gives a pool worker the weights (transferred) and resolves to
-// the load's info.
-function loadInto(p, bytes) {
+// loadInto loads the weights src (see weights) into a pool worker and
+// resolves to the load's info. A cached file the worker reads itself;
+// bytes are transferred there and back, so the next worker gets them
+// without a copy.
+async function loadInto(p, src) {
   const done = new Promise((resolve, reject) => { p.waiting = { resolve, reject }; });
-  p.worker.postMessage({ type: "load", bytes }, [bytes.buffer]);
-  return done;
+  if (src.cached) p.worker.postMessage({ type: "loadFile", name: src.name });
+  else p.worker.postMessage({ type: "load", bytes: src.bytes }, [src.bytes.buffer]);
+  const msg = await done;
+  if (msg.bytes) src.bytes = msg.bytes;
+  return msg.info;
 }
 
 function onWorkerMessage(p, msg) {
@@ -195,7 +235,7 @@ function onWorkerMessage(p, msg) {
       post(msg);
       return;
     case "loaded":
-      if (p.waiting) msg.error ? p.waiting.reject(new Error(msg.error)) : p.waiting.resolve(msg.info);
+      if (p.waiting) msg.error ? p.waiting.reject(new Error(msg.error)) : p.waiting.resolve(msg);
       return;
     case "fatal":
       fatal = msg.message;
@@ -233,38 +273,83 @@ function dispatch() {
   }
 }
 
-// weights returns {bytes, cached}: the weights of export version of run
-// from Cache Storage, else downloaded (and then cached, replacing any
-// other export, when run and version are known and the cache is there: it
-// needs a secure context, e.g. http://127.0.0.1).
+// weights returns the weights of export version of run: {cached: true,
+// name} when the OPFS holds them (the pool workers read the file), else
+// {cached: false, bytes} downloaded, which it saves to the OPFS, replacing
+// any other export, when run and version are known and the OPFS is there
+// (it needs a secure context, e.g. http://127.0.0.1).
 async function weights(version, run, url) {
-  const key = run && version > 0 && self.caches
-    ? new URL("weights-cache/" + encodeURIComponent(run) + "/" + version + "/" + VARIANTS, self.location.href).href
-    : "";
-  let cache = null;
-  if (key) {
-    try {
-      cache = await caches.open(CACHE);
-      const hit = await cache.match(key);
-      if (hit) {
-        const bytes = new Uint8Array(await hit.arrayBuffer());
-        post({ type: "weights", state: "loading", loaded: bytes.length, total: bytes.length });
-        return { bytes, cached: true };
-      }
-    } catch (err) {
-      cache = null; // storage refused (quota, private mode): download
+  const name = run && version > 0 ? PREFIX + encodeURIComponent(run) + "~" + version + "~" + VARIANTS : "";
+  if (name) {
+    const f = await cachedFile();
+    if (f && f.name === name) {
+      post({ type: "weights", state: "loading", loaded: f.size, total: f.size });
+      return { cached: true, name };
     }
   }
   const bytes = await download(url);
-  if (cache) {
-    try {
-      for (const old of await cache.keys()) await cache.delete(old);
-      await cache.put(key, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
-    } catch (err) {
-      // Not cached: the next load downloads again.
-    }
+  if (name) await save(name, bytes);
+  return { cached: false, bytes };
+}
+
+// opfs resolves to the OPFS root folder, or null where there is none.
+async function opfs() {
+  try {
+    return self.navigator.storage && navigator.storage.getDirectory ? await navigator.storage.getDirectory() : null;
+  } catch (err) {
+    return null; // not a secure context, or storage refused
   }
-  return { bytes, cached: false };
+}
+
+// cachedFile resolves to {name, size} of the cached weights, or null.
+async function cachedFile() {
+  const root = await opfs();
+  if (!root) return null;
+  try {
+    for await (const [name, h] of root.entries()) {
+      if (h.kind === "file" && name.startsWith(PREFIX) && !name.endsWith(".part")) {
+        return { name, size: (await h.getFile()).size };
+      }
+    }
+  } catch (err) {
+    // unreadable: as if empty
+  }
+  return null;
+}
+
+// forget deletes every cached weights file (and any half-written one).
+async function forget() {
+  const root = await opfs();
+  if (!root) return;
+  const names = [];
+  for await (const [name] of root.entries()) if (name.startsWith(PREFIX)) names.push(name);
+  for (const name of names) await root.removeEntry(name).catch(() => {});
+}
+
+// save writes bytes to the OPFS file name, through name.part and a rename,
+// after deleting the other exports' files. Failing (quota, no OPFS) only
+// means the next load downloads again.
+async function save(name, bytes) {
+  const root = await opfs();
+  if (!root) return;
+  let fh = null;
+  try {
+    await forget();
+    fh = await root.getFileHandle(name + ".part", { create: true });
+    const h = await fh.createSyncAccessHandle();
+    try {
+      h.truncate(0);
+      const n = h.write(bytes, { at: 0 });
+      if (n !== bytes.length) throw new Error("wrote " + n + " of " + bytes.length + " bytes");
+      h.flush();
+    } finally {
+      h.close();
+    }
+    await fh.move(name);
+  } catch (err) {
+    console.warn("pawnet: weights not cached: " + (err && err.message || err));
+    if (fh) await root.removeEntry(name + ".part").catch(() => {});
+  }
 }
 
 // download streams GET url?variant=… (relative to this script, e.g.

@@ -266,7 +266,8 @@ func TestClassifyBeforeExport(t *testing.T) {
 // TestWeightsCachedAcrossReload classifies a photo, reloads the page and
 // classifies another: the server sends the int8 weights once, and after
 // the reload the page reads them from the browser's cache (the panel says
-// so) and classifies as before.
+// so) and classifies as before; a cached file cut short is deleted and the
+// weights downloaded again.
 func TestWeightsCachedAcrossReload(t *testing.T) {
 	b := newBrowser(t)
 	r := finishedRun(t)
@@ -277,12 +278,24 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 
 	train := filepath.Join(testdata.SampleDir(t), "train")
 	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
-	for i, name := range []string{"cat.853.jpg", "dog.853.jpg"} {
+	for i, step := range []struct {
+		photo          string
+		damage, cached bool // damage: cut the cached file to half before the reload
+		downloads      int
+	}{
+		{"cat.853.jpg", false, false, 1},
+		{"dog.853.jpg", false, true, 1},
+		{"cat.854.jpg", true, false, 2}, // a damaged cache is downloaded again
+		{"dog.854.jpg", false, true, 2},
+	} {
 		if i > 0 {
+			if step.damage {
+				eval[bool](b, damageCacheJS)
+			}
 			b.reload()
 			b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
 		}
-		path := filepath.Join(train, name)
+		path := filepath.Join(train, step.photo)
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -291,15 +304,30 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 		b.waitSettled(1, 60*time.Second)
 		checkAgainstNative(t, c, b.predictions()[0], data)
 		info := eval[string](b, `document.querySelector("#weights-status").textContent`)
-		if cached := strings.Contains(info, "cached"); cached != (i > 0) || !strings.Contains(info, string(pageVariant)) {
-			t.Errorf("load %d: weights shown as %q; want %s, cached only after the reload", i+1, info, pageVariant)
+		if cached := strings.Contains(info, "cached"); cached != step.cached || !strings.Contains(info, string(pageVariant)) {
+			t.Errorf("load %d: weights shown as %q; want %s, cached %v", i+1, info, pageVariant, step.cached)
+		}
+		if d := srv.downloads(); len(d) != step.downloads || d[0] != string(pageVariant) {
+			t.Errorf("load %d: weights downloads %v, want %d of %s", i+1, d, step.downloads, pageVariant)
 		}
 		t.Logf("load %d: %s", i+1, info)
 	}
-	if d := srv.downloads(); len(d) != 1 || d[0] != string(pageVariant) {
-		t.Errorf("weights downloads %v, want one of %s", d, pageVariant)
-	}
 }
+
+// damageCacheJS cuts the weights file static/worker.js cached in the
+// Origin Private File System to half its size, and is true if it found one.
+const damageCacheJS = `(async () => {
+  const root = await navigator.storage.getDirectory();
+  for await (const [name, h] of root.entries()) {
+    if (!name.startsWith("weights~") || name.endsWith(".part")) continue;
+    const size = (await h.getFile()).size;
+    const w = await h.createWritable({ keepExistingData: true });
+    await w.truncate(Math.floor(size / 2));
+    await w.close();
+    return true;
+  }
+  throw new Error("no cached weights file");
+})()`
 
 // TestInt8AgreesWithFP32 classifies real sample photos in the page, which
 // downloads the int8 weights, and compares each with `pawnet predict` on

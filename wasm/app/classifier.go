@@ -39,8 +39,14 @@ func (c *Classifier) Start() {
 	}
 	c.events = make(chan classifier.Reply, 256)
 	go c.loop()
-	// The page's query (e.g. ?workers=2, the pool's size) goes to the worker.
-	c.worker = js.Global().Get("Worker").New("worker.js" + js.Global().Get("location").Get("search").String())
+	// index.html starts the worker early when the browser holds cached
+	// weights; else start it now. The page's query (e.g. ?workers=2, the
+	// pool's size) goes to the worker.
+	c.worker = js.Global().Get("pawnetWorker")
+	if !c.worker.Truthy() {
+		c.worker = js.Global().Get("Worker").New("worker.js" + js.Global().Get("location").Get("search").String())
+		setProp(js.Global(), "pawnetWorker", c.worker)
+	}
 	// vugu/js's Value.Set does not convert vugu js values (Value, Func);
 	// Call does, hence addEventListener and setProp.
 	c.worker.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -69,6 +75,10 @@ func (c *Classifier) Start() {
 		c.events <- classifier.Reply{Type: "fatal", Message: "the classifier failed: " + args[0].Get("message").String()}
 		return nil
 	}))
+	// A worker started early has already said it is ready: ask again.
+	hello := js.Global().Get("Object").New()
+	setProp(hello, "type", "hello")
+	c.worker.Call("postMessage", hello)
 }
 
 // setProp sets obj[key] = val; val may be a vugu js.Value.

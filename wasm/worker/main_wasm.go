@@ -1,10 +1,13 @@
 //go:build js && wasm
 
 // Command worker is the classifier of the dashboard, a small Go WASM build
-// that runs in a Web Worker (static/worker.js) so inference never blocks
-// the page. It exposes two synchronous functions on the worker's global
-// object, pawnet.load(Uint8Array) and pawnet.classify(Uint8Array); the
-// JavaScript side owns the message protocol and the weights download.
+// that runs in a Web Worker (static/infer.js) so inference never blocks
+// the page. It exposes synchronous functions on the worker's global
+// object: pawnet.load(Uint8Array), or pawnet.alloc(n) then
+// pawnet.loadAllocated() for weights the JavaScript side reads straight
+// into the buffer alloc returns (its address in the instance's memory),
+// and pawnet.classify(Uint8Array); the JavaScript side owns the message
+// protocol, the weights download and the cache.
 // Both wrap shared/classify, so the browser's answers equal `pawnet predict`.
 // classify also returns each class's Grad-CAM heatmap (classify.Explain,
 // from the same forward pass) as a PNG of the photo's aspect, HeatSide
@@ -16,6 +19,7 @@ import (
 	"slices"
 	"syscall/js"
 	"time"
+	"unsafe"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
@@ -28,11 +32,10 @@ const HeatSide = 256
 func main() {
 	var c *classify.Classifier
 	var lastPhoto []byte // for camBench
+	var allocated []byte // for loadAllocated
 	api := js.Global().Get("Object").New()
-	api.Set("load", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
+	load := func(data []byte, start time.Time) (res any) {
 		defer recoverTo(&res)
-		start := time.Now()
-		data := bytesOf(args[0])
 		m, err := alexnet.Load(data)
 		if err != nil {
 			return errResult(err)
@@ -53,6 +56,24 @@ func main() {
 			"variant": string(meta.Variant), "kernels": alexnet.Kernels(),
 			"bytes": len(data), "ms": ms(start),
 		}
+	}
+	api.Set("load", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		start := time.Now()
+		return load(bytesOf(args[0]), start)
+	}))
+	// alloc(n) allocates an n-byte buffer for loadAllocated and returns its
+	// address in the instance's memory (Go's heap does not move).
+	api.Set("alloc", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		allocated = make([]byte, args[0].Int())
+		if len(allocated) == 0 {
+			return 0
+		}
+		return float64(uintptr(unsafe.Pointer(unsafe.SliceData(allocated))))
+	}))
+	api.Set("loadAllocated", js.FuncOf(func(_ js.Value, _ []js.Value) any {
+		data := allocated
+		allocated = nil
+		return load(data, time.Now())
 	}))
 	api.Set("classify", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
 		defer recoverTo(&res)

@@ -177,8 +177,10 @@ func (w *WeightsInfo) Text() string {
 func (s *State) Apply(r Reply, now float64) {
 	switch r.Type {
 	case "ready":
-		s.WorkerReady = true
-		s.WorkerReadyMs = now
+		if !s.WorkerReady { // a worker asked again (hello) says it again
+			s.WorkerReady = true
+			s.WorkerReadyMs = now
+		}
 	case "fatal":
 		s.Fatal = r.Message
 		for _, it := range s.Items {

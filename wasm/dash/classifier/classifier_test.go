@@ -89,6 +89,8 @@ func TestApply(t *testing.T) {
 	}{
 		{`{"type":"weights","state":"loading","loaded":0,"total":0}`, 0, func(w *snapshot) { w.Weights = WeightsLoading }},
 		{`{"type":"ready","ms":812.5}`, 1234.5, func(w *snapshot) { w.WorkerReady, w.WorkerReadyMs = true, 1234.5 }},
+		// Said again (the page's hello to a worker started early): the first time stays.
+		{`{"type":"ready","ms":812.5}`, 2000, func(w *snapshot) {}},
 		{`{"type":"weights","state":"loading","loaded":1200000,"total":4900000}`, 0, func(w *snapshot) {
 			w.WeightsLoaded, w.WeightsTotal = 1200000, 4900000
 		}},
