@@ -1,11 +1,7 @@
 package main
 
 import (
-	"strconv"
-
 	"github.com/vugu/vugu"
-
-	"github.com/pawnet/pawnet/wasm/dash/classifier"
 )
 
 // ClassifierPanel is the drop zone, the file picker, the weights download
@@ -50,27 +46,15 @@ func (c *ClassifierPanel) ZoneClass() string {
 	return "dropzone"
 }
 
-// ItemAttrs are a prediction's data attributes (Item.DataAttrs).
-func (c *ClassifierPanel) ItemAttrs(it *classifier.Item) vugu.AttrMap {
-	m := vugu.AttrMap{}
-	for k, v := range it.DataAttrs() {
-		m[k] = v
+// HeadClass is the class of the line above the predictions, hidden while
+// there are none. (It is always there, so that the list after it keeps its
+// element, and the items PopulateList wrote, across renders.)
+func (c *ClassifierPanel) HeadClass() string {
+	if len(c.C.Items) == 0 {
+		return "pred-head empty"
 	}
-	return m
+	return "pred-head"
 }
-
-// ToggleWhy shows or hides the item's Grad-CAM heatmap over its thumbnail.
-func (c *ClassifierPanel) ToggleWhy(it *classifier.Item) { c.C.ToggleWhy(it.ID) }
-
-// Opacity follows the item's opacity slider (0..100).
-func (c *ClassifierPanel) Opacity(it *classifier.Item, event vugu.DOMEvent) {
-	if v, err := strconv.ParseFloat(event.JSEventTarget().Get("value").String(), 64); err == nil {
-		c.C.SetOpacity(it.ID, v)
-	}
-}
-
-// OpenView shows the item in the larger view.
-func (c *ClassifierPanel) OpenView(it *classifier.Item) { c.C.OpenView(it.ID) }
 
 // CloseView closes the larger view.
 func (c *ClassifierPanel) CloseView() { c.C.CloseView() }

@@ -22,6 +22,11 @@ type Classifier struct {
 	// weights the worker caches) and the latest export the page knows of.
 	weights func() (url, run string, version int64)
 	events  chan classifier.Reply
+
+	// The prediction list PopulateList writes: its element and an li per
+	// item ID.
+	list js.Value
+	rows map[int]*predRow
 }
 
 // Init sets the classifier up without its worker. weights reports which

@@ -21,6 +21,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer renderer.Release()
+	js.Global().Call("pawnetSkipUnchangedAttrs") // index.html
 	ee := renderer.EventEnv()
 	buildEnv, err := vugu.NewBuildEnv(ee)
 	if err != nil {
@@ -30,7 +31,8 @@ func main() {
 	root.Start(ee)
 	stats := newRenderStats()
 	for ok := true; ok; ok = renderer.EventWait() {
-		t := stats.now()
+		t0 := stats.now()
+		t := t0
 		ee.RLock()
 		br := buildEnv.RunBuild(root)
 		ee.RUnlock()
@@ -44,6 +46,9 @@ func main() {
 		ee.RUnlock()
 		stats.note("rendered", t)
 		stats.count()
-		time.Sleep(frame)
+		// Rest at least as long as the render took, so that rendering
+		// (which grows with the page) never takes more than half of the
+		// main thread, e.g. while the classifier's results stream in.
+		time.Sleep(max(frame, time.Duration((stats.now()-t0)*float64(time.Millisecond))))
 	}
 }
