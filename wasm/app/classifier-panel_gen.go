@@ -114,6 +114,8 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "div", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "weights"}}}
 		vgparent.AppendChild(vgn)
 		vgn.AddAttrInterface("class", "weights weights-"+c.C.Weights)
+		vgn.AddAttrInterface("data-load-ms", c.C.WeightsLoadMs)
+		vgn.AddAttrInterface("data-read-ms", c.C.WeightsReadMs)
 		vgn.AddAttrInterface("data-state", c.C.Weights)
 		{
 			vgparent := vgn

@@ -2,6 +2,7 @@ package main
 
 import (
 	"log"
+	"sync"
 
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/js"
@@ -27,6 +28,10 @@ type Classifier struct {
 	// item ID.
 	list js.Value
 	rows map[int]*predRow
+	// heat holds each result's heatmap Blobs (by item ID) until showHeat
+	// makes their object URLs.
+	heatMu sync.Mutex
+	heat   map[int][]js.Value
 }
 
 // Init sets the classifier up without its worker. weights reports which
@@ -56,13 +61,14 @@ func (c *Classifier) Start() {
 	// Call does, hence addEventListener and setProp.
 	c.worker.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		msg := args[0].Get("data")
-		// A result's heatmaps are PNG Blobs: give each an object URL, and
-		// keep them out of the JSON (a Blob would stringify as {}).
-		var heat []string
+		// A result's heatmaps are PNG Blobs: keep them out of the JSON (a
+		// Blob would stringify as {}) and aside until they are shown
+		// (showHeat), as making their object URLs costs the page's thread
+		// a few ms each.
+		var heat []js.Value
 		if h := msg.Get("heat"); h.Truthy() {
-			n := h.Length()
-			for i := range n {
-				heat = append(heat, js.Global().Get("URL").Call("createObjectURL", h.Index(i)).String())
+			for i := range h.Length() {
+				heat = append(heat, h.Index(i))
 			}
 			js.Global().Get("Reflect").Call("deleteProperty", msg, "heat")
 		}
@@ -72,7 +78,15 @@ func (c *Classifier) Start() {
 			log.Printf("pawnet: skipping a worker message: %v", err)
 			return nil
 		}
-		r.Heat = heat
+		if heat != nil {
+			r.Heat = make([]string, len(heat)) // "" until showHeat
+			c.heatMu.Lock()
+			if c.heat == nil {
+				c.heat = map[int][]js.Value{}
+			}
+			c.heat[r.ID] = heat
+			c.heatMu.Unlock()
+		}
 		c.events <- r
 		return nil
 	}))
@@ -136,16 +150,41 @@ func (c *Classifier) add(f js.Value) {
 	c.worker.Call("postMessage", msg)
 }
 
-// release revokes the item's object URLs (its photo's and heatmaps').
+// release revokes the item's object URLs (its photo's and heatmaps') and
+// drops its heatmaps.
 func (c *Classifier) release(it *classifier.Item) {
 	if it.URL != "" {
 		js.Global().Get("URL").Call("revokeObjectURL", it.URL)
 		it.URL = ""
 	}
 	for _, u := range it.HeatURLs() {
-		js.Global().Get("URL").Call("revokeObjectURL", u)
+		if u != "" {
+			js.Global().Get("URL").Call("revokeObjectURL", u)
+		}
 	}
 	it.Heat = nil
+	c.heatMu.Lock()
+	delete(c.heat, it.ID)
+	c.heatMu.Unlock()
+}
+
+// showHeat gives the item's heatmaps their object URLs, before the page
+// first shows them (under the EventEnv lock).
+func (c *Classifier) showHeat(id int) {
+	c.heatMu.Lock()
+	blobs := c.heat[id]
+	delete(c.heat, id)
+	c.heatMu.Unlock()
+	for _, it := range c.Items {
+		if it.ID != id {
+			continue
+		}
+		for i, b := range blobs {
+			if i < len(it.Heat) && it.Heat[i] == "" {
+				it.Heat[i] = js.Global().Get("URL").Call("createObjectURL", b).String()
+			}
+		}
+	}
 }
 
 // Clear removes the finished results.

@@ -97,10 +97,12 @@ func (c *Classifier) listen(ul js.Value) {
 		switch {
 		case target.Call("closest", ".why-toggle").Truthy():
 			c.ee.Lock()
+			c.showHeat(id)
 			c.ToggleWhy(id)
 			c.ee.UnlockRender()
 		case target.Call("closest", ".pred-thumb").Truthy():
 			c.ee.Lock()
+			c.showHeat(id)
 			c.OpenView(id)
 			c.ee.UnlockRender()
 		}

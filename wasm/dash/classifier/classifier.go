@@ -43,7 +43,8 @@ type Item struct {
 	Ms      float64
 	Err     string
 	// Heat holds each class's Grad-CAM heatmap (object URLs of PNGs of
-	// HeatW×HeatH, the photo's aspect); see cam.go.
+	// HeatW×HeatH, the photo's aspect; the page makes them when it first
+	// shows them, "" until then); see cam.go.
 	Heat         []string
 	HeatW, HeatH int
 	HeatErr      string
@@ -82,6 +83,9 @@ type State struct {
 	WeightsInfo     string // e.g. "small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)"
 	WeightsVersion  int64
 	WeightsDownload float64 // ms
+	// WeightsReadMs and WeightsLoadMs are the first pool worker's read of
+	// the cached weights and Go's load of them, in ms.
+	WeightsReadMs, WeightsLoadMs float64
 
 	// Open is the ID of the item shown in the larger view, 0 for none.
 	Open int
@@ -138,6 +142,8 @@ type WeightsInfo struct {
 	Variant   string  `json:"variant"` // fp32, fp16 or int8 ("" from older workers: fp32)
 	Cached    bool    `json:"cached"`  // read from the browser's cache, not downloaded
 	Workers   int     `json:"workers"` // classifier workers in static/worker.js's pool
+	ReadMs    float64 `json:"readMs"`  // reading the cached file (0 when downloaded)
+	LoadMs    float64 `json:"ms"`      // Go's load: parse, expand, prepare the kernels
 }
 
 // ParseReply decodes a worker message written as JSON.
@@ -201,6 +207,7 @@ func (s *State) Apply(r Reply, now float64) {
 				info = &WeightsInfo{}
 			}
 			s.WeightsInfo = info.Text()
+			s.WeightsReadMs, s.WeightsLoadMs = info.ReadMs, info.LoadMs
 		case WeightsError:
 			s.WeightsErr = r.Message
 		}

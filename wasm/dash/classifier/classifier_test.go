@@ -17,9 +17,9 @@ func TestParseReply(t *testing.T) {
 		{`{"type":"weights","state":"loading","loaded":1200000,"total":4900000}`,
 			Reply{Type: "weights", State: "loading", Loaded: 1200000, Total: 4900000}},
 		{`{"type":"weights","state":"ready","info":{"config":"small","inputSize":64,"params":1234567,"classes":["cat","dog"],` +
-			`"bestEpoch":3,"valAcc":0.7123,"bytes":4938268,"ms":35.2},"version":17,"downloadMs":250.5}`,
+			`"bestEpoch":3,"valAcc":0.7123,"bytes":4938268,"ms":35.2,"readMs":4.5},"version":17,"downloadMs":250.5}`,
 			Reply{Type: "weights", State: "ready", Version: 17, DownloadMs: 250.5, Info: &WeightsInfo{
-				Config: "small", InputSize: 64, Params: 1234567, BestEpoch: 3, ValAcc: 0.7123, Bytes: 4938268}}},
+				Config: "small", InputSize: 64, Params: 1234567, BestEpoch: 3, ValAcc: 0.7123, Bytes: 4938268, LoadMs: 35.2, ReadMs: 4.5}}},
 		{`{"type":"weights","state":"error","message":"GET /weights: HTTP 500"}`,
 			Reply{Type: "weights", State: "error", Message: "GET /weights: HTTP 500"}},
 		{`{"type":"start","id":3}`, Reply{Type: "start", ID: 3}},
@@ -54,6 +54,7 @@ type snapshot struct {
 	WeightsErr, WeightsInfo     string
 	WeightsVersion              int64
 	WeightsDownload             float64
+	WeightsReadMs, WeightsLoad  float64
 	Items                       string // "id:state[:detail]", newest first
 }
 
@@ -70,7 +71,7 @@ func snap(s *State) snapshot {
 		items = append(items, d)
 	}
 	return snapshot{s.WorkerReady, s.WorkerReadyMs, s.Fatal, s.Weights, s.WeightsLoaded, s.WeightsTotal,
-		s.WeightsErr, s.WeightsInfo, s.WeightsVersion, s.WeightsDownload, strings.Join(items, " | ")}
+		s.WeightsErr, s.WeightsInfo, s.WeightsVersion, s.WeightsDownload, s.WeightsReadMs, s.WeightsLoadMs, strings.Join(items, " | ")}
 }
 
 // TestApply feeds a session of worker replies, as static/worker.js posts
@@ -96,7 +97,7 @@ func TestApply(t *testing.T) {
 		}},
 		{`{"type":"weights","state":"ready","info":{"config":"small","inputSize":64,"params":1234567,"classes":["cat","dog"],` +
 			`"bestEpoch":3,"valAcc":0.7123,"bytes":4938268,"ms":35.2},"version":17,"downloadMs":250.5}`, 0, func(w *snapshot) {
-			w.Weights, w.WeightsInfo, w.WeightsVersion, w.WeightsDownload = WeightsReady, info, 17, 250.5
+			w.Weights, w.WeightsInfo, w.WeightsVersion, w.WeightsDownload, w.WeightsLoad = WeightsReady, info, 17, 250.5, 35.2
 		}},
 		{`{"type":"start","id":1}`, 0, func(w *snapshot) { w.Items = "3:queued | 2:queued | 1:running" }},
 		{`{"type":"result","id":1,"probs":[0.125,0.875],"best":1,"label":"dog","classes":["cat","dog"],"ms":42.345}`, 0, func(w *snapshot) {
