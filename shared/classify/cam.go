@@ -76,7 +76,7 @@ func Fit(w, h, side int) (int, int) {
 
 // HeatmapPNGs returns every class's heatmap as a PNG of the photo's aspect,
 // its longer side side pixels, and that size: what the browser overlays
-// on the photo.
+// on the photo (uncompressed PNGs: they stay in the browser's memory).
 func (e Explanation) HeatmapPNGs(side int) (pngs [][]byte, w, h int, err error) {
 	w, h = Fit(e.Width, e.Height, side)
 	for class := range e.Maps {
@@ -84,7 +84,7 @@ func (e Explanation) HeatmapPNGs(side int) (pngs [][]byte, w, h int, err error) 
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		b, err := explain.EncodePNG(img)
+		b, err := explain.EncodePNGFast(img)
 		if err != nil {
 			return nil, 0, 0, err
 		}

@@ -13,6 +13,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"sync"
 )
 
 // Turbo returns the colour of v (clamped to 0..1) on Google's Turbo
@@ -72,7 +73,7 @@ func axis(side, n int) []sample {
 }
 
 // Heatmap returns a side×side Grad-CAM map (values 0..1) upsampled
-// bilinearly to w×h and coloured with Turbo, fully opaque.
+// bilinearly to w×h and coloured with Turbo at 256 levels, fully opaque.
 func Heatmap(m []float32, side, w, h int) (*image.RGBA, error) {
 	if side <= 0 || len(m) != side*side {
 		return nil, fmt.Errorf("explain: a %d×%d map needs %d values, got %d", side, side, side*side, len(m))
@@ -82,12 +83,26 @@ func Heatmap(m []float32, side, w, h int) (*image.RGBA, error) {
 	}
 	up := Upsample(m, side, w, h)
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	lut := turbo256()
+	pix := img.Pix[:4*len(up)]
 	for i, v := range up {
-		c := Turbo(float64(v))
-		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = c.R, c.G, c.B, 255
+		c := lut[unit8(float64(v))]
+		p := pix[4*i : 4*i+4 : 4*i+4]
+		p[0], p[1], p[2], p[3] = c.R, c.G, c.B, 255
 	}
 	return img, nil
 }
+
+// turbo256 is Turbo at the 256 levels i/255, as Heatmap colours a map
+// (the colormap is a 256-entry table, as in matplotlib): a table lookup
+// instead of three polynomials per pixel.
+var turbo256 = sync.OnceValue(func() *[256]color.RGBA {
+	var t [256]color.RGBA
+	for i := range t {
+		t[i] = Turbo(float64(i) / 255)
+	}
+	return &t
+})
 
 // Overlay returns photo with heat blended over it at the given opacity
 // (0: the photo, 1: the heatmap): each channel is
@@ -114,9 +129,16 @@ func Overlay(photo image.Image, heat *image.RGBA, opacity float64) (*image.RGBA,
 }
 
 // EncodePNG encodes an image as PNG with the default compression.
-func EncodePNG(img image.Image) ([]byte, error) {
+func EncodePNG(img image.Image) ([]byte, error) { return encodePNG(img, png.DefaultCompression) }
+
+// EncodePNGFast encodes an image as PNG without compression: for images
+// that stay in memory (the browser worker's heatmaps), about 10× faster
+// and 4× larger than EncodePNG's for a heatmap.
+func EncodePNGFast(img image.Image) ([]byte, error) { return encodePNG(img, png.NoCompression) }
+
+func encodePNG(img image.Image, level png.CompressionLevel) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	if err := (&png.Encoder{CompressionLevel: level}).Encode(&buf, img); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -1,8 +1,10 @@
 package explain
 
 import (
+	"bytes"
 	"image"
 	"image/color"
+	"image/png"
 	"testing"
 )
 
@@ -65,8 +67,31 @@ func TestHeatmapAndOverlay(t *testing.T) {
 	if got := heat.RGBAAt(3, 3); got != Turbo(1) {
 		t.Errorf("corner (3,3) %v, want Turbo(1) %v", got, Turbo(1))
 	}
+	// Inside, each pixel is Turbo at its upsampled value's 256th.
+	up := Upsample([]float32{0, 1, 0, 1}, 2, 4, 4)
+	if got, want := heat.RGBAAt(1, 2), Turbo(float64(uint8(up[2*4+1]*255+0.5))/255); got != want {
+		t.Errorf("pixel (1,2) %v, want %v (value %v)", got, want, up[2*4+1])
+	}
 	if _, err := Heatmap([]float32{0, 1}, 2, 4, 4); err == nil {
 		t.Error("a 2-value map accepted as 2×2")
+	}
+	// Both encoders write the same pixels.
+	for _, enc := range []func(image.Image) ([]byte, error){EncodePNG, EncodePNGFast} {
+		b, err := enc(heat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := range 4 {
+			for x := range 4 {
+				if got := color.RGBAModel.Convert(img.At(x, y)); got != heat.RGBAAt(x, y) {
+					t.Fatalf("PNG pixel (%d,%d) %v, want %v", x, y, got, heat.RGBAAt(x, y))
+				}
+			}
+		}
 	}
 	o, err := Overlay(image.NewRGBA(image.Rect(0, 0, 4, 4)), heat, 0.5)
 	if err != nil {
