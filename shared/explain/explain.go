@@ -73,7 +73,8 @@ func axis(side, n int) []sample {
 }
 
 // Heatmap returns a side×side Grad-CAM map (values 0..1) upsampled
-// bilinearly to w×h and coloured with Turbo at 256 levels, fully opaque.
+// bilinearly to w×h and coloured with Turbo (through a table of
+// turboLevels entries), fully opaque.
 func Heatmap(m []float32, side, w, h int) (*image.RGBA, error) {
 	if side <= 0 || len(m) != side*side {
 		return nil, fmt.Errorf("explain: a %d×%d map needs %d values, got %d", side, side, side*side, len(m))
@@ -83,23 +84,27 @@ func Heatmap(m []float32, side, w, h int) (*image.RGBA, error) {
 	}
 	up := Upsample(m, side, w, h)
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	lut := turbo256()
+	lut := turboTable()
 	pix := img.Pix[:4*len(up)]
 	for i, v := range up {
-		c := lut[unit8(float64(v))]
+		c := lut[int(min(max(v, 0), 1)*(turboLevels-1)+0.5)]
 		p := pix[4*i : 4*i+4 : 4*i+4]
 		p[0], p[1], p[2], p[3] = c.R, c.G, c.B, 255
 	}
 	return img, nil
 }
 
-// turbo256 is Turbo at the 256 levels i/255, as Heatmap colours a map
-// (the colormap is a 256-entry table, as in matplotlib): a table lookup
-// instead of three polynomials per pixel.
-var turbo256 = sync.OnceValue(func() *[256]color.RGBA {
-	var t [256]color.RGBA
+// turboLevels is the size of Heatmap's Turbo table: fine enough that two
+// neighbouring entries differ by at most one level per channel, so the
+// table is within about one level of Turbo itself.
+const turboLevels = 4096
+
+// turboTable is Turbo at the levels i/(turboLevels−1): Heatmap looks a
+// pixel's colour up instead of evaluating three polynomials.
+var turboTable = sync.OnceValue(func() *[turboLevels]color.RGBA {
+	var t [turboLevels]color.RGBA
 	for i := range t {
-		t[i] = Turbo(float64(i) / 255)
+		t[i] = Turbo(float64(i) / (turboLevels - 1))
 	}
 	return &t
 })

@@ -67,10 +67,27 @@ func TestHeatmapAndOverlay(t *testing.T) {
 	if got := heat.RGBAAt(3, 3); got != Turbo(1) {
 		t.Errorf("corner (3,3) %v, want Turbo(1) %v", got, Turbo(1))
 	}
-	// Inside, each pixel is Turbo at its upsampled value's 256th.
+	// Inside, each pixel is within a level of Turbo at its upsampled value.
 	up := Upsample([]float32{0, 1, 0, 1}, 2, 4, 4)
-	if got, want := heat.RGBAAt(1, 2), Turbo(float64(uint8(up[2*4+1]*255+0.5))/255); got != want {
-		t.Errorf("pixel (1,2) %v, want %v (value %v)", got, want, up[2*4+1])
+	for y := range 4 {
+		for x := range 4 {
+			got, want := heat.RGBAAt(x, y), Turbo(float64(up[y*4+x]))
+			for c, d := range [3]int{int(got.R) - int(want.R), int(got.G) - int(want.G), int(got.B) - int(want.B)} {
+				if d < -1 || d > 1 {
+					t.Errorf("pixel (%d,%d) channel %d: %v, Turbo(%v) %v", x, y, c, got, up[y*4+x], want)
+				}
+			}
+		}
+	}
+	// Neighbouring entries of the table differ by at most one level.
+	lut := turboTable()
+	for i := 1; i < turboLevels; i++ {
+		a, b := lut[i-1], lut[i]
+		for _, d := range [3]int{int(a.R) - int(b.R), int(a.G) - int(b.G), int(a.B) - int(b.B)} {
+			if d < -1 || d > 1 {
+				t.Fatalf("table entries %d and %d: %v, %v", i-1, i, a, b)
+			}
+		}
 	}
 	if _, err := Heatmap([]float32{0, 1}, 2, 4, 4); err == nil {
 		t.Error("a 2-value map accepted as 2×2")
