@@ -62,9 +62,10 @@ const PREFIX = "weights~";
 function post(msg) { self.postMessage(msg); }
 
 // worker.wasm, compiled once and instantiated by every pool worker; the
-// first worker starts right away, the others once the model is known.
+// first worker starts right away (its script loads while the module
+// compiles), the others once the model is known.
 const module = WebAssembly.compileStreaming(fetch("worker.wasm"));
-const first = module.then(spawn);
+const first = spawn();
 first.then(() => post({ type: "ready", ms: performance.now() }))
   .catch((e) => {
     fatal = "could not start the classifier: " + (e && e.message || e);
@@ -79,14 +80,15 @@ const jobs = [];     // photos waiting for a worker: {id, file}
 let fatal = "";
 
 // A reload finds the weights of the last export in the OPFS: load them
-// now, while the page starts, so that its first photo need not wait. The
-// page's first message says whether they are still the current ones.
-const preload = first.then(async () => {
+// now, while the page starts (looking while worker.wasm compiles), so that
+// its first photo need not wait. The page's first message says whether
+// they are still the current ones.
+const preload = (async () => {
   const f = await cachedFile();
   if (!f || loading || loaded) return;
   const m = /^weights~([^~]*)~(\d+)~/.exec(f.name);
   if (m) await ensureLoaded(Number(m[2]), decodeURIComponent(m[1]), "weights", true);
-}).catch(() => {});
+})().catch(() => {});
 
 self.onmessage = (e) => {
   const msg = e.data;
@@ -208,8 +210,13 @@ async function spawn() {
   worker.onmessage = (e) => onWorkerMessage(p, e.data);
   worker.onerror = (e) => onWorkerMessage(p, { type: "fatal", message: "the classifier failed: " + e.message });
   const ready = new Promise((resolve, reject) => { p.waiting = { resolve, reject }; });
-  worker.postMessage({ type: "init", module: await module });
-  await ready;
+  try {
+    worker.postMessage({ type: "init", module: await module });
+    await ready;
+  } catch (err) {
+    worker.terminate();
+    throw err;
+  }
   return p;
 }
 
