@@ -50,7 +50,18 @@ self.onmessage = async (e) => {
       case "loadFile": {
         const t0 = performance.now();
         const root = await navigator.storage.getDirectory();
-        const h = await (await root.getFileHandle(msg.name)).createSyncAccessHandle();
+        const fh = await root.getFileHandle(msg.name);
+        let h;
+        try {
+          h = await fh.createSyncAccessHandle();
+        } catch (err) {
+          // Another tab holds the file's lock: read a copy instead.
+          const bytes = new Uint8Array(await (await fh.getFile()).arrayBuffer());
+          const readMs = performance.now() - t0;
+          const info = self.pawnet.load(bytes);
+          self.postMessage(info.error ? { type: "loaded", error: info.error } : { type: "loaded", info: Object.assign(info, { readMs }) });
+          return;
+        }
         try {
           const n = h.getSize();
           // Go allocates the buffer; the view is made after, as the

@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -281,16 +282,21 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 	for i, step := range []struct {
 		photo          string
 		damage, cached bool // damage: cut the cached file to half before the reload
+		locked         bool // another tab holds the cached file's lock during the reload
 		downloads      int
 	}{
-		{"cat.853.jpg", false, false, 1},
-		{"dog.853.jpg", false, true, 1},
-		{"cat.854.jpg", true, false, 2}, // a damaged cache is downloaded again
-		{"dog.854.jpg", false, true, 2},
+		{"cat.853.jpg", false, false, false, 1},
+		{"dog.853.jpg", false, true, false, 1},
+		{"cat.854.jpg", true, false, false, 2}, // a damaged cache is downloaded again
+		{"dog.854.jpg", false, true, false, 2},
+		{"cat.855.jpg", false, true, true, 2}, // a locked one is read as a copy
 	} {
 		if i > 0 {
 			if step.damage {
 				eval[bool](b, damageCacheJS)
+			}
+			if step.locked {
+				defer lockCache(t, b, srv.URL())()
 			}
 			b.reload()
 			b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
@@ -312,6 +318,36 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 		}
 		t.Logf("load %d: %s", i+1, info)
 	}
+}
+
+// lockCache opens url (the page's origin) in a second tab whose worker
+// holds the cached weights file's OPFS lock (a sync access handle), as a
+// second dashboard tab does while it reads the file; the returned function
+// closes the tab.
+func lockCache(t *testing.T, b *browser, url string) func() {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	const lockJS = `(async () => {
+  const code = "onmessage = async () => { const root = await navigator.storage.getDirectory();" +
+    " for await (const [name, h] of root.entries()) { if (name.startsWith('weights~') && !name.endsWith('.part')) {" +
+    " self.held = await h.createSyncAccessHandle(); postMessage(name); return; } } postMessage(''); };";
+  const w = new Worker(URL.createObjectURL(new Blob([code], { type: "text/javascript" })));
+  window.lockWorker = w;
+  return await new Promise((resolve) => { w.onmessage = (e) => resolve(e.data); w.postMessage(0); });
+})()`
+	var name string
+	err := chromedp.Do(ctx, chromedp.Navigate(url+"/app.css"))
+	if err == nil {
+		name, err = chromedp.Run(ctx, chromedp.Evaluate[string](lockJS, chromedp.EvalAwaitPromise))
+	}
+	if err == nil && name == "" {
+		err = errors.New("no cached weights file")
+	}
+	if err != nil {
+		cancel()
+		t.Fatalf("locking the cached weights: %v", err)
+	}
+	return cancel
 }
 
 // damageCacheJS cuts the weights file static/worker.js cached in the
