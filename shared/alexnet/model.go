@@ -43,6 +43,7 @@ type Model struct {
 	cfg    Config
 	meta   Metadata
 	params map[string][]float32
+	quant  map[string]quantized // int8 dense weights (dense_int8.go)
 	conv   [NumConv]convLayer
 	dense  [3]denseLayer
 
@@ -81,12 +82,13 @@ func NewModel(cfg Config, params map[string][]float32, meta Metadata) (*Model, e
 	if err := checkMeta(cfg, meta); err != nil {
 		return nil, err
 	}
-	return newModel(cfg, params, meta)
+	return newModel(cfg, params, nil, meta)
 }
 
-// newModel builds a Model from checked parameters.
-func newModel(cfg Config, params map[string][]float32, meta Metadata) (*Model, error) {
-	m := &Model{cfg: cfg, meta: meta, params: maps.Clone(params)}
+// newModel builds a Model from checked parameters: the float32 ones in
+// params, and the dense weights that are int8 in quant (nil for none).
+func newModel(cfg Config, params map[string][]float32, quant map[string]quantized, meta Metadata) (*Model, error) {
+	m := &Model{cfg: cfg, meta: meta, params: maps.Clone(params), quant: quant}
 	side := cfg.InputSize
 	for i := range NumConv {
 		m.conv[i] = newConvLayer(cfg, i, side, params[ConvNames[i]+".weight"], params[ConvNames[i]+".bias"])
@@ -99,6 +101,9 @@ func newModel(cfg Config, params map[string][]float32, meta Metadata) (*Model, e
 			nin: in, nout: outs[i],
 			w: params[name+".weight"], bias: params[name+".bias"],
 			relu: i < 2,
+		}
+		if q, ok := quant[name+".weight"]; ok {
+			m.dense[i].q, m.dense[i].scale = q.q, q.scale
 		}
 		in = outs[i]
 	}
@@ -114,7 +119,17 @@ func (m *Model) Metadata() Metadata { return m.meta }
 // Params returns the model's parameters in cfg.Params() layout, as given to
 // NewModel or read by Load; Save(w, m.Config(), m.Params(), m.Metadata())
 // writes them back. The slices are shared with the Model: do not modify them.
-func (m *Model) Params() map[string][]float32 { return maps.Clone(m.params) }
+//
+// A Model loaded from an int8 file computes its dense layers on the int8
+// weights; Params expands those to float32 (q·scale) on each call, in new
+// slices (218 MB for Full), so that every caller sees float32 weights.
+func (m *Model) Params() map[string][]float32 {
+	p := maps.Clone(m.params)
+	for name, q := range m.quant {
+		p[name] = dequantize(bytesOf(q.q), q.scale)
+	}
+	return p
+}
 
 // getScratch borrows a scratch set with buffers for n images.
 func (m *Model) getScratch(n int) *scratch {
