@@ -53,19 +53,26 @@ func TestInt8KernelsAgree(t *testing.T) {
 	}
 }
 
-// TestGroupSumsInt8 checks the exact channel sums against a plain loop.
+// TestGroupSumsInt8 checks the exact channel sums against a plain loop,
+// on random values and on the extremes -128 and 127.
 func TestGroupSumsInt8(t *testing.T) {
-	for _, tc := range []struct{ groups, p int }{{1, 1}, {3, 7}, {256, 36}, {9, 4}, {5, 33}} {
-		q := randomInt8s(tc.groups*tc.p+5, uint64(tc.p))
-		got := make([]int32, tc.groups)
-		groupSumsInt8(got, q, tc.p)
-		for k := range got {
-			var want int32
-			for _, v := range q[k*tc.p : (k+1)*tc.p] {
-				want += int32(v)
-			}
-			if got[k] != want {
-				t.Fatalf("groups %d × %d: sum %d = %d, want %d", tc.groups, tc.p, k, got[k], want)
+	for _, tc := range []struct{ groups, p int }{{1, 1}, {3, 7}, {256, 36}, {9, 4}, {5, 33}, {7, 12}, {4, 252}, {3, 260}} {
+		n := tc.groups*tc.p + 5
+		lowest, highest := make([]int8, n), make([]int8, n)
+		for i := range n {
+			lowest[i], highest[i] = -128, 127
+		}
+		for _, q := range [][]int8{randomInt8s(n, uint64(tc.p)), lowest, highest} {
+			got := make([]int32, tc.groups)
+			groupSumsInt8(got, q, tc.p)
+			for k := range got {
+				var want int32
+				for _, v := range q[k*tc.p : (k+1)*tc.p] {
+					want += int32(v)
+				}
+				if got[k] != want {
+					t.Fatalf("groups %d × %d: sum %d = %d, want %d", tc.groups, tc.p, k, got[k], want)
+				}
 			}
 		}
 	}

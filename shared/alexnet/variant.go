@@ -166,17 +166,23 @@ func dequantize(data []byte, scale []float32) []float32 {
 	n := len(data) / len(scale)
 	var table [256]float32
 	for r, s := range scale {
-		for b := range table {
-			table[b] = float32(int8(b)) * s
-		}
-		src := data[r*n : (r+1)*n]
-		dst := out[r*n : (r+1)*n]
-		dst = dst[:len(src)]
-		for i, b := range src {
-			dst[i] = table[b]
-		}
+		dequantizeRow(out[r*n:(r+1)*n], data[r*n:(r+1)*n], s, &table)
 	}
 	return out
+}
+
+// dequantizeRow sets dst[i] = int8(src[i])·s, using table as scratch. It
+// is a function of its own, called once per row, so that a wasm engine
+// that optimizes functions after some calls (V8 does not replace a running
+// call's baseline code) runs most rows optimized.
+func dequantizeRow(dst []float32, src []byte, s float32, table *[256]float32) {
+	for b := range table {
+		table[b] = float32(int8(b)) * s
+	}
+	dst = dst[:len(src)]
+	for i, b := range src {
+		dst[i] = table[b]
+	}
 }
 
 // halfTable maps every half float to its float32 value (256 KB, made on
