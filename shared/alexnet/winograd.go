@@ -150,69 +150,8 @@ func newWinograd(l *convLayer, m int, w []float32) *winograd {
 
 	wg.uStride = (l.cout + gemmMR - 1) / gemmMR * gemmMR * l.cin
 	wg.u = make([]float32, a*a*wg.uStride)
-	wg.transformFilters(w, sparseRows(g, a, r))
+	wg.transformFilters(w, g)
 	return wg
-}
-
-// transformFilters computes U[ξν][o][c] = (G w[o][c] Gᵀ)[ξ][ν] for the OIHW
-// weights w, straight into the packed A operands of the α² GEMMs (wg.u,
-// zeroed), in float32 with G's nonzero terms gRows. Eight output channels
-// go through the transform at once, one per lane of combineLanes (SIMD in
-// SIMD builds), and each lane group of four is one row quad of a packed
-// panel: u[ξν·uStride + (o/MR)·MR·cin + c·MR + o%MR]. float32 instead of
-// float64 changes U by about 1e-7 relative (TestWinogradFilters).
-func (wg *winograd) transformFilters(w []float32, gRows [][]term) {
-	cin := wg.cin
-	blocks := (wg.cout + gemmNR - 1) / gemmNR
-	parallel(blocks, 1, func(b0, b1 int) {
-		var f, tmp [64]lanes // r² ≤ 64 and α·r ≤ 64 (α ≤ 8)
-		for blk := b0; blk < b1; blk++ {
-			for c := range cin {
-				wg.transformFilterLanes(w, gRows, blk*gemmNR, c, &f, &tmp)
-			}
-		}
-	})
-}
-
-// transformFilterLanes transforms the filters of input channel c and the
-// output channels o0..o0+NR-1 (those < cout) into wg.u (see
-// transformFilters), with f and tmp as scratch. It is a function of its
-// own, called once per block and channel, so that a wasm engine that
-// optimizes functions after some calls (V8 does not replace a running
-// call's baseline code) runs most of them optimized.
-func (wg *winograd) transformFilterLanes(w []float32, gRows [][]term, o0, c int, f, tmp *[64]lanes) {
-	r, a, cin, cout := wg.r, wg.a, wg.cin, wg.cout
-	rr := r * r
-	for l := range gemmNR { // f[k][l] = w[o0+l][c][k]
-		if o := o0 + l; o < cout {
-			src := w[(o*cin+c)*rr : (o*cin+c+1)*rr]
-			for k, v := range src {
-				f[k][l] = v
-			}
-		} else {
-			for k := range rr {
-				f[k][l] = 0
-			}
-		}
-	}
-	for i, row := range gRows { // tmp = G f  (α×r)
-		for j := range r {
-			combineLanes(&tmp[i*r+j], row, f[j:], r)
-		}
-	}
-	off := o0*cin + c*gemmMR   // row quad o0/MR of the packed panels
-	second := o0+gemmMR < cout // the block's second row quad exists
-	var u lanes
-	for i := range a { // U = tmp Gᵀ  (α×α)
-		for j, row := range gRows {
-			combineLanes(&u, row, tmp[i*r:], 1)
-			dst := wg.u[(i*a+j)*wg.uStride+off:]
-			copy(dst[:gemmMR], u[:gemmMR])
-			if second {
-				copy(dst[gemmMR*cin:gemmMR*cin+gemmMR], u[gemmMR:])
-			}
-		}
-	}
 }
 
 // scratchSize is the number of floats forward needs: the transformed input

@@ -57,3 +57,59 @@ func TestWinogradFilters(t *testing.T) {
 		})
 	}
 }
+
+// TestFilterTransformAgree checks the build's filterTransform against the
+// scalar one: neither fuses multiply and add, and both sum in the same
+// order, so they must agree bit for bit.
+func TestFilterTransformAgree(t *testing.T) {
+	for _, tc := range []struct{ m, r int }{{4, 3}, {3, 5}, {2, 2}, {4, 5}} {
+		a := tc.m + tc.r - 1
+		_, g64, _ := winogradMatrices(tc.m, tc.r)
+		g := make([]float32, len(g64))
+		for i, v := range g64 {
+			g[i] = float32(v)
+		}
+		var f, tmp, got, want [64]lanes
+		for i, v := range randomFloats(tc.r*tc.r*gemmNR, uint64(a)) {
+			f[i/gemmNR][i%gemmNR] = v
+		}
+		filterTransform(&got, &f, &tmp, g, a, tc.r)
+		filterTransformScalar(&want, &f, &tmp, g, a, tc.r)
+		for e := range a * a {
+			for l := range gemmNR {
+				if math.Float32bits(got[e][l]) != math.Float32bits(want[e][l]) {
+					t.Fatalf("F(%d,%d) U[%d] lane %d: %.9g, scalar %.9g", tc.m, tc.r, e, l, got[e][l], want[e][l])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkWinogradFilters times the filter transform of Full's conv2–5
+// (newWinograd: U = G g Gᵀ, packed), the part of Load that grows with the
+// conv weights:
+//
+//	go test -run '^$' -bench WinogradFilters ./shared/alexnet/
+func BenchmarkWinogradFilters(b *testing.B) {
+	cfg := Full()
+	side := cfg.InputSize
+	for i := range NumConv {
+		cin := 3
+		if i > 0 {
+			cin = cfg.Channels[i-1]
+		}
+		w := randomFloats(cfg.Channels[i]*cin*cfg.Kernels[i]*cfg.Kernels[i], uint64(i))
+		l := newConvLayer(cfg, i, side, w, make([]float32, cfg.Channels[i]))
+		side = l.pooled
+		if l.wino == nil {
+			continue
+		}
+		b.Run(ConvNames[i], func(b *testing.B) {
+			for b.Loop() {
+				newWinograd(&l, l.wino.m, w)
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
