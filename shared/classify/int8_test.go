@@ -63,6 +63,9 @@ func TestInt8DirectOnSamplePhotos(t *testing.T) {
 			direct := load(alexnet.InitParams(cfg, uint64(30+i)), alexnet.Int8)
 			deq := load(direct.Model.Params(), alexnet.F32)
 			worst := 0.0
+			if cfg.Name == "full" {
+				photos = photos[:4] // 58 M parameters: enough to see the rounding
+			}
 			for j, photo := range photos {
 				x, err := direct.Tensor(photo)
 				if err != nil {
