@@ -5,13 +5,15 @@ import (
 	"unsafe"
 )
 
-// Dense layers on int8 weights. Load keeps the dense weights of an int8
-// file as they are stored, a view of the file's bytes with one float32
-// scale per output row (W[o][j] = q[o][j]·scale[o]), instead of expanding
-// them to float32: for Full that is 54.5 M of the 58.3 M parameters, 55 MB
-// instead of 218 MB, so a browser worker neither allocates nor fills the
-// difference at load, and the memory-bound dense layers read a quarter of
-// the bytes. The kernels compute Σ_j q[o][j]·x[j] in float32 (each q is
+// Int8 weights. Load keeps the weights of an int8 file as they are
+// stored, a view of the file's bytes with one float32 scale per output row
+// (W[o][j] = q[o][j]·scale[o]), instead of expanding them to float32. The
+// dense layers (for Full 54.5 M of the 58.3 M parameters: 55 MB instead of
+// 218 MB) compute on them directly, so a browser worker neither allocates
+// nor fills the difference at load (on a VM, first touching fresh memory
+// is what costs most), and the memory-bound dense layers read a quarter of
+// the bytes. The conv weights are expanded one layer at a time into one
+// buffer while newModel packs or transforms them (newModel). The kernels compute Σ_j q[o][j]·x[j] in float32 (each q is
 // exact in float32), then multiply the row's sum by its scale: the same
 // products as the float32 kernels on dequantized weights, rounded in
 // another order (within 1e-5 relative, see TestInt8DenseMatchesDequantized).
@@ -20,6 +22,41 @@ import (
 type quantized struct {
 	q     []int8    // rows × cols, row-major
 	scale []float32 // one per row
+}
+
+// floatsInto expands the weights to float32 (q·scale) into buf, grown if
+// needed, and returns the filled part. A 256-entry table per row maps each
+// byte to its value (in wasm, about twice as fast as converting and
+// multiplying each one).
+func (t quantized) floatsInto(buf []float32) []float32 {
+	if cap(buf) < len(t.q) {
+		buf = make([]float32, len(t.q))
+	}
+	buf = buf[:len(t.q)]
+	if len(t.scale) == 0 {
+		return buf
+	}
+	n := len(t.q) / len(t.scale)
+	var table [256]float32
+	b := bytesOf(t.q)
+	for r, s := range t.scale {
+		dequantizeRow(buf[r*n:(r+1)*n], b[r*n:(r+1)*n], s, &table)
+	}
+	return buf
+}
+
+// dequantizeRow sets dst[i] = int8(src[i])·s, using table as scratch. It
+// is a function of its own, called once per row, so that a wasm engine
+// that optimizes functions after some calls (V8 does not replace a running
+// call's baseline code) runs most rows optimized.
+func dequantizeRow(dst []float32, src []byte, s float32, table *[256]float32) {
+	for b := range table {
+		table[b] = float32(int8(b)) * s
+	}
+	dst = dst[:len(src)]
+	for i, b := range src {
+		dst[i] = table[b]
+	}
 }
 
 // int8s returns b as int8 values: a view of b's memory, not a copy.

@@ -96,7 +96,7 @@ func int8Model(t testing.TB, cfg Config, params map[string][]float32) (direct, d
 	} else {
 		floats := maps.Clone(params)
 		quant := make(map[string]quantized)
-		for _, name := range DenseNames {
+		for _, name := range append(ConvNames[:], DenseNames[:]...) {
 			w := params[name+".weight"]
 			q, scale := Quantize(w, len(params[name+".bias"]))
 			quant[name+".weight"] = quantized{q: q, scale: scale}

@@ -43,7 +43,7 @@ type Model struct {
 	cfg    Config
 	meta   Metadata
 	params map[string][]float32
-	quant  map[string]quantized // int8 dense weights (dense_int8.go)
+	quant  map[string]quantized // int8 weights (dense_int8.go)
 	conv   [NumConv]convLayer
 	dense  [3]denseLayer
 
@@ -86,12 +86,21 @@ func NewModel(cfg Config, params map[string][]float32, meta Metadata) (*Model, e
 }
 
 // newModel builds a Model from checked parameters: the float32 ones in
-// params, and the dense weights that are int8 in quant (nil for none).
+// params, and the weights that are int8 in quant (nil for none). The dense
+// layers compute on int8 weights as they are; int8 conv weights are
+// expanded one layer at a time into one buffer, which newConvLayer only
+// reads (it packs or transforms them).
 func newModel(cfg Config, params map[string][]float32, quant map[string]quantized, meta Metadata) (*Model, error) {
 	m := &Model{cfg: cfg, meta: meta, params: maps.Clone(params), quant: quant}
 	side := cfg.InputSize
+	var convBuf []float32
 	for i := range NumConv {
-		m.conv[i] = newConvLayer(cfg, i, side, params[ConvNames[i]+".weight"], params[ConvNames[i]+".bias"])
+		w := params[ConvNames[i]+".weight"]
+		if q, ok := quant[ConvNames[i]+".weight"]; ok {
+			convBuf = q.floatsInto(convBuf)
+			w = convBuf
+		}
+		m.conv[i] = newConvLayer(cfg, i, side, w, params[ConvNames[i]+".bias"])
 		side = m.conv[i].pooled
 	}
 	in := cfg.FlatFeatures()
@@ -120,13 +129,13 @@ func (m *Model) Metadata() Metadata { return m.meta }
 // NewModel or read by Load; Save(w, m.Config(), m.Params(), m.Metadata())
 // writes them back. The slices are shared with the Model: do not modify them.
 //
-// A Model loaded from an int8 file computes its dense layers on the int8
-// weights; Params expands those to float32 (q·scale) on each call, in new
-// slices (218 MB for Full), so that every caller sees float32 weights.
+// A Model loaded from an int8 file keeps its weights as int8; Params
+// expands them to float32 (q·scale) on each call, in new slices (233 MB
+// for Full), so that every caller sees float32 weights.
 func (m *Model) Params() map[string][]float32 {
 	p := maps.Clone(m.params)
 	for name, q := range m.quant {
-		p[name] = dequantize(bytesOf(q.q), q.scale)
+		p[name] = q.floatsInto(nil)
 	}
 	return p
 }

@@ -155,36 +155,6 @@ func Quantize(w []float32, rows int) (q []int8, scale []float32) {
 	return q, scale
 }
 
-// dequantize expands int8 data (rows of equal length) with per-row scales
-// into float32: w = q·scale, through a 256-entry table per row (in wasm,
-// about twice as fast as converting and multiplying each value).
-func dequantize(data []byte, scale []float32) []float32 {
-	out := make([]float32, len(data))
-	if len(scale) == 0 {
-		return out
-	}
-	n := len(data) / len(scale)
-	var table [256]float32
-	for r, s := range scale {
-		dequantizeRow(out[r*n:(r+1)*n], data[r*n:(r+1)*n], s, &table)
-	}
-	return out
-}
-
-// dequantizeRow sets dst[i] = int8(src[i])·s, using table as scratch. It
-// is a function of its own, called once per row, so that a wasm engine
-// that optimizes functions after some calls (V8 does not replace a running
-// call's baseline code) runs most rows optimized.
-func dequantizeRow(dst []float32, src []byte, s float32, table *[256]float32) {
-	for b := range table {
-		table[b] = float32(int8(b)) * s
-	}
-	dst = dst[:len(src)]
-	for i, b := range src {
-		dst[i] = table[b]
-	}
-}
-
 // halfTable maps every half float to its float32 value (256 KB, made on
 // first use).
 var halfTable = sync.OnceValue(func() *[1 << 16]float32 {

@@ -292,11 +292,12 @@ func LoadFile(path string) (*Model, error) {
 // On little-endian platforms, when the tensor data is 4-byte aligned in
 // data (always the case for Save's output held in a Go-allocated slice), the
 // dense-layer weights are not copied: the Model reads them from data, so
-// loading a 233 MB file costs no second copy. The dense weights of an int8
-// file are never copied nor expanded: the Model computes with the int8
-// values and their scales (dense_int8.go). The caller must then not modify
-// data while the Model is in use. Elsewhere the tensors are decoded into
-// fresh slices.
+// loading a 233 MB file costs no second copy. The weights of an int8 file
+// are not copied either: the dense layers compute on the int8 values and
+// their scales, and the conv layers' weights are expanded one layer at a
+// time into one buffer as they are transformed for the kernels (see
+// dense_int8.go). The caller must then not modify data while the Model is
+// in use. Elsewhere the tensors are decoded into fresh slices.
 func Load(data []byte) (*Model, error) {
 	d, err := decode(data)
 	if err != nil {
@@ -310,12 +311,11 @@ type decoded struct {
 	cfg    Config
 	meta   Metadata
 	params map[string][]float32 // every tensor but those in quant
-	quant  map[string]quantized // the dense weights of an int8 file
+	quant  map[string]quantized // the weights of an int8 file
 }
 
-// decode parses and validates a weights file. The tensors of an int8 file
-// are expanded to float32, except the dense layers' weights, which stay
-// int8 in quant.
+// decode parses and validates a weights file. The weights of an int8 file
+// stay int8, in quant.
 func decode(data []byte) (decoded, error) {
 	var (
 		cfg  Config
@@ -403,11 +403,7 @@ func decode(data []byte) (decoded, error) {
 				return fail("tensor %q must be F32 of shape %v", name, p.Shape[:1])
 			}
 			delete(infos, name)
-			if len(p.Shape) == 2 { // a dense layer: kept as int8
-				quant[p.Name] = quantized{q: int8s(ti.Data), scale: floats(si.Data)}
-				break
-			}
-			params[p.Name] = dequantize(ti.Data, floats(si.Data))
+			quant[p.Name] = quantized{q: int8s(ti.Data), scale: floats(si.Data)}
 		}
 	}
 	if len(infos) != 0 {
