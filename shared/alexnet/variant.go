@@ -11,9 +11,9 @@ import (
 
 // Variant is how an exported weights file stores the weight tensors. Each
 // variant is a standard safetensors file with the same tensor names and
-// shapes; biases are always float32. Load reads all three and returns
-// float32 weights (an fp16 or int8 file is expanded at load), so inference
-// is the same code for every variant and only the download shrinks.
+// shapes; biases are always float32. Load reads all three: an fp16 file is
+// expanded to float32 at load; an int8 file's weights stay int8, the dense
+// layers computing on them directly (dense_int8.go).
 //
 // Measured on the full AlexNet (58.3 M parameters): F32 233 MB, F16 117 MB,
 // Int8 58 MB.

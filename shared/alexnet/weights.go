@@ -52,8 +52,8 @@ type Metadata struct {
 	// and always writes FormatVersion.
 	Format int
 	// Variant is how Load found the weights stored (F32, F16 or Int8;
-	// Load returns them as float32 in every case). Save ignores it: its
-	// argument decides.
+	// Model.Params returns them as float32 in every case). Save ignores
+	// it: its argument decides.
 	Variant Variant
 	// Stats is the normalization stats.json of the training run, verbatim;
 	// this package does not interpret it. Empty means absent.
