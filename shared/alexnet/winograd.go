@@ -15,7 +15,7 @@ package alexnet
 //
 // The transforms are built at init by Toom–Cook interpolation on the
 // points 0, ±1, ±2, ±1/2 (then ∞), in float64; the filter transform G g Gᵀ
-// is applied once, when the Model is built.
+// is applied once, when the Model is built, in float32 (winograd_filters.go).
 
 // winogradTile maps a kernel size r to the output tile m used for it; a
 // kernel that is not listed, or a stride other than 1, uses im2col + GEMM,
