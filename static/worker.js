@@ -17,9 +17,11 @@
 //
 // The pool has navigator.hardwareConcurrency − 1 workers (at least 1),
 // fewer when their memory would pass a quarter of navigator.deviceMemory:
-// each holds its own copy of the weights as float32 plus the transformed
-// conv weights, about 5 bytes per parameter + 32 MB (≈ 325 MB for the full
-// AlexNet, 35 MB for the small one). Go's wasm cannot share memory between
+// each holds its own copy of the weights file (an int8 file's weights stay
+// int8 in the worker) plus the transformed conv weights and buffers, about
+// the file's size + 1.3 bytes per parameter + 32 MB (≈ 165 MB for the full
+// AlexNet in int8, 340 MB in fp32; measured: a Go heap of 126 MB after the
+// first photo with the int8 file, 300 MB with fp32). Go's wasm cannot share memory between
 // instances, so the copies are not shared. The page may set the size with
 // ?workers=N on its own URL (passed on in this script's URL). Each photo
 // runs on one worker: a photo's layers are not split across workers.
@@ -161,7 +163,7 @@ async function load(version, run, url, cacheOnly) {
     info = await loadInto(head, src);
   }
   head.version = version;
-  const size = poolSize(info.params);
+  const size = poolSize(info.params, info.bytes);
   while (pool.length > size) pool.pop().worker.terminate();
   info.cached = src.cached;
   info.workers = 1;
@@ -185,12 +187,13 @@ async function grow(version, src, size) {
   }
 }
 
-// poolSize is the number of workers for a model of params parameters.
-function poolSize(params) {
+// poolSize is the number of workers for a model of params parameters
+// whose weights file has bytes bytes.
+function poolSize(params, bytes) {
   const asked = Number(new URL(self.location.href).searchParams.get("workers"));
   if (asked >= 1) return Math.min(Math.floor(asked), 16);
   const cores = Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
-  const perWorker = 5 * params + 32e6;
+  const perWorker = bytes + 1.3 * params + 32e6;
   const budget = (navigator.deviceMemory || 4) * 1e9 / 4;
   return Math.max(1, Math.min(cores, Math.floor(budget / perWorker)));
 }

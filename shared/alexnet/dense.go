@@ -1,10 +1,14 @@
 package alexnet
 
 // denseLayer is a fully connected layer: out = W·x + b, W row-major
-// [nout][nin] exactly as stored in the weights file (PyTorch layout).
+// [nout][nin] exactly as stored in the weights file (PyTorch layout): w,
+// or for an int8 file q and its per-row scale (dense_int8.go; w is then
+// nil).
 type denseLayer struct {
 	nin, nout int
 	w, bias   []float32
+	q         []int8
+	scale     []float32
 	relu      bool
 }
 
@@ -18,6 +22,10 @@ const denseRowBlock = 8
 // while every input is multiplied by them, so a batch reads the weights
 // from memory once.
 func (l *denseLayer) forwardRows(outs, xs []float32, n, o0, o1 int) {
+	if l.q != nil {
+		l.forwardRowsInt8(outs, xs, n, o0, o1)
+		return
+	}
 	nin, nout := l.nin, l.nout
 	o := o0
 	for ; o+denseRowBlock <= o1; o += denseRowBlock {

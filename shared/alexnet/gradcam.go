@@ -159,7 +159,7 @@ func CAMMap(act, alpha []float32, side int) []float32 {
 // masked by fc6's ReLU. One pass over fc7's active rows serves all classes.
 func (m *Model) headGradients(act *activations, classes []int) [][]float32 {
 	d := m.cfg.Dense
-	w7, w8 := m.dense[1].w, m.dense[2].w
+	fc7, fc8 := &m.dense[1], &m.dense[2]
 	out := make([][]float32, len(classes))
 	for i := range out {
 		out[i] = make([]float32, d)
@@ -170,12 +170,11 @@ func (m *Model) headGradients(act *activations, classes []int) [][]float32 {
 			if h <= 0 {
 				continue
 			}
-			row := w7[o*d+lo : o*d+hi]
 			for i, c := range classes {
-				coef[i] = w8[c*d+o]
+				coef[i] = fc8.weight(c, o)
 			}
 			for i := range classes {
-				axpyKernel(out[i][lo:hi], coef[i], row)
+				fc7.axpyRow(out[i][lo:hi], coef[i], o, lo, hi)
 			}
 		}
 		for i := range classes {
@@ -205,15 +204,27 @@ func axpy(y []float32, a float32, x []float32) {
 // channelSums returns S (C×Dense, channel-major) as a dense layer without
 // bias or ReLU: S[k,o] is the sum of fc6's weights of output o over channel
 // k's positions of the pooled map. It is computed on first use and kept.
+// With int8 weights each sum is exact in integers, times the row's scale.
 func (m *Model) channelSums() *denseLayer {
 	m.sumsOnce.Do(func() {
 		c := m.cfg.Channels[NumConv-1]
 		d := m.cfg.Dense
 		flat := m.cfg.FlatFeatures()
 		p := flat / c
-		w6 := m.dense[0].w
+		fc6 := &m.dense[0]
+		w6 := fc6.w
 		s := make([]float32, c*d)
 		parallel(d, 64, func(lo, hi int) {
+			if fc6.q != nil {
+				sums := make([]int32, c)
+				for o := lo; o < hi; o++ {
+					groupSumsInt8(sums, fc6.q[o*flat:(o+1)*flat], p)
+					for k, v := range sums {
+						s[k*d+o] = float32(v) * fc6.scale[o]
+					}
+				}
+				return
+			}
 			for o := lo; o < hi; o++ {
 				row := w6[o*flat : (o+1)*flat]
 				for k := range c {
@@ -249,11 +260,10 @@ func (m *Model) LastConvGradient(x []float32, class int) (logits, act, grad []fl
 	}
 	g1 := m.headGradients(a, []int{class})[0]
 	flat := m.cfg.FlatFeatures()
-	w6 := m.dense[0].w
 	df := make([]float32, flat)
 	for o, g := range g1 {
 		if g != 0 {
-			axpyKernel(df, g, w6[o*flat:(o+1)*flat])
+			m.dense[0].axpyRow(df, g, o, 0, flat)
 		}
 	}
 	l := m.lastConv()

@@ -30,7 +30,8 @@ import (
 //     transformed conv weights (the file's conv weights are 9 MB) and a
 //     relative error of about 2e-5 on the logits.
 //   - fc6–fc8: an 8-row dot-product kernel reading the weights in place
-//     (dense.go), also with scalar and SIMD versions.
+//     (dense.go), also with scalar and SIMD versions; with an int8 file's
+//     weights, the same on the int8 values (dense_int8.go).
 //
 // Measured on this project's 2-core AMD EPYC, shared with other work, so
 // ranges (BenchmarkForwardFull, BenchmarkBrowserInference):
@@ -43,6 +44,7 @@ type Model struct {
 	cfg    Config
 	meta   Metadata
 	params map[string][]float32
+	quant  map[string]quantized // int8 weights (dense_int8.go)
 	conv   [NumConv]convLayer
 	dense  [3]denseLayer
 
@@ -81,15 +83,25 @@ func NewModel(cfg Config, params map[string][]float32, meta Metadata) (*Model, e
 	if err := checkMeta(cfg, meta); err != nil {
 		return nil, err
 	}
-	return newModel(cfg, params, meta)
+	return newModel(cfg, params, nil, meta)
 }
 
-// newModel builds a Model from checked parameters.
-func newModel(cfg Config, params map[string][]float32, meta Metadata) (*Model, error) {
-	m := &Model{cfg: cfg, meta: meta, params: maps.Clone(params)}
+// newModel builds a Model from checked parameters: the float32 ones in
+// params, and the weights that are int8 in quant (nil for none). The dense
+// layers compute on int8 weights as they are; int8 conv weights are
+// expanded one layer at a time into one buffer, which newConvLayer only
+// reads (it packs or transforms them).
+func newModel(cfg Config, params map[string][]float32, quant map[string]quantized, meta Metadata) (*Model, error) {
+	m := &Model{cfg: cfg, meta: meta, params: maps.Clone(params), quant: quant}
 	side := cfg.InputSize
+	var convBuf []float32
 	for i := range NumConv {
-		m.conv[i] = newConvLayer(cfg, i, side, params[ConvNames[i]+".weight"], params[ConvNames[i]+".bias"])
+		w := params[ConvNames[i]+".weight"]
+		if q, ok := quant[ConvNames[i]+".weight"]; ok {
+			convBuf = q.floatsInto(convBuf)
+			w = convBuf
+		}
+		m.conv[i] = newConvLayer(cfg, i, side, w, params[ConvNames[i]+".bias"])
 		side = m.conv[i].pooled
 	}
 	in := cfg.FlatFeatures()
@@ -99,6 +111,9 @@ func newModel(cfg Config, params map[string][]float32, meta Metadata) (*Model, e
 			nin: in, nout: outs[i],
 			w: params[name+".weight"], bias: params[name+".bias"],
 			relu: i < 2,
+		}
+		if q, ok := quant[name+".weight"]; ok {
+			m.dense[i].q, m.dense[i].scale = q.q, q.scale
 		}
 		in = outs[i]
 	}
@@ -114,7 +129,17 @@ func (m *Model) Metadata() Metadata { return m.meta }
 // Params returns the model's parameters in cfg.Params() layout, as given to
 // NewModel or read by Load; Save(w, m.Config(), m.Params(), m.Metadata())
 // writes them back. The slices are shared with the Model: do not modify them.
-func (m *Model) Params() map[string][]float32 { return maps.Clone(m.params) }
+//
+// A Model loaded from an int8 file keeps its weights as int8; Params
+// expands them to float32 (q·scale) on each call, in new slices (233 MB
+// for Full), so that every caller sees float32 weights.
+func (m *Model) Params() map[string][]float32 {
+	p := maps.Clone(m.params)
+	for name, q := range m.quant {
+		p[name] = q.floatsInto(nil)
+	}
+	return p
+}
 
 // getScratch borrows a scratch set with buffers for n images.
 func (m *Model) getScratch(n int) *scratch {

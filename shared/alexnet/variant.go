@@ -11,9 +11,9 @@ import (
 
 // Variant is how an exported weights file stores the weight tensors. Each
 // variant is a standard safetensors file with the same tensor names and
-// shapes; biases are always float32. Load reads all three and returns
-// float32 weights (an fp16 or int8 file is expanded at load), so inference
-// is the same code for every variant and only the download shrinks.
+// shapes; biases are always float32. Load reads all three: an fp16 file is
+// expanded to float32 at load; an int8 file's weights stay int8, the dense
+// layers computing on them directly (dense_int8.go).
 //
 // Measured on the full AlexNet (58.3 M parameters): F32 233 MB, F16 117 MB,
 // Int8 58 MB.
@@ -153,30 +153,6 @@ func Quantize(w []float32, rows int) (q []int8, scale []float32) {
 		}
 	}
 	return q, scale
-}
-
-// dequantize expands int8 data (rows of equal length) with per-row scales
-// into float32: w = q·scale, through a 256-entry table per row (in wasm,
-// about twice as fast as converting and multiplying each value).
-func dequantize(data []byte, scale []float32) []float32 {
-	out := make([]float32, len(data))
-	if len(scale) == 0 {
-		return out
-	}
-	n := len(data) / len(scale)
-	var table [256]float32
-	for r, s := range scale {
-		for b := range table {
-			table[b] = float32(int8(b)) * s
-		}
-		src := data[r*n : (r+1)*n]
-		dst := out[r*n : (r+1)*n]
-		dst = dst[:len(src)]
-		for i, b := range src {
-			dst[i] = table[b]
-		}
-	}
-	return out
 }
 
 // halfTable maps every half float to its float32 value (256 KB, made on

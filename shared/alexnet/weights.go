@@ -52,8 +52,8 @@ type Metadata struct {
 	// and always writes FormatVersion.
 	Format int
 	// Variant is how Load found the weights stored (F32, F16 or Int8;
-	// Load returns them as float32 in every case). Save ignores it: its
-	// argument decides.
+	// Model.Params returns them as float32 in every case). Save ignores
+	// it: its argument decides.
 	Variant Variant
 	// Stats is the normalization stats.json of the training run, verbatim;
 	// this package does not interpret it. Empty means absent.
@@ -292,29 +292,41 @@ func LoadFile(path string) (*Model, error) {
 // On little-endian platforms, when the tensor data is 4-byte aligned in
 // data (always the case for Save's output held in a Go-allocated slice), the
 // dense-layer weights are not copied: the Model reads them from data, so
-// loading a 233 MB file costs no second copy. The caller must then not
-// modify data while the Model is in use. Elsewhere the tensors are decoded
-// into fresh slices.
+// loading a 233 MB file costs no second copy. The weights of an int8 file
+// are not copied either: the dense layers compute on the int8 values and
+// their scales, and the conv layers' weights are expanded one layer at a
+// time into one buffer as they are transformed for the kernels (see
+// dense_int8.go). The caller must then not modify data while the Model is
+// in use. Elsewhere the tensors are decoded into fresh slices.
 func Load(data []byte) (*Model, error) {
-	cfg, meta, params, err := decode(data)
+	d, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
-	return newModel(cfg, params, meta)
+	return newModel(d.cfg, d.params, d.quant, d.meta)
 }
 
-// decode parses and validates a weights file.
-func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
+// decoded is a parsed and validated weights file.
+type decoded struct {
+	cfg    Config
+	meta   Metadata
+	params map[string][]float32 // every tensor but those in quant
+	quant  map[string]quantized // the weights of an int8 file
+}
+
+// decode parses and validates a weights file. The weights of an int8 file
+// stay int8, in quant.
+func decode(data []byte) (decoded, error) {
 	var (
 		cfg  Config
 		meta Metadata
 	)
-	fail := func(format string, args ...any) (Config, Metadata, map[string][]float32, error) {
-		return cfg, meta, nil, fmt.Errorf("alexnet: "+format, args...)
+	fail := func(format string, args ...any) (decoded, error) {
+		return decoded{}, fmt.Errorf("alexnet: "+format, args...)
 	}
 	md, infos, err := ParseSafetensors(data)
 	if err != nil {
-		return cfg, meta, nil, err
+		return decoded{}, err
 	}
 	if md == nil {
 		return fail("no __metadata__: not a pawnet weights file")
@@ -359,6 +371,7 @@ func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
 	meta.Variant = variant
 	specs := cfg.Params()
 	params := make(map[string][]float32, len(specs))
+	quant := make(map[string]quantized)
 	for _, p := range specs {
 		ti, ok := infos[p.Name]
 		if !ok {
@@ -390,14 +403,14 @@ func decode(data []byte) (Config, Metadata, map[string][]float32, error) {
 				return fail("tensor %q must be F32 of shape %v", name, p.Shape[:1])
 			}
 			delete(infos, name)
-			params[p.Name] = dequantize(ti.Data, floats(si.Data))
+			quant[p.Name] = quantized{q: int8s(ti.Data), scale: floats(si.Data)}
 		}
 	}
 	if len(infos) != 0 {
 		names := slices.Sorted(maps.Keys(infos))
 		return fail("unexpected tensor %q for config %q", names[0], cfg.Name)
 	}
-	return cfg, meta, params, nil
+	return decoded{cfg: cfg, meta: meta, params: params, quant: quant}, nil
 }
 
 // decodeMeta parses the optional pawnet metadata entries.

@@ -15,7 +15,7 @@ package alexnet
 //
 // The transforms are built at init by Toom–Cook interpolation on the
 // points 0, ±1, ±2, ±1/2 (then ∞), in float64; the filter transform G g Gᵀ
-// is applied once, when the Model is built.
+// is applied once, when the Model is built, in float32 (winograd_filters.go).
 
 // winogradTile maps a kernel size r to the output tile m used for it; a
 // kernel that is not listed, or a stride other than 1, uses im2col + GEMM,
@@ -148,40 +148,9 @@ func newWinograd(l *convLayer, m int, w []float32) *winograd {
 	wg.vStride = wg.panels * gemmNR * l.cin
 	wg.mStride = l.cout * wg.panels * gemmNR
 
-	// U[ξν][o][c] = (G w[o][c] Gᵀ)[ξ][ν], in float64, then packed per ξν.
-	u := make([][]float32, a*a)
-	for i := range u {
-		u[i] = make([]float32, l.cout*l.cin)
-	}
-	tmp := make([]float64, a*r)
-	for o := range l.cout {
-		for c := range l.cin {
-			f := w[(o*l.cin+c)*r*r : (o*l.cin+c+1)*r*r]
-			for i := range a { // tmp = G f  (a×r)
-				for j := range r {
-					s := 0.0
-					for k := range r {
-						s += g[i*r+k] * float64(f[k*r+j])
-					}
-					tmp[i*r+j] = s
-				}
-			}
-			for i := range a { // U = tmp Gᵀ  (a×a)
-				for j := range a {
-					s := 0.0
-					for k := range r {
-						s += tmp[i*r+k] * g[j*r+k]
-					}
-					u[i*a+j][o*l.cin+c] = float32(s)
-				}
-			}
-		}
-	}
 	wg.uStride = (l.cout + gemmMR - 1) / gemmMR * gemmMR * l.cin
-	wg.u = make([]float32, 0, a*a*wg.uStride)
-	for _, ui := range u {
-		wg.u = append(wg.u, packA(ui, l.cout, l.cin)...)
-	}
+	wg.u = make([]float32, a*a*wg.uStride)
+	wg.transformFilters(w, g)
 	return wg
 }
 
