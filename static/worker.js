@@ -21,10 +21,11 @@
 // int8 in the worker) plus the transformed conv weights and buffers, about
 // the file's size + 1.3 bytes per parameter + 32 MB (≈ 165 MB for the full
 // AlexNet in int8, 340 MB in fp32; measured: a Go heap of 126 MB after the
-// first photo with the int8 file, 300 MB with fp32). Go's wasm cannot share memory between
-// instances, so the copies are not shared. The page may set the size with
-// ?workers=N on its own URL (passed on in this script's URL). Each photo
-// runs on one worker: a photo's layers are not split across workers.
+// first photo with the int8 file, 300 MB with fp32). Go's wasm cannot
+// share memory between instances, so the copies are not shared. The page
+// may set the size with ?workers=N on its own URL (passed on in this
+// script's URL). Each photo runs on one worker: a photo's layers are not
+// split across workers.
 //
 // Page → worker:
 //   {type: "hello"}                          the page listens now: say the
