@@ -141,6 +141,15 @@ func (m *Model) Params() map[string][]float32 {
 	return p
 }
 
+// Param returns the parameter name (cfg.Params() layout) as Params does,
+// expanding only that one when it is int8; nil for an unknown name.
+func (m *Model) Param(name string) []float32 {
+	if q, ok := m.quant[name]; ok {
+		return q.floatsInto(nil)
+	}
+	return m.params[name]
+}
+
 // getScratch borrows a scratch set with buffers for n images.
 func (m *Model) getScratch(n int) *scratch {
 	m.mu.Lock()

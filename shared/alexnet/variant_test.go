@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,15 @@ func TestSaveLoadVariants(t *testing.T) {
 			}
 			if m.Metadata().Variant != tc.v {
 				t.Errorf("loaded variant %q", m.Metadata().Variant)
+			}
+			all := m.Params()
+			for _, p := range cfg.Params() {
+				if got := m.Param(p.Name); !slices.Equal(got, all[p.Name]) {
+					t.Errorf("Param(%q) differs from Params()[%q]", p.Name, p.Name)
+				}
+			}
+			if m.Param("no.such.weight") != nil {
+				t.Error("Param of an unknown name is not nil")
 			}
 			got := m.Params()
 			for _, p := range cfg.Params() {

@@ -60,7 +60,7 @@ func CAM(c *classify.Classifier, path, dir string, side int, opacity float64) (R
 // explain.Filters), each tile magnified scale times.
 func FiltersPNG(m *alexnet.Model, scale int) ([]byte, explain.Grid, error) {
 	cfg := m.Config()
-	w := m.Params()[alexnet.ConvNames[0]+".weight"]
+	w := m.Param(alexnet.ConvNames[0] + ".weight")
 	img, g, err := explain.Filters(w, cfg.Channels[0], cfg.Kernels[0], scale)
 	if err != nil {
 		return nil, g, err
