@@ -340,7 +340,8 @@ func Bench() error {
 	e["PAWNET_SAMPLE_DIR"] = abs
 	for _, args := range [][]string{
 		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
-		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm|GradCAM", "./shared/alexnet"},
+		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm|GradCAM|DenseFull|WinogradFilters", "./shared/alexnet"},
+		{"test", "-run", "^$", "-bench", "LoadFullInt8", "-benchtime", "1x", "./shared/alexnet"}, // a first load, as in a new worker
 		{"test", "-run", "^$", "-bench", "ForwardVsTorch", "-benchtime", "10x", "./trainer/predict"},
 		{"test", "-run", "^$", "-bench", "CompactWeights", "-benchtime", "1x", "./trainer/predict"},
 		{"test", "-run", "^$", "-bench", "TrainStep", "-benchtime", "3x", "./trainer/model"},
