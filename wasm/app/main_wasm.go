@@ -15,6 +15,10 @@ import (
 // history of a long run) are drawn once per frame, not once per message.
 const frame = 16 * time.Millisecond
 
+// busyFrame is the shortest time between two renders while the classifier
+// has photos queued or running.
+const busyFrame = 100 * time.Millisecond
+
 func main() {
 	renderer, err := domrender.New("#vugu_mount_point")
 	if err != nil {
@@ -43,12 +47,19 @@ func main() {
 		t = stats.note("render", t)
 		ee.RLock()
 		root.Rendered()
+		busy := root.Classifier.Busy() > 0
 		ee.RUnlock()
 		stats.note("rendered", t)
 		stats.count()
 		// Rest at least as long as the render took, so that rendering
 		// (which grows with the page) never takes more than half of the
-		// main thread, e.g. while the classifier's results stream in.
-		time.Sleep(max(frame, time.Duration((stats.now()-t0)*float64(time.Millisecond))))
+		// main thread; and while photos are being classified, at least
+		// busyFrame, so that the page leaves the CPU to the classifier
+		// workers (their results are drawn ten times a second).
+		pause := max(frame, time.Duration((stats.now()-t0)*float64(time.Millisecond)))
+		if busy {
+			pause = max(pause, busyFrame)
+		}
+		time.Sleep(pause)
 	}
 }
