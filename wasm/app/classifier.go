@@ -61,24 +61,20 @@ func (c *Classifier) Start() {
 	// Call does, hence addEventListener and setProp.
 	c.worker.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		msg := args[0].Get("data")
-		// A result's heatmaps are PNG Blobs: keep them out of the JSON (a
-		// Blob would stringify as {}) and aside until they are shown
-		// (showHeat), as making their object URLs costs the page's thread
-		// a few ms each.
-		var heat []js.Value
-		if h := msg.Get("heat"); h.Truthy() {
-			for i := range h.Length() {
-				heat = append(heat, h.Index(i))
-			}
-			js.Global().Get("Reflect").Call("deleteProperty", msg, "heat")
-		}
 		data := js.Global().Get("JSON").Call("stringify", msg).String()
-		r, err := classifier.ParseReply([]byte(data))
+		r, err := classifier.ParseReply([]byte(data)) // without the heatmaps
 		if err != nil {
 			log.Printf("pawnet: skipping a worker message: %v", err)
 			return nil
 		}
-		if heat != nil {
+		// A result's heatmaps are PNG Blobs: they stay aside until they
+		// are shown (showHeat), as making their object URLs costs the
+		// page's thread a few ms each.
+		if h := msg.Get("heat"); h.Truthy() {
+			heat := make([]js.Value, h.Length())
+			for i := range heat {
+				heat[i] = h.Index(i)
+			}
 			r.Heat = make([]string, len(heat)) // "" until showHeat
 			c.heatMu.Lock()
 			if c.heat == nil {

@@ -90,31 +90,29 @@ func (c *Classifier) listen(ul js.Value) {
 	}
 	ul.Call("addEventListener", "click", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		target := args[0].Get("target")
-		id, ok := itemID(target)
-		if !ok {
+		why := target.Call("closest", ".why-toggle").Truthy()
+		if !why && !target.Call("closest", ".pred-thumb").Truthy() {
 			return nil
 		}
-		switch {
-		case target.Call("closest", ".why-toggle").Truthy():
+		if id, ok := itemID(target); ok {
 			c.ee.Lock()
 			c.showHeat(id)
-			c.ToggleWhy(id)
-			c.ee.UnlockRender()
-		case target.Call("closest", ".pred-thumb").Truthy():
-			c.ee.Lock()
-			c.showHeat(id)
-			c.OpenView(id)
+			if why {
+				c.ToggleWhy(id)
+			} else {
+				c.OpenView(id)
+			}
 			c.ee.UnlockRender()
 		}
 		return nil
 	}))
 	ul.Call("addEventListener", "input", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		target := args[0].Get("target")
-		id, ok := itemID(target)
-		if !ok || !target.Get("classList").Call("contains", "why-opacity").Truthy() {
+		if !target.Get("classList").Call("contains", "why-opacity").Truthy() {
 			return nil
 		}
-		if v, err := strconv.ParseFloat(target.Get("value").String(), 64); err == nil {
+		v, err := strconv.ParseFloat(target.Get("value").String(), 64)
+		if id, ok := itemID(target); ok && err == nil {
 			c.ee.Lock()
 			c.SetOpacity(id, v)
 			c.ee.UnlockRender()
