@@ -194,11 +194,12 @@ func gemmPanels(c []float32, ldc int, pa []float32, m int, pb []float32, n, k in
 	}
 }
 
-// relu returns max(v, 0), keeping NaN. The builtin max on floats compiles
-// to a runtime call in wasm (runtime.fmax32, 2% of a forward pass); this
-// inlines.
+// relu returns max(v, 0), keeping NaN; -0 gives +0, as wasm's f32x4.max
+// (v, 0) and archsimd's Max do, so that SIMD versions are bit-identical.
+// The builtin max on floats compiles to a runtime call in wasm
+// (runtime.fmax32, 2% of a forward pass); this inlines.
 func relu(v float32) float32 {
-	if v < 0 {
+	if v <= 0 {
 		return 0
 	}
 	return v

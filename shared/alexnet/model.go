@@ -239,14 +239,8 @@ func (m *Model) forward(x []float32, n int, keep *activations) ([]float32, error
 // (C, H, W) feature map to out. When last is not nil, it also copies the
 // last conv's output (after ReLU, before its pool) into it.
 func (m *Model) features(out, img []float32, s *imgScratch, par bool, last []float32) {
-	side := m.cfg.InputSize
-	plane := side * side
 	cur, other := s.a, s.b
-	// NHWC → CHW.
-	for p := range plane {
-		px := img[3*p : 3*p+3]
-		cur[p], cur[plane+p], cur[2*plane+p] = px[0], px[1], px[2]
-	}
+	toCHW(cur, img, m.cfg.InputSize)
 	for i := range m.conv {
 		l := &m.conv[i]
 		l.forward(other, cur, s.col, par)
@@ -260,6 +254,17 @@ func (m *Model) features(out, img []float32, s *imgScratch, par bool, last []flo
 		}
 	}
 	copy(out, cur[:len(out)])
+}
+
+// toCHW writes the side×side NHWC image img (3 channels) to dst in CHW
+// order.
+func toCHW(dst, img []float32, side int) {
+	plane := side * side
+	r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
+	for p := range plane {
+		px := img[3*p : 3*p+3]
+		r[p], g[p], b[p] = px[0], px[1], px[2]
+	}
 }
 
 // Predict runs Forward and returns n×Classes class probabilities

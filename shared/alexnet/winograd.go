@@ -231,7 +231,7 @@ func (wg *winograd) transformInput(v, in []float32, side, pad int, run runner) {
 		for p := p0; p < p1; p++ {
 			for c := range wg.cin {
 				wg.gatherTiles(&d, in[c*side*side:(c+1)*side*side], side, pad, p)
-				wg.transformIn(v[p*gemmNR*wg.cin+c*gemmNR:], &d, &tmp)
+				winoIn(wg, v[p*gemmNR*wg.cin+c*gemmNR:], &d, &tmp)
 			}
 		}
 	})
@@ -253,19 +253,15 @@ func (wg *winograd) multiply(mm, v []float32, run runner) {
 // transformOutput computes Y = Aᵀ M A + bias, ReLU, cropped to o × o, into
 // out (cout × o × o).
 func (wg *winograd) transformOutput(out, mm, bias []float32, o int, run runner) {
-	aa, cols := wg.a*wg.a, wg.panels*gemmNR
+	cols := wg.panels * gemmNR
 	run(wg.cout, 8, func(k0, k1 int) {
 		var mt [64]lanes
 		var tmp [64]lanes
 		m := wg.m
 		for k := k0; k < k1; k++ {
 			dst := out[k*o*o : (k+1)*o*o]
-			b := bias[k]
 			for p := range wg.panels {
-				for e := range aa {
-					mt[e] = lanes(mm[e*wg.mStride+k*cols+p*gemmNR:])
-				}
-				wg.transformOut(&mt, &tmp)
+				winoOut(wg, &mt, mm[k*cols+p*gemmNR:], bias[k], &tmp)
 				for l := range gemmNR {
 					t := p*gemmNR + l
 					if t >= wg.tiles {
@@ -276,13 +272,37 @@ func (wg *winograd) transformOutput(out, mm, bias []float32, o int, run runner) 
 					for i := 0; i < m && y0+i < o; i++ {
 						row := dst[(y0+i)*o:]
 						for j := 0; j < m && x0+j < o; j++ {
-							row[x0+j] = relu(mt[i*m+j][l] + b)
+							row[x0+j] = mt[i*m+j][l]
 						}
 					}
 				}
 			}
 		}
 	})
+}
+
+// winoIn is transformIn and winoOut is transformOutBias, the per-panel
+// transforms; wasm SIMD builds replace them at init with versions that do
+// a whole transform in vector registers, without a call per element, and
+// give the same results.
+var (
+	winoIn  = (*winograd).transformIn
+	winoOut = (*winograd).transformOutBias
+)
+
+// transformOutBias sets mt's first m² entries to Aᵀ M A + b, ReLU, of
+// the a×a tiles M of one column panel of the GEMM outputs, element e (row-
+// major) at m[e·mStride:] (NR lanes); tmp is scratch.
+func (wg *winograd) transformOutBias(mt *[64]lanes, m []float32, b float32, tmp *[64]lanes) {
+	for e := range wg.a * wg.a {
+		mt[e] = lanes(m[e*wg.mStride:])
+	}
+	wg.transformOut(mt, tmp)
+	for e := range wg.m * wg.m {
+		for l, v := range mt[e] {
+			mt[e][l] = relu(v + b)
+		}
+	}
 }
 
 // gatherTiles fills d[i·a + j][l] with the input pixel (i, j) of tile
