@@ -148,17 +148,25 @@ func maxPool(out, in []float32, c, side int) {
 		src := in[ch*side*side : (ch+1)*side*side]
 		dst := out[ch*o*o : (ch+1)*o*o]
 		for oy := 0; oy < o; oy++ {
-			r0 := src[2*oy*side : (2*oy+1)*side]
-			r1 := src[(2*oy+1)*side : (2*oy+2)*side]
-			r2 := src[(2*oy+2)*side : (2*oy+3)*side]
-			d := dst[oy*o : (oy+1)*o]
-			for ox := range d {
-				x := 2 * ox
-				m := fmax(fmax(r0[x], r0[x+1]), r0[x+2])
-				m = fmax(m, fmax(fmax(r1[x], r1[x+1]), r1[x+2]))
-				m = fmax(m, fmax(fmax(r2[x], r2[x+1]), r2[x+2]))
-				d[ox] = m
-			}
+			poolRow(dst[oy*o:(oy+1)*o], src[2*oy*side:(2*oy+3)*side], side)
 		}
+	}
+}
+
+// poolRow computes one output row d of the max-pool from the three input
+// rows it covers (rows: 3·side floats); wasm SIMD builds replace it at
+// init. The maximum of the same values is the same in any order, so every
+// version gives the same result, but for the sign of zero and NaN payloads,
+// which ReLU's outputs (the pool's inputs) do not have: relu maps -0 to +0.
+var poolRow = poolRowScalar
+
+func poolRowScalar(d, rows []float32, side int) {
+	r0, r1, r2 := rows[:side], rows[side:2*side], rows[2*side:3*side]
+	for ox := range d {
+		x := 2 * ox
+		m := fmax(fmax(r0[x], r0[x+1]), r0[x+2])
+		m = fmax(m, fmax(fmax(r1[x], r1[x+1]), r1[x+2]))
+		m = fmax(m, fmax(fmax(r2[x], r2[x+1]), r2[x+2]))
+		d[ox] = m
 	}
 }

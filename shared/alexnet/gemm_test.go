@@ -103,12 +103,12 @@ func TestGemmKernelsAgree(t *testing.T) {
 // build's SIMD ones.
 func withScalarKernels(f func()) {
 	tile, wide, combine, dense := gemmTile, gemmWide, combineLanes, denseDot8
-	in, out := winoIn, winoOut
+	in, out, pool := winoIn, winoOut, poolRow
 	gemmTile, gemmWide, combineLanes, denseDot8 = tileScalar, nil, combineLanesScalar, dot8
-	winoIn, winoOut = (*winograd).transformIn, (*winograd).transformOutBias
+	winoIn, winoOut, poolRow = (*winograd).transformIn, (*winograd).transformOutBias, poolRowScalar
 	defer func() {
 		gemmTile, gemmWide, combineLanes, denseDot8 = tile, wide, combine, dense
-		winoIn, winoOut = in, out
+		winoIn, winoOut, poolRow = in, out, pool
 	}()
 	f()
 }
@@ -302,4 +302,25 @@ func newConvLayerRandom(cfg Config, i, side int, seed uint64) *convLayer {
 	bias := randomFloats(cfg.Channels[i], seed+1)
 	l := newConvLayer(cfg, i, side, w, bias)
 	return &l
+}
+
+// TestMaxPoolAgree checks the build's max-pool against the portable one on
+// random values (negative ones too, no -0) for sides around the vector
+// width and AlexNet's own.
+func TestMaxPoolAgree(t *testing.T) {
+	for _, side := range []int{3, 4, 5, 6, 7, 8, 9, 13, 27, 55, 257, 300} {
+		o := convOut(side, PoolWindow, PoolStride, 0)
+		in := randomFloats(2*side*side, uint64(side))
+		got, want := make([]float32, 2*o*o), make([]float32, 2*o*o)
+		maxPool(got, in, 2, side)
+		p := poolRow
+		poolRow = poolRowScalar
+		maxPool(want, in, 2, side)
+		poolRow = p
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Errorf("side %d: output %d is %.9g, portable %.9g", side, i, got[i], want[i])
+			}
+		}
+	}
 }
