@@ -187,12 +187,27 @@ func gemmPanels(c []float32, ldc int, pa []float32, m int, pb []float32, n, k in
 	var acc [gemmMR * gemmNR]float32
 	for ; q < q1; q++ {
 		bp := pb[q*gemmNR*k : (q+1)*gemmNR*k]
+		j0 := q * gemmNR
 		for p := range rowPanels {
-			gemmTile(&acc, pa[p*gemmMR*k:(p+1)*gemmMR*k], bp, k)
+			ap := pa[p*gemmMR*k : (p+1)*gemmMR*k]
+			if i0 := p * gemmMR; gemmTileTo != nil && j0+gemmNR <= n && i0+gemmMR <= m {
+				var b []float32
+				if bias != nil {
+					b = bias[i0 : i0+gemmMR]
+				}
+				gemmTileTo(c[i0*ldc+j0:], ldc, ap, bp, k, b)
+				continue
+			}
+			gemmTile(&acc, ap, bp, k)
 			store(&acc, p, q)
 		}
 	}
 }
+
+// gemmTileTo, when a SIMD build sets it, is gemmTile for a whole tile of
+// C: it stores row r of the tile at c[r·ldc:], each value v as
+// relu(v + bias[r]) (as gemmPanels's store does) when bias is not nil.
+var gemmTileTo func(c []float32, ldc int, a, b []float32, k int, bias []float32)
 
 // relu returns max(v, 0), keeping NaN; -0 gives +0, as wasm's f32x4.max
 // (v, 0) and archsimd's Max do, so that SIMD versions are bit-identical.

@@ -103,12 +103,12 @@ func TestGemmKernelsAgree(t *testing.T) {
 // build's SIMD ones.
 func withScalarKernels(f func()) {
 	tile, wide, combine, dense := gemmTile, gemmWide, combineLanes, denseDot8
-	in, out, pool := winoIn, winoOut, poolRow
+	to, in, out, pool := gemmTileTo, winoIn, winoOut, poolRow
 	gemmTile, gemmWide, combineLanes, denseDot8 = tileScalar, nil, combineLanesScalar, dot8
-	winoIn, winoOut, poolRow = (*winograd).transformIn, (*winograd).transformOutBias, poolRowScalar
+	gemmTileTo, winoIn, winoOut, poolRow = nil, (*winograd).transformIn, (*winograd).transformOutBias, poolRowScalar
 	defer func() {
 		gemmTile, gemmWide, combineLanes, denseDot8 = tile, wide, combine, dense
-		winoIn, winoOut, poolRow = in, out, pool
+		gemmTileTo, winoIn, winoOut, poolRow = to, in, out, pool
 	}()
 	f()
 }
