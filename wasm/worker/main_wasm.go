@@ -91,7 +91,10 @@ func main() {
 	// camBench(n) times n plain forward passes and n Grad-CAMs (forward
 	// pass + map of the predicted class) of the last photo classified,
 	// interleaved, and returns the median ms of each: Grad-CAM's
-	// overhead in the browser (BenchmarkBrowserGradCAM).
+	// overhead in the browser (BenchmarkBrowserGradCAM). It also returns
+	// the median ms of n decodes + eval transforms of the photo
+	// (tensorMs) and of n whole Explains (explainMs, what classify's ms
+	// times), timed after them.
 	api.Set("camBench", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
 		defer recoverTo(&res)
 		if c == nil || lastPhoto == nil {
@@ -121,7 +124,19 @@ func main() {
 				}
 			}
 		}
-		return map[string]any{"forwardMs": median(fwd), "camMs": median(cam), "n": n}
+		tensor, explain := make([]float64, n), make([]float64, n)
+		for i := range n {
+			t0 := time.Now()
+			if _, err := c.Tensor(lastPhoto); err != nil {
+				return errResult(err)
+			}
+			t1 := time.Now()
+			if _, err := c.Explain(lastPhoto, false); err != nil {
+				return errResult(err)
+			}
+			tensor[i], explain[i] = t1.Sub(t0).Seconds()*1e3, time.Since(t1).Seconds()*1e3
+		}
+		return map[string]any{"forwardMs": median(fwd), "camMs": median(cam), "tensorMs": median(tensor), "explainMs": median(explain), "n": n}
 	}))
 	js.Global().Set("pawnet", api)
 	js.Global().Call("pawnetReady")
