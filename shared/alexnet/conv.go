@@ -1,5 +1,7 @@
 package alexnet
 
+import "unsafe"
+
 // convLayer is one convolution (+ bias + ReLU, + optional max-pool) with its
 // weights packed for gemmPanels. Activations are single images in
 // PyTorch's (C, H, W) layout, so a conv output is the GEMM result itself
@@ -100,24 +102,7 @@ func (l *convLayer) im2col(col, in []float32, q0, q1 int) {
 			}
 		}
 		if inside {
-			// Fast path: every window lies inside the image.
-			var base [gemmNR]int
-			for t := range gemmNR {
-				base[t] = iy0[t]*side + ix0[t]
-			}
-			d := 0
-			for c := 0; c < l.cin; c++ {
-				for ky := 0; ky < ks; ky++ {
-					off := c*plane + ky*side
-					dd := dst[d : d+gemmNR*ks]
-					for t, b := range base {
-						for kx, v := range in[b+off : b+off+ks] {
-							dd[gemmNR*kx+t] = v
-						}
-					}
-					d += gemmNR * ks
-				}
-			}
+			l.im2colInside(dst, in, &iy0, &ix0)
 			continue
 		}
 		d := 0
@@ -135,6 +120,45 @@ func (l *convLayer) im2col(col, in []float32, q0, q1 int) {
 					}
 					d += gemmNR
 				}
+			}
+		}
+	}
+}
+
+// im2colInside is im2col's fast path for a panel whose every window lies
+// inside the image (top-left corners iy0, ix0): for each input row of the
+// windows it writes the panel's k-major rows in order, reading each of the
+// eight windows through its own pointer. The windows lie inside in, so
+// the reads need no bounds checks, and in wasm those checks and the
+// stride-8 scattered writes made it twice as slow.
+func (l *convLayer) im2colInside(dst, in []float32, iy0, ix0 *[gemmNR]int) {
+	side, ks := l.in, l.kernel
+	plane := side * side
+	_ = in[l.cin*plane-1]
+	var base [gemmNR]unsafe.Pointer
+	for t := range gemmNR {
+		i := iy0[t]*side + ix0[t]
+		_ = in[(l.cin-1)*plane+i+(ks-1)*side+ks-1] // the window's last pixel
+		base[t] = unsafe.Pointer(&in[i])
+	}
+	j := 0
+	for c := 0; c < l.cin; c++ {
+		for ky := 0; ky < ks; ky++ {
+			off := uintptr(4 * (c*plane + ky*side))
+			p0, p1, p2, p3 := unsafe.Add(base[0], off), unsafe.Add(base[1], off), unsafe.Add(base[2], off), unsafe.Add(base[3], off)
+			p4, p5, p6, p7 := unsafe.Add(base[4], off), unsafe.Add(base[5], off), unsafe.Add(base[6], off), unsafe.Add(base[7], off)
+			for kx := uintptr(0); kx < uintptr(ks); kx++ {
+				x := 4 * kx
+				d := (*[gemmNR]float32)(dst[j:])
+				d[0] = *(*float32)(unsafe.Add(p0, x))
+				d[1] = *(*float32)(unsafe.Add(p1, x))
+				d[2] = *(*float32)(unsafe.Add(p2, x))
+				d[3] = *(*float32)(unsafe.Add(p3, x))
+				d[4] = *(*float32)(unsafe.Add(p4, x))
+				d[5] = *(*float32)(unsafe.Add(p5, x))
+				d[6] = *(*float32)(unsafe.Add(p6, x))
+				d[7] = *(*float32)(unsafe.Add(p7, x))
+				j += gemmNR
 			}
 		}
 	}
