@@ -50,7 +50,7 @@ func BenchmarkForwardFullStages(b *testing.B) {
 			if wg := l.wino; wg != nil {
 				v, mm := wg.buffers(s.col)
 				serial := func(n, _ int, fn func(lo, hi int)) { fn(0, n) }
-				wg.transformInput(v, cur, l.in, l.pad, serial)
+				wg.transformInput(v, wg.padded(s.col), cur, l.in, l.pad, serial)
 				lap(name + "-in")
 				wg.multiply(mm, v, serial)
 				lap(name + "-gemm")

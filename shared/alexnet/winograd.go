@@ -1,5 +1,7 @@
 package alexnet
 
+import "unsafe"
+
 // Winograd minimal filtering F(m×m, r×r) for stride-1 convolutions (Lavin &
 // Gray, "Fast Algorithms for Convolutional Neural Networks", 2015). Each
 // output tile of m×m pixels is computed from an α×α input tile, α = m+r-1:
@@ -186,8 +188,13 @@ func newWinograd(l *convLayer, m int, w []float32) *winograd {
 }
 
 // scratchSize is the number of floats forward needs: the transformed input
-// V and the GEMM outputs M.
-func (wg *winograd) scratchSize() int { return wg.a * wg.a * (wg.vStride + wg.mStride) }
+// V, and the GEMM outputs M, which first hold the zero-padded input.
+func (wg *winograd) scratchSize() int {
+	return wg.a*wg.a*wg.vStride + max(wg.a*wg.a*wg.mStride, wg.cin*wg.paddedSide()*wg.paddedSide())
+}
+
+// paddedSide is the side of the zero-padded input that the tiles cover.
+func (wg *winograd) paddedSide() int { return (wg.tileSide-1)*wg.m + wg.a }
 
 // lanes holds one value per tile of a GEMM column panel: the transforms
 // work on the gemmNR tiles of a panel at once, lane by lane, so that they
@@ -207,7 +214,7 @@ func (wg *winograd) forward(out, in, bias, buf []float32, side, pad, o int, par 
 		}
 	}
 	v, mm := wg.buffers(buf)
-	wg.transformInput(v, in, side, pad, run)
+	wg.transformInput(v, wg.padded(buf), in, side, pad, run)
 	wg.multiply(mm, v, run)
 	wg.transformOutput(out, mm, bias, o, run)
 }
@@ -222,15 +229,46 @@ func (wg *winograd) buffers(buf []float32) (v, mm []float32) {
 	return buf[:aa*wg.vStride], buf[aa*wg.vStride : aa*(wg.vStride+wg.mStride)]
 }
 
+// padded returns the part of buf (after V, over M) that holds the
+// zero-padded input during transformInput: cin × paddedSide².
+func (wg *winograd) padded(buf []float32) []float32 {
+	ps := wg.paddedSide()
+	off := wg.a * wg.a * wg.vStride
+	return buf[off : off+wg.cin*ps*ps]
+}
+
 // transformInput computes V[ξν] = Bᵀ d B for every channel and tile of in,
 // stored as the packed B operand of GEMM ξν:
-// v[ξν·vStride + (t/NR)·cin·NR + c·NR + t%NR].
-func (wg *winograd) transformInput(v, in []float32, side, pad int, run runner) {
+// v[ξν·vStride + (t/NR)·cin·NR + c·NR + t%NR]. It first copies in, zero-
+// padded, into padded (cin × paddedSide², see padded), so that every tile
+// lies inside it.
+func (wg *winograd) transformInput(v, padded, in []float32, side, pad int, run runner) {
+	ps := wg.paddedSide()
+	run(wg.cin, 8, func(c0, c1 int) {
+		for c := c0; c < c1; c++ {
+			dst := padded[c*ps*ps : (c+1)*ps*ps]
+			clear(dst)
+			for y := max(0, -pad); y < side && y+pad < ps; y++ {
+				row := dst[(y+pad)*ps : (y+pad+1)*ps]
+				x0 := max(0, -pad)
+				w := min(side, ps-pad) - x0
+				if w > 0 {
+					copy(row[x0+pad:x0+pad+w], in[c*side*side+y*side+x0:])
+				}
+			}
+		}
+	})
 	run(wg.panels, 1, func(p0, p1 int) {
 		var d, tmp [64]lanes // a ≤ 8
 		for p := p0; p < p1; p++ {
+			var base [gemmNR]int // each lane's tile corner in a padded channel
+			for l := range base {
+				if t := p*gemmNR + l; t < wg.tiles { // lanes past the last tile repeat tile 0: their columns are never read
+					base[l] = (t/wg.tileSide)*wg.m*ps + (t%wg.tileSide)*wg.m
+				}
+			}
 			for c := range wg.cin {
-				wg.gatherTiles(&d, in[c*side*side:(c+1)*side*side], side, pad, p)
+				wg.gatherTiles(&d, padded[c*ps*ps:(c+1)*ps*ps], ps, &base)
 				winoIn(wg, v[p*gemmNR*wg.cin+c*gemmNR:], &d, &tmp)
 			}
 		}
@@ -305,45 +343,29 @@ func (wg *winograd) transformOutBias(mt *[64]lanes, m []float32, b float32, tmp 
 	}
 }
 
-// gatherTiles fills d[i·a + j][l] with the input pixel (i, j) of tile
-// p·NR + l of the channel ch (side × side, zero padding pad); lanes past
-// the last tile are zero.
-func (wg *winograd) gatherTiles(d *[64]lanes, ch []float32, side, pad, p int) {
+// gatherTiles sets d[i·a + j][l] to ch[base[l] + i·ps + j], pixel (i, j)
+// of the tile of lane l in the padded channel ch (ps × ps), element by
+// element, each lane read through its own pointer: no bounds checks (the
+// tiles lie inside ch), and d written in order.
+func (wg *winograd) gatherTiles(d *[64]lanes, ch []float32, ps int, base *[gemmNR]int) {
 	a := wg.a
-	for l := range gemmNR {
-		t := p*gemmNR + l
-		if t >= wg.tiles {
-			for e := range a * a {
-				d[e][l] = 0
-			}
-			continue
-		}
-		y0 := (t/wg.tileSide)*wg.m - pad
-		x0 := (t%wg.tileSide)*wg.m - pad
-		inside := x0 >= 0 && x0+a <= side
-		for i := range a {
-			y := y0 + i
-			row := d[i*a : (i+1)*a]
-			if y < 0 || y >= side {
-				for j := range row {
-					row[j][l] = 0
-				}
-				continue
-			}
-			src := ch[y*side : (y+1)*side]
-			if inside {
-				for j, v := range src[x0 : x0+a] {
-					row[j][l] = v
-				}
-				continue
-			}
-			for j := range row {
-				if x := x0 + j; x >= 0 && x < side {
-					row[j][l] = src[x]
-				} else {
-					row[j][l] = 0
-				}
-			}
+	var p [gemmNR]unsafe.Pointer
+	for l, b := range base {
+		_ = ch[b+(a-1)*ps+a-1] // the tile's last pixel
+		p[l] = unsafe.Pointer(&ch[b])
+	}
+	for i := range a {
+		for j := range a {
+			off := uintptr(4 * (i*ps + j))
+			e := &d[i*a+j]
+			e[0] = *(*float32)(unsafe.Add(p[0], off))
+			e[1] = *(*float32)(unsafe.Add(p[1], off))
+			e[2] = *(*float32)(unsafe.Add(p[2], off))
+			e[3] = *(*float32)(unsafe.Add(p[3], off))
+			e[4] = *(*float32)(unsafe.Add(p[4], off))
+			e[5] = *(*float32)(unsafe.Add(p[5], off))
+			e[6] = *(*float32)(unsafe.Add(p[6], off))
+			e[7] = *(*float32)(unsafe.Add(p[7], off))
 		}
 	}
 }
