@@ -379,11 +379,11 @@ func (wg *winograd) transformIn(v []float32, d, tmp *[64]lanes) {
 			combineLanes(&tmp[i*a+j], row, d[j:], a)
 		}
 	}
-	var s lanes
 	for i := range a { // tmp B
 		for j, row := range wg.bt {
-			combineLanes(&s, row, tmp[i*a:], 1)
-			*(*lanes)(v[(i*a+j)*wg.vStride:]) = s
+			// Straight into v: a local passed to combineLanes (a function
+			// value) would escape, one allocation per call.
+			combineLanes((*lanes)(v[(i*a+j)*wg.vStride:]), row, tmp[i*a:], 1)
 		}
 	}
 }
