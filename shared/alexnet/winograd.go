@@ -289,34 +289,47 @@ func (wg *winograd) multiply(mm, v []float32, run runner) {
 }
 
 // transformOutput computes Y = Aᵀ M A + bias, ReLU, cropped to o × o, into
-// out (cout × o × o).
+// out (cout × o × o). Each output channel's tiles go first into a plane of
+// whole tiles (tileSide·m square, in cache), without bounds checks or
+// edge cases, which is then cropped into out.
 func (wg *winograd) transformOutput(out, mm, bias []float32, o int, run runner) {
 	cols := wg.panels * gemmNR
+	ps := wg.tileSide * wg.m
 	run(wg.cout, 8, func(k0, k1 int) {
 		var mt [64]lanes
 		var tmp [64]lanes
-		m := wg.m
+		plane := make([]float32, ps*ps)
 		for k := k0; k < k1; k++ {
-			dst := out[k*o*o : (k+1)*o*o]
 			for p := range wg.panels {
 				winoOut(wg, &mt, mm[k*cols+p*gemmNR:], bias[k], &tmp)
-				for l := range gemmNR {
-					t := p*gemmNR + l
-					if t >= wg.tiles {
-						break
-					}
-					y0 := (t / wg.tileSide) * m
-					x0 := (t % wg.tileSide) * m
-					for i := 0; i < m && y0+i < o; i++ {
-						row := dst[(y0+i)*o:]
-						for j := 0; j < m && x0+j < o; j++ {
-							row[x0+j] = mt[i*m+j][l]
-						}
-					}
-				}
+				wg.scatterTiles(plane, ps, &mt, p)
+			}
+			dst := out[k*o*o : (k+1)*o*o]
+			for y := range o {
+				copy(dst[y*o:(y+1)*o], plane[y*ps:])
 			}
 		}
 	})
+}
+
+// scatterTiles writes the m×m output tiles of column panel p, mt[i·m +
+// j][l] for the tile of lane l, into plane (ps × ps, ps = tileSide·m), each
+// lane through its own pointer: every tile lies inside plane.
+func (wg *winograd) scatterTiles(plane []float32, ps int, mt *[64]lanes, p int) {
+	m := wg.m
+	n := min(gemmNR, wg.tiles-p*gemmNR)
+	for l := range n {
+		t := p*gemmNR + l
+		b := (t/wg.tileSide)*m*ps + (t%wg.tileSide)*m
+		_ = plane[b+(m-1)*ps+m-1] // the tile's last pixel
+		q := unsafe.Pointer(&plane[b])
+		for i := range m {
+			r := unsafe.Add(q, 4*i*ps)
+			for j := range m {
+				*(*float32)(unsafe.Add(r, 4*j)) = mt[i*m+j][l]
+			}
+		}
+	}
 }
 
 // winoIn is transformIn and winoOut is transformOutBias, the per-panel
