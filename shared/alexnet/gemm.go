@@ -21,9 +21,10 @@ import (
 //   - tileScalar (this file), the portable kernel: a 4×8 tile computed as
 //     four 2×4 register blocks, the most a scalar tile can hold in the 16
 //     float registers of Go's wasm and amd64 backends without spilling;
-//   - with GOEXPERIMENT=simd on js/wasm (Go ≥ 1.27), tileWasmSIMD
+//   - with GOEXPERIMENT=simd on js/wasm (Go ≥ 1.27), tileToWasmSIMD
 //     (gemm_simd_wasm.go): the same 4×8 tile in eight archsimd.Float32x4
-//     accumulators, bit-identical to tileScalar;
+//     accumulators, bit-identical to tileScalar, stored straight into C
+//     with the bias and ReLU (gemmTileTo) when the tile is whole;
 //   - with GOEXPERIMENT=simd on amd64 with AVX2 and FMA (Go 1.26), the
 //     kernels of gemm_simd_amd64.go: 4 rows × 2 B panels in eight
 //     Float32x8 accumulators with fused multiply-adds (within 1e-5
