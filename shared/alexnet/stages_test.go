@@ -1,13 +1,14 @@
 package alexnet
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
 
 // BenchmarkForwardFullStages runs one image through Full on the calling
 // goroutine, as the browser's worker does, and reports the time of each
-// stage in ms: the NHWC → CHW transpose (input), conv1's im2col and GEMM
+// layer's stages in ms, to see where a forward pass goes: the NHWC → CHW transpose (input), conv1's im2col and GEMM
 // (with bias and ReLU), each Winograd conv's input transform (-in), α²
 // GEMMs (-gemm) and output transform with bias and ReLU (-out), each
 // max-pool, and the dense layers. In wasm, under node:
@@ -46,7 +47,7 @@ func BenchmarkForwardFullStages(b *testing.B) {
 		lap("input")
 		for i := range m.conv {
 			l := &m.conv[i]
-			name := convStageName(i)
+			name := fmt.Sprintf("conv%d", i+1)
 			if wg := l.wino; wg != nil {
 				v, mm := wg.buffers(s.col)
 				serial := func(n, _ int, fn func(lo, hi int)) { fn(0, n) }
@@ -87,5 +88,3 @@ func BenchmarkForwardFullStages(b *testing.B) {
 		b.ReportMetric(d.Seconds()*1e3/float64(b.N), names[i]+"-ms")
 	}
 }
-
-func convStageName(i int) string { return []string{"conv1", "conv2", "conv3", "conv4", "conv5"}[i] }
