@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -19,7 +21,8 @@ import (
 // forward pass with both classes' Grad-CAM maps), and explain (the whole
 // of Explain: decode + resize + normalize + gradcam + probabilities). The
 // photo is the sample's train/cat.0.jpg, as in the browser benchmarks
-// (PAWNET_SAMPLE_DIR; skipped without it). In wasm, under node:
+// (PAWNET_SAMPLE_DIR; skipped without it). It sets GOGC to 10 after the
+// load, as the worker does. In wasm, under node:
 //
 //	GOOS=js GOARCH=wasm GOTOOLCHAIN=go1.27.3 GOEXPERIMENT=simd go test \
 //	    -exec="$(GOTOOLCHAIN=go1.27.3 go env GOROOT)/lib/wasm/go_js_wasm_exec" \
@@ -47,6 +50,10 @@ func BenchmarkExplainStages(b *testing.B) {
 	if _, err := c.Explain(data, false); err != nil { // warm up: scratch, channel sums
 		b.Fatal(err)
 	}
+	// As the worker does after loading weights (wasm/worker): without it,
+	// in wasm, the stages' buffers land in newly grown memory.
+	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
 	names := []string{"decode", "resize", "normalize", "forward", "gradcam", "explain"}
 	var total [6]time.Duration
 	size := cfg.InputSize
