@@ -21,22 +21,30 @@ import (
 //
 //   - conv1 (11×11 stride 4): im2col into packed panels + a register-blocked
 //     GEMM (gemm.go), whose micro-kernel is scalar, wasm SIMD
-//     (archsimd.Float32x4, with GOEXPERIMENT=simd and Go ≥ 1.27) or AVX2+FMA
+//     (archsimd.Float32x4, with GOEXPERIMENT=simd and Go ≥ 1.27; it adds
+//     the bias and applies ReLU in vectors as it stores) or AVX2+FMA
 //     (archsimd.Float32x8, GOEXPERIMENT=simd on amd64).
 //   - conv2 (5×5) and conv3–5 (3×3), stride 1: Winograd F(3×3, 5×5) and
 //     F(4×4, 3×3) (winograd.go), whose α² GEMMs use the same kernels and
-//     whose transforms work on eight tiles at a time. This cuts the conv
+//     whose transforms work on eight tiles at a time (in wasm SIMD, a
+//     whole transform in vector registers). This cuts the conv
 //     multiply-adds from 1.08 G to about 0.45 G, at the cost of 54 MB of
 //     transformed conv weights (the file's conv weights are 9 MB) and a
 //     relative error of about 2e-5 on the logits.
+//   - the max-pools: by output row (conv.go; in wasm SIMD four columns at
+//     a time).
 //   - fc6–fc8: an 8-row dot-product kernel reading the weights in place
 //     (dense.go), also with scalar and SIMD versions.
 //
 // Measured on this project's 2-core AMD EPYC, shared with other work, so
-// ranges (BenchmarkForwardFull, BenchmarkBrowserInference):
+// ranges (BenchmarkForwardFull, BenchmarkBrowserInference; the Chromium
+// SIMD figure is the page's ms per photo, decode and both classes'
+// Grad-CAM included, at load average 4–6; the forward pass alone,
+// BenchmarkBrowserGradCAM's ms-forward, 51–54 ms; per stage under node,
+// BenchmarkForwardFullStages):
 //
 //	                                scalar kernels   SIMD kernels
-//	Chromium (wasm), 1 worker, 1 img  300–356 ms       114–146 ms
+//	Chromium (wasm), 1 worker, 1 img  300–356 ms       102 ms (was 114–146)
 //	amd64, 2 threads, batch 1         93–108 ms        22–25 ms
 //	amd64, 2 threads, batch 8         110–141 ms/img   15–19 ms/img
 type Model struct {
