@@ -1,5 +1,7 @@
 package alexnet
 
+import "unsafe"
+
 // convLayer is one convolution (+ bias + ReLU, + optional max-pool) with its
 // weights packed for gemmPanels. Activations are single images in
 // PyTorch's (C, H, W) layout, so a conv output is the GEMM result itself
@@ -100,24 +102,7 @@ func (l *convLayer) im2col(col, in []float32, q0, q1 int) {
 			}
 		}
 		if inside {
-			// Fast path: every window lies inside the image.
-			var base [gemmNR]int
-			for t := range gemmNR {
-				base[t] = iy0[t]*side + ix0[t]
-			}
-			d := 0
-			for c := 0; c < l.cin; c++ {
-				for ky := 0; ky < ks; ky++ {
-					off := c*plane + ky*side
-					dd := dst[d : d+gemmNR*ks]
-					for t, b := range base {
-						for kx, v := range in[b+off : b+off+ks] {
-							dd[gemmNR*kx+t] = v
-						}
-					}
-					d += gemmNR * ks
-				}
-			}
+			l.im2colInside(dst, in, &iy0, &ix0)
 			continue
 		}
 		d := 0
@@ -140,6 +125,45 @@ func (l *convLayer) im2col(col, in []float32, q0, q1 int) {
 	}
 }
 
+// im2colInside is im2col's fast path for a panel whose every window lies
+// inside the image (top-left corners iy0, ix0): for each input row of the
+// windows it writes the panel's k-major rows in order, reading each of the
+// eight windows through its own pointer. The windows lie inside in, so
+// the reads need no bounds checks, and in wasm those checks and the
+// stride-8 scattered writes made it twice as slow.
+func (l *convLayer) im2colInside(dst, in []float32, iy0, ix0 *[gemmNR]int) {
+	side, ks := l.in, l.kernel
+	plane := side * side
+	_ = in[l.cin*plane-1]
+	var base [gemmNR]unsafe.Pointer
+	for t := range gemmNR {
+		i := iy0[t]*side + ix0[t]
+		_ = in[(l.cin-1)*plane+i+(ks-1)*side+ks-1] // the window's last pixel
+		base[t] = unsafe.Pointer(&in[i])
+	}
+	j := 0
+	for c := 0; c < l.cin; c++ {
+		for ky := 0; ky < ks; ky++ {
+			off := uintptr(4 * (c*plane + ky*side))
+			p0, p1, p2, p3 := unsafe.Add(base[0], off), unsafe.Add(base[1], off), unsafe.Add(base[2], off), unsafe.Add(base[3], off)
+			p4, p5, p6, p7 := unsafe.Add(base[4], off), unsafe.Add(base[5], off), unsafe.Add(base[6], off), unsafe.Add(base[7], off)
+			for kx := uintptr(0); kx < uintptr(ks); kx++ {
+				x := 4 * kx
+				d := (*[gemmNR]float32)(dst[j:])
+				d[0] = *(*float32)(unsafe.Add(p0, x))
+				d[1] = *(*float32)(unsafe.Add(p1, x))
+				d[2] = *(*float32)(unsafe.Add(p2, x))
+				d[3] = *(*float32)(unsafe.Add(p3, x))
+				d[4] = *(*float32)(unsafe.Add(p4, x))
+				d[5] = *(*float32)(unsafe.Add(p5, x))
+				d[6] = *(*float32)(unsafe.Add(p6, x))
+				d[7] = *(*float32)(unsafe.Add(p7, x))
+				j += gemmNR
+			}
+		}
+	}
+}
+
 // maxPool computes the 3×3 stride-2 max-pool (no padding) of in (c×side×side)
 // into out (c×o×o, o = (side-3)/2+1).
 func maxPool(out, in []float32, c, side int) {
@@ -148,17 +172,25 @@ func maxPool(out, in []float32, c, side int) {
 		src := in[ch*side*side : (ch+1)*side*side]
 		dst := out[ch*o*o : (ch+1)*o*o]
 		for oy := 0; oy < o; oy++ {
-			r0 := src[2*oy*side : (2*oy+1)*side]
-			r1 := src[(2*oy+1)*side : (2*oy+2)*side]
-			r2 := src[(2*oy+2)*side : (2*oy+3)*side]
-			d := dst[oy*o : (oy+1)*o]
-			for ox := range d {
-				x := 2 * ox
-				m := fmax(fmax(r0[x], r0[x+1]), r0[x+2])
-				m = fmax(m, fmax(fmax(r1[x], r1[x+1]), r1[x+2]))
-				m = fmax(m, fmax(fmax(r2[x], r2[x+1]), r2[x+2]))
-				d[ox] = m
-			}
+			poolRow(dst[oy*o:(oy+1)*o], src[2*oy*side:(2*oy+3)*side], side)
 		}
+	}
+}
+
+// poolRow computes one output row d of the max-pool from the three input
+// rows it covers (rows: 3·side floats); wasm SIMD builds replace it at
+// init. The maximum of the same values is the same in any order, so every
+// version gives the same result, but for the sign of zero and NaN payloads,
+// which ReLU's outputs (the pool's inputs) do not have: relu maps -0 to +0.
+var poolRow = poolRowScalar
+
+func poolRowScalar(d, rows []float32, side int) {
+	r0, r1, r2 := rows[:side], rows[side:2*side], rows[2*side:3*side]
+	for ox := range d {
+		x := 2 * ox
+		m := fmax(fmax(r0[x], r0[x+1]), r0[x+2])
+		m = fmax(m, fmax(fmax(r1[x], r1[x+1]), r1[x+2]))
+		m = fmax(m, fmax(fmax(r2[x], r2[x+1]), r2[x+2]))
+		d[ox] = m
 	}
 }

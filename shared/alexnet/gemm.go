@@ -21,9 +21,10 @@ import (
 //   - tileScalar (this file), the portable kernel: a 4×8 tile computed as
 //     four 2×4 register blocks, the most a scalar tile can hold in the 16
 //     float registers of Go's wasm and amd64 backends without spilling;
-//   - with GOEXPERIMENT=simd on js/wasm (Go ≥ 1.27), tileWasmSIMD
+//   - with GOEXPERIMENT=simd on js/wasm (Go ≥ 1.27), tileToWasmSIMD
 //     (gemm_simd_wasm.go): the same 4×8 tile in eight archsimd.Float32x4
-//     accumulators, bit-identical to tileScalar;
+//     accumulators, bit-identical to tileScalar, stored straight into C
+//     with the bias and ReLU (gemmTileTo) when the tile is whole;
 //   - with GOEXPERIMENT=simd on amd64 with AVX2 and FMA (Go 1.26), the
 //     kernels of gemm_simd_amd64.go: 4 rows × 2 B panels in eight
 //     Float32x8 accumulators with fused multiply-adds (within 1e-5
@@ -187,18 +188,34 @@ func gemmPanels(c []float32, ldc int, pa []float32, m int, pb []float32, n, k in
 	var acc [gemmMR * gemmNR]float32
 	for ; q < q1; q++ {
 		bp := pb[q*gemmNR*k : (q+1)*gemmNR*k]
+		j0 := q * gemmNR
 		for p := range rowPanels {
-			gemmTile(&acc, pa[p*gemmMR*k:(p+1)*gemmMR*k], bp, k)
+			ap := pa[p*gemmMR*k : (p+1)*gemmMR*k]
+			if i0 := p * gemmMR; gemmTileTo != nil && j0+gemmNR <= n && i0+gemmMR <= m {
+				var b []float32
+				if bias != nil {
+					b = bias[i0 : i0+gemmMR]
+				}
+				gemmTileTo(c[i0*ldc+j0:], ldc, ap, bp, k, b)
+				continue
+			}
+			gemmTile(&acc, ap, bp, k)
 			store(&acc, p, q)
 		}
 	}
 }
 
-// relu returns max(v, 0), keeping NaN. The builtin max on floats compiles
-// to a runtime call in wasm (runtime.fmax32, 2% of a forward pass); this
-// inlines.
+// gemmTileTo, when a SIMD build sets it, is gemmTile for a whole tile of
+// C: it stores row r of the tile at c[r·ldc:], each value v as
+// relu(v + bias[r]) (as gemmPanels's store does) when bias is not nil.
+var gemmTileTo func(c []float32, ldc int, a, b []float32, k int, bias []float32)
+
+// relu returns max(v, 0), keeping NaN; -0 gives +0, as wasm's f32x4.max
+// (v, 0) and archsimd's Max do, so that SIMD versions are bit-identical.
+// The builtin max on floats compiles to a runtime call in wasm
+// (runtime.fmax32, 2% of a forward pass); this inlines.
 func relu(v float32) float32 {
-	if v < 0 {
+	if v <= 0 {
 		return 0
 	}
 	return v

@@ -103,8 +103,13 @@ func TestGemmKernelsAgree(t *testing.T) {
 // build's SIMD ones.
 func withScalarKernels(f func()) {
 	tile, wide, combine, dense := gemmTile, gemmWide, combineLanes, denseDot8
+	to, in, out, pool := gemmTileTo, winoIn, winoOut, poolRow
 	gemmTile, gemmWide, combineLanes, denseDot8 = tileScalar, nil, combineLanesScalar, dot8
-	defer func() { gemmTile, gemmWide, combineLanes, denseDot8 = tile, wide, combine, dense }()
+	gemmTileTo, winoIn, winoOut, poolRow = nil, (*winograd).transformIn, (*winograd).transformOutBias, poolRowScalar
+	defer func() {
+		gemmTile, gemmWide, combineLanes, denseDot8 = tile, wide, combine, dense
+		gemmTileTo, winoIn, winoOut, poolRow = to, in, out, pool
+	}()
 	f()
 }
 
@@ -234,5 +239,88 @@ func BenchmarkGemm(b *testing.B) {
 func benchLoop(b *testing.B, f func()) {
 	for b.Loop() {
 		f()
+	}
+}
+
+// TestConvKernelsAgree runs each conv layer of Full and Small (conv1 by
+// im2col + GEMM, the others by Winograd, each with its pool) with this
+// build's kernels and with the portable ones, on random weights and
+// inputs: bit for bit where the build's kernels are exact (wasm SIMD:
+// GEMM, transforms, im2col, ReLU and max-pool), else (fused multiply-adds)
+// within 1e-5 of the layer's largest output.
+func TestConvKernelsAgree(t *testing.T) {
+	for _, cfg := range []Config{Full(), Small()} {
+		side := cfg.InputSize
+		for i := range NumConv {
+			l := newConvLayerRandom(cfg, i, side, uint64(10*i+1))
+			side = l.pooled
+			t.Run(fmt.Sprintf("%s/conv%d", cfg.Name, i+1), func(t *testing.T) {
+				in := randomFloats(l.cin*l.in*l.in, uint64(20*i+3))
+				run := func() []float32 {
+					col := make([]float32, l.colSize())
+					out := make([]float32, l.cout*l.out*l.out)
+					l.forward(out, in, col, false)
+					if !l.pool {
+						return out
+					}
+					pooled := make([]float32, l.cout*l.pooled*l.pooled)
+					maxPool(pooled, out, l.cout, l.out)
+					return append(out, pooled...)
+				}
+				got := run()
+				var want []float32
+				withScalarKernels(func() { want = run() })
+				scale := float32(0)
+				for _, v := range want {
+					scale = max(scale, float32(math.Abs(float64(v))))
+				}
+				bad := 0
+				for j := range want {
+					if !agree(got[j], want[j], scale) {
+						if bad++; bad <= 5 {
+							t.Errorf("output %d: %.9g, portable kernels %.9g", j, got[j], want[j])
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// newConvLayerRandom builds conv layer i of cfg, on an input of side
+// pixels, with random weights and biases.
+func newConvLayerRandom(cfg Config, i, side int, seed uint64) *convLayer {
+	cin := 3
+	if i > 0 {
+		cin = cfg.Channels[i-1]
+	}
+	k := cfg.Kernels[i]
+	w := randomFloats(cfg.Channels[i]*cin*k*k, seed)
+	for j := range w {
+		w[j] *= float32(math.Sqrt(2 / float64(cin*k*k)))
+	}
+	bias := randomFloats(cfg.Channels[i], seed+1)
+	l := newConvLayer(cfg, i, side, w, bias)
+	return &l
+}
+
+// TestMaxPoolAgree checks the build's max-pool against the portable one on
+// random values (negative ones too, no -0) for sides around the vector
+// width and AlexNet's own.
+func TestMaxPoolAgree(t *testing.T) {
+	for _, side := range []int{3, 4, 5, 6, 7, 8, 9, 13, 27, 55, 257, 300} {
+		o := convOut(side, PoolWindow, PoolStride, 0)
+		in := randomFloats(2*side*side, uint64(side))
+		got, want := make([]float32, 2*o*o), make([]float32, 2*o*o)
+		maxPool(got, in, 2, side)
+		p := poolRow
+		poolRow = poolRowScalar
+		maxPool(want, in, 2, side)
+		poolRow = p
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Errorf("side %d: output %d is %.9g, portable %.9g", side, i, got[i], want[i])
+			}
+		}
 	}
 }

@@ -21,23 +21,31 @@ import (
 //
 //   - conv1 (11×11 stride 4): im2col into packed panels + a register-blocked
 //     GEMM (gemm.go), whose micro-kernel is scalar, wasm SIMD
-//     (archsimd.Float32x4, with GOEXPERIMENT=simd and Go ≥ 1.27) or AVX2+FMA
+//     (archsimd.Float32x4, with GOEXPERIMENT=simd and Go ≥ 1.27; it adds
+//     the bias and applies ReLU in vectors as it stores) or AVX2+FMA
 //     (archsimd.Float32x8, GOEXPERIMENT=simd on amd64).
 //   - conv2 (5×5) and conv3–5 (3×3), stride 1: Winograd F(3×3, 5×5) and
 //     F(4×4, 3×3) (winograd.go), whose α² GEMMs use the same kernels and
-//     whose transforms work on eight tiles at a time. This cuts the conv
+//     whose transforms work on eight tiles at a time (in wasm SIMD, a
+//     whole transform in vector registers). This cuts the conv
 //     multiply-adds from 1.08 G to about 0.45 G, at the cost of 54 MB of
 //     transformed conv weights (the file's conv weights are 9 MB) and a
 //     relative error of about 2e-5 on the logits.
+//   - the max-pools: by output row (conv.go; in wasm SIMD four columns at
+//     a time).
 //   - fc6–fc8: an 8-row dot-product kernel reading the weights in place
 //     (dense.go), also with scalar and SIMD versions; with an int8 file's
 //     weights, the same on the int8 values (dense_int8.go).
 //
 // Measured on this project's 2-core AMD EPYC, shared with other work, so
-// ranges (BenchmarkForwardFull, BenchmarkBrowserInference):
+// ranges (BenchmarkForwardFull, BenchmarkBrowserInference; the Chromium
+// SIMD figure is the page's ms per photo, decode and both classes'
+// Grad-CAM included, at load average 4–6; the forward pass alone,
+// BenchmarkBrowserGradCAM's ms-forward, 51–54 ms; per stage under node,
+// BenchmarkForwardFullStages):
 //
 //	                                scalar kernels   SIMD kernels
-//	Chromium (wasm), 1 worker, 1 img  300–356 ms       114–146 ms
+//	Chromium (wasm), 1 worker, 1 img  300–356 ms       102 ms (was 114–146)
 //	amd64, 2 threads, batch 1         93–108 ms        22–25 ms
 //	amd64, 2 threads, batch 8         110–141 ms/img   15–19 ms/img
 type Model struct {
@@ -273,14 +281,8 @@ func (m *Model) forward(x []float32, n int, keep *activations) ([]float32, error
 // (C, H, W) feature map to out. When last is not nil, it also copies the
 // last conv's output (after ReLU, before its pool) into it.
 func (m *Model) features(out, img []float32, s *imgScratch, par bool, last []float32) {
-	side := m.cfg.InputSize
-	plane := side * side
 	cur, other := s.a, s.b
-	// NHWC → CHW.
-	for p := range plane {
-		px := img[3*p : 3*p+3]
-		cur[p], cur[plane+p], cur[2*plane+p] = px[0], px[1], px[2]
-	}
+	toCHW(cur, img, m.cfg.InputSize)
 	for i := range m.conv {
 		l := &m.conv[i]
 		l.forward(other, cur, s.col, par)
@@ -294,6 +296,17 @@ func (m *Model) features(out, img []float32, s *imgScratch, par bool, last []flo
 		}
 	}
 	copy(out, cur[:len(out)])
+}
+
+// toCHW writes the side×side NHWC image img (3 channels) to dst in CHW
+// order.
+func toCHW(dst, img []float32, side int) {
+	plane := side * side
+	r, g, b := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
+	for p := range plane {
+		px := img[3*p : 3*p+3]
+		r[p], g[p], b[p] = px[0], px[1], px[2]
+	}
 }
 
 // Predict runs Forward and returns n×Classes class probabilities

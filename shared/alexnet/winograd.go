@@ -1,5 +1,7 @@
 package alexnet
 
+import "unsafe"
+
 // Winograd minimal filtering F(m×m, r×r) for stride-1 convolutions (Lavin &
 // Gray, "Fast Algorithms for Convolutional Neural Networks", 2015). Each
 // output tile of m×m pixels is computed from an α×α input tile, α = m+r-1:
@@ -155,8 +157,13 @@ func newWinograd(l *convLayer, m int, w []float32) *winograd {
 }
 
 // scratchSize is the number of floats forward needs: the transformed input
-// V and the GEMM outputs M.
-func (wg *winograd) scratchSize() int { return wg.a * wg.a * (wg.vStride + wg.mStride) }
+// V, and the GEMM outputs M, which first hold the zero-padded input.
+func (wg *winograd) scratchSize() int {
+	return wg.a*wg.a*wg.vStride + max(wg.a*wg.a*wg.mStride, wg.cin*wg.paddedSide()*wg.paddedSide())
+}
+
+// paddedSide is the side of the zero-padded input that the tiles cover.
+func (wg *winograd) paddedSide() int { return (wg.tileSide-1)*wg.m + wg.a }
 
 // lanes holds one value per tile of a GEMM column panel: the transforms
 // work on the gemmNR tiles of a panel at once, lane by lane, so that they
@@ -176,7 +183,7 @@ func (wg *winograd) forward(out, in, bias, buf []float32, side, pad, o int, par 
 		}
 	}
 	v, mm := wg.buffers(buf)
-	wg.transformInput(v, in, side, pad, run)
+	wg.transformInput(v, wg.padded(buf), in, side, pad, run)
 	wg.multiply(mm, v, run)
 	wg.transformOutput(out, mm, bias, o, run)
 }
@@ -191,16 +198,47 @@ func (wg *winograd) buffers(buf []float32) (v, mm []float32) {
 	return buf[:aa*wg.vStride], buf[aa*wg.vStride : aa*(wg.vStride+wg.mStride)]
 }
 
+// padded returns the part of buf (after V, over M) that holds the
+// zero-padded input during transformInput: cin × paddedSide².
+func (wg *winograd) padded(buf []float32) []float32 {
+	ps := wg.paddedSide()
+	off := wg.a * wg.a * wg.vStride
+	return buf[off : off+wg.cin*ps*ps]
+}
+
 // transformInput computes V[ξν] = Bᵀ d B for every channel and tile of in,
 // stored as the packed B operand of GEMM ξν:
-// v[ξν·vStride + (t/NR)·cin·NR + c·NR + t%NR].
-func (wg *winograd) transformInput(v, in []float32, side, pad int, run runner) {
+// v[ξν·vStride + (t/NR)·cin·NR + c·NR + t%NR]. It first copies in, zero-
+// padded, into padded (cin × paddedSide², see padded), so that every tile
+// lies inside it.
+func (wg *winograd) transformInput(v, padded, in []float32, side, pad int, run runner) {
+	ps := wg.paddedSide()
+	run(wg.cin, 8, func(c0, c1 int) {
+		for c := c0; c < c1; c++ {
+			dst := padded[c*ps*ps : (c+1)*ps*ps]
+			clear(dst)
+			for y := max(0, -pad); y < side && y+pad < ps; y++ {
+				row := dst[(y+pad)*ps : (y+pad+1)*ps]
+				x0 := max(0, -pad)
+				w := min(side, ps-pad) - x0
+				if w > 0 {
+					copy(row[x0+pad:x0+pad+w], in[c*side*side+y*side+x0:])
+				}
+			}
+		}
+	})
 	run(wg.panels, 1, func(p0, p1 int) {
 		var d, tmp [64]lanes // a ≤ 8
 		for p := p0; p < p1; p++ {
+			var base [gemmNR]int // each lane's tile corner in a padded channel
+			for l := range base {
+				if t := p*gemmNR + l; t < wg.tiles { // lanes past the last tile repeat tile 0: their columns are never read
+					base[l] = (t/wg.tileSide)*wg.m*ps + (t%wg.tileSide)*wg.m
+				}
+			}
 			for c := range wg.cin {
-				wg.gatherTiles(&d, in[c*side*side:(c+1)*side*side], side, pad, p)
-				wg.transformIn(v[p*gemmNR*wg.cin+c*gemmNR:], &d, &tmp)
+				wg.gatherTiles(&d, padded[c*ps*ps:(c+1)*ps*ps], ps, &base)
+				winoIn(wg, v[p*gemmNR*wg.cin+c*gemmNR:], &d, &tmp)
 			}
 		}
 	})
@@ -220,79 +258,96 @@ func (wg *winograd) multiply(mm, v []float32, run runner) {
 }
 
 // transformOutput computes Y = Aᵀ M A + bias, ReLU, cropped to o × o, into
-// out (cout × o × o).
+// out (cout × o × o). Each output channel's tiles go first into a plane of
+// whole tiles (tileSide·m square, in cache), without bounds checks or
+// edge cases, which is then cropped into out.
 func (wg *winograd) transformOutput(out, mm, bias []float32, o int, run runner) {
-	aa, cols := wg.a*wg.a, wg.panels*gemmNR
+	cols := wg.panels * gemmNR
+	ps := wg.tileSide * wg.m
 	run(wg.cout, 8, func(k0, k1 int) {
 		var mt [64]lanes
 		var tmp [64]lanes
-		m := wg.m
+		plane := make([]float32, ps*ps)
 		for k := k0; k < k1; k++ {
-			dst := out[k*o*o : (k+1)*o*o]
-			b := bias[k]
 			for p := range wg.panels {
-				for e := range aa {
-					mt[e] = lanes(mm[e*wg.mStride+k*cols+p*gemmNR:])
-				}
-				wg.transformOut(&mt, &tmp)
-				for l := range gemmNR {
-					t := p*gemmNR + l
-					if t >= wg.tiles {
-						break
-					}
-					y0 := (t / wg.tileSide) * m
-					x0 := (t % wg.tileSide) * m
-					for i := 0; i < m && y0+i < o; i++ {
-						row := dst[(y0+i)*o:]
-						for j := 0; j < m && x0+j < o; j++ {
-							row[x0+j] = relu(mt[i*m+j][l] + b)
-						}
-					}
-				}
+				winoOut(wg, &mt, mm[k*cols+p*gemmNR:], bias[k], &tmp)
+				wg.scatterTiles(plane, ps, &mt, p)
+			}
+			dst := out[k*o*o : (k+1)*o*o]
+			for y := range o {
+				copy(dst[y*o:(y+1)*o], plane[y*ps:])
 			}
 		}
 	})
 }
 
-// gatherTiles fills d[i·a + j][l] with the input pixel (i, j) of tile
-// p·NR + l of the channel ch (side × side, zero padding pad); lanes past
-// the last tile are zero.
-func (wg *winograd) gatherTiles(d *[64]lanes, ch []float32, side, pad, p int) {
-	a := wg.a
-	for l := range gemmNR {
+// scatterTiles writes the m×m output tiles of column panel p, mt[i·m +
+// j][l] for the tile of lane l, into plane (ps × ps, ps = tileSide·m), each
+// lane through its own pointer: every tile lies inside plane.
+func (wg *winograd) scatterTiles(plane []float32, ps int, mt *[64]lanes, p int) {
+	m := wg.m
+	n := min(gemmNR, wg.tiles-p*gemmNR)
+	for l := range n {
 		t := p*gemmNR + l
-		if t >= wg.tiles {
-			for e := range a * a {
-				d[e][l] = 0
+		b := (t/wg.tileSide)*m*ps + (t%wg.tileSide)*m
+		_ = plane[b+(m-1)*ps+m-1] // the tile's last pixel
+		q := unsafe.Pointer(&plane[b])
+		for i := range m {
+			r := unsafe.Add(q, 4*i*ps)
+			for j := range m {
+				*(*float32)(unsafe.Add(r, 4*j)) = mt[i*m+j][l]
 			}
-			continue
 		}
-		y0 := (t/wg.tileSide)*wg.m - pad
-		x0 := (t%wg.tileSide)*wg.m - pad
-		inside := x0 >= 0 && x0+a <= side
-		for i := range a {
-			y := y0 + i
-			row := d[i*a : (i+1)*a]
-			if y < 0 || y >= side {
-				for j := range row {
-					row[j][l] = 0
-				}
-				continue
-			}
-			src := ch[y*side : (y+1)*side]
-			if inside {
-				for j, v := range src[x0 : x0+a] {
-					row[j][l] = v
-				}
-				continue
-			}
-			for j := range row {
-				if x := x0 + j; x >= 0 && x < side {
-					row[j][l] = src[x]
-				} else {
-					row[j][l] = 0
-				}
-			}
+	}
+}
+
+// winoIn is transformIn and winoOut is transformOutBias, the per-panel
+// transforms; wasm SIMD builds replace them at init with versions that do
+// a whole transform in vector registers, without a call per element, and
+// give the same results.
+var (
+	winoIn  = (*winograd).transformIn
+	winoOut = (*winograd).transformOutBias
+)
+
+// transformOutBias sets mt's first m² entries to Aᵀ M A + b, ReLU, of
+// the a×a tiles M of one column panel of the GEMM outputs, element e (row-
+// major) at m[e·mStride:] (NR lanes); tmp is scratch.
+func (wg *winograd) transformOutBias(mt *[64]lanes, m []float32, b float32, tmp *[64]lanes) {
+	for e := range wg.a * wg.a {
+		mt[e] = lanes(m[e*wg.mStride:])
+	}
+	wg.transformOut(mt, tmp)
+	for e := range wg.m * wg.m {
+		for l, v := range mt[e] {
+			mt[e][l] = relu(v + b)
+		}
+	}
+}
+
+// gatherTiles sets d[i·a + j][l] to ch[base[l] + i·ps + j], pixel (i, j)
+// of the tile of lane l in the padded channel ch (ps × ps), element by
+// element, each lane read through its own pointer: no bounds checks (the
+// tiles lie inside ch), and d written in order.
+func (wg *winograd) gatherTiles(d *[64]lanes, ch []float32, ps int, base *[gemmNR]int) {
+	a := wg.a
+	var p [gemmNR]unsafe.Pointer
+	for l, b := range base {
+		_ = ch[b+(a-1)*ps+a-1] // the tile's last pixel
+		p[l] = unsafe.Pointer(&ch[b])
+	}
+	for i := range a {
+		for j := range a {
+			off := uintptr(4 * (i*ps + j))
+			e := &d[i*a+j]
+			e[0] = *(*float32)(unsafe.Add(p[0], off))
+			e[1] = *(*float32)(unsafe.Add(p[1], off))
+			e[2] = *(*float32)(unsafe.Add(p[2], off))
+			e[3] = *(*float32)(unsafe.Add(p[3], off))
+			e[4] = *(*float32)(unsafe.Add(p[4], off))
+			e[5] = *(*float32)(unsafe.Add(p[5], off))
+			e[6] = *(*float32)(unsafe.Add(p[6], off))
+			e[7] = *(*float32)(unsafe.Add(p[7], off))
 		}
 	}
 }
@@ -306,11 +361,11 @@ func (wg *winograd) transformIn(v []float32, d, tmp *[64]lanes) {
 			combineLanes(&tmp[i*a+j], row, d[j:], a)
 		}
 	}
-	var s lanes
 	for i := range a { // tmp B
 		for j, row := range wg.bt {
-			combineLanes(&s, row, tmp[i*a:], 1)
-			*(*lanes)(v[(i*a+j)*wg.vStride:]) = s
+			// Straight into v: a local passed to combineLanes (a function
+			// value) would escape, one allocation per call.
+			combineLanes((*lanes)(v[(i*a+j)*wg.vStride:]), row, tmp[i*a:], 1)
 		}
 	}
 }

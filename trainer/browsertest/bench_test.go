@@ -397,8 +397,12 @@ const camBenchJS = `(async (photo, n) => {
 // small AlexNet with random weights: ms-forward (a plain forward pass of a
 // sample photo), ms-gradcam (the forward pass with the predicted class's
 // map) and overhead-%, the medians of 20·b.N of each, measured
-// alternately in the same worker. The native figures are BenchmarkGradCAM
-// in shared/alexnet.
+// alternately in the same worker; then ms-tensor (decode + eval
+// transform of the photo, classify's Tensor) and ms-explain (the whole
+// classify.Explain with both classes' maps: what the page's ms per photo
+// times, less the copy of the photo's bytes). The native figures are
+// BenchmarkGradCAM in shared/alexnet, the stages in wasm under node
+// BenchmarkExplainStages in shared/classify.
 func BenchmarkBrowserGradCAM(b *testing.B) {
 	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
 	arg, err := json.Marshal(photo)
@@ -417,11 +421,15 @@ func BenchmarkBrowserGradCAM(b *testing.B) {
 			r := evalTimeout[struct {
 				ForwardMs float64 `json:"forwardMs"`
 				CamMs     float64 `json:"camMs"`
+				TensorMs  float64 `json:"tensorMs"`
+				ExplainMs float64 `json:"explainMs"`
 			}](e.b, camBenchJS+`(`+string(arg)+`, `+strconv.Itoa(20*b.N)+`)`, 10*time.Minute)
 			b.StopTimer()
 			b.ReportMetric(r.ForwardMs, "ms-forward")
 			b.ReportMetric(r.CamMs, "ms-gradcam")
 			b.ReportMetric(100*(r.CamMs-r.ForwardMs)/r.ForwardMs, "overhead-%")
+			b.ReportMetric(r.TensorMs, "ms-tensor")
+			b.ReportMetric(r.ExplainMs, "ms-explain")
 		})
 	}
 }

@@ -16,6 +16,8 @@ package main
 
 import (
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"syscall/js"
 	"time"
@@ -45,6 +47,17 @@ func main() {
 			return errResult(err)
 		}
 		c = cl
+		// The weights are most of the heap (about 300 MB for Full), and
+		// with the default GOGC of 100 the heap grows to twice that before
+		// its next collection, each photo's buffers in memory never used
+		// before. In wasm that growth is slow (memory.grow): under node,
+		// BenchmarkExplainStages' resize took 19 ms instead of 2, Explain
+		// 101 ms instead of 63. Collecting the load's garbage now, and
+		// then whenever the heap is 10% past what is live, keeps the
+		// photos in memory already grown, for a collection every few
+		// photos (about 6 ms each for Full).
+		runtime.GC()
+		debug.SetGCPercent(10)
 		cfg, meta := m.Config(), m.Metadata()
 		classes := make([]any, len(cl.Classes))
 		for i, n := range cl.Classes {
@@ -112,7 +125,10 @@ func main() {
 	// camBench(n) times n plain forward passes and n Grad-CAMs (forward
 	// pass + map of the predicted class) of the last photo classified,
 	// interleaved, and returns the median ms of each: Grad-CAM's
-	// overhead in the browser (BenchmarkBrowserGradCAM).
+	// overhead in the browser (BenchmarkBrowserGradCAM). It also returns
+	// the median ms of n decodes + eval transforms of the photo
+	// (tensorMs) and of n whole Explains (explainMs, what classify's ms
+	// times), timed after them.
 	api.Set("camBench", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
 		defer recoverTo(&res)
 		if c == nil || lastPhoto == nil {
@@ -142,7 +158,19 @@ func main() {
 				}
 			}
 		}
-		return map[string]any{"forwardMs": median(fwd), "camMs": median(cam), "n": n}
+		tensor, explain := make([]float64, n), make([]float64, n)
+		for i := range n {
+			t0 := time.Now()
+			if _, err := c.Tensor(lastPhoto); err != nil {
+				return errResult(err)
+			}
+			t1 := time.Now()
+			if _, err := c.Explain(lastPhoto, false); err != nil {
+				return errResult(err)
+			}
+			tensor[i], explain[i] = t1.Sub(t0).Seconds()*1e3, time.Since(t1).Seconds()*1e3
+		}
+		return map[string]any{"forwardMs": median(fwd), "camMs": median(cam), "tensorMs": median(tensor), "explainMs": median(explain), "n": n}
 	}))
 	js.Global().Set("pawnet", api)
 	js.Global().Call("pawnetReady")
