@@ -114,6 +114,29 @@ func (l *denseLayer) axpyRow(y []float32, a float32, o, lo, hi int) {
 	axpyKernel(y, a, l.w[o*l.nin+lo:o*l.nin+hi])
 }
 
+// axpy2Row is axpyRow for two outputs at once, y0 += a0·row and
+// y1 += a1·row: the same results as two axpyRow calls, with the row's
+// int8 weights converted once (in SIMD builds) for both.
+func (l *denseLayer) axpy2Row(y0, y1 []float32, a0, a1 float32, o, lo, hi int) {
+	if l.q != nil {
+		s := l.scale[o]
+		axpy2Int8Kernel(y0, y1, a0*s, a1*s, l.q[o*l.nin+lo:o*l.nin+hi])
+		return
+	}
+	w := l.w[o*l.nin+lo : o*l.nin+hi]
+	axpyKernel(y0, a0, w)
+	axpyKernel(y1, a1, w)
+}
+
+// axpy2Int8Kernel is axpy2Int8; the wasm SIMD build replaces it at init.
+var axpy2Int8Kernel = axpy2Int8
+
+// axpy2Int8 adds a0·q to y0 and a1·q to y1, as axpyInt8Kernel does for each.
+func axpy2Int8(y0, y1 []float32, a0, a1 float32, q []int8) {
+	axpyInt8Kernel(y0, a0, q)
+	axpyInt8Kernel(y1, a1, q)
+}
+
 // denseDot8Int8 returns Σ_j q[r·n+j]·x[j] for the eight consecutive rows
 // r of length n = len(x) in q. SIMD builds replace it at init with kernels
 // that sum in another order.

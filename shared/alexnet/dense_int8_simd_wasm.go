@@ -15,6 +15,7 @@ import (
 func init() {
 	denseDot8Int8 = dot8Int8WasmSIMD
 	axpyInt8Kernel = axpyInt8WasmSIMD
+	axpy2Int8Kernel = axpy2Int8WasmSIMD
 }
 
 // i8x16 loads sixteen int8 values at p.
@@ -93,5 +94,34 @@ func axpyInt8WasmSIMD(y []float32, a float32, q []int8) {
 	}
 	for ; i < n; i++ {
 		y[i] += a * float32(q[i])
+	}
+}
+
+// axpy2Int8WasmSIMD is axpy2Int8 with each sixteen weights converted once
+// for both outputs: bit-identical to two axpyInt8WasmSIMD calls.
+func axpy2Int8WasmSIMD(y0, y1 []float32, a0, a1 float32, q []int8) {
+	n := len(y0)
+	if n == 0 {
+		return
+	}
+	_, _ = q[n-1], y1[n-1]
+	p0 := unsafe.Pointer(unsafe.SliceData(y0))
+	p1 := unsafe.Pointer(unsafe.SliceData(y1))
+	pq := unsafe.Pointer(unsafe.SliceData(q))
+	va0, va1 := archsimd.BroadcastFloat32x4(a0), archsimd.BroadcastFloat32x4(a1)
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		f0, f1, f2, f3 := int8Floats(i8x16(unsafe.Add(pq, i)))
+		for k, f := range [4]archsimd.Float32x4{f0, f1, f2, f3} {
+			o := uintptr(4*i + 16*k)
+			a, b := unsafe.Add(p0, o), unsafe.Add(p1, o)
+			f4(a).Add(va0.Mul(f)).StoreArray((*[4]float32)(a))
+			f4(b).Add(va1.Mul(f)).StoreArray((*[4]float32)(b))
+		}
+	}
+	for ; i < n; i++ {
+		v := float32(q[i])
+		y0[i] += a0 * v
+		y1[i] += a1 * v
 	}
 }

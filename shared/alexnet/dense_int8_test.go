@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -48,6 +49,15 @@ func TestInt8KernelsAgree(t *testing.T) {
 				if d := math.Abs(float64(y0[i] - y1[i])); d > 1e-6*(1+math.Abs(float64(y0[i]))) {
 					t.Fatalf("axpy element %d: kernel %v, scalar %v", i, y1[i], y0[i])
 				}
+			}
+			// axpy2 equals two calls of this build's axpy exactly.
+			z0, z1 := randomFloats(n, uint64(n+3)), randomFloats(n, uint64(n+4))
+			w0, w1 := append([]float32(nil), z0...), append([]float32(nil), z1...)
+			axpyInt8Kernel(z0, 0.0123, q)
+			axpyInt8Kernel(z1, -0.071, q)
+			axpy2Int8Kernel(w0, w1, 0.0123, -0.071, q)
+			if !slices.Equal(z0, w0) || !slices.Equal(z1, w1) {
+				t.Fatalf("axpy2 differs from two axpy calls")
 			}
 		})
 	}

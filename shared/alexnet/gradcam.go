@@ -173,7 +173,11 @@ func (m *Model) headGradients(act *activations, classes []int) [][]float32 {
 			for i, c := range classes {
 				coef[i] = fc8.weight(c, o)
 			}
-			for i := range classes {
+			i := 0
+			for ; i+2 <= len(classes); i += 2 { // the row read once for two classes
+				fc7.axpy2Row(out[i][lo:hi], out[i+1][lo:hi], coef[i], coef[i+1], o, lo, hi)
+			}
+			if i < len(classes) {
 				fc7.axpyRow(out[i][lo:hi], coef[i], o, lo, hi)
 			}
 		}
