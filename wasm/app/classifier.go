@@ -101,13 +101,34 @@ func setProp(obj js.Value, key string, val any) {
 	js.Global().Get("Reflect").Call("set", obj, key, val)
 }
 
-// loop applies the worker's replies in order.
+// loop applies the worker's replies in order. A photo's start or result
+// changes only its item, the count above the list and the TTA cost: loop
+// writes those itself (PopulateList, setTexts) instead of having the whole
+// page rendered, which would compete with the classifier workers for the
+// CPU. Other replies render the page.
 func (c *Classifier) loop() {
 	for r := range c.events {
 		now := js.Global().Get("performance").Call("now").Float()
 		c.ee.Lock()
 		c.Apply(r, now)
+		if (r.Type == "start" || r.Type == "result") && c.list.Truthy() {
+			c.PopulateList(c.list)
+			c.setTexts()
+			c.ee.UnlockOnly()
+			continue
+		}
 		c.ee.UnlockRender()
+	}
+}
+
+// setTexts writes the count above the list and the TTA cost, as the next
+// render would.
+func (c *Classifier) setTexts() {
+	doc := js.Global().Get("document")
+	for id, text := range map[string]string{"pred-count": c.CountText(), "tta-cost": c.TTACost()} {
+		if el := doc.Call("getElementById", id); el.Truthy() && el.Get("textContent").String() != text {
+			el.Set("textContent", text)
+		}
 	}
 }
 
