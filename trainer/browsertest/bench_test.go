@@ -185,6 +185,10 @@ var benchCount int
 // once on that one worker, for the pool's speedup.
 var oneWorkerMs, oneWorkerBatchMs = map[string]float64{}, map[string]float64{}
 
+// forwardMs holds BenchmarkBrowserGradCAM's plain forward pass in the
+// worker per config, for BenchmarkBrowserORT's forward-to-forward ratio.
+var forwardMs = map[string]float64{}
+
 // poolBatch is how many photos the throughput benchmarks drop at once.
 const poolBatch = 8
 
@@ -425,6 +429,7 @@ func BenchmarkBrowserGradCAM(b *testing.B) {
 				ExplainMs float64 `json:"explainMs"`
 			}](e.b, camBenchJS+`(`+string(arg)+`, `+strconv.Itoa(20*b.N)+`)`, 10*time.Minute)
 			b.StopTimer()
+			forwardMs[cfg.Name] = r.ForwardMs
 			b.ReportMetric(r.ForwardMs, "ms-forward")
 			b.ReportMetric(r.CamMs, "ms-gradcam")
 			b.ReportMetric(100*(r.CamMs-r.ForwardMs)/r.ForwardMs, "overhead-%")

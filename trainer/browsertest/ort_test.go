@@ -250,7 +250,10 @@ func TestONNXExportInORT(t *testing.T) {
 // batch 1 and that divided by pawnet's single-worker ms/photo (≥ 1: pawnet
 // is at least as fast; run it with BenchmarkBrowserInference, which
 // measures pawnet in the same run, e.g. -bench Browser). pawnet's figure
-// includes decoding and resizing the photo; ORT's is the forward pass.
+// includes decoding and resizing the photo and both classes' Grad-CAM;
+// ORT's is the forward pass. ort/pawnet-forward compares forward pass with
+// forward pass: ORT's with pawnet worker's (BenchmarkBrowserGradCAM's
+// ms-forward, when it ran before in the same run).
 func BenchmarkBrowserORT(b *testing.B) {
 	cfg := alexnet.Full()
 	model, m := writeONNX(b, benchWeights(b, cfg))
@@ -278,6 +281,9 @@ func BenchmarkBrowserORT(b *testing.B) {
 			b.ReportMetric(got.Ms, "ort-ms/img")
 			if ours, ok := oneWorkerMs[cfg.Name]; ok {
 				b.ReportMetric(got.Ms/ours, "ort/pawnet")
+			}
+			if ours, ok := forwardMs[cfg.Name]; ok {
+				b.ReportMetric(got.Ms/ours, "ort/pawnet-forward")
 			}
 			b.Logf("ORT %d thread(s) (isolated %v): %.1f ms/photo; logits %v vs pawnet %v (max |Δ| %.2g)", threads, got.Isolated, got.Ms, got.Logits, want, worst)
 		})
