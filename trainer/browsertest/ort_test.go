@@ -252,7 +252,7 @@ func TestONNXExportInORT(t *testing.T) {
 // measures pawnet in the same run, e.g. -bench Browser). pawnet's figure
 // includes decoding and resizing the photo and both classes' Grad-CAM;
 // ORT's is the forward pass. ort/pawnet-forward compares forward pass with
-// forward pass: ORT's with pawnet worker's (BenchmarkBrowserGradCAM's
+// forward pass: ORT's against the pawnet worker's (BenchmarkBrowserGradCAM's
 // ms-forward, when it ran before in the same run).
 func BenchmarkBrowserORT(b *testing.B) {
 	cfg := alexnet.Full()
