@@ -269,6 +269,83 @@ func BenchmarkBrowserInference(b *testing.B) {
 	}
 }
 
+// workerPoolJS starts static/worker.js on its own (no dashboard) with the
+// given pool size, classifies the photo once (loading the weights) and
+// waits until every pool worker holds them, then posts n copies at once,
+// reps times, and returns the wall time per photo and the workers' mean
+// ms per photo of each rep.
+const workerPoolJS = `(async (photo, n, workers, reps) => {
+  const bin = atob(photo.b64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const w = new Worker("worker.js?workers=" + workers);
+  let id = 0, ready = 0;
+  const run = (k) => new Promise((resolve, reject) => {
+    let left = k; const ms = [];
+    w.onmessage = (e) => {
+      const d = e.data;
+      if (d.type === "weights" && d.info) ready = d.info.workers;
+      if (d.type === "fatal") reject(new Error(d.message));
+      if (d.type !== "result") return;
+      if (d.error) reject(new Error(d.error));
+      ms.push(d.ms);
+      if (--left === 0) resolve(ms);
+    };
+    for (let i = 0; i < k; i++) w.postMessage({ type: "classify", id: ++id, file: new File([bytes], photo.name, { type: photo.type }), version: 0, run: "" });
+  });
+  await run(1);
+  while (ready < workers) await run(1);
+  await run(2 * workers); // warm up every worker
+  const out = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    const ms = await run(n);
+    out.push([(performance.now() - t0) / n, ms.reduce((a, b) => a + b, 0) / n]);
+  }
+  w.terminate();
+  return out;
+})`
+
+// BenchmarkBrowserWorkerPool classifies eight photos at once on
+// static/worker.js's pool without the dashboard (the worker on its own,
+// in the same headless Chromium), with one worker and with two: the wall
+// time per photo, the workers' own ms per photo, and the pool's speedup.
+// Against BenchmarkBrowserInference's figures it shows what the page costs.
+func BenchmarkBrowserWorkerPool(b *testing.B) {
+	cfg := alexnet.Full()
+	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
+	arg, err := json.Marshal(photo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := env(b, "workerpool", func() string { return benchWeights(b, cfg) })
+	if !e.warm {
+		// A page of the server's origin without the dashboard.
+		if err := e.b.do(30*time.Second, chromedp.Navigate(e.url+"/app.css")); err != nil {
+			b.Fatal(err)
+		}
+		e.warm = true
+	}
+	one := 0.0
+	for _, workers := range []int{1, 2} {
+		b.Run(strconv.Itoa(workers)+"worker", func(b *testing.B) {
+			r := evalTimeout[[][2]float64](e.b, workerPoolJS+`(`+string(arg)+`, `+strconv.Itoa(poolBatch)+`, `+strconv.Itoa(workers)+`, `+strconv.Itoa(b.N)+`)`, 10*time.Minute)
+			var wall, ms float64
+			for _, x := range r {
+				wall += x[0] / float64(len(r))
+				ms += x[1] / float64(len(r))
+			}
+			b.ReportMetric(wall, "ms/img")
+			b.ReportMetric(ms, "worker-ms/img")
+			if workers == 1 {
+				one = wall
+			} else if one > 0 {
+				b.ReportMetric(one/wall, "x-one-worker")
+			}
+		})
+	}
+}
+
 // classifyBatch drops n copies of photo under new names at once and
 // returns the wall time until all are classified.
 func classifyBatch(tb testing.TB, b *browser, photo dropFile, n int) time.Duration {
