@@ -51,26 +51,29 @@ self.onmessage = async (e) => {
         const t0 = performance.now();
         const root = await navigator.storage.getDirectory();
         const fh = await root.getFileHandle(msg.name);
-        let h;
+        // Go allocates the buffer; its view is made after, as the
+        // allocation may grow (and so replace) the memory's buffer.
+        const view = (n) => {
+          const ptr = self.pawnet.alloc(n);
+          return new Uint8Array(memory.buffer, ptr, n);
+        };
+        let h = null;
         try {
           h = await fh.createSyncAccessHandle();
         } catch (err) {
           // Another tab holds the file's lock: read a copy instead.
-          const bytes = new Uint8Array(await (await fh.getFile()).arrayBuffer());
-          const readMs = performance.now() - t0;
-          const info = self.pawnet.load(bytes);
-          self.postMessage(info.error ? { type: "loaded", error: info.error } : { type: "loaded", info: Object.assign(info, { readMs }) });
-          return;
         }
-        try {
-          const n = h.getSize();
-          // Go allocates the buffer; the view is made after, as the
-          // allocation may grow (and so replace) the memory's buffer.
-          const ptr = self.pawnet.alloc(n);
-          const got = h.read(new Uint8Array(memory.buffer, ptr, n), { at: 0 });
-          if (got !== n) throw new Error("read " + got + " of " + n + " bytes of " + msg.name);
-        } finally {
-          h.close();
+        if (h) {
+          try {
+            const n = h.getSize();
+            const got = h.read(view(n), { at: 0 });
+            if (got !== n) throw new Error("read " + got + " of " + n + " bytes of " + msg.name);
+          } finally {
+            h.close();
+          }
+        } else {
+          const bytes = new Uint8Array(await (await fh.getFile()).arrayBuffer());
+          view(bytes.length).set(bytes);
         }
         const readMs = performance.now() - t0;
         const info = self.pawnet.loadAllocated();

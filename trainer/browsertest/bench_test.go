@@ -275,9 +275,7 @@ func BenchmarkBrowserInference(b *testing.B) {
 // reps times, and returns the wall time per photo and the workers' mean
 // ms per photo of each rep.
 const workerPoolJS = `(async (photo, n, workers, reps) => {
-  const bin = atob(photo.b64);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const file = (` + fileJS + `)(photo);
   const w = new Worker("worker.js?workers=" + workers);
   let id = 0, ready = 0;
   const run = (k) => new Promise((resolve, reject) => {
@@ -291,7 +289,7 @@ const workerPoolJS = `(async (photo, n, workers, reps) => {
       ms.push(d.ms);
       if (--left === 0) resolve(ms);
     };
-    for (let i = 0; i < k; i++) w.postMessage({ type: "classify", id: ++id, file: new File([bytes], photo.name, { type: photo.type }), version: 0, run: "" });
+    for (let i = 0; i < k; i++) w.postMessage({ type: "classify", id: ++id, file, version: 0, run: "" });
   });
   await run(1);
   while (ready < workers) await run(1);
@@ -451,15 +449,13 @@ func BenchmarkBrowserPageReady(b *testing.B) {
 const camBenchJS = `(async (photo, n) => {
   if (!window.pawnetCamWorker) {
     const w = new Worker("worker.js?workers=1");
-    const bin = atob(photo.b64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const file = (` + fileJS + `)(photo);
     const r = await new Promise((resolve, reject) => {
       w.onmessage = (e) => {
         if (e.data.type === "fatal") reject(new Error(e.data.message));
         if (e.data.type === "result") resolve(e.data);
       };
-      w.postMessage({ type: "classify", id: 1, file: new File([bytes], photo.name, { type: photo.type }), version: 0, run: "" });
+      w.postMessage({ type: "classify", id: 1, file, version: 0, run: "" });
     });
     if (r.error) throw new Error(r.error);
     window.pawnetCamWorker = w;

@@ -445,12 +445,7 @@ const poolJS = `(async (photos, run, version) => {
       }
     };
   });
-  const file = (p) => {
-    const bin = atob(p.b64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return new File([bytes], p.name, { type: p.type });
-  };
+  const file = ` + fileJS + `;
   const send = async (from) => {
     if (from === 1) {
       // Wait until both workers hold the weights.

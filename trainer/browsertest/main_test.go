@@ -312,6 +312,10 @@ func fileFromBytes(name, typ string, data []byte) dropFile {
 	return dropFile{Name: name, Type: typ, B64: base64.StdEncoding.EncodeToString(data)}
 }
 
+// fileJS is a JavaScript function that makes a File of a dropFile: its
+// base64 bytes, name and type.
+const fileJS = `(p) => new File([Uint8Array.from(atob(p.b64), (c) => c.charCodeAt(0))], p.name, { type: p.type })`
+
 // dropJS dispatches dragenter, dragover and drop on #dropzone with a
 // DataTransfer carrying File objects built from the given bytes, as a
 // user's drag and drop would.

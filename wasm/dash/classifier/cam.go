@@ -2,8 +2,6 @@ package classifier
 
 import (
 	"strconv"
-
-	"github.com/pawnet/pawnet/wasm/dash"
 )
 
 // DefaultOpacity is the heatmap's opacity over a thumbnail until the user
@@ -33,9 +31,6 @@ func (it *Item) BestHeat() string {
 	}
 	return it.Heat[it.Best]
 }
-
-// HeatStyle is the heatmap image's style over the thumbnail.
-func (it *Item) HeatStyle() string { return "opacity:" + dash.Fixed(it.Opacity, 2) }
 
 // OpacityPct is the opacity slider's value, 0..100.
 func (it *Item) OpacityPct() string { return strconv.Itoa(int(it.Opacity*100 + 0.5)) }
