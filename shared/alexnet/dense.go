@@ -23,25 +23,40 @@ const denseRowBlock = 8
 // from memory once.
 func (l *denseLayer) forwardRows(outs, xs []float32, n, o0, o1 int) {
 	if l.q != nil {
-		l.forwardRowsInt8(outs, xs, n, o0, o1)
+		denseRows(l, l.q, l.scale, denseDot8Int8, dot1Int8, outs, xs, n, o0, o1)
 		return
 	}
+	denseRows(l, l.w, nil, denseDot8, dot1, outs, xs, n, o0, o1)
+}
+
+// denseRows is forwardRows for the weights w (float32, or int8 with the
+// row scales scale; nil for none) and their dot-product kernels: output
+// row o is act(dot(w[o], x)·scale[o] + bias[o]).
+func denseRows[W float32 | int8](l *denseLayer, w []W, scale []float32,
+	dot8 func([]W, []float32) [8]float32, dot1 func([]W, []float32) float32,
+	outs, xs []float32, n, o0, o1 int) {
 	nin, nout := l.nin, l.nout
+	scaled := func(s float32, o int) float32 {
+		if scale != nil {
+			s *= scale[o]
+		}
+		return s + l.bias[o]
+	}
 	o := o0
 	for ; o+denseRowBlock <= o1; o += denseRowBlock {
-		w := l.w[o*nin : (o+denseRowBlock)*nin]
+		rows := w[o*nin : (o+denseRowBlock)*nin]
 		for img := 0; img < n; img++ {
-			s := denseDot8(w, xs[img*nin:(img+1)*nin])
+			s := dot8(rows, xs[img*nin:(img+1)*nin])
 			out := outs[img*nout+o : img*nout+o+denseRowBlock]
 			for r := range out {
-				out[r] = l.act(s[r] + l.bias[o+r])
+				out[r] = l.act(scaled(s[r], o+r))
 			}
 		}
 	}
 	for ; o < o1; o++ {
-		w := l.w[o*nin : (o+1)*nin]
+		row := w[o*nin : (o+1)*nin]
 		for img := 0; img < n; img++ {
-			outs[img*nout+o] = l.act(dot1(w, xs[img*nin:(img+1)*nin]) + l.bias[o])
+			outs[img*nout+o] = l.act(scaled(dot1(row, xs[img*nin:(img+1)*nin]), o))
 		}
 	}
 }

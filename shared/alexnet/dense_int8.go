@@ -75,28 +75,6 @@ func bytesOf(q []int8) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(q))), len(q))
 }
 
-// forwardRowsInt8 is forwardRows for a layer with int8 weights.
-func (l *denseLayer) forwardRowsInt8(outs, xs []float32, n, o0, o1 int) {
-	nin, nout := l.nin, l.nout
-	o := o0
-	for ; o+denseRowBlock <= o1; o += denseRowBlock {
-		q := l.q[o*nin : (o+denseRowBlock)*nin]
-		for img := 0; img < n; img++ {
-			s := denseDot8Int8(q, xs[img*nin:(img+1)*nin])
-			out := outs[img*nout+o : img*nout+o+denseRowBlock]
-			for r := range out {
-				out[r] = l.act(s[r]*l.scale[o+r] + l.bias[o+r])
-			}
-		}
-	}
-	for ; o < o1; o++ {
-		q := l.q[o*nin : (o+1)*nin]
-		for img := 0; img < n; img++ {
-			outs[img*nout+o] = l.act(dot1Int8(q, xs[img*nin:(img+1)*nin])*l.scale[o] + l.bias[o])
-		}
-	}
-}
-
 // weight returns W[o][j].
 func (l *denseLayer) weight(o, j int) float32 {
 	if l.q != nil {
