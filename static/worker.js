@@ -31,12 +31,16 @@
 //   {type: "hello"}                          the page listens now: say the
 //       worker's and the weights' state again (the page may have created
 //       this worker before its code ran)
-//   {type: "classify", id, file, version, run, weights}  file: a File or
-//       Blob; version: the export the page knows of (reload the weights
+//   {type: "classify", id, file, tta, version, run, weights}  file: a File
+//       or Blob; version: the export the page knows of (reload the weights
 //       when newer; 0 = any); run: the run's id ("" = unknown; with the
 //       version it names the cached weights; another run reloads them);
 //       weights: their URL, relative to this script (default "weights",
 //       the server's default run; e.g. api/runs/NAME/weights).
+//   {type: "classify", jobs: [{id, file, tta}], thumbs, version, run, weights}
+//       several photos at once; with thumbs, the worker makes their object
+//       URLs (which cost the page's thread a few ms each) and replies
+//       "queued" (the page revokes them)
 // Worker → page:
 //   {type: "ready", ms}                     the classifier can start
 //   {type: "fatal", message}                it could not start
@@ -47,6 +51,7 @@
 //       info.workers: the pool workers that hold the weights (sent
 //       again as each further worker of the pool loads them)
 //   {type: "weights", state: "error", message}
+//   {type: "queued", urls}                  urls: by job id, its file's object URL
 //   {type: "start", id}
 //   {type: "result", id, probs, best, label, classes, ms, heat, heatW, heatH, camSide}
 //       heat: per class, its Grad-CAM heatmap as a PNG Blob of heatW×heatH
@@ -109,7 +114,12 @@ self.onmessage = (e) => {
     return;
   }
   if (!msg || msg.type !== "classify") return;
-  jobs.push({ id: msg.id, file: msg.file, tta: !!msg.tta });
+  const urls = {};
+  for (const j of msg.jobs || [msg]) {
+    jobs.push({ id: j.id, file: j.file, tta: !!j.tta });
+    if (msg.thumbs) urls[j.id] = URL.createObjectURL(j.file);
+  }
+  if (msg.thumbs) post({ type: "queued", urls });
   preload.then(() => ensureLoaded(msg.version || 0, msg.run || "", msg.weights || "weights")).then(dispatch, (err) => {
     const message = String(err && err.message || err);
     // Every photo waiting fails with the same error.

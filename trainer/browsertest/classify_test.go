@@ -163,6 +163,12 @@ func TestClassifyPhotos(t *testing.T) {
 	b.waitSettled(2, 60*time.Second)
 	b.wait("the weights", `document.querySelector("#weights").dataset.state === "ready"`, 10*time.Second)
 
+	// The thumbnails are the photos, by the object URLs the worker made.
+	b.wait("the thumbnails", `[...document.querySelectorAll("#predictions li")].every((li) => {
+	  const img = li.querySelector(".pred-thumb img.photo");
+	  return img && img.src.startsWith("blob:") && img.complete && img.naturalWidth > 0; })`, 10*time.Second)
+	thumbs := eval[[]string](b, `[...document.querySelectorAll("#predictions img.photo")].map((img) => img.src)`)
+
 	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
 	preds := b.predictions()
 	for i, p := range preds {
@@ -197,6 +203,15 @@ func TestClassifyPhotos(t *testing.T) {
 	checkAgainstNativeTTA(t, c, b.predictions()[0], data, true)
 	if cost := eval[string](b, `document.querySelector("#tta-cost").textContent`); !strings.HasPrefix(cost, "TTA ") || !strings.Contains(cost, "plain ") {
 		t.Errorf("TTA cost %q, want both modes' ms/photo", cost)
+	}
+
+	// Clear removes the results and revokes their thumbnails' URLs.
+	b.click("#clear")
+	b.wait("the cleared list", `document.querySelectorAll("#predictions li").length === 0`, 10*time.Second)
+	for _, u := range thumbs {
+		if got := eval[string](b, `fetch(`+strconv.Quote(u)+`).then(() => "fetched", () => "revoked")`); got != "revoked" {
+			t.Errorf("thumbnail %s after Clear: %s", u, got)
+		}
 	}
 	b.screenshot("dashboard")
 }

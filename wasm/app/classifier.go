@@ -101,18 +101,22 @@ func setProp(obj js.Value, key string, val any) {
 	js.Global().Get("Reflect").Call("set", obj, key, val)
 }
 
-// loop applies the worker's replies in order. A photo's start or result
-// changes only its item, the count above the list and the TTA cost: loop
-// writes those itself (PopulateList, setTexts) instead of having the whole
-// page rendered, which would compete with the classifier workers for the
-// CPU. Other replies render the page.
+// loop applies the worker's replies in order. A photo's thumbnail, start
+// or result changes only its item, the count above the list and the TTA
+// cost: loop writes those itself (updateRows, setTexts) instead of having
+// the whole page rendered, which would compete with the classifier
+// workers for the CPU. Other replies render the page.
 func (c *Classifier) loop() {
 	for r := range c.events {
 		now := js.Global().Get("performance").Call("now").Float()
 		c.ee.Lock()
 		c.Apply(r, now)
-		if (r.Type == "start" || r.Type == "result") && c.list.Truthy() {
-			c.PopulateList(c.list)
+		for _, u := range c.Unused {
+			js.Global().Get("URL").Call("revokeObjectURL", u)
+		}
+		c.Unused = nil
+		if (r.Type == "queued" || r.Type == "start" || r.Type == "result") && c.list.Truthy() {
+			c.updateRows(r.IDs())
 			c.setTexts()
 			c.ee.UnlockOnly()
 			continue
@@ -133,38 +137,51 @@ func (c *Classifier) setTexts() {
 }
 
 // AddFiles queues the files of a FileList (from a drop or the file picker).
-// It must run under the EventEnv lock, i.e. in an event handler.
+// It must run under the EventEnv lock, i.e. in an event handler. The
+// files go to the worker in one message; the worker makes their
+// thumbnails' object URLs (off the page's thread) and sends them back in
+// one "queued" reply.
 func (c *Classifier) AddFiles(files js.Value) {
 	if !files.Truthy() {
 		return
 	}
 	c.Start()
+	jobs := js.Global().Get("Array").New()
 	for i := 0; i < files.Length(); i++ {
-		c.add(files.Index(i))
+		f := files.Index(i)
+		if it := c.add(f); it != nil {
+			job := js.Global().Get("Object").New()
+			setProp(job, "id", it.ID)
+			setProp(job, "file", f)
+			setProp(job, "tta", it.TTA)
+			jobs.Call("push", job)
+		}
 	}
-}
-
-// add lists the file and, unless it was refused, posts it to the worker.
-func (c *Classifier) add(f js.Value) {
-	it, dropped := c.Add(f.Get("name").String(), int64(f.Get("size").Float()))
-	for _, old := range dropped {
-		c.release(old)
-	}
-	if it.State != classifier.ItemQueued {
+	if jobs.Length() == 0 {
 		return
 	}
-	it.URL = js.Global().Get("URL").Call("createObjectURL", f).String()
 	msg := js.Global().Get("Object").New()
 	setProp(msg, "type", "classify")
-	setProp(msg, "id", it.ID)
-	setProp(msg, "file", f)
-	setProp(msg, "tta", c.TTA)
-	it.TTA = c.TTA
+	setProp(msg, "jobs", jobs)
+	setProp(msg, "thumbs", true)
 	url, run, version := c.weights()
 	setProp(msg, "version", float64(version))
 	setProp(msg, "run", run)
 	setProp(msg, "weights", url)
 	c.worker.Call("postMessage", msg)
+}
+
+// add lists the file and returns its item, or nil when it was refused.
+func (c *Classifier) add(f js.Value) *classifier.Item {
+	it, dropped := c.Add(f.Get("name").String(), int64(f.Get("size").Float()))
+	for _, old := range dropped {
+		c.release(old)
+	}
+	if it.State != classifier.ItemQueued {
+		return nil
+	}
+	it.TTA = c.TTA
+	return it
 }
 
 // release revokes the item's object URLs (its photo's and heatmaps') and

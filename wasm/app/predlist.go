@@ -1,23 +1,30 @@
 package main
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/vugu/vugu/js"
+
+	"github.com/pawnet/pawnet/wasm/dash/classifier"
 )
 
-// predRow is one prediction's li in the list PopulateList keeps.
+// predRow is one prediction's li in the list PopulateList keeps, and what
+// was last written to it.
 type predRow struct {
 	li      js.Value
-	markup  string
-	opacity string // the heatmap opacity last set, "" before
+	attrs   [][2]string // the li's attributes (classifier.Item.LiAttrs)
+	title   string      // the thumbnail's title
+	thumb   string      // the inner HTML of its div.pred-thumb
+	body    string      // and of its div.pred-body
+	opacity string      // the heatmap opacity last set, "" before
 }
 
 // PopulateList writes the predictions into ul#predictions (from its
 // vg-js-populate callback, after each render, under the EventEnv's read
-// lock): an li per item, newest first, rewritten only when its markup
-// (classifier.Item.Markup) changed, so that a render costs the same with
-// one prediction as with fifty. Clicks and the opacity slider reach the
+// lock): an li per item, newest first, each part rewritten only when it
+// changed (see writeRow), so that a render costs the same with one
+// prediction as with fifty. Clicks and the opacity slider reach the
 // classifier through listeners on the list.
 func (c *Classifier) PopulateList(ul js.Value) {
 	if !ul.Truthy() {
@@ -28,44 +35,21 @@ func (c *Classifier) PopulateList(ul js.Value) {
 		ul.Set("innerHTML", "")
 		c.listen(ul)
 	}
-	doc := js.Global().Get("document")
 	queued := c.QueuedText()
 	keep := make(map[int]bool, len(c.Items))
 	next := ul.Get("firstElementChild") // where the next item belongs
 	for _, it := range c.Items {
 		keep[it.ID] = true
 		row := c.rows[it.ID]
-		if m := it.Markup(queued); row == nil || row.markup != m {
-			li := doc.Call("createElement", "li")
-			for _, a := range it.LiAttrs() {
-				li.Call("setAttribute", a[0], a[1])
-			}
-			li.Set("innerHTML", m)
-			if row == nil {
-				row = &predRow{}
-				c.rows[it.ID] = row
-				ul.Call("insertBefore", li, next)
-			} else {
-				ul.Call("replaceChild", li, row.li)
-				if same(next, row.li) {
-					next = li
-				}
-			}
-			row.li, row.markup, row.opacity = li, m, ""
+		if row == nil {
+			row = &predRow{}
+			c.rows[it.ID] = row
 		}
+		c.writeRow(it, row, queued)
 		if !same(next, row.li) {
 			ul.Call("insertBefore", row.li, next)
 		} else {
 			next = next.Get("nextElementSibling")
-		}
-		if op := it.OpacityPct(); it.Why && row.opacity != op {
-			if img := row.li.Call("querySelector", "img.heat"); img.Truthy() {
-				img.Get("style").Set("opacity", it.Opacity)
-			}
-			if in := row.li.Call("querySelector", "input.why-opacity"); in.Truthy() && in.Get("value").String() != op {
-				in.Set("value", op)
-			}
-			row.opacity = op
 		}
 	}
 	for id, row := range c.rows {
@@ -73,6 +57,79 @@ func (c *Classifier) PopulateList(ul js.Value) {
 			row.li.Call("remove")
 			delete(c.rows, id)
 		}
+	}
+}
+
+// writeRow brings row's li up to date with the item, writing only what
+// changed: its attributes, its thumbnail's title, the inner HTML of its
+// div.pred-thumb and of its div.pred-body, the heatmap's opacity and the
+// slider's position. So a start or a result leaves the thumbnail's img
+// alone (no new request and decode of the photo). A new row gets a new li,
+// which the caller places.
+func (c *Classifier) writeRow(it *classifier.Item, row *predRow, queued string) {
+	attrs, title, thumb, body := it.LiAttrs(), it.ThumbTitle(), it.ThumbHTML(), it.BodyHTML(queued)
+	if !row.li.Truthy() {
+		row.li = js.Global().Get("document").Call("createElement", "li")
+		for _, a := range attrs {
+			row.li.Call("setAttribute", a[0], a[1])
+		}
+		row.li.Set("innerHTML", it.Markup(queued))
+		row.attrs, row.title, row.thumb, row.body, row.opacity = attrs, title, thumb, body, ""
+	}
+	if !slices.Equal(attrs, row.attrs) {
+		for _, old := range row.attrs {
+			if !slices.ContainsFunc(attrs, func(a [2]string) bool { return a[0] == old[0] }) {
+				row.li.Call("removeAttribute", old[0])
+			}
+		}
+		for _, a := range attrs {
+			if !slices.Contains(row.attrs, a) {
+				row.li.Call("setAttribute", a[0], a[1])
+			}
+		}
+		row.attrs = attrs
+	}
+	if title != row.title || thumb != row.thumb {
+		el := row.li.Get("firstElementChild") // div.pred-thumb
+		if title != row.title {
+			el.Call("setAttribute", "title", title)
+		}
+		if thumb != row.thumb {
+			el.Set("innerHTML", thumb)
+			row.opacity = ""
+		}
+		row.title, row.thumb = title, thumb
+	}
+	if body != row.body {
+		row.li.Get("lastElementChild").Set("innerHTML", body) // div.pred-body
+		row.body, row.opacity = body, ""
+	}
+	if op := it.OpacityPct(); it.Why && row.opacity != op {
+		if img := row.li.Call("querySelector", "img.heat"); img.Truthy() {
+			img.Get("style").Set("opacity", it.Opacity)
+		}
+		if in := row.li.Call("querySelector", "input.why-opacity"); in.Truthy() && in.Get("value").String() != op {
+			in.Set("value", op)
+		}
+		row.opacity = op
+	}
+}
+
+// updateRows brings the items with these IDs up to date (a thumbnail, a
+// start or a result: such a change moves no item). An item not written
+// yet has the whole list written instead.
+func (c *Classifier) updateRows(ids []int) {
+	queued := c.QueuedText()
+	for _, id := range ids {
+		it, row := c.Item(id), c.rows[id]
+		if it == nil {
+			continue
+		}
+		if row == nil {
+			c.PopulateList(c.list)
+			return
+		}
+		c.writeRow(it, row, queued)
 	}
 }
 

@@ -40,21 +40,21 @@ func (it *Item) WhyPressed() string { return strconv.FormatBool(it.Why) }
 
 // ToggleWhy shows or hides the item's heatmap over its thumbnail.
 func (s *State) ToggleWhy(id int) {
-	if it := s.item(id); it != nil && it.HasHeat() {
+	if it := s.Item(id); it != nil && it.HasHeat() {
 		it.Why = !it.Why
 	}
 }
 
 // SetOpacity sets the item's heatmap opacity from its slider (0..100).
 func (s *State) SetOpacity(id int, pct float64) {
-	if it := s.item(id); it != nil {
+	if it := s.Item(id); it != nil {
 		it.Opacity = min(max(pct, 0), 100) / 100
 	}
 }
 
 // OpenView shows the item in the larger view (a finished item only).
 func (s *State) OpenView(id int) {
-	if it := s.item(id); it != nil && it.State == ItemDone {
+	if it := s.Item(id); it != nil && it.State == ItemDone {
 		s.Open = id
 	}
 }
@@ -64,7 +64,7 @@ func (s *State) CloseView() { s.Open = 0 }
 
 // Opened returns the item of the larger view: none or one.
 func (s *State) Opened() []*Item {
-	if it := s.item(s.Open); it != nil && it.State == ItemDone {
+	if it := s.Item(s.Open); it != nil && it.State == ItemDone {
 		return []*Item{it}
 	}
 	return nil

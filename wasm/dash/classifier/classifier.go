@@ -32,7 +32,7 @@ type Item struct {
 	ID    int
 	Name  string
 	Size  int64
-	URL   string // object URL of the file, for the thumbnail
+	URL   string // object URL of the file, for the thumbnail ("" until the worker made it)
 	State string // one of the Item* states
 	// Probs, Classes, Best and Label are the prediction; Ms its latency in
 	// the worker (decode, preprocess, forward pass).
@@ -92,6 +92,9 @@ type State struct {
 	// TTA makes the photos added from now on be classified with their
 	// mirror too (the page's TTA toggle).
 	TTA bool
+	// Unused holds the thumbnails' object URLs a "queued" reply brought
+	// for items that are gone: the page revokes them and empties it.
+	Unused []string
 }
 
 // Reply is one message of the worker to the page, as static/worker.js
@@ -102,24 +105,26 @@ type State struct {
 //	{type: "weights", state: "loading", loaded, total}
 //	{type: "weights", state: "ready", info, version, downloadMs}
 //	{type: "weights", state: "error", message}
+//	{type: "queued", urls}  urls: by item ID, the object URLs worker.js made of the photos
 //	{type: "start", id}
 //	{type: "result", id, probs, best, label, classes, ms, tta, resample}  or  {type: "result", id, error}
 type Reply struct {
-	Type       string       `json:"type"`
-	Message    string       `json:"message"`
-	State      string       `json:"state"` // weights: one of the Weights* states
-	Loaded     float64      `json:"loaded"`
-	Total      float64      `json:"total"` // 0 when unknown
-	Info       *WeightsInfo `json:"info"`
-	Version    float64      `json:"version"` // the export the weights are
-	DownloadMs float64      `json:"downloadMs"`
-	ID         int          `json:"id"`
-	Error      string       `json:"error"`
-	Probs      []float64    `json:"probs"`
-	Classes    []string     `json:"classes"`
-	Best       int          `json:"best"`
-	Label      string       `json:"label"`
-	Ms         float64      `json:"ms"`
+	Type       string            `json:"type"`
+	Message    string            `json:"message"`
+	State      string            `json:"state"` // weights: one of the Weights* states
+	Loaded     float64           `json:"loaded"`
+	Total      float64           `json:"total"` // 0 when unknown
+	Info       *WeightsInfo      `json:"info"`
+	Version    float64           `json:"version"` // the export the weights are
+	DownloadMs float64           `json:"downloadMs"`
+	ID         int               `json:"id"`
+	URLs       map[string]string `json:"urls"`
+	Error      string            `json:"error"`
+	Probs      []float64         `json:"probs"`
+	Classes    []string          `json:"classes"`
+	Best       int               `json:"best"`
+	Label      string            `json:"label"`
+	Ms         float64           `json:"ms"`
 	// HeatW×HeatH is the size of the heatmaps; Heat their object URLs,
 	// which the page makes from the reply's PNG Blobs (not JSON).
 	HeatW     int      `json:"heatW"`
@@ -211,12 +216,21 @@ func (s *State) Apply(r Reply, now float64) {
 		case WeightsError:
 			s.WeightsErr = r.Message
 		}
+	case "queued":
+		for id, url := range r.URLs {
+			n, err := strconv.Atoi(id)
+			if it := s.Item(n); err == nil && it != nil && it.URL == "" {
+				it.URL = url
+			} else {
+				s.Unused = append(s.Unused, url)
+			}
+		}
 	case "start":
-		if it := s.item(r.ID); it != nil {
+		if it := s.Item(r.ID); it != nil {
 			it.State = ItemRunning
 		}
 	case "result":
-		it := s.item(r.ID)
+		it := s.Item(r.ID)
 		if it == nil {
 			return
 		}
@@ -252,7 +266,22 @@ func sentence(s string) string {
 	return s
 }
 
-func (s *State) item(id int) *Item {
+// IDs are the items a "queued", "start" or "result" reply changes.
+func (r Reply) IDs() []int {
+	if r.Type != "queued" {
+		return []int{r.ID}
+	}
+	ids := make([]int, 0, len(r.URLs))
+	for id := range r.URLs {
+		if n, err := strconv.Atoi(id); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	return ids
+}
+
+// Item returns the item with that ID, or nil.
+func (s *State) Item(id int) *Item {
 	for _, it := range s.Items {
 		if it.ID == id {
 			return it

@@ -29,16 +29,22 @@ func (it *Item) LiAttrs() [][2]string {
 	return attrs
 }
 
-// Markup is the inner HTML of the item's li.prediction: the thumbnail
-// (with its heatmap when "Why?" is on), the name, label, probability bars
-// and latency once done, the "Why?" toggle and opacity slider, and what
-// a queued (queued: State.QueuedText), running or failed photo shows. The
-// heatmap's opacity and the slider's position are not in it (the page
-// sets them, so that moving the slider does not rewrite the item).
+// Markup is the inner HTML of the item's li.prediction: its div.pred-thumb
+// (titled ThumbTitle, holding ThumbHTML) and its div.pred-body (holding
+// BodyHTML). The page rewrites the two parts apart, so that a start or a
+// result does not reload the thumbnail.
 func (it *Item) Markup(queued string) string {
+	return `<div class="pred-thumb" title="` + html.EscapeString(it.ThumbTitle()) + `">` + it.ThumbHTML() +
+		`</div><div class="pred-body">` + it.BodyHTML(queued) + `</div>`
+}
+
+// ThumbHTML is the inner HTML of the item's div.pred-thumb: the photo
+// (once its object URL is known), with its heatmap when "Why?" is on, or
+// the error mark. The heatmap's opacity is not in it (the page sets it,
+// so that moving the slider does not rewrite the item).
+func (it *Item) ThumbHTML() string {
 	esc := html.EscapeString
 	var b strings.Builder
-	b.WriteString(`<div class="pred-thumb" title="` + esc(it.ThumbTitle()) + `">`)
 	if it.URL != "" && it.State != ItemError {
 		b.WriteString(`<img class="photo" src="` + esc(it.URL) + `" alt="">`)
 	}
@@ -49,7 +55,17 @@ func (it *Item) Markup(queued string) string {
 	if it.State == ItemError {
 		b.WriteString(`<span class="thumb-err">!</span>`)
 	}
-	b.WriteString(`</div><div class="pred-body"><div class="pred-top"><span class="pred-name" title="` + esc(it.Name) + `">` + esc(it.Name) + `</span>`)
+	return b.String()
+}
+
+// BodyHTML is the inner HTML of the item's div.pred-body: the name, label,
+// probability bars and latency once done, the "Why?" toggle and opacity
+// slider, and what a queued (queued: State.QueuedText), running or failed
+// photo shows. The slider's position is not in it.
+func (it *Item) BodyHTML(queued string) string {
+	esc := html.EscapeString
+	var b strings.Builder
+	b.WriteString(`<div class="pred-top"><span class="pred-name" title="` + esc(it.Name) + `">` + esc(it.Name) + `</span>`)
 	if it.State == ItemDone {
 		b.WriteString(`<span class="pred-label label-` + esc(it.Label) + `">` + esc(it.Label) + `</span>`)
 	}
@@ -81,6 +97,5 @@ func (it *Item) Markup(queued string) string {
 	case ItemError:
 		b.WriteString(`<div class="pred-error" role="alert">` + esc(it.Err) + `</div>`)
 	}
-	b.WriteString(`</div>`)
 	return b.String()
 }

@@ -49,6 +49,19 @@ func TestItemMarkup(t *testing.T) {
 			}
 		})
 	}
+	// A start or a result rewrites the body alone: the photo's img stays.
+	thumb := (&Item{ID: 7, URL: "blob:x/1", State: ItemQueued}).ThumbHTML()
+	for _, state := range []string{ItemRunning, ItemDone} {
+		it := done(false)
+		it.State = state
+		if got := it.ThumbHTML(); got != thumb {
+			t.Errorf("%s: thumbnail %q, want it as queued: %q", state, got, thumb)
+		}
+	}
+	if it := done(true); it.Markup("q") != `<div class="pred-thumb" title="Open the larger view">`+it.ThumbHTML()+
+		`</div><div class="pred-body">`+it.BodyHTML("q")+`</div>` {
+		t.Errorf("Markup is not the thumbnail and the body:\n%s", it.Markup("q"))
+	}
 	attrs := done(false).LiAttrs()
 	got := []string{}
 	for _, a := range attrs {
