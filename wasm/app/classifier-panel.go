@@ -13,8 +13,11 @@ type ClassifierPanel struct {
 	dragging bool
 }
 
-// DragOver accepts a drag: without PreventDefault the drop never fires.
-func (c *ClassifierPanel) DragOver(event vugu.DOMEvent) {
+// DragEnter highlights the drop zone. Its dragover events are not
+// handled here: each would render the page, several times a second while
+// a photo is dragged over it; index.html's listener on the window accepts
+// them (without that PreventDefault the drop never fires).
+func (c *ClassifierPanel) DragEnter(event vugu.DOMEvent) {
 	event.PreventDefault()
 	c.dragging = true
 }
