@@ -28,9 +28,10 @@
 // split across workers.
 //
 // Page → worker:
-//   {type: "hello"}                          the page listens now: say the
+//   {type: "hello", batch}                   the page listens now: say the
 //       worker's and the weights' state again (the page may have created
-//       this worker before its code ran)
+//       this worker before its code ran); with batch, send the messages
+//       from now on in batches (see post)
 //   {type: "classify", id, file, tta, version, run, weights}  file: a File
 //       or Blob; version: the export the page knows of (reload the weights
 //       when newer; 0 = any); run: the run's id ("" = unknown; with the
@@ -67,7 +68,33 @@ const VARIANTS = "int8,fp16,fp32";
 // VARIANTS (run URI-encoded); it holds one export at a time.
 const PREFIX = "weights~";
 
-function post(msg) { self.postMessage(msg); }
+// post sends a message to the page. Once the page asked for batches (its
+// hello says batch), the messages posted in one task (a photo's result and
+// the next one's start, the first photos' starts) go as one:
+//   {type: "batch", json, heat}  json: the messages, as a JSON array
+//       (without their heatmaps); heat: [id, heatmaps, id, heatmaps, …]
+// so that the page's thread handles one event and parses one string.
+let batched = false;
+let outbox = null;
+function post(msg) {
+  if (!batched) {
+    self.postMessage(msg);
+    return;
+  }
+  if (!outbox) {
+    outbox = [];
+    queueMicrotask(flush);
+  }
+  outbox.push(msg);
+}
+
+function flush() {
+  const msgs = outbox;
+  outbox = null;
+  const heat = [];
+  for (const m of msgs) if (m.heat) heat.push(m.id, m.heat);
+  self.postMessage({ type: "batch", json: JSON.stringify(msgs), heat });
+}
 
 // worker.wasm, compiled once and instantiated by every pool worker; the
 // first worker starts right away (its script loads while the module
@@ -101,6 +128,7 @@ const preload = (async () => {
 self.onmessage = (e) => {
   const msg = e.data;
   if (msg && msg.type === "hello") {
+    if (msg.batch) batched = true;
     first.then(() => post({ type: "ready", ms: performance.now() }), () => {});
     if (fatal) post({ type: "fatal", message: fatal });
     if (loaded) post({ type: "weights", state: "ready", info: loaded.info, version: loaded.version, downloadMs: loaded.downloadMs });
@@ -253,7 +281,7 @@ function onWorkerMessage(p, msg) {
       if (p.waiting) p.waiting.resolve();
       return;
     case "bench":
-      post(msg);
+      self.postMessage(msg); // to a benchmark, never batched
       return;
     case "loaded":
       if (p.waiting) msg.error ? p.waiting.reject(new Error(msg.error)) : p.waiting.resolve(msg);

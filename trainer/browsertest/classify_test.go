@@ -227,6 +227,27 @@ func TestClassifyBadFiles(t *testing.T) {
 	srv.loadHistory(t, r.metrics)
 	b.open(srv.URL())
 
+	// A drag highlights the drop zone while it is over the zone or its
+	// children, and a drop ends it.
+	for _, step := range []struct {
+		event, target string
+		want          bool
+	}{
+		{"dragenter", "#dropzone", true},
+		{"dragenter", "#dropzone .drop-title", true},
+		{"dragleave", "#dropzone", true},
+		{"dragleave", "#dropzone .drop-title", false},
+		{"dragenter", "#dropzone", true},
+		{"drop", "#dropzone", false},
+	} {
+		got := eval[bool](b, `(() => { document.querySelector("`+step.target+`").dispatchEvent(new DragEvent("`+step.event+
+			`", { bubbles: true, cancelable: true, dataTransfer: new DataTransfer() }));
+		  return document.querySelector("#dropzone").classList.contains("dragging"); })()`)
+		if got != step.want {
+			t.Errorf("%s on %s: highlighted %v, want %v", step.event, step.target, got, step.want)
+		}
+	}
+
 	good := filepath.Join(testdata.SampleDir(t), "train", "cat.851.jpg")
 	data, err := os.ReadFile(good)
 	if err != nil {

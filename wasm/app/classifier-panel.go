@@ -1,7 +1,11 @@
 package main
 
 import (
+	"strconv"
+	"strings"
+
 	"github.com/vugu/vugu"
+	"github.com/vugu/vugu/js"
 )
 
 // ClassifierPanel is the drop zone, the file picker, the weights download
@@ -11,27 +15,69 @@ import (
 type ClassifierPanel struct {
 	C        *Classifier
 	dragging bool
+	// zone is the drop zone's element PopulateZone gave its listeners;
+	// depth counts the dragenters on it and its children not left yet.
+	zone  js.Value
+	depth int
 }
 
-// DragEnter highlights the drop zone. Its dragover events are not
-// handled here: each would render the page, several times a second while
-// a photo is dragged over it; index.html's listener on the window accepts
-// them (without that PreventDefault the drop never fires).
-func (c *ClassifierPanel) DragEnter(event vugu.DOMEvent) {
-	event.PreventDefault()
-	c.dragging = true
-}
-
-// DragLeave ends the highlight.
-func (c *ClassifierPanel) DragLeave(event vugu.DOMEvent) { c.dragging = false }
-
-// Drop classifies the dropped files.
-func (c *ClassifierPanel) Drop(event vugu.DOMEvent) {
-	event.PreventDefault()
-	c.dragging = false
-	if dt := event.JSEvent().Get("dataTransfer"); dt.Truthy() {
-		c.C.AddFiles(dt.Get("files"))
+// PopulateZone (the drop zone's vg-js-populate, after each render) gives
+// the drop zone its drag and drop listeners, once per element. They are
+// not Vugu's: a Vugu handler renders the whole page after each event,
+// and a drop, or a drag over the zone, changes only the zone's class, the
+// prediction list and the text above it, which the handlers write
+// themselves (the page renders only when more changed). Dragover events
+// need no handler: index.html's listener on the window accepts them
+// (without that PreventDefault the drop never fires).
+func (c *ClassifierPanel) PopulateZone(zone js.Value) {
+	if !zone.Truthy() || same(c.zone, zone) {
+		return
 	}
+	c.zone, c.depth = zone, 0
+	on := func(name string, f func(ev js.Value)) {
+		zone.Call("addEventListener", name, js.FuncOf(func(_ js.Value, args []js.Value) any {
+			c.C.ee.Lock()
+			before := c.panelKey()
+			f(args[0])
+			if c.zone.Truthy() {
+				c.zone.Set("className", c.ZoneClass())
+			}
+			if c.panelKey() != before {
+				c.C.ee.UnlockRender()
+				return nil
+			}
+			c.C.PopulateList(c.C.list)
+			c.C.setTexts()
+			c.C.ee.UnlockOnly()
+			return nil
+		}))
+	}
+	// The zone stays highlighted while the drag is over it or over any of
+	// its children (each of which has its own dragenter and dragleave).
+	on("dragenter", func(ev js.Value) {
+		ev.Call("preventDefault")
+		c.depth++
+		c.dragging = true
+	})
+	on("dragleave", func(ev js.Value) {
+		if c.depth--; c.depth <= 0 {
+			c.depth, c.dragging = 0, false
+		}
+	})
+	on("drop", func(ev js.Value) {
+		ev.Call("preventDefault")
+		c.depth, c.dragging = 0, false
+		if dt := ev.Get("dataTransfer"); dt.Truthy() {
+			c.C.AddFiles(dt.Get("files"))
+		}
+	})
+}
+
+// panelKey sums up what the panel shows besides the prediction list, its
+// count and the TTA cost: a drop that leaves it as it was needs no render.
+func (c *ClassifierPanel) panelKey() string {
+	return strings.Join([]string{c.C.WorkerState(), c.C.WorkerReadyText(), c.C.Weights, c.C.WeightsText(), c.C.WeightsPct(),
+		c.C.Fatal, c.HeadClass(), strconv.Itoa(len(c.C.Opened()))}, "\x00")
 }
 
 // Picked classifies the files chosen in the file picker.

@@ -34,21 +34,7 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn = &vugu.VGNode{Type: vugu.VGNodeType(3), Namespace: "", Data: "label", Attr: []vugu.VGAttribute{{Namespace: "", Key: "id", Val: "dropzone"}}}
 		vgparent.AppendChild(vgn)
 		vgn.AddAttrInterface("class", c.ZoneClass())
-		vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-			EventType: "dragenter",
-			Func:      func(event vugu.DOMEvent) { c.DragEnter(event) },
-			// TODO: implement capture, etc. mostly need to decide syntax
-		})
-		vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-			EventType: "dragleave",
-			Func:      func(event vugu.DOMEvent) { c.DragLeave(event) },
-			// TODO: implement capture, etc. mostly need to decide syntax
-		})
-		vgn.DOMEventHandlerSpecList = append(vgn.DOMEventHandlerSpecList, vugu.DOMEventHandlerSpec{
-			EventType: "drop",
-			Func:      func(event vugu.DOMEvent) { c.Drop(event) },
-			// TODO: implement capture, etc. mostly need to decide syntax
-		})
+		vgn.JSPopulateHandler = vugu.JSValueFunc(func(value js.Value) { c.PopulateZone(value) })
 		{
 			vgparent := vgn
 			_ = vgparent

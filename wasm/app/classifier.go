@@ -22,7 +22,7 @@ type Classifier struct {
 	// page), the run's id ("" while unknown; with the version it keys the
 	// weights the worker caches) and the latest export the page knows of.
 	weights func() (url, run string, version int64)
-	events  chan classifier.Reply
+	events  chan []classifier.Reply
 
 	// The prediction list PopulateList writes: its element and an li per
 	// item ID.
@@ -47,7 +47,7 @@ func (c *Classifier) Start() {
 	if c.events != nil || !js.Global().Truthy() {
 		return
 	}
-	c.events = make(chan classifier.Reply, 256)
+	c.events = make(chan []classifier.Reply, 256)
 	go c.loop()
 	// index.html starts the worker early when the browser holds cached
 	// weights; else start it now. The page's query (e.g. ?workers=2, the
@@ -60,40 +60,69 @@ func (c *Classifier) Start() {
 	// vugu/js's Value.Set does not convert vugu js values (Value, Func);
 	// Call does, hence addEventListener and setProp.
 	c.worker.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := args[0].Get("data")
-		data := js.Global().Get("JSON").Call("stringify", msg).String()
-		r, err := classifier.ParseReply([]byte(data)) // without the heatmaps
-		if err != nil {
+		if rs, err := c.parse(args[0].Get("data")); err != nil {
 			log.Printf("pawnet: skipping a worker message: %v", err)
-			return nil
+		} else {
+			c.events <- rs
 		}
-		// A result's heatmaps are PNG Blobs: they stay aside until they
-		// are shown (showHeat), as making their object URLs costs the
-		// page's thread a few ms each.
-		if h := msg.Get("heat"); h.Truthy() {
-			heat := make([]js.Value, h.Length())
-			for i := range heat {
-				heat[i] = h.Index(i)
-			}
-			r.Heat = make([]string, len(heat)) // "" until showHeat
-			c.heatMu.Lock()
-			if c.heat == nil {
-				c.heat = map[int][]js.Value{}
-			}
-			c.heat[r.ID] = heat
-			c.heatMu.Unlock()
-		}
-		c.events <- r
 		return nil
 	}))
 	c.worker.Call("addEventListener", "error", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		c.events <- classifier.Reply{Type: "fatal", Message: "the classifier failed: " + args[0].Get("message").String()}
+		c.events <- []classifier.Reply{{Type: "fatal", Message: "the classifier failed: " + args[0].Get("message").String()}}
 		return nil
 	}))
 	// A worker started early has already said it is ready: ask again.
+	// And send the replies in batches.
 	hello := js.Global().Get("Object").New()
 	setProp(hello, "type", "hello")
+	setProp(hello, "batch", true)
 	c.worker.Call("postMessage", hello)
+}
+
+// parse decodes a worker message: a batch (its JSON) or, before the
+// worker got the page's hello, one message. A result's heatmaps are PNG
+// Blobs: they stay aside until they are shown (showHeat), as making their
+// object URLs costs the page's thread a few ms each.
+func (c *Classifier) parse(msg js.Value) ([]classifier.Reply, error) {
+	if msg.Get("type").String() != "batch" {
+		r, err := classifier.ParseReply([]byte(js.Global().Get("JSON").Call("stringify", msg).String()))
+		if err != nil {
+			return nil, err
+		}
+		if h := msg.Get("heat"); h.Truthy() {
+			c.keepHeat(&r, h)
+		}
+		return []classifier.Reply{r}, nil
+	}
+	rs, err := classifier.ParseReplies([]byte(msg.Get("json").String()))
+	if err != nil {
+		return nil, err
+	}
+	heat := msg.Get("heat") // [id, heatmaps, id, heatmaps, …]
+	for i := 0; i+1 < heat.Length(); i += 2 {
+		id := heat.Index(i).Int()
+		for j := range rs {
+			if rs[j].Type == "result" && rs[j].ID == id {
+				c.keepHeat(&rs[j], heat.Index(i+1))
+			}
+		}
+	}
+	return rs, nil
+}
+
+// keepHeat keeps the result's heatmap Blobs (an array) aside.
+func (c *Classifier) keepHeat(r *classifier.Reply, blobs js.Value) {
+	heat := make([]js.Value, blobs.Length())
+	for i := range heat {
+		heat[i] = blobs.Index(i)
+	}
+	r.Heat = make([]string, len(heat)) // "" until showHeat
+	c.heatMu.Lock()
+	if c.heat == nil {
+		c.heat = map[int][]js.Value{}
+	}
+	c.heat[r.ID] = heat
+	c.heatMu.Unlock()
 }
 
 // setProp sets obj[key] = val; val may be a vugu js.Value.
@@ -101,27 +130,36 @@ func setProp(obj js.Value, key string, val any) {
 	js.Global().Get("Reflect").Call("set", obj, key, val)
 }
 
-// loop applies the worker's replies in order. A photo's thumbnail, start
-// or result changes only its item, the count above the list and the TTA
-// cost: loop writes those itself (updateRows, setTexts) instead of having
-// the whole page rendered, which would compete with the classifier
-// workers for the CPU. Other replies render the page.
+// loop applies the worker's replies in order, a batch at a time. A
+// photo's thumbnail, start or result changes only its item, the count
+// above the list and the TTA cost: loop writes those itself (updateRows,
+// setTexts) instead of having the whole page rendered, which would compete
+// with the classifier workers for the CPU. Other replies render the page.
 func (c *Classifier) loop() {
-	for r := range c.events {
+	for rs := range c.events {
 		now := js.Global().Get("performance").Call("now").Float()
 		c.ee.Lock()
-		c.Apply(r, now)
+		var ids []int
+		render := !c.list.Truthy()
+		for _, r := range rs {
+			c.Apply(r, now)
+			if r.Type == "queued" || r.Type == "start" || r.Type == "result" {
+				ids = append(ids, r.IDs()...)
+			} else {
+				render = true
+			}
+		}
 		for _, u := range c.Unused {
 			js.Global().Get("URL").Call("revokeObjectURL", u)
 		}
 		c.Unused = nil
-		if (r.Type == "queued" || r.Type == "start" || r.Type == "result") && c.list.Truthy() {
-			c.updateRows(r.IDs())
-			c.setTexts()
-			c.ee.UnlockOnly()
+		if render {
+			c.ee.UnlockRender()
 			continue
 		}
-		c.ee.UnlockRender()
+		c.updateRows(ids)
+		c.setTexts()
+		c.ee.UnlockOnly()
 	}
 }
 

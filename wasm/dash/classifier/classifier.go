@@ -158,6 +158,14 @@ func ParseReply(data []byte) (Reply, error) {
 	return r, err
 }
 
+// ParseReplies decodes a batch of worker messages, a JSON array (the json
+// of static/worker.js's {type: "batch"}).
+func ParseReplies(data []byte) ([]Reply, error) {
+	var rs []Reply
+	err := json.Unmarshal(data, &rs)
+	return rs, err
+}
+
 // Text describes the weights, e.g.
 // "small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)", with
 // the variant when it is not fp32 and "cached" when they were not

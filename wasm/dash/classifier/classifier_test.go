@@ -44,6 +44,29 @@ func TestParseReply(t *testing.T) {
 	}
 }
 
+func TestParseReplies(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		want []Reply
+		ok   bool
+	}{
+		{`[{"type":"result","id":1,"probs":[0.25,0.75],"best":1,"label":"dog","heat":[{},{}]},{"type":"start","id":2}]`,
+			[]Reply{{Type: "result", ID: 1, Probs: []float64{0.25, 0.75}, Best: 1, Label: "dog"}, {Type: "start", ID: 2}}, true},
+		{`[]`, []Reply{}, true},
+		{`{"type":"start","id":2}`, nil, false},
+		{`[{"type":"start","id":"x"}]`, nil, false},
+	} {
+		got, err := ParseReplies([]byte(tc.json))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: error %v", tc.json, err)
+			continue
+		}
+		if tc.ok && !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", tc.json, got, tc.want)
+		}
+	}
+}
+
 // snapshot is what the panel shows of a State, comparable.
 type snapshot struct {
 	WorkerReady                 bool
