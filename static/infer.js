@@ -17,8 +17,8 @@
 //   {type: "loaded", info, bytes} | {type: "loaded", error}
 //       info.readMs: the file's read (loadFile)
 //   {type: "result", id, probs, best, label, ms, heat, heatW, heatH, camSide}
-//       heat: one Blob (PNG, heatW×heatH) per class, its Grad-CAM heatmap;
-//       or heatError instead of heat
+//       heat: one Uint8Array (a PNG, heatW×heatH; transferred) per class,
+//       its Grad-CAM heatmap; or heatError instead of heat
 //   {type: "result", id, error}
 //   {type: "bench", id, forwardMs, camMs} | {type: "bench", id, error}
 "use strict";
@@ -88,11 +88,14 @@ self.onmessage = async (e) => {
           self.postMessage({ type: "result", id: msg.id, error: r.error });
           return;
         }
-        const heat = r.heat ? r.heat.map((png) => new Blob([png], { type: "image/png" })) : undefined;
+        // The heatmaps' bytes are transferred, not copied; the page makes
+        // a Blob of one only when it shows it (a Blob here would cost
+        // this worker ~5 ms each).
+        const heat = r.heat;
         self.postMessage({
           type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms, tta: r.tta, resample: r.resample,
           heat, heatW: r.heatW, heatH: r.heatH, camSide: r.camSide, heatError: r.heatError,
-        });
+        }, heat ? heat.map((png) => png.buffer) : []);
         return;
       }
       case "bench": {

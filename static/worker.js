@@ -55,8 +55,9 @@
 //   {type: "queued", urls}                  urls: by job id, its file's object URL
 //   {type: "start", id}
 //   {type: "result", id, probs, best, label, classes, ms, heat, heatW, heatH, camSide}
-//       heat: per class, its Grad-CAM heatmap as a PNG Blob of heatW×heatH
-//       (the photo's aspect); heatError instead when it could not be drawn
+//       heat: per class, its Grad-CAM heatmap, a PNG of heatW×heatH (the
+//       photo's aspect) as a Uint8Array; heatError instead when it could
+//       not be drawn
 //   {type: "result", id, error}
 // For benchmarks, once a photo was classified:
 //   page → {type: "bench", id, n};  worker → {type: "bench", id, forwardMs, camMs}
@@ -68,9 +69,10 @@ const VARIANTS = "int8,fp16,fp32";
 // VARIANTS (run URI-encoded); it holds one export at a time.
 const PREFIX = "weights~";
 
-// post sends a message to the page. Once the page asked for batches (its
-// hello says batch), the messages posted in one task (a photo's result and
-// the next one's start, the first photos' starts) go as one:
+// post sends a message to the page (a result's heatmaps transferred).
+// Once the page asked for batches (its hello says batch), the messages
+// posted in one task (a photo's result and the next one's start, the
+// first photos' starts) go as one:
 //   {type: "batch", json, heat}  json: the messages, as a JSON array
 //       (without their heatmaps); heat: [id, heatmaps, id, heatmaps, …]
 // so that the page's thread handles one event and parses one string.
@@ -78,7 +80,7 @@ let batched = false;
 let outbox = null;
 function post(msg) {
   if (!batched) {
-    self.postMessage(msg);
+    self.postMessage(msg, heatBuffers(msg));
     return;
   }
   if (!outbox) {
@@ -92,8 +94,19 @@ function flush() {
   const msgs = outbox;
   outbox = null;
   const heat = [];
-  for (const m of msgs) if (m.heat) heat.push(m.id, m.heat);
-  self.postMessage({ type: "batch", json: JSON.stringify(msgs), heat });
+  const transfer = [];
+  for (const m of msgs) {
+    if (!m.heat) continue;
+    heat.push(m.id, m.heat);
+    transfer.push(...heatBuffers(m));
+  }
+  const json = JSON.stringify(msgs, (key, value) => key === "heat" ? undefined : value);
+  self.postMessage({ type: "batch", json, heat }, transfer);
+}
+
+// heatBuffers are the buffers of a result's heatmaps, to transfer.
+function heatBuffers(msg) {
+  return msg.heat ? msg.heat.map((png) => png.buffer) : [];
 }
 
 // worker.wasm, compiled once and instantiated by every pool worker; the

@@ -28,7 +28,7 @@ type Classifier struct {
 	// item ID.
 	list js.Value
 	rows map[int]*predRow
-	// heat holds each result's heatmap Blobs (by item ID) until showHeat
+	// heat holds each result's heatmap PNGs (by item ID) until showHeat
 	// makes their object URLs.
 	heatMu sync.Mutex
 	heat   map[int][]js.Value
@@ -80,16 +80,20 @@ func (c *Classifier) Start() {
 }
 
 // parse decodes a worker message: a batch (its JSON) or, before the
-// worker got the page's hello, one message. A result's heatmaps are PNG
-// Blobs: they stay aside until they are shown (showHeat), as making their
-// object URLs costs the page's thread a few ms each.
+// worker got the page's hello, one message. A result's heatmaps are PNGs
+// (Uint8Arrays): they stay aside until they are shown (showHeat), as
+// making their Blobs and object URLs costs a few ms each.
 func (c *Classifier) parse(msg js.Value) ([]classifier.Reply, error) {
 	if msg.Get("type").String() != "batch" {
+		h := msg.Get("heat")
+		if h.Truthy() { // not JSON
+			js.Global().Get("Reflect").Call("deleteProperty", msg, "heat")
+		}
 		r, err := classifier.ParseReply([]byte(js.Global().Get("JSON").Call("stringify", msg).String()))
 		if err != nil {
 			return nil, err
 		}
-		if h := msg.Get("heat"); h.Truthy() {
+		if h.Truthy() {
 			c.keepHeat(&r, h)
 		}
 		return []classifier.Reply{r}, nil
@@ -110,7 +114,7 @@ func (c *Classifier) parse(msg js.Value) ([]classifier.Reply, error) {
 	return rs, nil
 }
 
-// keepHeat keeps the result's heatmap Blobs (an array) aside.
+// keepHeat keeps the result's heatmap PNGs (an array) aside.
 func (c *Classifier) keepHeat(r *classifier.Reply, blobs js.Value) {
 	heat := make([]js.Value, blobs.Length())
 	for i := range heat {
@@ -244,16 +248,21 @@ func (c *Classifier) release(it *classifier.Item) {
 // first shows them (under the EventEnv lock).
 func (c *Classifier) showHeat(id int) {
 	c.heatMu.Lock()
-	blobs := c.heat[id]
+	pngs := c.heat[id]
 	delete(c.heat, id)
 	c.heatMu.Unlock()
 	for _, it := range c.Items {
 		if it.ID != id {
 			continue
 		}
-		for i, b := range blobs {
+		for i, png := range pngs {
 			if i < len(it.Heat) && it.Heat[i] == "" {
-				it.Heat[i] = js.Global().Get("URL").Call("createObjectURL", b).String()
+				parts := js.Global().Get("Array").New()
+				parts.Call("push", png)
+				opts := js.Global().Get("Object").New()
+				setProp(opts, "type", "image/png")
+				blob := js.Global().Get("Blob").New(parts, opts)
+				it.Heat[i] = js.Global().Get("URL").Call("createObjectURL", blob).String()
 			}
 		}
 	}

@@ -126,7 +126,7 @@ type Reply struct {
 	Label      string            `json:"label"`
 	Ms         float64           `json:"ms"`
 	// HeatW×HeatH is the size of the heatmaps; Heat their object URLs,
-	// which the page makes from the reply's PNG Blobs (not JSON).
+	// which the page makes from the reply's PNGs (not JSON).
 	HeatW     int      `json:"heatW"`
 	HeatH     int      `json:"heatH"`
 	HeatError string   `json:"heatError"`
