@@ -12,6 +12,8 @@
 //   {type: "classify", id, file}     a photo (File or Blob)
 //   {type: "bench", id, n}           time n forward passes and n Grad-CAMs
 //                                    of the last photo (BenchmarkBrowserGradCAM)
+//   {type: "warmup"}                 run a photo's code once, so that the
+//                                    browser optimizes it (pawnet.warmUp)
 // here → worker.js:
 //   {type: "ready"} | {type: "fatal", message}
 //   {type: "loaded", info, bytes} | {type: "loaded", error}
@@ -21,6 +23,7 @@
 //       its Grad-CAM heatmap; or heatError instead of heat
 //   {type: "result", id, error}
 //   {type: "bench", id, forwardMs, camMs} | {type: "bench", id, error}
+//   {type: "warm", ms} | {type: "warm", error}
 "use strict";
 
 importScripts("wasm_exec.js");
@@ -98,6 +101,11 @@ self.onmessage = async (e) => {
         }, heat ? heat.map((png) => png.buffer) : []);
         return;
       }
+      case "warmup": {
+        const r = self.pawnet.warmUp();
+        self.postMessage({ type: "warm", ms: r.ms, error: r.error });
+        return;
+      }
       case "bench": {
         const r = self.pawnet.camBench(msg.n);
         self.postMessage(Object.assign({ type: "bench", id: msg.id }, r));
@@ -108,6 +116,7 @@ self.onmessage = async (e) => {
     const message = String(err && err.message || err);
     if (msg.type === "init") self.postMessage({ type: "fatal", message: "could not start the classifier: " + message });
     else if (msg.type === "load" || msg.type === "loadFile") self.postMessage({ type: "loaded", error: message });
+    else if (msg.type === "warmup") self.postMessage({ type: "warm", error: message });
     else self.postMessage({ type: "result", id: msg.id, error: message });
   }
 };

@@ -50,7 +50,9 @@
 //       info.variant: fp32, fp16 or int8; info.cached: read from the
 //       OPFS; info.readMs: the download or read; info.ms: Go's load;
 //       info.workers: the pool workers that hold the weights (sent
-//       again as each further worker of the pool loads them)
+//       again as each further worker of the pool loads them);
+//       info.warm: the classifier's code has been warmed up (see warm;
+//       sent again once it is)
 //   {type: "weights", state: "error", message}
 //   {type: "queued", urls}                  urls: by job id, its file's object URL
 //   {type: "start", id}
@@ -219,8 +221,12 @@ async function load(version, run, url, cacheOnly) {
   while (pool.length > size) pool.pop().worker.terminate();
   info.cached = src.cached;
   info.workers = 1;
+  info.warm = warmDone;
   loaded = { run, url, version, info, classes: info.classes, downloadMs };
   post({ type: "weights", state: "ready", info, version, downloadMs });
+  // Weights read from the cache load in well under a second: warm up now,
+  // unless a photo is waiting (it warms the code up itself).
+  if (jobs.length === 0) warm(head);
   growing = grow(version, src, size).catch((err) => console.warn("pawnet: pool worker: " + err));
 }
 
@@ -248,6 +254,20 @@ function poolSize(params, bytes) {
   const perWorker = bytes + 1.3 * params + 32e6;
   const budget = (navigator.deviceMemory || 4) * 1e9 / 4;
   return Math.max(1, Math.min(cores, Math.floor(budget / perWorker)));
+}
+
+// warm has pool worker p run a photo's code once (infer.js's warmup: on
+// its weights, or on a small made-up model before it has any), so that
+// the browser has optimized that code before the first photo needs it.
+// The pool's workers share the compiled module, so this is done once.
+// p counts as busy meanwhile; when done, the weights' info says warm.
+let warmed = false; // a warm-up was started
+let warmDone = false; // and finished
+function warm(p) {
+  if (warmed || p.busy || fatal) return;
+  warmed = true;
+  p.busy = true;
+  p.worker.postMessage({ type: "warmup" });
 }
 
 // idle resolves when no pool worker is classifying.
@@ -295,6 +315,16 @@ function onWorkerMessage(p, msg) {
       return;
     case "bench":
       self.postMessage(msg); // to a benchmark, never batched
+      return;
+    case "warm":
+      p.busy = false;
+      if (msg.error) console.warn("pawnet: warm-up: " + msg.error);
+      else warmDone = true;
+      if (warmDone && loaded && !loaded.info.warm) {
+        loaded.info.warm = true;
+        post({ type: "weights", state: "ready", info: loaded.info, version: loaded.version, downloadMs: loaded.downloadMs });
+      }
+      dispatch();
       return;
     case "loaded":
       if (p.waiting) msg.error ? p.waiting.reject(new Error(msg.error)) : p.waiting.resolve(msg);
@@ -418,6 +448,8 @@ async function save(name, bytes) {
 // weights or api/runs/NAME/weights), reporting progress against
 // Content-Length at most every 100 ms.
 async function download(url) {
+  // The first pool worker warms up meanwhile.
+  first.then((p) => { if (pool.length === 0 || pool[0] === p) warm(p); }, () => {});
   const resp = await fetch(url + "?variant=" + VARIANTS, { cache: "no-store" });
   if (resp.status === 404) {
     throw new Error("no exported weights yet; the trainer exports them after its first epoch");

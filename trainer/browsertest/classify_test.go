@@ -354,6 +354,20 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 		}
 		t.Logf("load %d: %s", i+1, info)
 	}
+
+	// Given a moment after a reload, the worker warms its code up on the
+	// cached weights (no photo is waiting); a photo then gets the same
+	// answer.
+	b.reload()
+	b.wait("the warm-up", `document.querySelector("#weights").hasAttribute("data-warm")`, time.Minute)
+	path := filepath.Join(train, "dog.855.jpg")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.drop(fileFromDisk(t, path, "image/jpeg"))
+	b.waitSettled(1, 60*time.Second)
+	checkAgainstNative(t, c, b.predictions()[0], data)
 }
 
 // lockCache opens url (the page's origin) in a second tab whose worker

@@ -98,6 +98,7 @@ func (c *ClassifierPanel) Build(vgin *vugu.BuildIn) (vgout *vugu.BuildOut) {
 		vgn.AddAttrInterface("data-load-ms", c.C.WeightsLoadMs)
 		vgn.AddAttrInterface("data-read-ms", c.C.WeightsReadMs)
 		vgn.AddAttrInterface("data-state", c.C.Weights)
+		vgn.AddAttrInterface("data-warm", c.C.WeightsWarm)
 		{
 			vgparent := vgn
 			_ = vgparent

@@ -172,6 +172,16 @@ func main() {
 		}
 		return map[string]any{"forwardMs": median(fwd), "camMs": median(cam), "tensorMs": median(tensor), "explainMs": median(explain), "n": n}
 	}))
+	// warmUp() runs the code of a load and of a photo's classification
+	// once (see warmUp) and returns {ms} or {error}.
+	api.Set("warmUp", js.FuncOf(func(_ js.Value, _ []js.Value) (res any) {
+		defer recoverTo(&res)
+		start := time.Now()
+		if err := warmUp(c); err != nil {
+			return errResult(err)
+		}
+		return map[string]any{"ms": ms(start)}
+	}))
 	js.Global().Set("pawnet", api)
 	js.Global().Call("pawnetReady")
 	select {}

@@ -86,6 +86,9 @@ type State struct {
 	// WeightsReadMs and WeightsLoadMs are the first pool worker's read of
 	// the cached weights and Go's load of them, in ms.
 	WeightsReadMs, WeightsLoadMs float64
+	// WeightsWarm is set once the classifier's code has been run once,
+	// so that the browser optimized it before the first photo.
+	WeightsWarm bool
 
 	// Open is the ID of the item shown in the larger view, 0 for none.
 	Open int
@@ -149,6 +152,7 @@ type WeightsInfo struct {
 	Workers   int     `json:"workers"` // classifier workers in static/worker.js's pool
 	ReadMs    float64 `json:"readMs"`  // reading the cached file (0 when downloaded)
 	LoadMs    float64 `json:"ms"`      // Go's load: parse, expand, prepare the kernels
+	Warm      bool    `json:"warm"`    // the classifier's code has been warmed up (static/worker.js's warm)
 }
 
 // ParseReply decodes a worker message written as JSON.
@@ -221,6 +225,7 @@ func (s *State) Apply(r Reply, now float64) {
 			}
 			s.WeightsInfo = info.Text()
 			s.WeightsReadMs, s.WeightsLoadMs = info.ReadMs, info.LoadMs
+			s.WeightsWarm = info.Warm
 		case WeightsError:
 			s.WeightsErr = r.Message
 		}
