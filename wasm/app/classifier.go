@@ -3,6 +3,7 @@ package main
 import (
 	"log"
 	"sync"
+	"time"
 
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/js"
@@ -138,17 +139,28 @@ func setProp(obj js.Value, key string, val any) {
 // photo's thumbnail, start or result changes only its item, the count
 // above the list and the TTA cost: loop writes those itself (updateRows,
 // setTexts) instead of having the whole page rendered, which would compete
-// with the classifier workers for the CPU. Other replies render the page.
+// with the classifier workers for the CPU; and while results stream in,
+// at most every listFrame (each write costs the page a frame: style,
+// layout, paint). Other replies render the page.
 func (c *Classifier) loop() {
-	for rs := range c.events {
+	var pending []int  // items changed and not written yet
+	var last time.Time // the last write
+	scheduled := false // a flush is due
+	flush := make(chan struct{}, 1)
+	for {
+		var rs []classifier.Reply
+		select {
+		case rs = <-c.events:
+		case <-flush:
+			scheduled = false
+		}
 		now := js.Global().Get("performance").Call("now").Float()
 		c.ee.Lock()
-		var ids []int
 		render := !c.list.Truthy()
 		for _, r := range rs {
 			c.Apply(r, now)
 			if r.Type == "queued" || r.Type == "start" || r.Type == "result" {
-				ids = append(ids, r.IDs()...)
+				pending = append(pending, r.IDs()...)
 			} else {
 				render = true
 			}
@@ -157,15 +169,30 @@ func (c *Classifier) loop() {
 			js.Global().Get("URL").Call("revokeObjectURL", u)
 		}
 		c.Unused = nil
-		if render {
+		switch since := time.Since(last); {
+		case render:
+			pending = pending[:0] // the render writes the list
 			c.ee.UnlockRender()
-			continue
+		case len(pending) == 0:
+			c.ee.UnlockOnly()
+		case since < listFrame:
+			c.ee.UnlockOnly()
+			if !scheduled {
+				scheduled = true
+				time.AfterFunc(listFrame-since, func() { flush <- struct{}{} })
+			}
+		default:
+			c.updateRows(pending)
+			c.setTexts()
+			pending, last = pending[:0], time.Now()
+			c.ee.UnlockOnly()
 		}
-		c.updateRows(ids)
-		c.setTexts()
-		c.ee.UnlockOnly()
 	}
 }
+
+// listFrame is the shortest time between two writes of the prediction
+// list by loop.
+const listFrame = 100 * time.Millisecond
 
 // setTexts writes the count above the list and the TTA cost, as the next
 // render would.
