@@ -23,7 +23,9 @@ type Classifier struct {
 	// page), the run's id ("" while unknown; with the version it keys the
 	// weights the worker caches) and the latest export the page knows of.
 	weights func() (url, run string, version int64)
-	events  chan []classifier.Reply
+	// events carries the worker's replies, a batch at a time, to loop; an
+	// empty (nil) batch has loop write the list changes it held back.
+	events chan []classifier.Reply
 
 	// The prediction list PopulateList writes: its element and an li per
 	// item ID.
@@ -145,13 +147,9 @@ func setProp(obj js.Value, key string, val any) {
 func (c *Classifier) loop() {
 	var pending []int  // items changed and not written yet
 	var last time.Time // the last write
-	scheduled := false // a flush is due
-	flush := make(chan struct{}, 1)
-	for {
-		var rs []classifier.Reply
-		select {
-		case rs = <-c.events:
-		case <-flush:
+	scheduled := false // a write is due: an empty batch will come
+	for rs := range c.events {
+		if rs == nil {
 			scheduled = false
 		}
 		now := js.Global().Get("performance").Call("now").Float()
@@ -179,7 +177,7 @@ func (c *Classifier) loop() {
 			c.ee.UnlockOnly()
 			if !scheduled {
 				scheduled = true
-				time.AfterFunc(listFrame-since, func() { flush <- struct{}{} })
+				time.AfterFunc(listFrame-since, func() { c.events <- nil })
 			}
 		default:
 			c.updateRows(pending)
