@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vugu/vugu"
 	"github.com/vugu/vugu/js"
@@ -46,9 +47,15 @@ func (c *ClassifierPanel) PopulateZone(zone js.Value) {
 				c.C.ee.UnlockRender()
 				return nil
 			}
-			c.C.PopulateList(c.C.list)
-			c.C.setTexts()
 			c.C.ee.UnlockOnly()
+			// The new photos went to the worker; list them in a task of
+			// their own, so that the page's longest task is the shorter.
+			time.AfterFunc(0, func() {
+				c.C.ee.Lock()
+				c.C.PopulateList(c.C.list)
+				c.C.setTexts()
+				c.C.ee.UnlockOnly()
+			})
 			return nil
 		}))
 	}
