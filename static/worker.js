@@ -224,8 +224,8 @@ async function load(version, run, url, cacheOnly) {
   info.warm = warmDone;
   loaded = { run, url, version, info, classes: info.classes, downloadMs };
   post({ type: "weights", state: "ready", info, version, downloadMs });
-  // Weights read from the cache load in well under a second: warm up now,
-  // unless a photo is waiting (it warms the code up itself).
+  // Warm up now (after a cached load: a download warmed up meanwhile),
+  // unless a photo is waiting: it warms the code up itself.
   if (jobs.length === 0) warm(head);
   growing = grow(version, src, size).catch((err) => console.warn("pawnet: pool worker: " + err));
 }

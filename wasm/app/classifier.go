@@ -118,10 +118,10 @@ func (c *Classifier) parse(msg js.Value) ([]classifier.Reply, error) {
 }
 
 // keepHeat keeps the result's heatmap PNGs (an array) aside.
-func (c *Classifier) keepHeat(r *classifier.Reply, blobs js.Value) {
-	heat := make([]js.Value, blobs.Length())
+func (c *Classifier) keepHeat(r *classifier.Reply, pngs js.Value) {
+	heat := make([]js.Value, pngs.Length())
 	for i := range heat {
-		heat[i] = blobs.Index(i)
+		heat[i] = pngs.Index(i)
 	}
 	r.Heat = make([]string, len(heat)) // "" until showHeat
 	c.heatMu.Lock()
