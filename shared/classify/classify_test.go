@@ -20,15 +20,21 @@ func classifier(t *testing.T, withStats bool) (*Classifier, error) {
 	if withStats {
 		meta.Stats, _ = json.Marshal(preprocess.Stats{Mean: [3]float64{0.5, 0.45, 0.4}, Std: [3]float64{0.25, 0.24, 0.25}, Size: 227})
 	}
+	return New(savedModel(t, cfg, alexnet.InitParams(cfg, 1), meta, alexnet.F32))
+}
+
+// savedModel saves params as a weights file of variant v and loads it.
+func savedModel(t *testing.T, cfg alexnet.Config, params map[string][]float32, meta alexnet.Metadata, v alexnet.Variant) *alexnet.Model {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := alexnet.Save(&buf, cfg, alexnet.InitParams(cfg, 1), meta); err != nil {
+	if err := alexnet.SaveVariant(&buf, cfg, params, meta, v); err != nil {
 		t.Fatal(err)
 	}
 	m, err := alexnet.Load(buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(m)
+	return m
 }
 
 // photo is an asymmetric test picture, so its mirror differs.
@@ -162,15 +168,7 @@ func TestNewTakesTheTemperature(t *testing.T) {
 	meta := alexnet.Metadata{Classes: []string{"cat", "dog"}, Temperature: 1.625}
 	meta.Stats, _ = json.Marshal(preprocess.Stats{Mean: [3]float64{0.5, 0.45, 0.4}, Std: [3]float64{0.25, 0.24, 0.25}, Size: 227,
 		Photos: preprocess.NewPhotoSizes([]int{16, 16, 20})})
-	var buf bytes.Buffer
-	if err := alexnet.Save(&buf, cfg, alexnet.InitParams(cfg, 1), meta); err != nil {
-		t.Fatal(err)
-	}
-	m, err := alexnet.Load(buf.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(m)
+	c, err := New(savedModel(t, cfg, alexnet.InitParams(cfg, 1), meta, alexnet.F32))
 	if err != nil {
 		t.Fatal(err)
 	}

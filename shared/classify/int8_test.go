@@ -1,7 +1,6 @@
 package classify
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -46,15 +45,7 @@ func TestInt8DirectOnSamplePhotos(t *testing.T) {
 			stats, _ := json.Marshal(preprocess.Stats{Mean: [3]float64{0.49, 0.45, 0.41}, Std: [3]float64{0.25, 0.24, 0.25}, Size: cfg.InputSize})
 			meta := alexnet.Metadata{Classes: []string{"cat", "dog"}, Stats: stats}
 			load := func(params map[string][]float32, v alexnet.Variant) *Classifier {
-				var buf bytes.Buffer
-				if err := alexnet.SaveVariant(&buf, cfg, params, meta, v); err != nil {
-					t.Fatal(err)
-				}
-				m, err := alexnet.Load(buf.Bytes())
-				if err != nil {
-					t.Fatal(err)
-				}
-				c, err := New(m)
+				c, err := New(savedModel(t, cfg, params, meta, v))
 				if err != nil {
 					t.Fatal(err)
 				}

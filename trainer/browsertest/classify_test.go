@@ -315,6 +315,18 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 
 	train := filepath.Join(testdata.SampleDir(t), "train")
 	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
+	// dropAndCheck drops the sample photo name and checks the page's
+	// answer against native.
+	dropAndCheck := func(name string) {
+		path := filepath.Join(train, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.drop(fileFromDisk(t, path, "image/jpeg"))
+		b.waitSettled(1, 60*time.Second)
+		checkAgainstNative(t, c, b.predictions()[0], data)
+	}
 	for i, step := range []struct {
 		photo          string
 		damage, cached bool // damage: cut the cached file to half before the reload
@@ -337,14 +349,7 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 			b.reload()
 			b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
 		}
-		path := filepath.Join(train, step.photo)
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.drop(fileFromDisk(t, path, "image/jpeg"))
-		b.waitSettled(1, 60*time.Second)
-		checkAgainstNative(t, c, b.predictions()[0], data)
+		dropAndCheck(step.photo)
 		info := eval[string](b, `document.querySelector("#weights-status").textContent`)
 		if cached := strings.Contains(info, "cached"); cached != step.cached || !strings.Contains(info, string(pageVariant)) {
 			t.Errorf("load %d: weights shown as %q; want %s, cached %v", i+1, info, pageVariant, step.cached)
@@ -360,14 +365,7 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 	// answer.
 	b.reload()
 	b.wait("the warm-up", `document.querySelector("#weights").hasAttribute("data-warm")`, time.Minute)
-	path := filepath.Join(train, "dog.855.jpg")
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.drop(fileFromDisk(t, path, "image/jpeg"))
-	b.waitSettled(1, 60*time.Second)
-	checkAgainstNative(t, c, b.predictions()[0], data)
+	dropAndCheck("dog.855.jpg")
 }
 
 // lockCache opens url (the page's origin) in a second tab whose worker

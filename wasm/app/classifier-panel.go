@@ -35,11 +35,13 @@ func (c *ClassifierPanel) PopulateZone(zone js.Value) {
 		return
 	}
 	c.zone, c.depth = zone, 0
-	on := func(name string, f func(ev js.Value)) {
+	// f reports whether it added photos (refused ones too: they are
+	// listed with their error).
+	on := func(name string, f func(ev js.Value) bool) {
 		zone.Call("addEventListener", name, js.FuncOf(func(_ js.Value, args []js.Value) any {
 			c.C.ee.Lock()
 			before := c.panelKey()
-			f(args[0])
+			added := f(args[0])
 			if c.zone.Truthy() {
 				c.zone.Set("className", c.ZoneClass())
 			}
@@ -48,35 +50,44 @@ func (c *ClassifierPanel) PopulateZone(zone js.Value) {
 				return nil
 			}
 			c.C.ee.UnlockOnly()
-			// The new photos went to the worker; list them in a task of
-			// their own, so that the page's longest task is the shorter.
-			time.AfterFunc(0, func() {
-				c.C.ee.Lock()
-				c.C.PopulateList(c.C.list)
-				c.C.setTexts()
-				c.C.ee.UnlockOnly()
-			})
+			if added {
+				// The new photos went to the worker; list them in a task
+				// of their own, so that the page's longest task is the
+				// shorter.
+				time.AfterFunc(0, func() {
+					c.C.ee.Lock()
+					c.C.PopulateList(c.C.list)
+					c.C.setTexts()
+					c.C.ee.UnlockOnly()
+				})
+			}
 			return nil
 		}))
 	}
 	// The zone stays highlighted while the drag is over it or over any of
 	// its children (each of which has its own dragenter and dragleave).
-	on("dragenter", func(ev js.Value) {
+	on("dragenter", func(ev js.Value) bool {
 		ev.Call("preventDefault")
 		c.depth++
 		c.dragging = true
+		return false
 	})
-	on("dragleave", func(ev js.Value) {
+	on("dragleave", func(ev js.Value) bool {
 		if c.depth--; c.depth <= 0 {
 			c.depth, c.dragging = 0, false
 		}
+		return false
 	})
-	on("drop", func(ev js.Value) {
+	on("drop", func(ev js.Value) bool {
 		ev.Call("preventDefault")
 		c.depth, c.dragging = 0, false
-		if dt := ev.Get("dataTransfer"); dt.Truthy() {
-			c.C.AddFiles(dt.Get("files"))
+		dt := ev.Get("dataTransfer")
+		if !dt.Truthy() {
+			return false
 		}
+		files := dt.Get("files")
+		c.C.AddFiles(files)
+		return files.Truthy() && files.Length() > 0
 	})
 }
 

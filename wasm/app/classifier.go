@@ -83,23 +83,14 @@ func (c *Classifier) Start() {
 }
 
 // parse decodes a worker message: a batch (its JSON) or, before the
-// worker got the page's hello, one message. A result's heatmaps are PNGs
+// worker got the page's hello, one message (never a result: the page says
+// hello before it posts a photo). A result's heatmaps are PNGs
 // (Uint8Arrays): they stay aside until they are shown (showHeat), as
 // making their Blobs and object URLs costs a few ms each.
 func (c *Classifier) parse(msg js.Value) ([]classifier.Reply, error) {
 	if msg.Get("type").String() != "batch" {
-		h := msg.Get("heat")
-		if h.Truthy() { // not JSON
-			js.Global().Get("Reflect").Call("deleteProperty", msg, "heat")
-		}
 		r, err := classifier.ParseReply([]byte(js.Global().Get("JSON").Call("stringify", msg).String()))
-		if err != nil {
-			return nil, err
-		}
-		if h.Truthy() {
-			c.keepHeat(&r, h)
-		}
-		return []classifier.Reply{r}, nil
+		return []classifier.Reply{r}, err
 	}
 	rs, err := classifier.ParseReplies([]byte(msg.Get("json").String()))
 	if err != nil {

@@ -4,18 +4,20 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/jpeg"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/shared/preprocess"
 )
 
 // warmUp runs the code of a photo's classification once, heatmaps
 // included, on a made-up JPEG: with c, the classifier of the loaded
 // weights; without, first the load of a small AlexNet (alexnet.Small with
-// made-up int8 weights, about fifty times smaller than the full one) and
+// freshly initialized int8 weights, about fifty times smaller than the full one) and
 // then its classifier. The browser compiles a wasm function on its first
 // call, runs it unoptimized at first and optimizes it in the background
 // once it has run a while (the optimized code is shared by the pool's
@@ -55,28 +57,17 @@ func warmUp(c *classify.Classifier) error {
 // warmUps is how many times warmUp classifies its photo.
 const warmUps = 3
 
-// smallClassifier saves alexnet.Small with made-up weights as an int8
-// weights file and loads it, as the real weights are loaded.
+// smallClassifier saves alexnet.Small with freshly initialized weights
+// as an int8 weights file and loads it, as the real weights are loaded.
 func smallClassifier() (*classify.Classifier, error) {
 	cfg := alexnet.Small()
-	params := map[string][]float32{}
-	seed := uint32(1)
-	for _, p := range cfg.Params() {
-		n := 1
-		for _, d := range p.Shape {
-			n *= d
-		}
-		w := make([]float32, n)
-		for i := range w { // small values from a linear congruential generator
-			seed = seed*1664525 + 1013904223
-			w[i] = float32(int32(seed>>8)-(1<<23)) / (1 << 28)
-		}
-		params[p.Name] = w
+	stats, err := json.Marshal(preprocess.Stats{Mean: [3]float64{0.5, 0.5, 0.5}, Std: [3]float64{0.25, 0.25, 0.25}, Size: cfg.InputSize})
+	if err != nil {
+		return nil, err
 	}
-	meta := alexnet.Metadata{Classes: []string{"cat", "dog"},
-		Stats: []byte(`{"mean":[0.5,0.5,0.5],"std":[0.25,0.25,0.25],"size":64,"images":1,"pixels":4096}`)}
 	var file bytes.Buffer
-	if err := alexnet.SaveVariant(&file, cfg, params, meta, alexnet.Int8); err != nil {
+	meta := alexnet.Metadata{Classes: []string{"cat", "dog"}, Stats: stats}
+	if err := alexnet.SaveVariant(&file, cfg, alexnet.InitParams(cfg, 1), meta, alexnet.Int8); err != nil {
 		return nil, err
 	}
 	m, err := alexnet.Load(file.Bytes())
