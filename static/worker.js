@@ -28,6 +28,9 @@
 // split across workers.
 //
 // Page → worker:
+//   {type: "module", module} | {type: "module", error}  with ?module=page
+//       on this script's URL: worker.wasm, compiled by the page (or why
+//       it could not be)
 //   {type: "hello", batch}                   the page listens now: say the
 //       worker's and the weights' state again (the page may have created
 //       this worker before its code ran); with batch, send the messages
@@ -113,8 +116,13 @@ function heatBuffers(msg) {
 
 // worker.wasm, compiled once and instantiated by every pool worker; the
 // first worker starts right away (its script loads while the module
-// compiles), the others once the model is known.
-const module = WebAssembly.compileStreaming(fetch("worker.wasm"));
+// compiles), the others once the model is known. With ?module=page the
+// page compiles it and sends it (see the "module" message); else this
+// worker does.
+let gotModule = null;
+const module = new URL(self.location.href).searchParams.get("module") === "page"
+  ? new Promise((resolve, reject) => { gotModule = { resolve, reject }; })
+  : WebAssembly.compileStreaming(fetch("worker.wasm"));
 const first = spawn();
 first.then(() => post({ type: "ready", ms: performance.now() }))
   .catch((e) => {
@@ -142,6 +150,10 @@ const preload = (async () => {
 
 self.onmessage = (e) => {
   const msg = e.data;
+  if (msg && msg.type === "module") {
+    if (gotModule) msg.module ? gotModule.resolve(msg.module) : gotModule.reject(new Error(msg.error));
+    return;
+  }
   if (msg && msg.type === "hello") {
     if (msg.batch) batched = true;
     first.then(() => post({ type: "ready", ms: performance.now() }), () => {});

@@ -53,12 +53,12 @@ func (c *Classifier) Start() {
 	c.events = make(chan []classifier.Reply, 256)
 	go c.loop()
 	// index.html starts the worker early when the browser holds cached
-	// weights; else start it now. The page's query (e.g. ?workers=2, the
-	// pool's size) goes to the worker.
+	// weights; else start it now, with index.html's pawnetNewWorker (which
+	// compiles worker.wasm on the page). The page's query (e.g.
+	// ?workers=2, the pool's size) goes to the worker.
 	c.worker = js.Global().Get("pawnetWorker")
 	if !c.worker.Truthy() {
-		c.worker = js.Global().Get("Worker").New("worker.js" + js.Global().Get("location").Get("search").String())
-		setProp(js.Global(), "pawnetWorker", c.worker)
+		c.worker = js.Global().Call("pawnetNewWorker")
 	}
 	// vugu/js's Value.Set does not convert vugu js values (Value, Func);
 	// Call does, hence addEventListener and setProp.
