@@ -342,6 +342,7 @@ func Bench() error {
 		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
 		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm|GradCAM|DenseFull|WinogradFilters", "./shared/alexnet"},
 		{"test", "-run", "^$", "-bench", "LoadFullInt8", "-benchtime", "1x", "./shared/alexnet"}, // a first load, as in a new worker
+		{"test", "-run", "^$", "-bench", "LoadDeferredFullInt8", "-benchtime", "1x", "./shared/alexnet"},
 		{"test", "-run", "^$", "-bench", "ForwardVsTorch", "-benchtime", "10x", "./trainer/predict"},
 		{"test", "-run", "^$", "-bench", "CompactWeights", "-benchtime", "1x", "./trainer/predict"},
 		{"test", "-run", "^$", "-bench", "TrainStep", "-benchtime", "3x", "./trainer/model"},

@@ -14,6 +14,8 @@
 //                                    of the last photo (BenchmarkBrowserGradCAM)
 //   {type: "warmup"}                 run a photo's code once, so that the
 //                                    browser optimizes it (pawnet.warmUp)
+//   {type: "prepare"}                build the conv transforms the load
+//                                    deferred (pawnet.prepare)
 // here → worker.js:
 //   {type: "ready"} | {type: "fatal", message}
 //   {type: "loaded", info, bytes} | {type: "loaded", error}
@@ -23,7 +25,9 @@
 //       its Grad-CAM heatmap; or heatError instead of heat
 //   {type: "result", id, error}
 //   {type: "bench", id, forwardMs, camMs} | {type: "bench", id, error}
-//   {type: "warm", ms} | {type: "warm", error}
+//   {type: "warm", ms, prepared} | {type: "warm", error}  prepared: the
+//       loaded weights' transforms are built (the warm-up does it)
+//   {type: "prepared", ms} | {type: "prepared", error}
 "use strict";
 
 importScripts("wasm_exec.js");
@@ -103,7 +107,12 @@ self.onmessage = async (e) => {
       }
       case "warmup": {
         const r = self.pawnet.warmUp();
-        self.postMessage({ type: "warm", ms: r.ms, error: r.error });
+        self.postMessage({ type: "warm", ms: r.ms, prepared: r.prepared, error: r.error });
+        return;
+      }
+      case "prepare": {
+        const r = self.pawnet.prepare();
+        self.postMessage({ type: "prepared", ms: r.ms, error: r.error });
         return;
       }
       case "bench": {
@@ -117,6 +126,7 @@ self.onmessage = async (e) => {
     if (msg.type === "init") self.postMessage({ type: "fatal", message: "could not start the classifier: " + message });
     else if (msg.type === "load" || msg.type === "loadFile") self.postMessage({ type: "loaded", error: message });
     else if (msg.type === "warmup") self.postMessage({ type: "warm", error: message });
+    else if (msg.type === "prepare") self.postMessage({ type: "prepared", error: message });
     else self.postMessage({ type: "result", id: msg.id, error: message });
   }
 };

@@ -25,7 +25,11 @@
 // share memory between instances, so the copies are not shared. The page
 // may set the size with ?workers=N on its own URL (passed on in this
 // script's URL). Each photo runs on one worker: a photo's layers are not
-// split across workers.
+// split across workers. A worker's load defers the Winograd transforms of
+// conv3–5 (alexnet.LoadDeferred: 50 MB for the full model), so that the
+// first photo after a load does not wait for them; its first photos run
+// conv3–5 on the slower im2col path, and it builds them (prepare) once no
+// photo waits (see dispatch).
 //
 // Page → worker:
 //   {type: "module", module} | {type: "module", error}  with ?module=page
@@ -133,7 +137,7 @@ first.then(() => post({ type: "ready", ms: performance.now() }))
 let loaded = null;   // {run, url, version, info, classes}
 let loading = null;  // {version, promise} of the load under way
 let growing = Promise.resolve(); // the pool workers still loading
-const pool = [];     // {worker, version, busy, job, waiting}
+const pool = [];     // {worker, version, busy, job, waiting, prepared}
 const jobs = [];     // photos waiting for a worker: {id, file}
 let fatal = "";
 
@@ -163,9 +167,12 @@ self.onmessage = (e) => {
     return;
   }
   if (msg && msg.type === "bench") {
-    const p = pool.find((p) => loaded && p.version === loaded.version && !p.busy);
-    if (!p) post({ type: "bench", id: msg.id, error: "no idle classifier holds weights: classify a photo first" });
-    else p.worker.postMessage({ type: "bench", id: msg.id, n: msg.n });
+    // Once the pool is idle (a worker may be preparing after its photo).
+    idle().then(() => {
+      const p = pool.find((p) => loaded && p.version === loaded.version && !p.busy);
+      if (!p) post({ type: "bench", id: msg.id, error: "no idle classifier holds weights: classify a photo first" });
+      else p.worker.postMessage({ type: "bench", id: msg.id, n: msg.n });
+    });
     return;
   }
   if (!msg || msg.type !== "classify") return;
@@ -194,7 +201,10 @@ function ensureLoaded(version, run, url, cacheOnly) {
   if (loading && same(loading)) return loading.promise;
   const promise = (loading ? loading.promise : Promise.resolve()).catch(() => {}).then(() => load(version, run, url, cacheOnly));
   loading = { run, url, version, promise };
-  promise.then(() => { if (loading && loading.promise === promise) loading = null; },
+  promise.then(() => {
+    if (loading && loading.promise === promise) loading = null;
+    dispatch(); // an idle worker prepares
+  },
     (err) => {
       if (loading && loading.promise === promise) loading = null;
       post({ type: "weights", state: "error", message: String(err && err.message || err) });
@@ -293,7 +303,7 @@ function idle() {
 // spawn starts one pool worker and resolves when its Go code runs.
 async function spawn() {
   const worker = new Worker("infer.js");
-  const p = { worker, version: -1, busy: false, job: null, waiting: null };
+  const p = { worker, version: -1, busy: false, job: null, waiting: null, prepared: false };
   worker.onmessage = (e) => onWorkerMessage(p, e.data);
   worker.onerror = (e) => onWorkerMessage(p, { type: "fatal", message: "the classifier failed: " + e.message });
   const ready = new Promise((resolve, reject) => { p.waiting = { resolve, reject }; });
@@ -312,6 +322,7 @@ async function spawn() {
 // bytes are transferred there and back, so the next worker gets them
 // without a copy.
 async function loadInto(p, src) {
+  p.prepared = false;
   const done = new Promise((resolve, reject) => { p.waiting = { resolve, reject }; });
   if (src.cached) p.worker.postMessage({ type: "loadFile", name: src.name });
   else p.worker.postMessage({ type: "load", bytes: src.bytes }, [src.bytes.buffer]);
@@ -332,10 +343,18 @@ function onWorkerMessage(p, msg) {
       p.busy = false;
       if (msg.error) console.warn("pawnet: warm-up: " + msg.error);
       else warmDone = true;
+      if (msg.prepared) p.prepared = true;
       if (warmDone && loaded && !loaded.info.warm) {
         loaded.info.warm = true;
         post({ type: "weights", state: "ready", info: loaded.info, version: loaded.version, downloadMs: loaded.downloadMs });
       }
+      dispatch();
+      return;
+    case "prepared":
+      p.busy = false;
+      // Failing, the worker goes on with the slower conv path.
+      if (msg.error) console.warn("pawnet: prepare: " + msg.error);
+      p.prepared = true;
       dispatch();
       return;
     case "loaded":
@@ -364,11 +383,22 @@ function onWorkerMessage(p, msg) {
 }
 
 // dispatch hands waiting photos to idle workers that hold the current
-// weights, in the order the photos came.
+// weights, in the order the photos came. When no photo waits, an idle
+// worker that has not yet built the conv transforms its load deferred
+// builds them now (prepare: about 0.3 s for the full model), so that a
+// first photo after a load need not wait for them, and the next ones run
+// at full speed.
 function dispatch() {
   if (!loaded || loading) return;
   for (const p of pool) {
-    if (p.busy || p.version !== loaded.version || jobs.length === 0) continue;
+    if (p.busy || p.version !== loaded.version) continue;
+    if (jobs.length === 0) {
+      if (!p.prepared) {
+        p.busy = true;
+        p.worker.postMessage({ type: "prepare" });
+      }
+      continue;
+    }
     const job = jobs.shift();
     p.busy = true;
     p.job = job;

@@ -15,9 +15,25 @@ type convLayer struct {
 	k, n, panels    int       // GEMM depth, columns, column panels
 	wPacked, bias   []float32 // im2col path: packed weights
 	wino            *winograd // Winograd path, when it pays (then wPacked is nil)
+	winoM           int       // the Winograd tile deferred to prepare (0: none)
 }
 
+// deferWinograd lists the kernel sizes whose Winograd filter transform a
+// deferred build (newConvLayerDeferred) leaves for later: the 3×3 layers,
+// whose transformed weights (F(4×4, 3×3): 36 values per 9) are 50 MB for
+// Full. The 5×5 conv2's are 5 MB (49 per 25), and its first passes on
+// im2col would cost more than its transform: under node, conv2 takes 116 ms
+// on im2col and 37 on Winograd, conv3–5 136 and 60.
+var deferWinograd = map[int]bool{3: true}
+
 func newConvLayer(cfg Config, i, in int, w, bias []float32) convLayer {
+	return newConvLayerDeferred(cfg, i, in, w, bias, false)
+}
+
+// newConvLayerDeferred is newConvLayer; with deferred set, a layer that
+// would use Winograd with a kernel deferWinograd lists starts on im2col +
+// GEMM instead, and prepare switches it.
+func newConvLayerDeferred(cfg Config, i, in int, w, bias []float32, deferred bool) convLayer {
 	cin := 3
 	if i > 0 {
 		cin = cfg.Channels[i-1]
@@ -40,12 +56,22 @@ func newConvLayer(cfg Config, i, in int, w, bias []float32) convLayer {
 		// Use Winograd when it saves at least a fifth of the multiplications.
 		a, tiles := m+l.kernel-1, (l.out+m-1)/m
 		if 10*a*a*tiles*tiles < 8*l.kernel*l.kernel*l.n {
-			l.wino = newWinograd(&l, m, w)
-			return l
+			if !deferred || !deferWinograd[l.kernel] {
+				l.wino = newWinograd(&l, m, w)
+				return l
+			}
+			l.winoM = m
 		}
 	}
 	l.wPacked = packA(w, l.cout, l.k)
 	return l
+}
+
+// prepare switches a layer whose Winograd transform was deferred to it,
+// with the layer's OIHW weights w, and drops its packed weights.
+func (l *convLayer) prepare(w []float32) {
+	l.wino = newWinograd(l, l.winoM, w)
+	l.wPacked, l.winoM = nil, 0
 }
 
 // colSize is the number of scratch floats forward needs: the packed patch

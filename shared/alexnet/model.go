@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -100,6 +101,13 @@ func NewModel(cfg Config, params map[string][]float32, meta Metadata) (*Model, e
 // expanded one layer at a time into one buffer, which newConvLayer only
 // reads (it packs or transforms them).
 func newModel(cfg Config, params map[string][]float32, quant map[string]quantized, meta Metadata) (*Model, error) {
+	return newModelDeferred(cfg, params, quant, meta, false)
+}
+
+// newModelDeferred is newModel; with deferred set, the conv layers whose
+// Winograd transform deferWinograd defers start on im2col + GEMM, until
+// Prepare.
+func newModelDeferred(cfg Config, params map[string][]float32, quant map[string]quantized, meta Metadata, deferred bool) (*Model, error) {
 	m := &Model{cfg: cfg, meta: meta, params: maps.Clone(params), quant: quant}
 	side := cfg.InputSize
 	var convBuf []float32
@@ -109,7 +117,7 @@ func newModel(cfg Config, params map[string][]float32, quant map[string]quantize
 			convBuf = q.floatsInto(convBuf)
 			w = convBuf
 		}
-		m.conv[i] = newConvLayer(cfg, i, side, w, params[ConvNames[i]+".bias"])
+		m.conv[i] = newConvLayerDeferred(cfg, i, side, w, params[ConvNames[i]+".bias"], deferred)
 		side = m.conv[i].pooled
 	}
 	in := cfg.FlatFeatures()
@@ -126,6 +134,44 @@ func newModel(cfg Config, params map[string][]float32, quant map[string]quantize
 		in = outs[i]
 	}
 	return m, nil
+}
+
+// Prepare builds the Winograd transforms that LoadDeferred left out, so
+// that the passes after it run at full speed; it does nothing for a Model
+// that has none left. It must not run concurrently with any other method
+// of m.
+func (m *Model) Prepare() {
+	var buf []float32
+	for i := range m.conv {
+		l := &m.conv[i]
+		if l.winoM == 0 {
+			continue
+		}
+		name := ConvNames[i] + ".weight"
+		w := m.params[name]
+		if q, ok := m.quant[name]; ok {
+			buf = q.floatsInto(buf)
+			w = buf
+		}
+		l.prepare(w)
+	}
+	// The borrowed buffers of a pass may be too small for the new layers.
+	col := m.colSize()
+	m.mu.Lock()
+	m.free = slices.DeleteFunc(m.free, func(s *scratch) bool {
+		return slices.ContainsFunc(s.imgs, func(is *imgScratch) bool { return len(is.col) < col })
+	})
+	m.mu.Unlock()
+}
+
+// Prepared reports whether m has no Winograd transform left for Prepare.
+func (m *Model) Prepared() bool {
+	for i := range m.conv {
+		if m.conv[i].winoM != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Config returns the model's configuration.
@@ -195,13 +241,20 @@ func grow(b []float32, n int) []float32 {
 
 func (m *Model) newImgScratch() *imgScratch {
 	act := 3 * m.cfg.InputSize * m.cfg.InputSize
-	col := 0
 	for i := range m.conv {
 		l := &m.conv[i]
 		act = max(act, l.cout*l.out*l.out)
-		col = max(col, l.colSize())
 	}
-	return &imgScratch{a: make([]float32, act), b: make([]float32, act), col: make([]float32, col)}
+	return &imgScratch{a: make([]float32, act), b: make([]float32, act), col: make([]float32, m.colSize())}
+}
+
+// colSize is the number of scratch floats the conv layers' patches need.
+func (m *Model) colSize() int {
+	col := 0
+	for i := range m.conv {
+		col = max(col, m.conv[i].colSize())
+	}
+	return col
 }
 
 // Forward runs the network in evaluation mode on n images and returns

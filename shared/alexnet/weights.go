@@ -306,6 +306,19 @@ func Load(data []byte) (*Model, error) {
 	return newModel(d.cfg, d.params, d.quant, d.meta)
 }
 
+// LoadDeferred is Load, except that the conv layers whose Winograd filter
+// transform is largest (the 3×3 ones, see deferWinograd) start on im2col +
+// GEMM: same results within float32 rounding, a faster load and slower
+// passes until Prepare transforms them. The browser's classifier loads so
+// and prepares once it has answered the first photo.
+func LoadDeferred(data []byte) (*Model, error) {
+	d, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return newModelDeferred(d.cfg, d.params, d.quant, d.meta, true)
+}
+
 // decoded is a parsed and validated weights file.
 type decoded struct {
 	cfg    Config

@@ -38,7 +38,10 @@ func main() {
 	api := js.Global().Get("Object").New()
 	load := func(data []byte, start time.Time) (res any) {
 		defer recoverTo(&res)
-		m, err := alexnet.Load(data)
+		// Deferred: conv3–5's Winograd transforms wait for prepare, which
+		// static/worker.js asks for once no photo waits, so that the first
+		// photo after a load need not wait for them.
+		m, err := alexnet.LoadDeferred(data)
 		if err != nil {
 			return errResult(err)
 		}
@@ -172,15 +175,27 @@ func main() {
 		}
 		return map[string]any{"forwardMs": median(fwd), "camMs": median(cam), "tensorMs": median(tensor), "explainMs": median(explain), "n": n}
 	}))
+	// prepare() builds the Winograd transforms the load deferred
+	// (alexnet.Model.Prepare) and returns {ms} or {error}.
+	api.Set("prepare", js.FuncOf(func(_ js.Value, _ []js.Value) (res any) {
+		defer recoverTo(&res)
+		if c == nil {
+			return errResult(fmt.Errorf("no weights loaded"))
+		}
+		start := time.Now()
+		c.Model.Prepare()
+		return map[string]any{"ms": ms(start)}
+	}))
 	// warmUp() runs the code of a load and of a photo's classification
-	// once (see warmUp) and returns {ms} or {error}.
+	// once (see warmUp) and returns {ms, prepared} (prepared: the loaded
+	// weights' transforms are built) or {error}.
 	api.Set("warmUp", js.FuncOf(func(_ js.Value, _ []js.Value) (res any) {
 		defer recoverTo(&res)
 		start := time.Now()
 		if err := warmUp(c); err != nil {
 			return errResult(err)
 		}
-		return map[string]any{"ms": ms(start)}
+		return map[string]any{"ms": ms(start), "prepared": c != nil && c.Model.Prepared()}
 	}))
 	js.Global().Set("pawnet", api)
 	js.Global().Call("pawnetReady")

@@ -16,9 +16,11 @@ import (
 
 // warmUp runs the code of a photo's classification once, heatmaps
 // included, on a made-up JPEG: with c, the classifier of the loaded
-// weights; without, first the load of a small AlexNet (alexnet.Small with
-// freshly initialized int8 weights, about fifty times smaller than the full one) and
-// then its classifier. The browser compiles a wasm function on its first
+// weights, whose deferred transforms it builds first (Prepare); without,
+// first the load of a small AlexNet (alexnet.Small with freshly
+// initialized int8 weights, about fifty times smaller than the full one,
+// deferred as the real weights are) and then its classifier, once before
+// Prepare (the path of a first photo after a load) and then after it. The browser compiles a wasm function on its first
 // call, runs it unoptimized at first and optimizes it in the background
 // once it has run a while (the optimized code is shared by the pool's
 // workers, which run the same compiled module). So the first photo after
@@ -31,6 +33,8 @@ func warmUp(c *classify.Classifier) error {
 		if c, err = smallClassifier(); err != nil {
 			return err
 		}
+	} else {
+		c.Model.Prepare()
 	}
 	img := image.NewRGBA(image.Rect(0, 0, 160, 120))
 	for y := range 120 {
@@ -42,7 +46,10 @@ func warmUp(c *classify.Classifier) error {
 	if err := jpeg.Encode(&photo, img, nil); err != nil {
 		return err
 	}
-	for range warmUps {
+	for i := range warmUps {
+		if i == 1 {
+			c.Model.Prepare()
+		}
 		e, err := c.Explain(photo.Bytes(), false)
 		if err != nil {
 			return err
@@ -70,7 +77,7 @@ func smallClassifier() (*classify.Classifier, error) {
 	if err := alexnet.SaveVariant(&file, cfg, alexnet.InitParams(cfg, 1), meta, alexnet.Int8); err != nil {
 		return nil, err
 	}
-	m, err := alexnet.Load(file.Bytes())
+	m, err := alexnet.LoadDeferred(file.Bytes())
 	if err != nil {
 		return nil, err
 	}
