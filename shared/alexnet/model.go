@@ -31,7 +31,9 @@ import (
 //     whole transform in vector registers). This cuts the conv
 //     multiply-adds from 1.08 G to about 0.45 G, at the cost of 54 MB of
 //     transformed conv weights (the file's conv weights are 9 MB) and a
-//     relative error of about 2e-5 on the logits.
+//     relative error of about 2e-5 on the logits. LoadDeferred leaves
+//     conv3–5's transforms (50 MB) for Prepare: until then those layers
+//     run on im2col + GEMM.
 //   - the max-pools: by output row (conv.go; in wasm SIMD four columns at
 //     a time).
 //   - fc6–fc8: an 8-row dot-product kernel reading the weights in place
