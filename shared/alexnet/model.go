@@ -114,11 +114,8 @@ func newModelDeferred(cfg Config, params map[string][]float32, quant map[string]
 	side := cfg.InputSize
 	var convBuf []float32
 	for i := range NumConv {
-		w := params[ConvNames[i]+".weight"]
-		if q, ok := quant[ConvNames[i]+".weight"]; ok {
-			convBuf = q.floatsInto(convBuf)
-			w = convBuf
-		}
+		var w []float32
+		w, convBuf = m.convWeights(i, convBuf)
 		m.conv[i] = newConvLayerDeferred(cfg, i, side, w, params[ConvNames[i]+".bias"], deferred)
 		side = m.conv[i].pooled
 	}
@@ -145,17 +142,12 @@ func newModelDeferred(cfg Config, params map[string][]float32, quant map[string]
 func (m *Model) Prepare() {
 	var buf []float32
 	for i := range m.conv {
-		l := &m.conv[i]
-		if l.winoM == 0 {
+		if m.conv[i].winoM == 0 {
 			continue
 		}
-		name := ConvNames[i] + ".weight"
-		w := m.params[name]
-		if q, ok := m.quant[name]; ok {
-			buf = q.floatsInto(buf)
-			w = buf
-		}
-		l.prepare(w)
+		var w []float32
+		w, buf = m.convWeights(i, buf)
+		m.conv[i].prepare(w)
 	}
 	// The borrowed buffers of a pass may be too small for the new layers.
 	col := m.colSize()
@@ -164,6 +156,18 @@ func (m *Model) Prepare() {
 		return slices.ContainsFunc(s.imgs, func(is *imgScratch) bool { return len(is.col) < col })
 	})
 	m.mu.Unlock()
+}
+
+// convWeights returns conv layer i's OIHW weights in float32: its
+// parameter, or its int8 weights expanded into buf (grown if needed, and
+// returned for the next call).
+func (m *Model) convWeights(i int, buf []float32) (w, grown []float32) {
+	name := ConvNames[i] + ".weight"
+	if q, ok := m.quant[name]; ok {
+		buf = q.floatsInto(buf)
+		return buf, buf
+	}
+	return m.params[name], buf
 }
 
 // Prepared reports whether m has no Winograd transform left for Prepare.

@@ -298,25 +298,22 @@ func LoadFile(path string) (*Model, error) {
 // time into one buffer as they are transformed for the kernels (see
 // dense_int8.go). The caller must then not modify data while the Model is
 // in use. Elsewhere the tensors are decoded into fresh slices.
-func Load(data []byte) (*Model, error) {
-	d, err := decode(data)
-	if err != nil {
-		return nil, err
-	}
-	return newModel(d.cfg, d.params, d.quant, d.meta)
-}
+func Load(data []byte) (*Model, error) { return load(data, false) }
 
 // LoadDeferred is Load, except that the conv layers whose Winograd filter
 // transform is largest (the 3×3 ones, see deferWinograd) start on im2col +
 // GEMM: same results within float32 rounding, a faster load and slower
 // passes until Prepare transforms them. The browser's classifier loads so
 // and prepares once it has answered the first photo.
-func LoadDeferred(data []byte) (*Model, error) {
+func LoadDeferred(data []byte) (*Model, error) { return load(data, true) }
+
+// load is Load, or LoadDeferred with deferred set.
+func load(data []byte, deferred bool) (*Model, error) {
 	d, err := decode(data)
 	if err != nil {
 		return nil, err
 	}
-	return newModelDeferred(d.cfg, d.params, d.quant, d.meta, true)
+	return newModelDeferred(d.cfg, d.params, d.quant, d.meta, deferred)
 }
 
 // decoded is a parsed and validated weights file.

@@ -116,11 +116,13 @@ func (c *Classifier) writeRow(it *classifier.Item, row *predRow, queued string) 
 }
 
 // updateRows brings the items with these IDs up to date (a thumbnail, a
-// start or a result: such a change moves no item). An item not written
-// yet has the whole list written instead.
+// start or a result: such a change moves no item), each once however
+// often it is listed (it sorts ids). An item not written yet has the
+// whole list written instead.
 func (c *Classifier) updateRows(ids []int) {
 	queued := c.QueuedText()
-	for _, id := range ids {
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
 		it, row := c.Item(id), c.rows[id]
 		if it == nil {
 			continue

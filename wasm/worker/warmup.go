@@ -20,21 +20,22 @@ import (
 // first the load of a small AlexNet (alexnet.Small with freshly
 // initialized int8 weights, about fifty times smaller than the full one,
 // deferred as the real weights are) and then its classifier, once before
-// Prepare (the path of a first photo after a load) and then after it. The browser compiles a wasm function on its first
-// call, runs it unoptimized at first and optimizes it in the background
-// once it has run a while (the optimized code is shared by the pool's
-// workers, which run the same compiled module). So the first photo after
-// a reload took 500–550 ms in Chromium on our 2-core VM, against 64 ms
-// for the next ones; static/worker.js warms up while the weights
-// download, or once they are loaded and no photo waits.
+// Prepare (the path of a first photo after a load) and then after it.
+// The browser compiles a wasm function on its first call, runs it
+// unoptimized at first and optimizes it in the background once it has run
+// a while (the optimized code is shared by the pool's workers, which run
+// the same compiled module). So the first photo after a reload took
+// 500–550 ms in Chromium on our 2-core VM, against 64 ms for the next
+// ones; static/worker.js warms up while the weights download, or once
+// they are loaded and no photo waits.
 func warmUp(c *classify.Classifier) error {
+	prepareAt := 0 // the classification before which to Prepare
 	if c == nil {
 		var err error
 		if c, err = smallClassifier(); err != nil {
 			return err
 		}
-	} else {
-		c.Model.Prepare()
+		prepareAt = 1
 	}
 	img := image.NewRGBA(image.Rect(0, 0, 160, 120))
 	for y := range 120 {
@@ -47,7 +48,7 @@ func warmUp(c *classify.Classifier) error {
 		return err
 	}
 	for i := range warmUps {
-		if i == 1 {
+		if i == prepareAt {
 			c.Model.Prepare()
 		}
 		e, err := c.Explain(photo.Bytes(), false)
