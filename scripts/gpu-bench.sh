@@ -19,7 +19,10 @@
 #   2. A real short training run on the sample (small and full configs) on
 #      the GPU; its metrics.jsonl goes to $OUT.
 #   3. Batch 256, fp32 and bf16, both frameworks.
-#   4. End-to-end epochs on a synthetic Kaggle-sized set (25,000 JPEGs,
+#   4. Data parallel: the same fp32 step split over every GPU of the host
+#      (XLA's sharding through GoMLX, `-devices N`), batch 128 per GPU, and
+#      its speed-up over one GPU; with one GPU it says N=1.
+#   5. End-to-end epochs on a synthetic Kaggle-sized set (25,000 JPEGs,
 #      500x375): pawnet (decode-once cache + 16 workers) vs PyTorch's
 #      DataLoader (PIL decode every epoch, 16 workers).
 set -uo pipefail
@@ -99,6 +102,15 @@ first=${BATCHES%% *}
 tp "$first" fp32
 tp "$first" bf16
 
+# Data parallel over every GPU (weak scaling: the same batch per GPU).
+ngpu=$( (nvidia-smi -L 2>/dev/null || true) | grep -c '^GPU ')
+if [ "$ngpu" -gt 1 ]; then
+  step "pawnet $MODEL batch $((first * ngpu)) fp32 on $ngpu GPUs" 240 "$BIN" throughput -backend "$BACKEND" -model "$MODEL" \
+    -batch $((first * ngpu)) -devices "$ngpu" -steps "$STEPS" -warmup "$WARMUP"
+else
+  say "multi-GPU: N=1 (this host has $ngpu GPU); the N-GPU step rate is the 1-GPU one"
+fi
+
 sample_run() { # sample_run MODEL EPOCHS (the model's default lr, as on the CPU, so the accuracies compare)
   [ "$2" -gt 0 ] || return 0
   step "sample run $1 ($2 epochs)" 300 "$BIN" train -backend "$BACKEND" -model "$1" -epochs "$2" -patience 0 \
@@ -128,12 +140,19 @@ say ""
 say "== summary"
 grep -hE '^(throughput|torch throughput)' "$log" | while read -r line; do say "  $line"; done
 for b in $BATCHES; do for d in fp32 bf16; do
-  ours=$(grep -E "^throughput .*batch=$b dtype=$d " "$log" | sed -n 's/.*img\/s=\([0-9.]*\).*/\1/p' | tail -1)
+  ours=$(grep -E "^throughput .*batch=$b dtype=$d devices=1 " "$log" | sed -n 's/.*img\/s=\([0-9.]*\).*/\1/p' | tail -1)
   theirs=$(grep -E "^torch throughput .*batch=$b dtype=$d " "$log" | sed -n 's/.*img\/s=\([0-9.]*\).*/\1/p' | tail -1)
   if [ -n "$ours" ] && [ -n "$theirs" ]; then
     say "  ratio pawnet/torch batch=$b $d: $(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.2f", a/b}') ($ours vs $theirs img/s)"
   fi
 done; done
+one=$(grep -E "^throughput .*batch=$first dtype=fp32 devices=1 " "$log" | sed -n 's/.*img\/s=\([0-9.]*\).*/\1/p' | tail -1)
+many=$(grep -E "^throughput .* dtype=fp32 devices=$ngpu " "$log" | sed -n 's/.*img\/s=\([0-9.]*\).*/\1/p' | tail -1)
+if [ "$ngpu" -gt 1 ] && [ -n "$one" ] && [ -n "$many" ]; then
+  say "  data parallel: $ngpu GPUs $many img/s vs 1 GPU $one img/s: $(awk -v a="$many" -v b="$one" 'BEGIN{printf "%.2f", a/b}')x"
+else
+  say "  data parallel: N=1 (one GPU), nothing to compare"
+fi
 grep -hE '^(input |torch epoch)' "$log" | while read -r line; do say "  $line"; done
 grep -haE '^epoch [0-9]+/[0-9]+: ' "$log" | while read -r line; do say "  $line"; done
 grep -haE '^run .*(finished|stopped|failed)' "$log" | while read -r line; do say "  $line"; done

@@ -59,6 +59,7 @@ func runThroughput(args []string) error {
 	backend := fs.String("backend", "auto", "as for pawnet train")
 	data := fs.String("data", "", "measure the input pipeline instead: decode-once cache + augmentation of this class-folder tree")
 	workers := fs.Int("workers", 0, "input pipeline goroutines (default: all cores)")
+	devices := fs.Int("devices", 1, "split each step over this many devices (0: all the backend has), as for pawnet train")
 	fs.Parse(args)
 	cfg, err := alexnet.ByName(*modelName)
 	if err != nil {
@@ -79,7 +80,7 @@ func runThroughput(args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := model.NewWithOptions(cfg, b, 1, model.Options{BatchSize: *batch, BF16: *bf16})
+	m, err := model.NewWithOptions(cfg, b, 1, model.Options{BatchSize: *batch, BF16: *bf16, Devices: *devices})
 	if err != nil {
 		return err
 	}
@@ -111,8 +112,8 @@ func runThroughput(args []string) error {
 	if *bf16 {
 		dtype = "bf16"
 	}
-	fmt.Printf("throughput backend=%s model=%s batch=%d dtype=%s steps=%d warmup=%.1fs ms/step=%.2f img/s=%.1f\n",
-		choice.Config, cfg.Name, *batch, dtype, *steps, warm.Seconds(), 1000*el/float64(*steps), float64(*steps**batch)/el)
+	fmt.Printf("throughput backend=%s model=%s batch=%d dtype=%s devices=%d steps=%d warmup=%.1fs ms/step=%.2f img/s=%.1f\n",
+		choice.Config, cfg.Name, *batch, dtype, m.Devices(), *steps, warm.Seconds(), 1000*el/float64(*steps), float64(*steps**batch)/el)
 	return nil
 }
 

@@ -35,7 +35,8 @@ func TestGPUBenchDryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"== summary", "throughput backend=go model=small batch=8 dtype=fp32", "throughput backend=go model=small batch=8 dtype=bf16",
+	for _, want := range []string{"== summary", "throughput backend=go model=small batch=8 dtype=fp32 devices=1 ", "throughput backend=go model=small batch=8 dtype=bf16 devices=1 ",
+		"data parallel: N=1",
 		"input workers=2 images=16", "run ", "finished after 1 epochs"} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("log lacks %q", want)

@@ -113,6 +113,7 @@ func runTrain(args []string) error {
 	modelName := fs.String("model", "small", "model config: small (CPU), full (the seed's 227-px AlexNet), torchvision (torchvision's 224-px AlexNet, for -init with its ImageNet weights) or torchvision-tiny (its geometry at reduced widths, for tests)")
 	backend := fs.String("backend", "auto", "auto (CUDA GPU if a PJRT plugin is found, else CPU), go, gpu, or a GOMLX_BACKEND value (xla:cuda, xla:/abs/plugin.so)")
 	allowDownload := fs.Bool("allow-download", false, "let go-xla download a missing PJRT plugin")
+	fs.IntVar(&o.Devices, "devices", 0, "split each batch over this many devices of the backend (data parallel through XLA's sharding; -batch must divide evenly); 0: all it has (the CPU backend has one)")
 	trainFlags(fs, &o)
 	serve := fs.String("serve", "", "serve the live dashboard at this address, e.g. 127.0.0.1:8080 (empty: off); it keeps serving after training ends, until Ctrl-C")
 	exit := fs.Bool("exit", false, "with -serve: quit when training ends instead of serving on")

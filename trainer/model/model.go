@@ -81,6 +81,12 @@ type Options struct {
 	// LabelSmoothing, in [0, 1), trains against (1−ε)·onehot + ε/classes
 	// instead of the one-hot label (see SmoothedCrossEntropy).
 	LabelSmoothing float64
+
+	// Devices is how many of the backend's devices a training step is
+	// split over (data parallel, see ResolveDevices): 0 is all of them,
+	// which is one on the pure-Go backend. More than the backend has is an
+	// error. Evaluation (Logits) runs on the first device.
+	Devices int
 }
 
 // Model is an AlexNet with its GoMLX variables, Adam optimizer state and
@@ -95,6 +101,7 @@ type Model struct {
 	eval    *mlmodel.Exec
 	batch   int // compiled batch size, 0 until fixed
 	vars    []paramVar
+	dp      *dataParallel // nil on one device
 }
 
 // paramVar ties one alexnet.ParamSpec to its GoMLX variable.
@@ -164,7 +171,16 @@ func NewWithOptions(cfg alexnet.Config, backend compute.Backend, seed int64, opt
 	if opts.LearningRate == 0 {
 		opts.LearningRate = DefaultLearningRate
 	}
+	devices, err := ResolveDevices(backend, opts.Devices, opts.BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
 	m = &Model{cfg: cfg, opts: opts, backend: backend, batch: opts.BatchSize, vars: paramVars(cfg)}
+	if devices > 1 {
+		if m.dp, err = newDataParallel(devices); err != nil {
+			return nil, fmt.Errorf("model: %w", err)
+		}
+	}
 	if opts.Ops != nil {
 		m.ops = *opts.Ops
 	} else {
@@ -356,6 +372,9 @@ func (m *Model) TrainStep(x []float32, y []int32, n int) (lossValue float32, cor
 		}
 	}
 	if m.batch == 0 {
+		if _, err := ResolveDevices(m.backend, m.Devices(), n); err != nil {
+			return 0, 0, fmt.Errorf("model: %w", err)
+		}
 		m.batch = n
 	}
 	if n > m.batch {
@@ -371,10 +390,14 @@ func (m *Model) TrainStep(x []float32, y []int32, n int) (lossValue float32, cor
 				flat[i] = true
 			}
 		})
-		metrics, err := m.trainer.TrainStep(train.Batch{
-			Inputs: []*tensors.Tensor{xt},
-			Labels: []*tensors.Tensor{yt, mask},
-		})
+		batch := train.Batch{Inputs: []*tensors.Tensor{xt}, Labels: []*tensors.Tensor{yt, mask}}
+		var metrics []*tensors.Tensor
+		var err error
+		if m.dp != nil {
+			metrics, err = m.dp.trainStep(m.trainer, batch)
+		} else {
+			metrics, err = m.trainer.TrainStep(batch)
+		}
 		if err != nil {
 			return err
 		}

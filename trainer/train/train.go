@@ -51,17 +51,22 @@ type Options struct {
 	Backend string
 	// BackendReason says why Backend was chosen (see trainer/device).
 	BackendReason string
-	Epochs        int
-	BatchSize     int
-	LR            float64 // Adam's learning rate
-	Seed          uint64  // seed of the split, init, dropout, shuffling and augmentation
-	ValFraction   float64 // validation fraction, in (0, 1)
-	Patience      int     // early stopping after this many epochs without a better val acc; 0 = never
-	Keep          int     // epoch checkpoints kept, at least 1
-	Workers       int     // loader goroutines; 0 = all cores
-	NoAugment     bool    // train on the eval transform
-	BF16          bool    // bf16 mixed precision (float32 master weights)
-	StatsPath     string  // default DataDir/stats.json when it matches the split, else computed
+	// Devices is how many of the backend's devices each step is split
+	// over (model.Options.Devices; 0: all). Like Backend it is a choice of
+	// this process, not stored in run.json: a run checkpointed on N
+	// devices resumes on M.
+	Devices     int
+	Epochs      int
+	BatchSize   int
+	LR          float64 // Adam's learning rate
+	Seed        uint64  // seed of the split, init, dropout, shuffling and augmentation
+	ValFraction float64 // validation fraction, in (0, 1)
+	Patience    int     // early stopping after this many epochs without a better val acc; 0 = never
+	Keep        int     // epoch checkpoints kept, at least 1
+	Workers     int     // loader goroutines; 0 = all cores
+	NoAugment   bool    // train on the eval transform
+	BF16        bool    // bf16 mixed precision (float32 master weights)
+	StatsPath   string  // default DataDir/stats.json when it matches the split, else computed
 	// Schedule of the learning rate: ScheduleConstant or ScheduleCosine
 	// (linear warm-up over WarmupEpochs, then cosine decay to the last
 	// step; see LearningRateAt).
@@ -219,6 +224,9 @@ func Open(opts Options) (*Run, error) {
 	}
 	if r.reason == "" {
 		r.reason = "pure-Go CPU backend (the default)"
+	}
+	if err := model.CheckDevices(r.backend, opts.Devices); err != nil {
+		return nil, err
 	}
 	if opts.Resume != "" {
 		return r, r.reopen()
@@ -421,10 +429,16 @@ func (r *Run) buildModel() error {
 	if err != nil {
 		return err
 	}
-	r.device = describeDevice(r.backend, backend.Description())
 	r.m, err = model.NewWithOptions(c.Model, backend, int64(c.Seed), model.Options{LearningRate: c.LR, BatchSize: c.BatchSize, BF16: c.BF16,
-		FeatureLRScale: c.FeatureLRScale, WeightDecay: c.WeightDecay, LabelSmoothing: c.LabelSmoothing})
-	return err
+		FeatureLRScale: c.FeatureLRScale, WeightDecay: c.WeightDecay, LabelSmoothing: c.LabelSmoothing, Devices: r.opts.Devices})
+	if err != nil {
+		return err
+	}
+	r.device = describeDevice(r.backend, backend.Description())
+	if n := r.m.Devices(); n > 1 {
+		r.device += fmt.Sprintf(" × %d devices (data parallel)", n)
+	}
+	return nil
 }
 
 // statsSize is the side photos are resized to for the statistics, as
