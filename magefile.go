@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
 
+	"github.com/pawnet/pawnet/trainer/benchdoc"
+	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/wasmbuild"
 )
@@ -311,7 +314,14 @@ func WasmTest() error {
 	return sh.RunWithV(e, "go", args...)
 }
 
-// Bench prints the benchmark figures: decode + resize and augmentation
+// benchRaw is where mage bench keeps the raw `go test -bench` output that
+// docs/benchmarks.md is written from.
+const benchRaw = "artifacts/bench.txt"
+
+// Bench runs the benchmarks, prints their output and keeps it in
+// artifacts/bench.txt, then rewrites docs/benchmarks.md from it
+// ($PAWNET_BENCH_MD to write elsewhere; see BenchDoc and trainer/benchdoc).
+// It measures: decode + resize and augmentation
 // (img/s on one core); the pure-Go inference (ms/image, and GMAC/s of its
 // GEMM with the SIMD and the scalar kernels), and Grad-CAM's overhead in %
 // of the forward pass (BenchmarkGradCAM, full and small; in Chromium
@@ -326,10 +336,11 @@ func WasmTest() error {
 // headless Chromium, the classifier's ms/image for the full and small
 // AlexNet on one worker and on a pool of two, the page's longest stall,
 // the time from a reload to the first classified photo with the weights
-// cached, the page-ready time, the time from page-ready to a finished 903-
-// and 30,000-message run shown complete (ms-to-complete), and the longest
-// main-thread stall while a run with a 30,000-message history streams live
-// at 4 messages a second (ms-max-stall).
+// cached, the page-ready time, ONNX Runtime Web on the same weights, the
+// time from page-ready to a finished 903- and 30,000-message run shown
+// complete (ms-to-complete), and the longest main-thread stall while a run
+// with a 30,000-message history streams live at 4 messages a second
+// (ms-max-stall).
 func Bench() error {
 	mg.Deps(testSample, Wasm)
 	abs, err := filepath.Abs(testData)
@@ -338,6 +349,16 @@ func Bench() error {
 	}
 	e := env()
 	e["PAWNET_SAMPLE_DIR"] = abs
+	if err := os.MkdirAll(filepath.Dir(benchRaw), 0o755); err != nil {
+		return err
+	}
+	raw, err := os.Create(benchRaw)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	loadStart := loadAverage()
+	out := io.MultiWriter(os.Stdout, raw)
 	for _, args := range [][]string{
 		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
 		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm|GradCAM|DenseFull|WinogradFilters", "./shared/alexnet"},
@@ -349,18 +370,76 @@ func Bench() error {
 		{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
 		{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./trainer/browsertest"},
 	} {
-		fmt.Println("$ go", strings.Join(args, " "))
+		fmt.Fprintln(out, "$ go", strings.Join(args, " "))
 		cmd := exec.Command("go", args...)
 		cmd.Env = os.Environ()
 		for k, v := range e {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Run(); err != nil {
 			return err
 		}
 	}
+	return writeBenchDoc(loadStart)
+}
+
+// BenchDoc rewrites docs/benchmarks.md ($PAWNET_BENCH_MD) from the output
+// the last mage bench kept in artifacts/bench.txt, without running the
+// benchmarks again (after a change to trainer/benchdoc's rows).
+func BenchDoc() error {
+	return writeBenchDoc("")
+}
+
+func writeBenchDoc(loadStart string) error {
+	f, err := os.Open(benchRaw)
+	if err != nil {
+		return fmt.Errorf("%w (go tool mage bench writes it)", err)
+	}
+	defer f.Close()
+	res, err := benchdoc.Parse(f)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	mach := benchdoc.Machine{Cores: runtime.NumCPU(), LoadStart: loadStart, LoadEnd: loadAverage(), Date: st.ModTime().UTC().Format(time.RFC3339)}
+	if loadStart == "" { // re-rendered: the load of that run is unknown
+		mach.LoadStart, mach.LoadEnd = "not recorded", "not recorded"
+	}
+	mach.Go, _ = sh.Output("go", "env", "GOVERSION")
+	mach.Commit, _ = sh.Output("git", "rev-parse", "--short", "HEAD")
+	if dirty, _ := sh.Output("git", "status", "--porcelain", "--untracked-files=no"); dirty != "" {
+		mach.Commit += "+changes"
+	}
+	path := os.Getenv("PAWNET_BENCH_MD")
+	if path == "" {
+		path = "docs/benchmarks.md"
+	}
+	var b bytes.Buffer
+	if err := benchdoc.Write(&b, benchdoc.Rows, res, mach); err != nil {
+		return err
+	}
+	if err := fsutil.WriteAtomic(path, func(f *os.File) error { _, err := f.Write(b.Bytes()); return err }); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s: %d benchmark results\n", path, res.Len())
 	return nil
+}
+
+// loadAverage returns /proc/loadavg's 1-, 5- and 15-minute averages.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // fuzzers are the native Go fuzz tests, one per parser of untrusted bytes.

@@ -1,0 +1,92 @@
+package benchdoc
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// output is `go test -bench` output as mage bench prints it: commands,
+// config lines, b.Log lines and results of two packages.
+const output = `$ go test -run ^$ -bench ForwardVsTorch -benchtime 10x ./trainer/predict
+goos: linux
+goarch: amd64
+pkg: github.com/pawnet/pawnet/trainer/predict
+cpu: AMD EPYC 7B13
+BenchmarkForwardVsTorch/batch1-2         	      10	  20000000 ns/op	        20.60 ms/photo	        28.90 torch-ms/photo	         1.403 torch/pawnet
+    bench_test.go:126: PyTorch (python3): 1.13.1; logits [1 2] vs pawnet [1 2], max |Δ| 1e-06
+BenchmarkForwardVsTorch/batch8-2         	      10	 126000000 ns/op	        15.80 ms/photo	        21.20 torch-ms/photo	         1.342 torch/pawnet
+PASS
+ok  	github.com/pawnet/pawnet/trainer/predict	12.1s
+pkg: github.com/pawnet/pawnet/shared/alexnet
+BenchmarkGemm/conv1/build-2   	     100	   1000000 ns/op	        22.5 GMAC/s
+BenchmarkGemm/conv1/scalar-2  	      20	   7000000 ns/op	         3.1 GMAC/s
+BenchmarkTrainStepSmall/batch=32-2   	       3	 120000000 ns/op	       120.0 ms/step
+`
+
+func TestParseAndWrite(t *testing.T) {
+	res, err := Parse(strings.NewReader(output))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Len() != 5 {
+		t.Fatalf("parsed %d results, want 5", res.Len())
+	}
+	for _, tc := range []struct {
+		m    Metric
+		want float64
+	}{
+		{Metric{"BenchmarkForwardVsTorch/batch8", "torch/pawnet"}, 1.342},
+		{Metric{"BenchmarkForwardVsTorch/batch1", "ms/photo"}, 20.6},
+		{Metric{"BenchmarkGemm/conv1/scalar", "GMAC/s"}, 3.1},
+		{Metric{"BenchmarkTrainStepSmall/batch=32", "ms/step"}, 120},
+	} {
+		if got, ok := res.Get(tc.m); !ok || got != tc.want {
+			t.Errorf("Get(%v) = %v, %v; want %v", tc.m, got, ok, tc.want)
+		}
+	}
+	if _, ok := res.Get(Metric{"BenchmarkBrowserReload", "ms-reload-to-result"}); ok {
+		t.Error("a benchmark that did not run has a value")
+	}
+
+	var b bytes.Buffer
+	mach := Machine{Cores: 2, LoadStart: "0.50 0.40 0.30", LoadEnd: "1.90 1.20 0.70", Date: "2026-12-05T08:00:00Z", Commit: "abc1234", Go: "go1.26.8"}
+	if err := Write(&b, Rows, res, mach); err != nil {
+		t.Fatal(err)
+	}
+	doc := b.String()
+	for _, want := range []string{
+		"# Benchmarks\n",
+		"**Machine:** 2 cores (AMD EPYC 7B13), load average 0.50 0.40 0.30 at the start and 1.90 1.20 0.70 at the end; 2026-12-05T08:00:00Z; commit abc1234; go1.26.8.",
+		// The reported ratio, the peer's figure beside ours.
+		`| <a id="native-inference-batch8"></a>full AlexNet inference, native pure Go (AVX2+FMA), batch 8 | 15.8 ms/photo | PyTorch on the CPU: 21.2 torch-ms/photo | 1.34× |`,
+		// A computed ratio of rates: ours ÷ peer.
+		`| 22.5 GMAC/s | scalar kernels: 3.10 GMAC/s | 7.26× |`,
+		// A row without a peer, and one not measured.
+		`| 120 ms/step | — | — |`,
+		`| <a id="browser-reload"></a>reload to the first classified photo, full model, int8 weights cached in the browser | not measured in this run | — | — |`,
+		"| `BenchmarkGemm/conv1/build` | 22.5 GMAC/s, 0.001 sec/op |",
+		// Pipes in a command are escaped for the table.
+		"`go test -run '^$' -bench 'BrowserGradCAM/full\\|BrowserORT' ./trainer/browsertest/`",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("benchmarks.md lacks %q:\n%s", want, doc)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {0.0123, "0.0123"}, {0.5, "0.5"}, {1.342, "1.34"}, {9.999, "10.00"}, {22.46, "22.5"}, {120.4, "120"}, {76012, "76012"}, {-3.25, "-3.25"},
+	} {
+		if got := Format(tc.v); got != tc.want {
+			t.Errorf("Format(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+	if got := FormatRatio(1.3421); got != "1.34×" {
+		t.Errorf("FormatRatio = %q", got)
+	}
+}

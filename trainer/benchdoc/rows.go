@@ -1,0 +1,90 @@
+package benchdoc
+
+// Rows are the figures docs/benchmarks.md leads with, in the order a user
+// meets them: training, native inference, the browser, the dashboard.
+// README.md's headline figures are taken from these rows (mage lint checks
+// that each one is in docs/benchmarks.md).
+var Rows = []Row{
+	{
+		ID: "train-step-small", What: "training step, small model, batch 32, GoMLX pure-Go backend (2 cores)",
+		Ours: Metric{"BenchmarkTrainStepSmall/batch=32", "ms/step"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench TrainStep -benchtime 3x ./trainer/model/",
+	},
+	{
+		ID: "train-step-full", What: "training step, full AlexNet, batch 8, GoMLX pure-Go backend",
+		Ours: Metric{"BenchmarkTrainStepFull/batch=8", "ms/step"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench TrainStep -benchtime 3x ./trainer/model/",
+	},
+	{
+		ID: "native-inference-batch8", What: "full AlexNet inference, native pure Go (AVX2+FMA), batch 8",
+		Ours:     Metric{"BenchmarkForwardVsTorch/batch8", "ms/photo"},
+		Peer:     Metric{"BenchmarkForwardVsTorch/batch8", "torch-ms/photo"},
+		PeerName: "PyTorch on the CPU",
+		Ratio:    Metric{"BenchmarkForwardVsTorch/batch8", "torch/pawnet"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench ForwardVsTorch -benchtime 10x ./trainer/predict/",
+	},
+	{
+		ID: "native-inference-batch1", What: "the same, batch 1",
+		Ours:     Metric{"BenchmarkForwardVsTorch/batch1", "ms/photo"},
+		Peer:     Metric{"BenchmarkForwardVsTorch/batch1", "torch-ms/photo"},
+		PeerName: "PyTorch on the CPU",
+		Ratio:    Metric{"BenchmarkForwardVsTorch/batch1", "torch/pawnet"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench ForwardVsTorch -benchtime 10x ./trainer/predict/",
+	},
+	{
+		ID: "gemm-simd", What: "GEMM on conv1's im2col shape, one thread: this build's kernels (AVX2+FMA) against pawnet's scalar kernels",
+		Ours:     Metric{"BenchmarkGemm/conv1/build", "GMAC/s"},
+		Peer:     Metric{"BenchmarkGemm/conv1/scalar", "GMAC/s"},
+		PeerName: "scalar kernels",
+		Cmd:      "go test -run '^$' -bench Gemm ./shared/alexnet/",
+	},
+	{
+		ID: "browser-forward-vs-ort", What: "full AlexNet forward pass in the browser's worker, one thread (wasm SIMD, int8 weights)",
+		Ours:     Metric{"BenchmarkBrowserGradCAM/full", "ms-forward"},
+		Peer:     Metric{"BenchmarkBrowserORT/1thread", "ort-ms/img"},
+		PeerName: "ONNX Runtime Web, 1 thread",
+		Ratio:    Metric{"BenchmarkBrowserORT/1thread", "ort/pawnet-forward"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench 'BrowserGradCAM/full|BrowserORT' ./trainer/browsertest/",
+	},
+	{
+		ID: "browser-page-vs-ort", What: "a dropped photo in the page, one worker: decode, resize, forward pass and both classes' Grad-CAM",
+		Ours:     Metric{"BenchmarkBrowserInference/full", "ms/img"},
+		Peer:     Metric{"BenchmarkBrowserORT/1thread", "ort-ms/img"},
+		PeerName: "ONNX Runtime Web, 1 thread, forward pass only",
+		Ratio:    Metric{"BenchmarkBrowserORT/1thread", "ort/pawnet"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench 'BrowserInference/full$|BrowserORT' ./trainer/browsertest/",
+	},
+	{
+		ID: "browser-pool2", What: "eight photos at once on static/worker.js, pool of two workers, wall ms per photo",
+		Ours:     Metric{"BenchmarkBrowserWorkerPool/2worker", "ms/img"},
+		Peer:     Metric{"BenchmarkBrowserWorkerPool/1worker", "ms/img"},
+		PeerName: "one worker",
+		Ratio:    Metric{"BenchmarkBrowserWorkerPool/2worker", "x-one-worker"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench BrowserWorkerPool -benchtime 3x ./trainer/browsertest/",
+	},
+	{
+		ID: "browser-reload", What: "reload to the first classified photo, full model, int8 weights cached in the browser",
+		Ours: Metric{"BenchmarkBrowserReload", "ms-reload-to-result"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench BrowserReload -benchtime 5x ./trainer/browsertest/",
+	},
+	{
+		ID: "history-30k", What: "dashboard: page ready to a finished 30,000-message run shown complete",
+		Ours: Metric{"BenchmarkBrowserHistory/msgs=30000", "ms-to-complete"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench BrowserHistory -benchtime 5x ./trainer/browsertest/",
+	},
+	{
+		ID: "live-stall", What: "dashboard: longest main-thread stall while a 30,000-message run streams live",
+		Ours: Metric{"BenchmarkBrowserLiveStall", "ms-max-stall"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench BrowserLiveStall -benchtime 5x ./trainer/browsertest/",
+	},
+	{
+		ID: "server-memory", What: "server memory per connected page of a 30,000-message run, once caught up",
+		Ours: Metric{"BenchmarkServerMemoryPerClient", "B/client-held"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench ServerMemoryPerClient ./trainer/server/",
+	},
+	{
+		ID: "int8-agreement", What: "int8 export of the newest trained weights: top-1 agreement with fp32 on the sample's 200 test photos",
+		Ours: Metric{"BenchmarkCompactWeights/trained/int8", "top1-agree-%"},
+		Cmd:  "go test -run '^$' -bench CompactWeights -benchtime 1x ./trainer/predict/",
+	},
+}
