@@ -2,7 +2,10 @@
 // Kaggle's flat train/ folder into class folders, scans ImageFolder-style
 // trees (cat/ dog/, or PetImages' Cat/ Dog/), makes the seeded train /
 // validation split, computes normalization statistics, and feeds batches of
-// augmented tensors from a decode-once uint8 cache.
+// augmented tensors from a decode-once uint8 cache. Train and stats read
+// that cache from a pack (WritePack, OpenPack, LoadPack; `pawnet pack`):
+// the folder decoded once into one memory-mapped file, checked against the
+// folder when opened and rebuilt when stale or damaged.
 package dataset
 
 import (
