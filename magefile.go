@@ -314,6 +314,33 @@ func WasmTest() error {
 	return sh.RunWithV(e, "go", args...)
 }
 
+// Screenshot runs the browser test that follows a live training run
+// (TestDashboardLive, headless Chromium) and copies its screenshot of the
+// page mid-run to docs/dashboard.png, the README's picture.
+func Screenshot() error {
+	mg.Deps(testSample, Wasm)
+	shots, err := os.MkdirTemp("", "pawnet-shots-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(shots)
+	abs, err := filepath.Abs(testData)
+	if err != nil {
+		return err
+	}
+	e := env()
+	e["PAWNET_SAMPLE_DIR"], e["PAWNET_ARTIFACTS"] = abs, shots
+	fmt.Println("$ go test -count=1 -run TestDashboardLive/live$ ./trainer/browsertest")
+	if err := sh.RunWithV(e, "go", "test", "-count=1", "-run", "TestDashboardLive/live$", "./trainer/browsertest"); err != nil {
+		return err
+	}
+	png, err := os.ReadFile(filepath.Join(shots, "dashboard-live.png"))
+	if err != nil {
+		return fmt.Errorf("no screenshot (were the browser tests skipped? they need Debian's chromium): %w", err)
+	}
+	return fsutil.WriteAtomic("docs/dashboard.png", func(f *os.File) error { _, err := f.Write(png); return err })
+}
+
 // benchRaw is where mage bench keeps the raw `go test -bench` output that
 // docs/benchmarks.md is written from.
 const benchRaw = "artifacts/bench.txt"
