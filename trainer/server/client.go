@@ -15,23 +15,27 @@ import (
 const closeGrace = time.Second
 
 // client is one WebSocket connection. Three goroutines serve it: the
-// reader (control frames, pongs, the read limit), the writer (backlog,
-// then the queue, and pings) and the handler, which waits for done and
-// closes the connection.
+// reader (control frames, pongs, the read limit), the writer (what the
+// hub's history holds past the client's place in it, and pings) and the
+// handler, which waits for done and closes the connection.
 type client struct {
 	conn    *websocket.Conn
 	opts    *Options
+	hub     *Hub
 	addr    string
 	runName string // the run's name
 	since   int64
-	// batch sends the backlog as metrics.History frames instead of one
-	// frame per message; best is the run's best epoch when it connected.
+	// batch sends the messages as metrics.History frames, but a single
+	// new message, which goes as a text frame; without it every message
+	// goes as a text frame of its own.
 	batch bool
-	best  int
-	// queue receives the live messages from Hub.Emit (non-blocking sends
-	// under the hub's lock); Hub.Close closes it.
-	queue chan entry
-	done  chan struct{} // closed by stop
+	// next is the index in the hub's history of the next message to send
+	// (set by Hub.subscribe, then the writer's).
+	next int
+	// wake is signalled (without blocking) when the history grows or the
+	// hub closes.
+	wake chan struct{}
+	done chan struct{} // closed by stop
 
 	once sync.Once
 	code int // close code to send (0: none, already sent or not possible)
@@ -39,6 +43,14 @@ type client struct {
 	// peerClosed is set by the reader, before it ends, when the peer sent
 	// a close frame.
 	peerClosed bool
+}
+
+// notify wakes the writer; it never blocks.
+func (c *client) notify() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 }
 
 // stop ends the connection: the handler sends a close frame with code and
@@ -62,7 +74,7 @@ func (c *client) stopped() bool {
 }
 
 // run serves the connection until it ends, then closes it.
-func (c *client) run(h *Hub, backlog []record) {
+func (c *client) run(h *Hub) {
 	readDone := make(chan struct{})
 	writeDone := make(chan struct{})
 	go func() {
@@ -71,7 +83,7 @@ func (c *client) run(h *Hub, backlog []record) {
 	}()
 	go func() {
 		defer close(writeDone)
-		c.writeLoop(backlog)
+		c.writeLoop()
 	}()
 	<-c.done
 	h.unsubscribe(c)
@@ -140,51 +152,88 @@ func (c *client) readLoop() {
 	}
 }
 
-func (c *client) writeLoop(backlog []record) {
+// writeLoop sends the history past the client's place, then waits for
+// more: a page (batch) starts with a History frame, possibly empty, and
+// gets what arrived since its last frame as History frames, or a single
+// new message as a text frame.
+func (c *client) writeLoop() {
 	ping := time.NewTicker(c.opts.PingInterval)
 	defer ping.Stop()
-	if c.batch && len(backlog) == 0 && !c.writeHistory(nil, false) {
-		return // a page always starts with a History frame, even empty
-	}
-	for len(backlog) > 0 {
-		select {
-		case <-c.done:
-			return
-		case <-ping.C:
-			if !c.ping() {
-				return
-			}
-		default:
-		}
-		n := 1
-		if c.batch {
-			n = historyChunk(backlog, c.best)
-			if !c.writeHistory(backlog[:n], n < len(backlog)) {
-				return
-			}
-		} else if !c.write(backlog[0].entry) {
-			return
-		}
-		backlog = backlog[n:]
-	}
+	first := c.batch
 	for {
 		select {
 		case <-c.done:
 			return
-		case e, ok := <-c.queue:
-			if !ok {
-				c.stop(websocket.CloseNormalClosure, "server shutting down")
+		default:
+		}
+		recs, best, end := c.hub.pending(c.next)
+		if len(recs) == 0 && !first {
+			if end != nil {
+				c.stop(end.code, end.text)
 				return
 			}
-			if e.seq > c.since && !c.write(e) {
+			select {
+			case <-c.done:
 				return
+			case <-c.wake:
+			case <-ping.C:
+				if !c.ping() {
+					return
+				}
 			}
-		case <-ping.C:
-			if !c.ping() {
-				return
-			}
+			continue
+		}
+		c.next += len(recs)
+		if !c.send(recs, best, first, ping.C) {
+			return
+		}
+		first = false
+	}
+}
+
+// send writes recs (those after since): as History frames of at most
+// historyMaxBytes when the client is a page and they are several, or it
+// starts; else one text frame each. Between frames it answers the ping
+// ticker and stops when the client does.
+func (c *client) send(recs []record, best int, first bool, ping <-chan time.Time) bool {
+	for len(recs) > 0 && recs[0].seq <= c.since {
+		recs = recs[1:] // a page that has seen more than this run holds
+	}
+	between := func() bool {
+		select {
+		case <-c.done:
+			return false
+		case <-ping:
+			return c.ping()
+		default:
+			return true
 		}
 	}
+	if c.batch && (first || len(recs) > 1) {
+		if len(recs) == 0 {
+			return c.writeHistory(nil, best, false)
+		}
+		for len(recs) > 0 {
+			n := historyChunk(recs, best, c.runName)
+			if !c.writeHistory(recs[:n], best, n < len(recs)) {
+				return false
+			}
+			recs = recs[n:]
+			if len(recs) > 0 && !between() {
+				return false
+			}
+		}
+		return true
+	}
+	for i, r := range recs {
+		if i > 0 && !between() {
+			return false
+		}
+		if !c.write(r.entry) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *client) write(e entry) bool {
@@ -197,14 +246,14 @@ func (c *client) write(e entry) bool {
 	return true
 }
 
-// writeHistory sends recs as one metrics.History frame, More set when
-// another follows. It streams the JSON into the frame from the history's
-// records: nothing is copied per client.
-func (c *client) writeHistory(recs []record, more bool) bool {
+// writeHistory sends recs as one metrics.History frame of a run whose best
+// epoch is best, More set when another follows. It streams the JSON into
+// the frame from the history's records: nothing is copied per client.
+func (c *client) writeHistory(recs []record, best int, more bool) bool {
 	c.conn.SetWriteDeadline(time.Now().Add(c.opts.WriteWait))
 	w, err := c.conn.NextWriter(websocket.BinaryMessage)
 	if err == nil {
-		err = encodeHistory(w, c.runName, c.best, recs, c.since, more)
+		err = encodeHistory(w, c.runName, best, recs, c.since, more)
 	}
 	if err == nil {
 		err = w.Close()
@@ -231,6 +280,9 @@ func (c *client) writeFailed(err error) {
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		c.opts.Log.Printf("server: client %s cannot keep up (a write took over %v); disconnected", c.addr, c.opts.WriteWait)
+		if c.hub != nil {
+			c.hub.noteDropped()
+		}
 		c.stop(closeTooSlow, "too slow: write timeout")
 		return
 	}

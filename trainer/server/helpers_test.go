@@ -165,3 +165,79 @@ func get(t testing.TB, s *Server, path, host string) (*http.Response, []byte) {
 	}
 	return resp, body
 }
+
+// page reads what a page (?batch=1) receives, History frames and text
+// frames alike, and counts how often it saw each seq.
+type page struct {
+	seen     map[int64]int
+	last     int64 // the last seq covered
+	frames   int   // History frames read
+	texts    int   // text frames read
+	maxFrame int   // the largest History frame, bytes
+}
+
+func newPage() *page { return &page{seen: map[int64]int{}} }
+
+// readUntil reads frames until the page has covered seq last.
+func (p *page) readUntil(conn *websocket.Conn, last int64) error {
+	for p.last < last {
+		conn.SetReadDeadline(time.Now().Add(readGuard))
+		typ, data, err := conn.ReadMessage()
+		if err != nil {
+			return fmt.Errorf("after seq %d: %w", p.last, err)
+		}
+		if err := p.apply(typ, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply counts the seqs of one frame.
+func (p *page) apply(typ int, data []byte) error {
+	if typ == websocket.BinaryMessage {
+		var h metrics.History
+		if err := h.UnmarshalBinary(data); err != nil {
+			return err
+		}
+		p.frames++
+		p.maxFrame = max(p.maxFrame, len(data))
+		for _, m := range h.Messages {
+			p.seen[metrics.Seq(m)]++
+		}
+		for _, seq := range h.Steps.Seq {
+			p.seen[seq]++
+		}
+		for _, d := range h.Deferred {
+			p.seen[d.Seq]++
+		}
+		p.last = max(p.last, h.Seq)
+		return nil
+	}
+	m, err := metrics.Decode(data)
+	if err != nil {
+		return err
+	}
+	p.texts++
+	p.seen[metrics.Seq(m)]++
+	p.last = max(p.last, metrics.Seq(m))
+	return nil
+}
+
+// once reports the first seq of first..last not seen exactly once (0:
+// none) and how often it was seen.
+func (p *page) once(first, last int64) (int64, int) {
+	for seq := first; seq <= last; seq++ {
+		if p.seen[seq] != 1 {
+			return seq, p.seen[seq]
+		}
+	}
+	if len(p.seen) != int(last-first+1) {
+		for seq := range p.seen {
+			if seq < first || seq > last {
+				return seq, p.seen[seq]
+			}
+		}
+	}
+	return 0, 0
+}

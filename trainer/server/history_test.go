@@ -67,8 +67,8 @@ func readHistory(t *testing.T, conn *websocket.Conn) []metrics.History {
 // With ?batch=1 the backlog after since arrives as History frames that
 // together hold each message exactly once: the messages as their lines,
 // the steps' fields in rows, the misclassified messages by reference
-// (served by /api/runs/NAME/messages/SEQ). Then the live messages follow
-// one text frame each.
+// (served by /api/runs/NAME/messages/SEQ). Then a single live message
+// follows as a text frame.
 func TestHistoryFrames(t *testing.T) {
 	const n = 400
 	hub := NewHub(quiet())
@@ -158,7 +158,8 @@ func sameJSON(t *testing.T, m metrics.Message, line []byte) bool {
 }
 
 // A page on an empty run gets an empty History frame first, naming the
-// run, then the live messages.
+// run, then the live messages (those that arrive together in one History
+// frame).
 func TestHistoryFrameEmpty(t *testing.T) {
 	hub := NewHub(quiet())
 	s := start(t, hub, Options{RunName: "first"})
@@ -168,8 +169,12 @@ func TestHistoryFrameEmpty(t *testing.T) {
 		t.Fatalf("frames %+v", frames)
 	}
 	emitRange(hub, 1, 3, 0)
-	if _, err := readUntil(c, 1, 3); err != nil {
+	p := newPage()
+	if err := p.readUntil(c, 3); err != nil {
 		t.Fatal(err)
+	}
+	if seq, n := p.once(1, 3); seq != 0 {
+		t.Errorf("seq %d seen %d times", seq, n)
 	}
 }
 
@@ -200,15 +205,17 @@ func TestReconnectWithSinceBatch(t *testing.T) {
 			}
 			last = max(last, h.Seq)
 		}
-		// A few live messages, then the connection drops.
+		// A few live messages (a burst: History frames, or text frames
+		// when the page keeps up), then the connection drops.
 		for i := 0; i < 20 && next <= n; i, next = i+1, next+1 {
 			hub.Emit(mixedMessage(next), nil)
 		}
 		if next-1 > last {
-			if err := readEach(c, last+1, next-1, func(seq int64) { seen[seq]++ }); err != nil {
+			p := &page{seen: seen, last: last}
+			if err := p.readUntil(c, next-1); err != nil {
 				t.Fatal(err)
 			}
-			last = next - 1
+			last = p.last
 		}
 		c.Close()
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/pawnet/pawnet/shared/metrics"
 )
 
@@ -59,10 +61,14 @@ func newRecord(m metrics.Message, seq int64, line []byte) record {
 // the full history, in seq order, so that a client that connects late or
 // reconnects first receives every earlier message (or those after
 // ?since=SEQ) and then the live ones, with no gap and no duplicate. Emit
-// never blocks on a client: each client has a bounded queue, and a client
-// whose queue is full is disconnected. The hub also folds the messages
-// into the run's metrics.RunSummary and keeps the latest message of each
-// epoch, for the run list and the CSV export.
+// never blocks on a client and queues nothing per client: each client
+// keeps its place in the shared history and is woken when it grows, so a
+// burst of messages costs a client no memory and never drops it; a page
+// (batch=1) gets the messages that arrived since its last frame together,
+// as History frames. A client is dropped only when one write to it takes
+// longer than Options.WriteWait. The hub also folds the messages into the
+// run's metrics.RunSummary and keeps the latest message of each epoch, for
+// the run list and the CSV export.
 //
 // A hub holds one run: sequence numbers must increase (see Emit).
 type Hub struct {
@@ -72,9 +78,14 @@ type Hub struct {
 	history []record
 	subs    map[*client]struct{}
 	closed  bool
-	dropped int64
-	summary metrics.RunSummary
-	epochs  map[int]*metrics.Epoch // the latest message of each epoch
+	// After Close, the clients get the history up to closedAt, then a
+	// close frame with closeCode and closeText.
+	closedAt  int
+	closeCode int
+	closeText string
+	dropped   int64
+	summary   metrics.RunSummary
+	epochs    map[int]*metrics.Epoch // the latest message of each epoch
 }
 
 // NewHub returns an empty hub that logs to logger (nil: the standard
@@ -93,8 +104,8 @@ func NewHub(logger *log.Logger) *Hub {
 // modifies it. With a nil line the hub encodes m itself, and an unstamped
 // message (seq 0) is first stamped with the next sequence number and the
 // current time. A message whose seq is not above the last one recorded is
-// a duplicate or out of order: it is logged and dropped. Emit never waits
-// for a client.
+// a duplicate or out of order, and a line over MaxLineBytes too long: each
+// is logged and dropped. Emit never waits for a client.
 func (h *Hub) Emit(m metrics.Message, line []byte) {
 	seq := metrics.Seq(m)
 	var err error
@@ -117,20 +128,25 @@ func (h *Hub) Emit(m metrics.Message, line []byte) {
 		h.log.Printf("hub: encode %s %d: %v", m.MessageType(), seq, err)
 		return
 	}
-	slow, dup := h.appendLocked(m, newRecord(m, seq, line))
+	if len(line) > MaxLineBytes {
+		h.mu.Unlock()
+		h.log.Printf("hub: %s %d is %s (MaxLineBytes); dropped", m.MessageType(), seq, tooLong(int64(len(line))))
+		return
+	}
+	dup := h.appendLocked(m, newRecord(m, seq, line))
 	last := h.lastSeqLocked()
 	h.mu.Unlock()
 	if dup {
 		h.log.Printf("hub: %s with seq %d is not after the last seq %d; dropped", m.MessageType(), seq, last)
 	}
-	h.logSlow(slow)
 }
 
 // LoadHistory appends the messages of a metrics.jsonl file to the history,
 // as if they had been emitted: so that a resumed run's dashboard shows the
 // earlier epochs. A partial last line (left by a killed process) is
 // skipped, and so are lines that do not decode as messages of this schema
-// version and lines whose seq is not above the last one recorded. It
+// version, lines over MaxLineBytes and lines whose seq is not above the
+// last one recorded. It
 // returns the number of messages added; a missing file is an error that
 // satisfies errors.Is(err, fs.ErrNotExist).
 func (h *Hub) LoadHistory(path string) (int, error) {
@@ -144,7 +160,7 @@ func (h *Hub) LoadHistory(path string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	if r.partial {
+	if r.tail.partial() {
 		skipped.add(r.lines+1, "cut short")
 	}
 	if skipped.n > 0 {
@@ -155,10 +171,10 @@ func (h *Hub) LoadHistory(path string) (int, error) {
 
 // readResult is what appendLines read.
 type readResult struct {
-	added   int   // messages appended
-	lines   int   // complete non-blank lines read
-	end     int64 // offset just after the last complete line
-	partial bool  // a partial line follows end
+	added int      // messages appended
+	lines int      // complete non-blank lines read
+	end   int64    // offset just after the last complete line
+	tail  lineTail // what follows end
 }
 
 // lineIssues counts the lines of a metrics.jsonl that were skipped and
@@ -177,7 +193,7 @@ func (li *lineIssues) add(line int, why string) {
 
 // appendLines appends the messages of a metrics.jsonl stream whose first
 // non-blank line is number lineBase+1, recording the lines it skips in
-// skipped.
+// skipped. It holds at most MaxLineBytes of a line (see readLines).
 func (h *Hub) appendLines(r io.Reader, lineBase int, skipped *lineIssues) (readResult, error) {
 	type decoded struct {
 		m    metrics.Message
@@ -187,9 +203,13 @@ func (h *Hub) appendLines(r io.Reader, lineBase int, skipped *lineIssues) (readR
 	var loaded []decoded
 	var res readResult
 	var err error
-	res.end, res.partial, err = metrics.ReadLines(r, func(hd metrics.Header, ok bool, line []byte) {
-		res.lines++ // line numbers count the non-blank lines (ReadLines skips blank ones)
-		if !ok {
+	res.end, res.tail, err = readLines(r, func(hd metrics.Header, ok bool, line []byte, size int64) {
+		res.lines++ // line numbers count the non-blank lines (readLines skips blank ones)
+		switch {
+		case line == nil:
+			skipped.add(lineBase+res.lines, tooLong(size))
+			return
+		case !ok:
 			skipped.add(lineBase+res.lines, "not a metrics message of schema version "+fmt.Sprint(metrics.MinVersion)+" to "+fmt.Sprint(metrics.Version))
 			return
 		}
@@ -204,27 +224,22 @@ func (h *Hub) appendLines(r io.Reader, lineBase int, skipped *lineIssues) (readR
 		return res, err
 	}
 	h.mu.Lock()
-	var slow []*client
 	for _, d := range loaded {
-		s, dup := h.appendLocked(d.m, d.rec)
-		slow = append(slow, s...)
-		if dup {
+		if h.appendLocked(d.m, d.rec) {
 			skipped.add(d.line, fmt.Sprintf("seq %d is not after %d", d.rec.seq, h.lastSeqLocked()))
 		} else {
 			res.added++
 		}
 	}
 	h.mu.Unlock()
-	h.logSlow(slow)
 	return res, nil
 }
 
-// appendLocked records r (the record of m) and queues it for every
-// client. It returns the clients dropped because their queue was full,
-// and whether r was refused as a duplicate.
-func (h *Hub) appendLocked(m metrics.Message, r record) (slow []*client, dup bool) {
+// appendLocked records r (the record of m) and wakes every client. It
+// reports whether r was refused as a duplicate.
+func (h *Hub) appendLocked(m metrics.Message, r record) (dup bool) {
 	if r.seq <= h.lastSeqLocked() {
-		return nil, true
+		return true
 	}
 	h.history = append(h.history, r)
 	h.summary.Apply(m)
@@ -232,22 +247,9 @@ func (h *Hub) appendLocked(m metrics.Message, r record) (slow []*client, dup boo
 		h.epochs[e.Epoch] = e
 	}
 	for c := range h.subs {
-		select {
-		case c.queue <- r.entry:
-		default:
-			delete(h.subs, c)
-			h.dropped++
-			c.stop(closeTooSlow, "too slow: send queue full")
-			slow = append(slow, c)
-		}
+		c.notify()
 	}
-	return slow, false
-}
-
-func (h *Hub) logSlow(slow []*client) {
-	for _, c := range slow {
-		h.log.Printf("hub: client %s cannot keep up (%d messages queued); disconnected", c.addr, cap(c.queue))
-	}
+	return false
 }
 
 func (h *Hub) lastSeqLocked() int64 {
@@ -260,38 +262,78 @@ func (h *Hub) lastSeqLocked() int64 {
 // errHubClosed is returned by subscribe after Close.
 var errHubClosed = errors.New("hub closed")
 
-// subscribe registers c and returns the history after since, under one
-// lock: every later message goes to c's queue, so the backlog and the
-// queue together hold each message once, in order.
-func (h *Hub) subscribe(c *client, since int64) ([]record, error) {
+// subscribe registers c, places it at the first message after since and
+// returns the number of messages it has to catch up on. Every later
+// message wakes it (see client.notify).
+func (h *Hub) subscribe(c *client, since int64) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, errHubClosed
+		return 0, errHubClosed
 	}
-	i := sort.Search(len(h.history), func(i int) bool { return h.history[i].seq > since })
+	c.next = sort.Search(len(h.history), func(i int) bool { return h.history[i].seq > since })
 	h.subs[c] = struct{}{}
-	// A full slice expression: a later append never writes inside it.
-	return h.history[i:len(h.history):len(h.history)], nil
+	return len(h.history) - c.next, nil
 }
 
-// unsubscribe removes c (a no-op when it was dropped already).
+// pending returns the messages from index next of the history on (a full
+// slice expression: a later append never writes inside it) and the run's
+// best epoch. After Close it returns those up to where the history stood
+// then, and when none is left, end reports it with the close frame's code
+// and text.
+func (h *Hub) pending(next int) (recs []record, best int, end *closeFrame) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	last := len(h.history)
+	if h.closed {
+		last = h.closedAt
+	}
+	if next >= last {
+		if h.closed {
+			return nil, 0, &closeFrame{h.closeCode, h.closeText}
+		}
+		return nil, 0, nil
+	}
+	return h.history[next:last:last], h.summary.BestEpoch, nil
+}
+
+// closeFrame is the close frame a client gets once it has the history a
+// closed hub leaves it.
+type closeFrame struct {
+	code int
+	text string
+}
+
+// unsubscribe removes c (a no-op when it is gone already).
 func (h *Hub) unsubscribe(c *client) {
 	h.mu.Lock()
 	delete(h.subs, c)
 	h.mu.Unlock()
 }
 
+// noteDropped counts a client disconnected because it could not keep up.
+func (h *Hub) noteDropped() {
+	h.mu.Lock()
+	h.dropped++
+	h.mu.Unlock()
+}
+
 // Close disconnects every client with a normal close frame once it has
-// been sent what is already queued, and refuses new clients. The history
-// stays, and Emit keeps recording.
-func (h *Hub) Close() {
+// been sent the history recorded so far, and refuses new clients. The
+// history stays, and Emit keeps recording.
+func (h *Hub) Close() { h.closeWith(websocket.CloseNormalClosure, "server shutting down") }
+
+// closeWith is Close with the close frame's code and text.
+func (h *Hub) closeWith(code int, text string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.closed = true
+	if h.closed {
+		return
+	}
+	h.closed, h.closedAt, h.closeCode, h.closeText = true, len(h.history), code, text
 	for c := range h.subs {
 		delete(h.subs, c)
-		close(c.queue) // only Emit sends, under this lock, and only to subs
+		c.notify()
 	}
 }
 
@@ -355,7 +397,7 @@ func (h *Hub) Clients() int {
 }
 
 // Dropped is the number of clients disconnected so far because they could
-// not keep up.
+// not keep up (a write took longer than Options.WriteWait).
 func (h *Hub) Dropped() int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()

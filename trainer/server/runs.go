@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
@@ -27,12 +29,19 @@ type run struct {
 	// runSet.mu.
 	offset  int64      // just after the last complete line read
 	lines   int        // non-blank complete lines read
-	skipped lineIssues // lines that did not decode or were out of order
-	partial int64      // bytes of a partial last line (0: none)
-	missing bool       // no metrics.jsonl
-	empty   bool       // an empty metrics.jsonl
-	shrank  bool       // the file got shorter than what was read
-	written time.Time  // the file's modification time
+	skipped lineIssues // lines that did not decode, too long or out of order
+	// tail is what follows offset: bytes with no newline, scanned once;
+	// a growing file is read from its end on.
+	tail     lineTail
+	missing  bool      // no metrics.jsonl
+	notFile  string    // what metrics.jsonl is when not a regular file ("a directory")
+	problem  string    // why metrics.jsonl cannot be read (logged once)
+	empty    bool      // an empty metrics.jsonl
+	shrank   bool      // the file got shorter than what was read
+	written  time.Time // the file's modification time
+	bytesIn  int64     // bytes read from metrics.jsonl so far
+	scanned  int       // times it was looked at
+	notified string    // the last problem logged (so each is logged once)
 }
 
 // weights is the run's exported weights file.
@@ -63,6 +72,10 @@ func (r *run) warning() string {
 	switch {
 	case r.missing:
 		return "no " + rundir.MetricsFile
+	case r.notFile != "":
+		return rundir.MetricsFile + " is " + r.notFile + ", not a file"
+	case r.problem != "":
+		return "cannot read " + rundir.MetricsFile + ": " + r.problem
 	case r.empty:
 		return rundir.MetricsFile + " is empty"
 	case r.shrank:
@@ -71,8 +84,8 @@ func (r *run) warning() string {
 	if r.skipped.n > 0 {
 		w = join(w, fmt.Sprintf("%d unreadable line%s skipped (%s)", r.skipped.n, plural(r.skipped.n), r.skipped.first))
 	}
-	if r.partial > 0 {
-		w = join(w, fmt.Sprintf("the last line is cut short (%d bytes)", r.partial))
+	if r.tail.partial() {
+		w = join(w, fmt.Sprintf("the last line is cut short (%d bytes)", r.tail.n))
 	}
 	return w
 }
@@ -93,16 +106,18 @@ func plural(n int) string {
 
 // runSet is the runs a Server shows: the live run, if any, and every run
 // folder under Options.RunsDir, rescanned every ScanInterval so that new
-// runs appear and runs written by another process are followed as their
-// metrics.jsonl grows.
+// runs appear, deleted ones leave, and runs written by another process are
+// followed as their metrics.jsonl grows.
 type runSet struct {
 	opts *Options
 	live string // the live run's name ("" when none)
 
-	mu   sync.Mutex
-	runs map[string]*run
-	stop chan struct{}
-	done chan struct{}
+	mu     sync.Mutex
+	runs   map[string]*run
+	scans  int    // rescans done
+	dirErr string // the runs folder's last read error (logged once)
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 func newRunSet(opts *Options, live *Hub) *runSet {
@@ -156,97 +171,182 @@ func (rs *runSet) close() {
 	}
 }
 
-// scan adds the run folders that appeared and reads what was appended to
-// the metrics.jsonl of each file-backed run. A run folder is a folder of
-// RunsDir with a metrics.jsonl or a run.json.
+// scan adds the run folders that appeared, removes those that are gone
+// (their clients get a close frame), and reads what was appended to the
+// metrics.jsonl of each file-backed run. A run folder is a folder of
+// RunsDir (not a symlink) with a metrics.jsonl or a run.json.
 func (rs *runSet) scan() {
 	entries, err := os.ReadDir(rs.opts.RunsDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		rs.opts.Log.Printf("server: runs folder: %v", err)
+		// Keep the runs: the folder may be readable again at the next scan.
+		rs.mu.Lock()
+		first := rs.dirErr != err.Error()
+		rs.dirErr = err.Error()
+		rs.scans++
+		rs.mu.Unlock()
+		if first {
+			rs.opts.Log.Printf("server: runs folder: %v", err)
+		}
+		return
 	}
+	present := map[string]bool{}
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() || (rs.opts.OnlyRun != "" && name != rs.opts.OnlyRun) {
-			continue
-		}
-		rs.mu.Lock()
-		_, known := rs.runs[name]
-		rs.mu.Unlock()
-		if known {
+		if !e.IsDir() || (rs.opts.OnlyRun != "" && name != rs.opts.OnlyRun) || name == rs.live {
 			continue
 		}
 		dir := filepath.Join(rs.opts.RunsDir, name)
 		if !exists(filepath.Join(dir, rundir.MetricsFile)) && !exists(filepath.Join(dir, rundir.ConfigFile)) {
 			continue
 		}
+		present[name] = true
 		rs.mu.Lock()
-		rs.runs[name] = &run{name: name, dir: dir, hub: NewHub(rs.opts.Log)}
+		if _, known := rs.runs[name]; !known {
+			rs.runs[name] = &run{name: name, dir: dir, hub: NewHub(rs.opts.Log)}
+		}
 		rs.mu.Unlock()
 	}
 	rs.mu.Lock()
-	var files []*run
-	for _, r := range rs.runs {
-		if !r.live {
+	rs.dirErr = ""
+	var files, gone []*run
+	for name, r := range rs.runs {
+		switch {
+		case r.live:
+		case present[name]:
 			files = append(files, r)
+		default:
+			delete(rs.runs, name)
+			gone = append(gone, r)
 		}
 	}
 	rs.mu.Unlock()
+	for _, r := range gone {
+		rs.opts.Log.Printf("server: run %q is gone from %s; removed from the list", r.name, rs.opts.RunsDir)
+		r.hub.closeWith(websocket.CloseGoingAway, "run deleted")
+	}
 	for _, r := range files {
 		rs.follow(r)
 	}
+	rs.mu.Lock()
+	rs.scans++
+	rs.mu.Unlock()
 }
 
+// exists reports whether path names something (a file or not: follow
+// tells apart what is not a file).
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
 
+// fileKind says what a file that is not a regular file is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return "not a regular file"
+	}
+}
+
 // follow reads the complete lines appended to r's metrics.jsonl since the
-// last call into its hub, which streams them to r's clients.
+// last call into its hub, which streams them to r's clients. Each byte is
+// read once, but a line's when it completes (up to MaxLineBytes more); a
+// metrics.jsonl that is not a regular file, or that cannot be read, is
+// reported in the run's warning and logged once.
 func (rs *runSet) follow(r *run) {
 	path := filepath.Join(r.dir, rundir.MetricsFile)
-	f, err := os.Open(path)
-	if err != nil {
-		missing := errors.Is(err, fs.ErrNotExist)
-		rs.mu.Lock()
-		r.missing = missing
+	rs.mu.Lock()
+	r.scanned++
+	rs.mu.Unlock()
+	// Stat before opening: opening a named pipe would wait for a writer.
+	st, err := os.Stat(path)
+	var f *os.File
+	if err == nil && st.Mode().IsRegular() {
+		if f, err = os.Open(path); err == nil {
+			defer f.Close()
+			st, err = f.Stat()
+		}
+	}
+	missing := errors.Is(err, fs.ErrNotExist)
+	rs.mu.Lock()
+	r.missing, r.notFile, r.problem = missing, "", ""
+	switch {
+	case missing:
+	case err != nil:
+		r.problem = err.Error()
+	case !st.Mode().IsRegular():
+		r.notFile = fileKind(st.Mode())
+	}
+	note := ""
+	if w := r.notFile + r.problem; w != "" && w != r.notified {
+		note = r.warning()
+	}
+	r.notified = r.notFile + r.problem
+	if note != "" || missing || err != nil || r.notFile != "" {
 		rs.mu.Unlock()
-		if !missing {
-			rs.opts.Log.Printf("server: %v", err)
+		if note != "" {
+			rs.opts.Log.Printf("server: run %q: %s", r.name, note)
 		}
 		return
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		rs.opts.Log.Printf("server: %v", err)
-		return
-	}
-	rs.mu.Lock()
-	r.missing, r.empty, r.written = false, st.Size() == 0, st.ModTime()
-	offset, lines := r.offset, r.lines
-	if st.Size() < offset {
+	size := st.Size()
+	r.empty, r.written = size == 0, st.ModTime()
+	offset, lines, tail := r.offset, r.lines, r.tail
+	switch {
+	case size < offset:
 		r.shrank = true
+	case size < offset+tail.n:
+		tail = lineTail{} // the cut-short line was cut off (a resumed writer does): read it again
 	}
-	changed := st.Size() > offset+r.partial
 	rs.mu.Unlock()
-	if !changed {
-		return
+	if size < offset || size == offset+tail.n {
+		return // nothing new
 	}
+	in := &countingReaderAt{r: f}
 	var skipped lineIssues
-	res, err := r.hub.appendLines(io.NewSectionReader(f, offset, st.Size()-offset), lines, &skipped)
+	from := offset
+	if tail.n > 0 {
+		// [offset, offset+tail.n) holds no newline: look for one in the
+		// appended bytes only.
+		nl, blank, err := findNewline(in, offset+tail.n, size)
+		if err != nil {
+			rs.opts.Log.Printf("server: %s: %v", path, err)
+			return
+		}
+		if nl < 0 {
+			rs.mu.Lock()
+			r.tail = lineTail{n: size - offset, blank: tail.blank && blank}
+			r.bytesIn += in.n
+			rs.mu.Unlock()
+			return
+		}
+		if n := nl - offset; n > MaxLineBytes {
+			// Skipped without reading it.
+			if !(tail.blank && blank) {
+				lines++
+				skipped.add(lines, tooLong(n))
+			}
+			from = nl + 1
+		}
+	}
+	res, err := r.hub.appendLines(io.NewSectionReader(in, from, size-from), lines, &skipped)
 	if err != nil {
 		rs.opts.Log.Printf("server: %s: %v", path, err)
 		return
 	}
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	r.offset += res.end
-	r.lines += res.lines
-	r.partial = 0
-	if res.partial {
-		r.partial = st.Size() - r.offset
-	}
+	r.bytesIn += in.n
+	r.offset = from + res.end
+	r.lines = lines + res.lines
+	r.tail = res.tail
 	if skipped.n > 0 {
 		if r.skipped.n == 0 {
 			r.skipped.first = skipped.first

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,14 +36,15 @@ const DefaultAddr = "127.0.0.1:8080"
 
 // Defaults of the Options tuning fields.
 const (
-	DefaultQueueLen     = 1024
-	DefaultReadLimit    = 4 << 10
-	DefaultPingInterval = 20 * time.Second
-	DefaultPongWait     = 45 * time.Second
-	DefaultWriteWait    = 10 * time.Second
-	DefaultScanInterval = time.Second
-	DefaultStaleAfter   = 5 * time.Minute
-	DefaultRunName      = "live"
+	DefaultReadLimit         = 4 << 10
+	DefaultPingInterval      = 20 * time.Second
+	DefaultPongWait          = 45 * time.Second
+	DefaultWriteWait         = 10 * time.Second
+	DefaultScanInterval      = time.Second
+	DefaultStaleAfter        = 5 * time.Minute
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultRunName           = "live"
 )
 
 // closeTooSlow is the close code sent to a client that could not keep up
@@ -56,7 +58,9 @@ type Options struct {
 	Addr string
 	// StaticDir is served at / (index.html, the .wasm files,
 	// wasm_exec.js). It is looked up per request: a missing folder gives
-	// a short help page at / and 404 elsewhere.
+	// a short help page at / and 404 elsewhere. Only files inside it are
+	// served: a folder without an index.html and a path through a symlink
+	// that leads out of it are 404 (no listings).
 	StaticDir string
 	// RunsDir, when set, adds every run folder under it (a folder with a
 	// metrics.jsonl or a run.json) to the runs served. It is rescanned
@@ -87,12 +91,20 @@ type Options struct {
 	// logger).
 	Log *log.Logger
 
-	QueueLen     int           // messages queued per client before it is dropped (default 1024)
 	ReadLimit    int64         // largest client-to-server message, bytes (default 4 KiB)
 	PingInterval time.Duration // between pings (default 20 s)
 	PongWait     time.Duration // a client silent this long is dropped (default 45 s)
-	WriteWait    time.Duration // deadline of one write (default 10 s)
+	// WriteWait is the deadline of one write to a WebSocket client: a
+	// client that takes longer to take a frame is dropped as too slow
+	// (default 10 s). It is the only limit on a client's backlog, which
+	// costs the server no memory of its own (see Hub).
+	WriteWait    time.Duration
 	ScanInterval time.Duration // between rescans of RunsDir (default 1 s)
+	// ReadHeaderTimeout bounds the reading of a request's headers, and
+	// IdleTimeout how long a keep-alive HTTP connection waits for its
+	// next request (defaults 10 s and 2 min); WebSockets are not affected.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
 	// StaleAfter: a run read from its files that has not ended and whose
 	// metrics.jsonl has not grown for this long is shown as interrupted
 	// (default 5 min).
@@ -105,9 +117,6 @@ func (o *Options) defaults() {
 	}
 	if o.Log == nil {
 		o.Log = log.Default()
-	}
-	if o.QueueLen <= 0 {
-		o.QueueLen = DefaultQueueLen
 	}
 	if o.ReadLimit <= 0 {
 		o.ReadLimit = DefaultReadLimit
@@ -126,6 +135,12 @@ func (o *Options) defaults() {
 	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = DefaultStaleAfter
+	}
+	if o.ReadHeaderTimeout <= 0 {
+		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
 	}
 	if o.RunName == "" {
 		o.RunName = DefaultRunName
@@ -175,7 +190,8 @@ func Start(hub *Hub, opts Options) (*Server, error) {
 	mux.HandleFunc("GET /", s.serveStatic)
 	s.http = &http.Server{
 		Handler:           s.checkHost(mux),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		IdleTimeout:       opts.IdleTimeout,
 		ErrorLog:          opts.Log,
 	}
 	if !s.loopback {
@@ -422,21 +438,63 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, path, ctype, 
 }
 
 // serveStatic serves StaticDir, or a short help page at / when it has no
-// index.html.
+// index.html. It opens the folder as an os.Root, so that no path, through
+// ".." or a symlink, leads out of it; a folder is served as its
+// index.html, never as a listing.
 func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	var root *os.Root
+	if s.opts.StaticDir != "" {
+		root, _ = os.OpenRoot(s.opts.StaticDir)
+	}
+	if root != nil {
+		defer root.Close()
+	}
 	if r.URL.Path == "/" {
-		if _, err := os.Stat(filepath.Join(s.opts.StaticDir, "index.html")); s.opts.StaticDir == "" || err != nil {
+		if root == nil || !isFile(root, "index.html") {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			fmt.Fprintf(w, "pawnet dashboard server\n\nNo index.html in the static folder %q: build the dashboard into it.\n"+
 				"The run list is /api/runs; a run's metrics stream is the WebSocket /ws (?run=NAME&since=SEQ&batch=1), its files /api/runs/NAME/{metrics.jsonl,epochs.csv,weights,run.json}, one message /api/runs/NAME/messages/SEQ.\n", s.opts.StaticDir)
 			return
 		}
 	}
-	if s.opts.StaticDir == "" {
+	if root == nil {
 		http.NotFound(w, r)
 		return
 	}
-	http.FileServer(http.Dir(s.opts.StaticDir)).ServeHTTP(w, r)
+	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+	if name == "" {
+		name = "."
+	}
+	st, err := root.Stat(name)
+	if err == nil && st.IsDir() {
+		if !isFile(root, path.Join(name, "index.html")) {
+			http.NotFound(w, r)
+			return
+		}
+		if !strings.HasSuffix(r.URL.Path, "/") {
+			// As http.FileServer does: relative links resolve in the folder.
+			http.Redirect(w, r, path.Base(r.URL.Path)+"/", http.StatusMovedPermanently)
+			return
+		}
+		name = path.Join(name, "index.html")
+	}
+	f, err := root.Open(name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	if st, err = f.Stat(); err != nil || !st.Mode().IsRegular() {
+		http.NotFound(w, r)
+		return
+	}
+	http.ServeContent(w, r, path.Base(name), st.ModTime(), f)
+}
+
+// isFile reports whether name is a regular file inside root.
+func isFile(root *os.Root, name string) bool {
+	st, err := root.Stat(name)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // DropConnections closes every WebSocket connection at once, without a
@@ -556,18 +614,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := &client{
 		conn:    conn,
 		opts:    &s.opts,
+		hub:     run.hub,
 		addr:    r.RemoteAddr,
 		runName: run.name,
 		since:   since,
 		batch:   q.batch,
-		best:    run.hub.Summary().BestEpoch,
-		queue:   make(chan entry, s.opts.QueueLen),
+		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
 	backlog, err := run.hub.subscribe(c, since)
 	if err != nil {
 		c.stop(websocket.CloseGoingAway, "server shutting down")
 	}
-	s.opts.Log.Printf("server: client %s connected (since %d, %d messages to replay, run %q)", c.addr, since, len(backlog), run.name)
-	c.run(run.hub, backlog)
+	s.opts.Log.Printf("server: client %s connected (since %d, %d messages to replay, run %q)", c.addr, since, backlog, run.name)
+	c.run(run.hub)
 }

@@ -145,20 +145,21 @@ func TestFiftyConcurrentClients(t *testing.T) {
 }
 
 // A client that connects and never reads does not hold up Emit: it is
-// dropped when its queue fills. The producer's loop is timed with and
-// without it; only the drop is asserted. The producer keeps within 256
-// messages of the reading client (training emits a few messages a second;
-// a tight loop would outrun any client), in both measurements.
+// dropped once a write to it blocks for WriteWait. The producer's loop is
+// timed with and without it; only the drop is asserted. The producer keeps
+// within 256 messages of the reading client (training emits a few
+// messages a second; a tight loop would outrun any client), in both
+// measurements.
 func TestStalledClientDoesNotBlockProducer(t *testing.T) {
-	// 6000 × 2 KiB = 12 MiB: more than the kernel's socket buffers
-	// (tcp_wmem max 4 MiB here; a non-reading receiver's window stays
-	// small) plus the 1024-message queue can absorb.
+	// 6000 × 2 KiB = 12 MiB: more than the kernel's socket buffers can
+	// absorb (tcp_wmem max 4 MiB here; a non-reading receiver's window
+	// stays small), so a write to the stalled client blocks.
 	const n, pad, window = 6000, 2048, 256
 	type timing struct{ loop, emit time.Duration } // the whole loop; inside Emit only
-	measure := func(t *testing.T, stall bool) (timing, *Hub, *websocket.Conn, string) {
+	measure := func(t *testing.T, stall bool) (timing, *Hub, *websocket.Conn, *logBuffer) {
 		logs := &logBuffer{}
 		hub := NewHub(log.New(logs, "", 0))
-		s := start(t, hub, Options{Log: log.New(logs, "", 0)})
+		s := start(t, hub, Options{Log: log.New(logs, "", 0), WriteWait: 2 * time.Second})
 		reader := dial(t, s, "")
 		var seen atomic.Int64
 		got := make(chan error, 1)
@@ -187,17 +188,18 @@ func TestStalledClientDoesNotBlockProducer(t *testing.T) {
 		if err := <-got; err != nil {
 			t.Fatalf("reading client: %v", err)
 		}
-		return d, hub, stalled, logs.String()
+		return d, hub, stalled, logs
 	}
 	base, _, _, _ := measure(t, false)
 	with, hub, stalled, logs := measure(t, true)
 	t.Logf("producer, %d messages of %d bytes: loop %v without a stalled client, %v with one (ratio %.2f); inside Emit %v and %v (ratio %.2f)",
 		n, pad, base.loop, with.loop, float64(with.loop)/float64(base.loop), base.emit, with.emit, float64(with.emit)/float64(base.emit))
 
+	waitFor(t, "the stalled client to be dropped", func() bool { return hub.Dropped() >= 1 })
 	if d := hub.Dropped(); d != 1 {
 		t.Errorf("dropped %d clients, want 1 (the stalled one)", d)
 	}
-	if !strings.Contains(logs, "cannot keep up") {
+	if !strings.Contains(logs.String(), "cannot keep up") {
 		t.Errorf("no log line about the slow client; log:\n%s", logs)
 	}
 	// The stalled client now reads: what the kernel buffered, then the end
@@ -220,9 +222,7 @@ func TestStalledClientDoesNotBlockProducer(t *testing.T) {
 	if read >= n {
 		t.Errorf("the stalled client received all %d messages", n)
 	}
-	if c := hub.Clients(); c != 1 {
-		t.Errorf("%d clients connected, want 1", c)
-	}
+	waitFor(t, "the stalled client to leave", func() bool { return hub.Clients() == 1 })
 }
 
 // The WebSocket is refused (403) to a page of another origin.
