@@ -281,10 +281,26 @@ func (m *Model) Forward(x []float32, n int) ([]float32, error) {
 	return m.forward(x, n, nil)
 }
 
+// Embed returns the penultimate activations of n NHWC images: fc7's output
+// after ReLU, the input of the last layer (classifier.6), n × Config.Dense
+// values row-major. A new head trained on them (shared/teach) replaces
+// exactly that layer.
+func (m *Model) Embed(x []float32, n int) ([]float32, error) {
+	out := make([]float32, n*m.cfg.Dense)
+	_, err := m.forwardEmbed(x, n, nil, out)
+	return out, err
+}
+
 // forward is Forward; with keep (n = 1 only) it also copies the last conv's
 // output (after ReLU, before its pool) and the hidden dense activations
 // into keep, for Grad-CAM.
 func (m *Model) forward(x []float32, n int, keep *activations) ([]float32, error) {
+	return m.forwardEmbed(x, n, keep, nil)
+}
+
+// forwardEmbed is forward; with embed it also copies the n images' fc7
+// activations into embed.
+func (m *Model) forwardEmbed(x []float32, n int, keep *activations, embed []float32) ([]float32, error) {
 	side := m.cfg.InputSize
 	per := side * side * 3
 	if n < 0 || len(x) != n*per {
@@ -333,6 +349,7 @@ func (m *Model) forward(x []float32, n int, keep *activations) ([]float32, error
 		copy(keep.h1, s.h1)
 		copy(keep.h2, s.h2)
 	}
+	copy(embed, s.h2[:n*m.cfg.Dense])
 	return logits, nil
 }
 

@@ -35,6 +35,9 @@ const (
 	// MetaTemperature is the calibration temperature (float64, shortest
 	// round-trip form), present when one was fitted.
 	MetaTemperature = "pawnet.temperature"
+	// MetaTaught describes a last layer taught on a user's photos
+	// (shared/teach), as JSON, verbatim; absent in a training run's export.
+	MetaTaught = "pawnet.taught"
 )
 
 // maxHeaderSize is the largest JSON header Load accepts; it matches the
@@ -71,6 +74,10 @@ type Metadata struct {
 	// logits after training: probabilities are softmax(logits/T) (see
 	// TemperedProbabilities). 0 means none was fitted (T = 1).
 	Temperature float64
+	// Taught is set when the last layer was taught on a user's photos
+	// (shared/teach.Report as JSON, verbatim); empty for a training run's
+	// export.
+	Taught json.RawMessage
 }
 
 // checkMeta validates meta against cfg.
@@ -215,6 +222,9 @@ func encodeHeader(cfg Config, meta Metadata, v Variant, tensors []tensorData) ([
 	}
 	if len(meta.Stats) != 0 {
 		md[MetaStats] = string(meta.Stats)
+	}
+	if len(meta.Taught) != 0 {
+		md[MetaTaught] = string(meta.Taught)
 	}
 	mdJSON, err := json.Marshal(md)
 	if err != nil {
@@ -430,6 +440,12 @@ func decodeMeta(md map[string]string, meta *Metadata) error {
 			return fmt.Errorf("%s is not valid JSON", MetaStats)
 		}
 		meta.Stats = json.RawMessage(s)
+	}
+	if s, ok := md[MetaTaught]; ok {
+		if !json.Valid([]byte(s)) {
+			return fmt.Errorf("%s is not valid JSON", MetaTaught)
+		}
+		meta.Taught = json.RawMessage(s)
 	}
 	if s, ok := md[MetaClasses]; ok {
 		if err := json.Unmarshal([]byte(s), &meta.Classes); err != nil {

@@ -96,37 +96,15 @@ func (c *Classifier) Classify(data []byte, tta bool) (Prediction, error) {
 // be decoded gets its error at its index, and the others are classified.
 func (c *Classifier) ClassifyBatch(photos [][]byte, tta bool) ([]Prediction, []error) {
 	preds := make([]Prediction, len(photos))
-	errs := make([]error, len(photos))
-	per := c.Size * c.Size * 3
 	copies := 1
 	if tta {
 		copies = 2
 	}
-	tensors := make([][]float32, len(photos))
-	parallel(len(photos), func(i int) {
-		x, rs, err := c.tensor(photos[i])
-		if err != nil {
-			errs[i] = err
-			return
-		}
-		preds[i].Resample = rs
-		if tta {
-			x = append(x, preprocess.Mirror(x, c.Size)...)
-		}
-		tensors[i] = x
-	})
-	var x []float32
-	var idx []int
-	for i, t := range tensors {
-		if t != nil {
-			x = append(x, t...)
-			idx = append(idx, i)
-		}
-	}
+	x, idx, errs := c.decode(photos, tta, func(i int, rs preprocess.Resample) { preds[i].Resample = rs })
 	if len(idx) == 0 {
 		return preds, errs
 	}
-	logits, err := c.Model.Forward(x, len(x)/per)
+	logits, err := c.Model.Forward(x, len(idx)*copies)
 	if err != nil {
 		for _, i := range idx {
 			errs[i] = err
@@ -146,6 +124,67 @@ func (c *Classifier) ClassifyBatch(photos [][]byte, tta bool) ([]Prediction, []e
 		preds[i] = Prediction{Probs: probs, Best: best, Label: c.Classes[best], Resample: preds[i].Resample}
 	}
 	return preds, errs
+}
+
+// decode turns the photos into one batch of eval tensors (in parallel on
+// native platforms), each followed by its mirror when mirror is set. idx
+// lists the photos in the batch, in order; a photo that cannot be decoded
+// is left out with its error at its index. resampled, when not nil, is
+// told how each decoded photo was resized.
+func (c *Classifier) decode(photos [][]byte, mirror bool, resampled func(int, preprocess.Resample)) (x []float32, idx []int, errs []error) {
+	errs = make([]error, len(photos))
+	tensors := make([][]float32, len(photos))
+	parallel(len(photos), func(i int) {
+		t, rs, err := c.tensor(photos[i])
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		if resampled != nil {
+			resampled(i, rs)
+		}
+		if mirror {
+			t = append(t, preprocess.Mirror(t, c.Size)...)
+		}
+		tensors[i] = t
+	})
+	n := 0
+	for _, t := range tensors {
+		n += len(t)
+	}
+	x = make([]float32, 0, n)
+	for i, t := range tensors {
+		if t != nil {
+			x = append(x, t...)
+			idx = append(idx, i)
+		}
+	}
+	return x, idx, errs
+}
+
+// Features returns each photo's penultimate activations
+// (alexnet.Model.Embed, the input of the last layer) followed by its
+// horizontal mirror's: 2 × Config.Dense values per photo, for training a
+// new last layer (shared/teach). A photo that cannot be decoded gets its
+// error at its index and a nil row.
+func (c *Classifier) Features(photos [][]byte) ([][]float32, []error) {
+	out := make([][]float32, len(photos))
+	x, idx, errs := c.decode(photos, true, nil)
+	if len(idx) == 0 {
+		return out, errs
+	}
+	emb, err := c.Model.Embed(x, 2*len(idx))
+	if err != nil {
+		for _, i := range idx {
+			errs[i] = err
+		}
+		return out, errs
+	}
+	d := 2 * c.Model.Config().Dense
+	for b, i := range idx {
+		out[i] = emb[b*d : (b+1)*d : (b+1)*d]
+	}
+	return out, errs
 }
 
 // parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines (on js/wasm, one:

@@ -1,0 +1,503 @@
+// Package teach trains a new last layer (classifier.6) on a user's own
+// labelled photos, as Teachable Machine does: the exported network's
+// penultimate activations (classify.Classifier.Features) go into a softmax
+// regression with 2 to MaxClasses classes. It is pure Go, so `pawnet teach`
+// and the browser's worker run the same code and get the same head.
+//
+// The fit is done properly for a handful of photos: the features are
+// standardized, each photo's horizontal mirror is a second example of it,
+// the classes are weighted to count equally, the L2 weight decay is chosen
+// by stratified k-fold cross-validation (a photo and its mirror always in
+// the same fold), and the temperature is fitted on the out-of-fold logits.
+// The result is the base model's weights with classifier.6 replaced, a
+// normal export that every reader loads.
+//
+// The regression is solved in the span of the training examples (the
+// representer theorem holds for an L2 penalty), so a step costs
+// O(classes × examples²) whatever the width of the features: 4096 for the
+// full model.
+package teach
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/metrics"
+)
+
+// MaxClasses is the most classes a head can be taught.
+const MaxClasses = 10
+
+// DefaultLambdas are the L2 weight decays cross-validation chooses from.
+var DefaultLambdas = []float64{1e-3, 1e-2, 1e-1, 1, 10}
+
+// NoCVLambda is the weight decay used when a class has a single photo, so
+// that nothing can be held out.
+const NoCVLambda = 1.0
+
+// Options tune Fit. The zero value is valid.
+type Options struct {
+	Seed uint64 // folds' shuffling
+	// Folds of the cross-validation; 0: min(5, the smallest class's photo
+	// count). Fewer than 2 photos in a class: no cross-validation.
+	Folds   int
+	Lambdas []float64 // nil: DefaultLambdas
+	MaxIter int       // L-BFGS iterations per fit; 0: 200
+	// Progress, when not nil, is told how the fit advances.
+	Progress func(Progress)
+}
+
+// Progress is one step of Fit: Done of Total fits so far, and during the
+// final fit its loss at each iteration.
+type Progress struct {
+	Stage       string // "cross-validation" or "final"
+	Done, Total int
+	Iter        int
+	Loss        float64
+}
+
+// Report describes a taught head; it is stored in the export's metadata
+// (alexnet.MetaTaught).
+type Report struct {
+	Classes []string `json:"classes"`
+	Photos  []int    `json:"photos"` // per class
+	Lambda  float64  `json:"lambda"` // the chosen L2 weight decay
+	// Folds is the number of cross-validation folds; 0 when a class had a
+	// single photo, and then the CV figures are absent.
+	Folds      int     `json:"folds"`
+	CVAccuracy float64 `json:"cv_accuracy,omitempty"`
+	// CVLogLoss is the out-of-fold log loss with the fitted temperature.
+	CVLogLoss   float64 `json:"cv_log_loss,omitempty"`
+	Temperature float64 `json:"temperature"`
+	Seed        uint64  `json:"seed"`
+	// Losses is the final fit's training loss per iteration, for a curve.
+	Losses []float64 `json:"-"`
+}
+
+// Head is a taught last layer.
+type Head struct {
+	// W is [classes, features] row-major and B [classes]: classifier.6's
+	// weight and bias, applied to the raw (unstandardized) features.
+	W, B   []float32
+	Report Report
+}
+
+// Fit teaches a head. features[i] is photo i's penultimate activations
+// followed by its mirror's (classify.Classifier.Features); labels[i] is its
+// class, an index into classes.
+func Fit(features [][]float32, labels []int, classes []string, opt Options) (*Head, error) {
+	k := len(classes)
+	if k < 2 || k > MaxClasses {
+		return nil, fmt.Errorf("teach: %d classes; a head needs 2 to %d", k, MaxClasses)
+	}
+	if len(features) != len(labels) {
+		return nil, fmt.Errorf("teach: %d feature rows for %d labels", len(features), len(labels))
+	}
+	counts := make([]int, k)
+	for i, y := range labels {
+		if y < 0 || y >= k {
+			return nil, fmt.Errorf("teach: photo %d has class %d, not in [0, %d)", i, y, k)
+		}
+		counts[y]++
+	}
+	for c, n := range counts {
+		if n == 0 {
+			return nil, fmt.Errorf("teach: class %q has no photos", classes[c])
+		}
+	}
+	if len(features[0]) == 0 || len(features[0])%2 != 0 {
+		return nil, fmt.Errorf("teach: a photo has %d feature values; want its features and its mirror's", len(features[0]))
+	}
+	d := len(features[0]) / 2
+	for i, f := range features {
+		if len(f) != 2*d {
+			return nil, fmt.Errorf("teach: photo %d has %d feature values, photo 0 has %d", i, len(f), 2*d)
+		}
+	}
+	if opt.Lambdas == nil {
+		opt.Lambdas = DefaultLambdas
+	}
+	if opt.MaxIter == 0 {
+		opt.MaxIter = 200
+	}
+	folds := opt.Folds
+	if folds == 0 {
+		folds = min(5, slices.Min(counts))
+	}
+	folds = min(folds, slices.Min(counts))
+	if folds < 2 {
+		folds = 0
+	}
+	rep := Report{Classes: slices.Clone(classes), Photos: counts, Folds: folds, Seed: opt.Seed, Lambda: NoCVLambda, Temperature: 1}
+	total := folds*len(opt.Lambdas) + 1
+	done := 0
+	progress := func(p Progress) {
+		if opt.Progress != nil {
+			p.Done, p.Total = done, total
+			opt.Progress(p)
+		}
+	}
+
+	if folds > 0 {
+		fold := assignFolds(labels, k, folds, opt.Seed)
+		oof := make([][]float32, len(opt.Lambdas)) // per λ, [photos × k] logits
+		for l := range oof {
+			oof[l] = make([]float32, len(labels)*k)
+		}
+		for f := range folds {
+			var train, test []int
+			for i := range labels {
+				if fold[i] == f {
+					test = append(test, i)
+				} else {
+					train = append(train, i)
+				}
+			}
+			p := newProblem(features, labels, k, train)
+			cross := p.cross(features, test)
+			for l, lambda := range opt.Lambdas {
+				sol, err := p.solve(lambda, opt.MaxIter, nil)
+				if err != nil {
+					return nil, err
+				}
+				logits := sol.scores(cross, len(test))
+				for j, i := range test {
+					copy(oof[l][i*k:(i+1)*k], logits[j*k:(j+1)*k])
+				}
+				done++
+				progress(Progress{Stage: "cross-validation"})
+			}
+		}
+		best, bestLoss := 0, math.Inf(1)
+		for l := range opt.Lambdas {
+			if loss := meanLogLoss(oof[l], labels, k, 1); loss < bestLoss || (loss == bestLoss && opt.Lambdas[l] > opt.Lambdas[best]) {
+				best, bestLoss = l, loss
+			}
+		}
+		rep.Lambda = opt.Lambdas[best]
+		rep.Temperature = metrics.FitTemperature(oof[best], labels, k)
+		rep.CVLogLoss = meanLogLoss(oof[best], labels, k, rep.Temperature)
+		right := 0
+		for i, y := range labels {
+			if alexnet.Argmax(oof[best][i*k:(i+1)*k]) == y {
+				right++
+			}
+		}
+		rep.CVAccuracy = float64(right) / float64(len(labels))
+	}
+
+	all := make([]int, len(labels))
+	for i := range all {
+		all[i] = i
+	}
+	p := newProblem(features, labels, k, all)
+	sol, err := p.solve(rep.Lambda, opt.MaxIter, func(iter int, loss float64) {
+		rep.Losses = append(rep.Losses, loss)
+		progress(Progress{Stage: "final", Iter: iter, Loss: loss})
+	})
+	if err != nil {
+		return nil, err
+	}
+	done++
+	progress(Progress{Stage: "final", Iter: len(rep.Losses), Loss: sol.loss})
+	w, b := p.primal(sol)
+	return &Head{W: w, B: b, Report: rep}, nil
+}
+
+// assignFolds gives each photo a fold: each class's photos shuffled with
+// seed and dealt round-robin, so every fold holds every class.
+func assignFolds(labels []int, k, folds int, seed uint64) []int {
+	rng := rand.New(rand.NewPCG(seed, 0x7eac4))
+	fold := make([]int, len(labels))
+	for c := range k {
+		var idx []int
+		for i, y := range labels {
+			if y == c {
+				idx = append(idx, i)
+			}
+		}
+		rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
+		for j, i := range idx {
+			fold[i] = j % folds
+		}
+	}
+	return fold
+}
+
+// meanLogLoss is the mean negative log-likelihood of softmax(logits/t).
+func meanLogLoss(logits []float32, labels []int, k int, t float64) float64 {
+	sum := 0.0
+	for i, y := range labels {
+		p := alexnet.TemperedProbabilities(logits[i*k:(i+1)*k], t)
+		sum -= math.Log(math.Max(float64(p[y]), 1e-15))
+	}
+	return sum / float64(len(labels))
+}
+
+// problem is one regression: the standardized training rows (each photo
+// and its mirror), their Gram matrix, labels and class weights.
+type problem struct {
+	k, d      int
+	mu, sigma []float64  // standardization of the training rows
+	z         *mat.Dense // rows × d standardized
+	gram      *mat.SymDense
+	y         []int
+	weight    []float64 // per row; Σ = 1
+	rows      int
+}
+
+func newProblem(features [][]float32, labels []int, k int, photos []int) *problem {
+	d := len(features[0]) / 2
+	n := 2 * len(photos)
+	p := &problem{k: k, d: d, rows: n, mu: make([]float64, d), sigma: make([]float64, d), y: make([]int, n), weight: make([]float64, n)}
+	raw := func(r int) []float32 { // row r: photo r/2, plain or mirror
+		f := features[photos[r/2]]
+		return f[(r%2)*d : (r%2+1)*d]
+	}
+	for r := range n {
+		for j, v := range raw(r) {
+			p.mu[j] += float64(v)
+		}
+	}
+	for j := range p.mu {
+		p.mu[j] /= float64(n)
+	}
+	for r := range n {
+		for j, v := range raw(r) {
+			dv := float64(v) - p.mu[j]
+			p.sigma[j] += dv * dv
+		}
+	}
+	for j := range p.sigma {
+		p.sigma[j] = math.Sqrt(p.sigma[j] / float64(n))
+		if p.sigma[j] < 1e-6 {
+			p.sigma[j] = 1 // a constant feature: centered to 0 anyway
+		}
+	}
+	p.z = mat.NewDense(n, d, nil)
+	counts := make([]int, k)
+	for r := range n {
+		row := p.z.RawRowView(r)
+		for j, v := range raw(r) {
+			row[j] = (float64(v) - p.mu[j]) / p.sigma[j]
+		}
+		p.y[r] = labels[photos[r/2]]
+		counts[p.y[r]]++
+	}
+	present := 0
+	for _, c := range counts {
+		if c > 0 {
+			present++
+		}
+	}
+	for r := range n { // each class present weighs the same in total
+		p.weight[r] = 1 / float64(present*counts[p.y[r]])
+	}
+	p.gram = mat.NewSymDense(n, nil)
+	p.gram.SymOuterK(1, p.z)
+	return p
+}
+
+// cross returns Z_train · Z_testᵀ for the plain (not mirrored) rows of the
+// test photos, standardized with the training rows' statistics.
+func (p *problem) cross(features [][]float32, photos []int) *mat.Dense {
+	t := mat.NewDense(len(photos), p.d, nil)
+	for i, ph := range photos {
+		row := t.RawRowView(i)
+		for j, v := range features[ph][:p.d] {
+			row[j] = (float64(v) - p.mu[j]) / p.sigma[j]
+		}
+	}
+	var c mat.Dense
+	c.Mul(p.z, t.T())
+	return &c
+}
+
+// solution is a fit in the span of the training rows: W = α·Z.
+type solution struct {
+	k     int
+	alpha *mat.Dense // k × rows
+	b     []float64
+	loss  float64
+}
+
+// scores returns the [n × k] logits of the columns of cross (Z_train ·
+// Z_testᵀ).
+func (s solution) scores(cross *mat.Dense, n int) []float32 {
+	var sc mat.Dense
+	sc.Mul(s.alpha, cross) // k × n
+	out := make([]float32, n*s.k)
+	for i := range n {
+		for c := range s.k {
+			out[i*s.k+c] = float32(sc.At(c, i) + s.b[c])
+		}
+	}
+	return out
+}
+
+// solve minimizes the class-weighted cross-entropy plus (λ/2)·‖W‖² with
+// L-BFGS from zero. record, when not nil, gets the loss at each iteration.
+func (p *problem) solve(lambda float64, maxIter int, record func(iter int, loss float64)) (solution, error) {
+	k, n := p.k, p.rows
+	nAlpha := k * n
+	eval := func(grad, x []float64) float64 {
+		alpha := mat.NewDense(k, n, x[:nAlpha])
+		b := x[nAlpha:]
+		var ag mat.Dense
+		ag.Mul(alpha, p.gram) // k × n: the training scores less b, and the penalty's gradient
+		loss := 0.0
+		var ds *mat.Dense
+		if grad != nil {
+			ds = mat.NewDense(k, n, nil)
+		}
+		logit := make([]float64, k)
+		for i := range n {
+			m := math.Inf(-1)
+			for c := range k {
+				logit[c] = ag.At(c, i) + b[c]
+				m = math.Max(m, logit[c])
+			}
+			sum := 0.0
+			for c := range k {
+				sum += math.Exp(logit[c] - m)
+			}
+			lse := m + math.Log(sum)
+			loss += p.weight[i] * (lse - logit[p.y[i]])
+			if ds != nil {
+				for c := range k {
+					g := math.Exp(logit[c] - lse)
+					if c == p.y[i] {
+						g--
+					}
+					ds.Set(c, i, p.weight[i]*g)
+				}
+			}
+		}
+		// penalty (λ/2) Σ_c α_c G α_cᵀ
+		pen := 0.0
+		for c := range k {
+			pen += mat.Dot(alpha.RowView(c), ag.RowView(c))
+		}
+		loss += lambda / 2 * pen
+		if grad != nil {
+			// ∂/∂α = (dS + λα)·G, ∂/∂b = Σ_i dS.
+			for i := range grad[nAlpha:] {
+				grad[nAlpha+i] = 0
+			}
+			for c := range k {
+				for i := range n {
+					grad[nAlpha+c] += ds.At(c, i)
+				}
+			}
+			ds.Add(ds, scaled(lambda, alpha))
+			g := mat.NewDense(k, n, grad[:nAlpha])
+			g.Mul(ds, p.gram)
+		}
+		return loss
+	}
+	prob := optimize.Problem{
+		Func: func(x []float64) float64 { return eval(nil, x) },
+		Grad: func(grad, x []float64) { eval(grad, x) },
+	}
+	settings := &optimize.Settings{MajorIterations: maxIter, GradientThreshold: 1e-7}
+	if record != nil {
+		settings.Recorder = recorder(record)
+	}
+	x0 := make([]float64, nAlpha+k)
+	res, err := optimize.Minimize(prob, x0, settings, &optimize.LBFGS{})
+	if err != nil && res == nil {
+		return solution{}, fmt.Errorf("teach: %w", err)
+	}
+	// Stopping at the iteration limit or on a flat line search still
+	// leaves a usable optimum of a convex problem.
+	x := res.X
+	alpha := mat.NewDense(k, n, slices.Clone(x[:nAlpha]))
+	return solution{k: k, alpha: alpha, b: slices.Clone(x[nAlpha:]), loss: res.F}, nil
+}
+
+func scaled(f float64, a *mat.Dense) *mat.Dense {
+	var s mat.Dense
+	s.Scale(f, a)
+	return &s
+}
+
+// primal returns W (in the raw features' units) and b: W = α·Z, then the
+// standardization folded in.
+func (p *problem) primal(s solution) ([]float32, []float32) {
+	var wz mat.Dense
+	wz.Mul(s.alpha, p.z) // k × d
+	w := make([]float32, p.k*p.d)
+	b := make([]float32, p.k)
+	for c := range p.k {
+		shift := s.b[c]
+		for j := range p.d {
+			v := wz.At(c, j) / p.sigma[j]
+			w[c*p.d+j] = float32(v)
+			shift -= v * p.mu[j]
+		}
+		b[c] = float32(shift)
+	}
+	return w, b
+}
+
+// recorder adapts a callback to optimize.Recorder.
+type recorder func(iter int, loss float64)
+
+func (r recorder) Init() error { return nil }
+
+func (r recorder) Record(loc *optimize.Location, op optimize.Operation, st *optimize.Stats) error {
+	if op&optimize.MajorIteration != 0 {
+		r(st.MajorIterations, loc.F)
+	}
+	return nil
+}
+
+// Apply returns base's weights with its last layer replaced by the head:
+// the same architecture with the head's classes, their names and the
+// fitted temperature in the metadata, and the Report as alexnet.MetaTaught.
+// The base's normalization stats are kept. It fails when the head was
+// taught on features of another width (another architecture).
+func (h *Head) Apply(base *alexnet.Model) (alexnet.Config, map[string][]float32, alexnet.Metadata, error) {
+	cfg := base.Config()
+	k := len(h.B)
+	if k < 2 || len(h.W) != k*cfg.Dense {
+		return alexnet.Config{}, nil, alexnet.Metadata{}, fmt.Errorf("teach: the head takes %d features; model %s has %d (it was taught on another architecture)",
+			len(h.W)/max(k, 1), cfg.Name, cfg.Dense)
+	}
+	params := base.Params()
+	last := alexnet.DenseNames[2]
+	params[last+".weight"] = slices.Clone(h.W)
+	params[last+".bias"] = slices.Clone(h.B)
+	cfg.Classes = k
+	meta := base.Metadata()
+	meta.Classes = slices.Clone(h.Report.Classes)
+	meta.Temperature = h.Report.Temperature
+	meta.BestEpoch, meta.ValAcc, meta.ValLogLoss = 0, h.Report.CVAccuracy, h.Report.CVLogLoss
+	taught, err := json.Marshal(h.Report)
+	if err != nil {
+		return alexnet.Config{}, nil, alexnet.Metadata{}, err
+	}
+	meta.Taught = taught
+	return cfg, params, meta, nil
+}
+
+// ErrNoHead reports weights whose last layer was not taught.
+var ErrNoHead = errors.New("teach: these weights have no taught head")
+
+// ReadReport returns the Report of taught weights.
+func ReadReport(meta alexnet.Metadata) (Report, error) {
+	var r Report
+	if len(meta.Taught) == 0 {
+		return r, ErrNoHead
+	}
+	err := json.Unmarshal(meta.Taught, &r)
+	return r, err
+}
