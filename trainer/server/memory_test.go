@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(clientsEnv); spec != "" {
 		os.Exit(runClients(spec))
 	}
+	if spec := os.Getenv(soakEnv); spec != "" {
+		os.Exit(runSoakPages(spec))
+	}
 	os.Exit(m.Run())
 }
 
