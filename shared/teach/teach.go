@@ -19,6 +19,7 @@
 package teach
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -163,11 +164,13 @@ func Fit(features [][]float32, labels []int, classes []string, opt Options) (*He
 			}
 			p := newProblem(features, labels, k, train)
 			cross := p.cross(features, test)
-			for l, lambda := range opt.Lambdas {
-				sol, err := p.solve(lambda, opt.MaxIter, nil)
+			var warm []float64 // each λ starts from the previous one's optimum
+			for _, l := range byStrength(opt.Lambdas) {
+				sol, err := p.solve(opt.Lambdas[l], opt.MaxIter, warm, nil)
 				if err != nil {
 					return nil, err
 				}
+				warm = sol.x
 				logits := sol.scores(cross, len(test))
 				for j, i := range test {
 					copy(oof[l][i*k:(i+1)*k], logits[j*k:(j+1)*k])
@@ -199,7 +202,7 @@ func Fit(features [][]float32, labels []int, classes []string, opt Options) (*He
 		all[i] = i
 	}
 	p := newProblem(features, labels, k, all)
-	sol, err := p.solve(rep.Lambda, opt.MaxIter, func(iter int, loss float64) {
+	sol, err := p.solve(rep.Lambda, opt.MaxIter, nil, func(iter int, loss float64) {
 		rep.Losses = append(rep.Losses, loss)
 		progress(Progress{Stage: "final", Iter: iter, Loss: loss})
 	})
@@ -243,12 +246,16 @@ func meanLogLoss(logits []float32, labels []int, k int, t float64) float64 {
 }
 
 // problem is one regression: the standardized training rows (each photo
-// and its mirror), their Gram matrix, labels and class weights.
+// and its mirror) and, since the L2 optimum lies in their span, their
+// coordinates in an orthonormal basis of that span (from the Gram matrix's
+// eigendecomposition): the regression is solved on those r ≤ rows
+// coordinates, as well conditioned as on the d features but much smaller.
 type problem struct {
 	k, d      int
 	mu, sigma []float64  // standardization of the training rows
 	z         *mat.Dense // rows × d standardized
-	gram      *mat.SymDense
+	coords    *mat.Dense // rows × r: the rows in the basis
+	proj      *mat.Dense // r × rows: Λ^-½·Uᵀ, maps Z·vᵀ to v's coordinates
 	y         []int
 	weight    []float64 // per row; Σ = 1
 	rows      int
@@ -301,13 +308,42 @@ func newProblem(features [][]float32, labels []int, k int, photos []int) *proble
 	for r := range n { // each class present weighs the same in total
 		p.weight[r] = 1 / float64(present*counts[p.y[r]])
 	}
-	p.gram = mat.NewSymDense(n, nil)
-	p.gram.SymOuterK(1, p.z)
+
+	// G = Z·Zᵀ = U·Λ·Uᵀ; the basis Q = Λ^-½·Uᵀ·Z is orthonormal, and the
+	// rows' coordinates in it are U·Λ^½. Directions with a negligible
+	// eigenvalue (duplicate or constant rows) are dropped.
+	gram := mat.NewSymDense(n, nil)
+	gram.SymOuterK(1, p.z)
+	var eig mat.EigenSym
+	if !eig.Factorize(gram, true) {
+		panic("teach: eigendecomposition of the Gram matrix failed")
+	}
+	vals := eig.Values(nil)
+	var u mat.Dense
+	eig.VectorsTo(&u)
+	top := slices.Max(vals)
+	var keep []int
+	for i, v := range vals {
+		if v > 1e-9*top && v > 0 {
+			keep = append(keep, i)
+		}
+	}
+	r := len(keep)
+	p.coords = mat.NewDense(n, max(r, 1), nil)
+	p.proj = mat.NewDense(max(r, 1), n, nil)
+	for c, i := range keep {
+		s := math.Sqrt(vals[i])
+		for row := range n {
+			p.coords.Set(row, c, u.At(row, i)*s)
+			p.proj.Set(c, row, u.At(row, i)/s)
+		}
+	}
 	return p
 }
 
-// cross returns Z_train · Z_testᵀ for the plain (not mirrored) rows of the
-// test photos, standardized with the training rows' statistics.
+// cross returns the coordinates (r × photos) in the basis of the plain
+// (not mirrored) rows of the test photos, standardized with the training
+// rows' statistics.
 func (p *problem) cross(features [][]float32, photos []int) *mat.Dense {
 	t := mat.NewDense(len(photos), p.d, nil)
 	for i, ph := range photos {
@@ -316,24 +352,25 @@ func (p *problem) cross(features [][]float32, photos []int) *mat.Dense {
 			row[j] = (float64(v) - p.mu[j]) / p.sigma[j]
 		}
 	}
-	var c mat.Dense
-	c.Mul(p.z, t.T())
+	var zt, c mat.Dense
+	zt.Mul(p.z, t.T()) // rows × photos
+	c.Mul(p.proj, &zt)
 	return &c
 }
 
-// solution is a fit in the span of the training rows: W = α·Z.
+// solution is a fit in the basis: W = γ·Q.
 type solution struct {
 	k     int
-	alpha *mat.Dense // k × rows
+	gamma *mat.Dense // k × r
 	b     []float64
 	loss  float64
+	x     []float64 // γ then b, to start another fit from
 }
 
-// scores returns the [n × k] logits of the columns of cross (Z_train ·
-// Z_testᵀ).
-func (s solution) scores(cross *mat.Dense, n int) []float32 {
+// scores returns the [n × k] logits of the n columns of coords.
+func (s solution) scores(coords *mat.Dense, n int) []float32 {
 	var sc mat.Dense
-	sc.Mul(s.alpha, cross) // k × n
+	sc.Mul(s.gamma, coords) // k × n
 	out := make([]float32, n*s.k)
 	for i := range n {
 		for c := range s.k {
@@ -343,16 +380,29 @@ func (s solution) scores(cross *mat.Dense, n int) []float32 {
 	return out
 }
 
-// solve minimizes the class-weighted cross-entropy plus (λ/2)·‖W‖² with
-// L-BFGS from zero. record, when not nil, gets the loss at each iteration.
-func (p *problem) solve(lambda float64, maxIter int, record func(iter int, loss float64)) (solution, error) {
+// byStrength returns the indices of lambdas from the strongest decay to
+// the weakest: each fit then starts near its optimum from the one before.
+func byStrength(lambdas []float64) []int {
+	idx := make([]int, len(lambdas))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(lambdas[b], lambdas[a]) })
+	return idx
+}
+
+// solve minimizes the class-weighted cross-entropy plus (λ/2)·‖W‖² (=
+// ‖γ‖², the basis being orthonormal) with L-BFGS from x0 (nil: zero).
+// record, when not nil, gets the loss at each iteration.
+func (p *problem) solve(lambda float64, maxIter int, x0 []float64, record func(iter int, loss float64)) (solution, error) {
 	k, n := p.k, p.rows
-	nAlpha := k * n
+	_, r := p.coords.Dims()
+	nG := k * r
 	eval := func(grad, x []float64) float64 {
-		alpha := mat.NewDense(k, n, x[:nAlpha])
-		b := x[nAlpha:]
-		var ag mat.Dense
-		ag.Mul(alpha, p.gram) // k × n: the training scores less b, and the penalty's gradient
+		gamma := mat.NewDense(k, r, x[:nG])
+		b := x[nG:]
+		var sc mat.Dense
+		sc.Mul(gamma, p.coords.T()) // k × n
 		loss := 0.0
 		var ds *mat.Dense
 		if grad != nil {
@@ -362,7 +412,7 @@ func (p *problem) solve(lambda float64, maxIter int, record func(iter int, loss 
 		for i := range n {
 			m := math.Inf(-1)
 			for c := range k {
-				logit[c] = ag.At(c, i) + b[c]
+				logit[c] = sc.At(c, i) + b[c]
 				m = math.Max(m, logit[c])
 			}
 			sum := 0.0
@@ -381,25 +431,19 @@ func (p *problem) solve(lambda float64, maxIter int, record func(iter int, loss 
 				}
 			}
 		}
-		// penalty (λ/2) Σ_c α_c G α_cᵀ
-		pen := 0.0
-		for c := range k {
-			pen += mat.Dot(alpha.RowView(c), ag.RowView(c))
+		for _, v := range x[:nG] {
+			loss += lambda / 2 * v * v
 		}
-		loss += lambda / 2 * pen
 		if grad != nil {
-			// ∂/∂α = (dS + λα)·G, ∂/∂b = Σ_i dS.
-			for i := range grad[nAlpha:] {
-				grad[nAlpha+i] = 0
+			// ∂/∂γ = dS·coords + λγ, ∂/∂b = Σ_i dS.
+			g := mat.NewDense(k, r, grad[:nG])
+			g.Mul(ds, p.coords)
+			for i, v := range x[:nG] {
+				grad[i] += lambda * v
 			}
 			for c := range k {
-				for i := range n {
-					grad[nAlpha+c] += ds.At(c, i)
-				}
+				grad[nG+c] = mat.Sum(ds.RowView(c))
 			}
-			ds.Add(ds, scaled(lambda, alpha))
-			g := mat.NewDense(k, n, grad[:nAlpha])
-			g.Mul(ds, p.gram)
 		}
 		return loss
 	}
@@ -407,33 +451,29 @@ func (p *problem) solve(lambda float64, maxIter int, record func(iter int, loss 
 		Func: func(x []float64) float64 { return eval(nil, x) },
 		Grad: func(grad, x []float64) { eval(grad, x) },
 	}
-	settings := &optimize.Settings{MajorIterations: maxIter, GradientThreshold: 1e-7}
+	settings := &optimize.Settings{MajorIterations: maxIter, GradientThreshold: 1e-6}
 	if record != nil {
 		settings.Recorder = recorder(record)
 	}
-	x0 := make([]float64, nAlpha+k)
+	if x0 == nil {
+		x0 = make([]float64, nG+k)
+	}
 	res, err := optimize.Minimize(prob, x0, settings, &optimize.LBFGS{})
 	if err != nil && res == nil {
 		return solution{}, fmt.Errorf("teach: %w", err)
 	}
 	// Stopping at the iteration limit or on a flat line search still
 	// leaves a usable optimum of a convex problem.
-	x := res.X
-	alpha := mat.NewDense(k, n, slices.Clone(x[:nAlpha]))
-	return solution{k: k, alpha: alpha, b: slices.Clone(x[nAlpha:]), loss: res.F}, nil
+	x := slices.Clone(res.X)
+	return solution{k: k, gamma: mat.NewDense(k, r, x[:nG]), b: x[nG:], loss: res.F, x: x}, nil
 }
 
-func scaled(f float64, a *mat.Dense) *mat.Dense {
-	var s mat.Dense
-	s.Scale(f, a)
-	return &s
-}
-
-// primal returns W (in the raw features' units) and b: W = α·Z, then the
-// standardization folded in.
+// primal returns W (in the raw features' units) and b: W = γ·Q =
+// γ·Λ^-½·Uᵀ·Z, then the standardization folded in.
 func (p *problem) primal(s solution) ([]float32, []float32) {
-	var wz mat.Dense
-	wz.Mul(s.alpha, p.z) // k × d
+	var gp, wz mat.Dense
+	gp.Mul(s.gamma, p.proj) // k × rows
+	wz.Mul(&gp, p.z)        // k × d
 	w := make([]float32, p.k*p.d)
 	b := make([]float32, p.k)
 	for c := range p.k {

@@ -94,7 +94,7 @@ func TestSolveMatchesPrimal(t *testing.T) {
 	feats, labels := blobs(2, 5, 30, 0.5, 3)
 	all := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	p := newProblem(feats, labels, 2, all)
-	sol, err := p.solve(0.1, 500, nil)
+	sol, err := p.solve(0.1, 500, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
