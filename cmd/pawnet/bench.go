@@ -124,6 +124,7 @@ func inputThroughput(cfg alexnet.Config, dir string, batch, workers int) error {
 	if err != nil {
 		return err
 	}
+	reportSkipped(ds.Skipped)
 	t0 := time.Now()
 	cache, bad := dataset.BuildCache(ds.Items, cfg.InputSize, workers, nil)
 	decode := time.Since(t0).Seconds()

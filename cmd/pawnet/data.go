@@ -63,6 +63,9 @@ func runSeparate(args []string) error {
 	for _, f := range rep.Failures {
 		fmt.Printf("  not moved: %s\n", f)
 	}
+	for _, b := range rep.Skipped {
+		fmt.Printf("  left in place, not a photo file: %s\n", b)
+	}
 	if len(rep.Other) > 0 {
 		fmt.Printf("  %d other entries left alone:", len(rep.Other))
 		for i, o := range rep.Other {
@@ -105,6 +108,7 @@ func runStats(args []string) error {
 	if err != nil {
 		return err
 	}
+	reportSkipped(ds.Skipped)
 	trainIdx, valIdx := dataset.SplitIndices(ds.Items, *seed, *val)
 	train, valItems := dataset.Pick(ds.Items, trainIdx), dataset.Pick(ds.Items, valIdx)
 	fmt.Printf("stats: %d photos in %v; counting the %d of the train split (seed %d, %d held out for validation) at %d×%d\n",
@@ -124,7 +128,7 @@ func runStats(args []string) error {
 		return err
 	}
 	st.Seed, st.ValFraction = *seed, *val
-	st.Photos = dataset.PhotoSizes(train, *workers)
+	st.Photos = dataset.PhotoSizes(dataset.WithoutBad(train, bad), *workers) // the decoded ones
 	data, _ := json.MarshalIndent(st, "", "  ")
 	if err := fsutil.WriteFileAtomic(*out, append(data, '\n')); err != nil {
 		return err
@@ -154,6 +158,18 @@ func reportBad(bad []dataset.BadFile, valItems []dataset.Item) {
 		default:
 			fmt.Printf("  %-5s %s\n", "train", b)
 		}
+	}
+}
+
+// reportSkipped lists the entries of a data folder that were not read
+// (dataset.Dataset.Skipped), each with the reason.
+func reportSkipped(skipped []dataset.BadFile) {
+	if len(skipped) == 0 {
+		return
+	}
+	fmt.Printf("skipped %d entries that cannot be read as photos:\n", len(skipped))
+	for _, b := range skipped {
+		fmt.Printf("  %s\n", b)
 	}
 }
 
@@ -202,6 +218,7 @@ func runPack(args []string) error {
 	if err != nil {
 		return err
 	}
+	reportSkipped(ds.Skipped)
 	t0 := time.Now()
 	built := 0
 	c, bad, path, err := dataset.LoadPack(ds, dataset.PackOptions{Size: *size, Workers: *workers, CacheDir: *cacheDir, Log: os.Stdout,

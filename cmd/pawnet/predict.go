@@ -60,11 +60,14 @@ func runPredict(args []string) error {
 	default:
 		fmt.Fprintf(os.Stderr, "calibration: none (%s has no temperature)\n", *weights)
 	}
-	files, err := predict.Files(fs.Args())
+	files, skipped, err := predict.Files(fs.Args())
 	if err != nil {
 		return err
 	}
-	failed := 0
+	for _, b := range skipped {
+		fmt.Printf("%s\terror: %v\n", b.Path, b.Err)
+	}
+	failed := len(skipped)
 	show := func(r predict.Result, cam string) {
 		if r.Err != nil {
 			failed++
@@ -109,7 +112,7 @@ func runPredict(args []string) error {
 		fmt.Fprintf(os.Stderr, "wrote %d rows to %s\n", n, *csvOut)
 	}
 	if failed > 0 {
-		fmt.Fprintf(os.Stderr, "%d of %d files could not be classified\n", failed, len(files))
+		fmt.Fprintf(os.Stderr, "%d of %d files could not be classified\n", failed, len(files)+len(skipped))
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"sort"
 	"sync"
@@ -77,7 +76,7 @@ func DecodeAll(items []Item, size, workers, maxPixels int, progress func(), fn f
 }
 
 func decodeFile(path string, size, maxPixels int) (*imageio.RGB, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadPhoto(path)
 	if err != nil {
 		return nil, err
 	}

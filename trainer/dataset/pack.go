@@ -73,19 +73,20 @@ var ErrPackStale = errors.New("pack is stale")
 // or a slot whose checksum does not match.
 var ErrPackCorrupt = errors.New("pack is damaged")
 
-// scanEntries stats ds's items into pack entries (without checksums).
+// scanEntries stats ds's items into pack entries (without checksums). An
+// item that cannot be stat'ed now (removed since the scan, say) gets
+// Bytes -1; its decode then fails and records why.
 func scanEntries(ds *Dataset) ([]packEntry, error) {
 	out := make([]packEntry, len(ds.Items))
 	for i, it := range ds.Items {
-		fi, err := os.Stat(it.Path)
-		if err != nil {
-			return nil, err
-		}
 		rel, err := filepath.Rel(ds.Root, it.Path)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = packEntry{Path: filepath.ToSlash(rel), Label: it.Label, Bytes: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+		out[i] = packEntry{Path: filepath.ToSlash(rel), Label: it.Label, Bytes: -1}
+		if fi, err := os.Stat(it.Path); err == nil {
+			out[i].Bytes, out[i].ModTime = fi.Size(), fi.ModTime().UnixNano()
+		}
 	}
 	return out, nil
 }

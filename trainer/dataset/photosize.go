@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"io"
-	"os"
 	"sync"
 
 	"github.com/pawnet/pawnet/shared/imageio"
@@ -48,7 +47,7 @@ func PhotoSizes(items []Item, workers int) *preprocess.PhotoSizes {
 
 // longSide is a photo's longer side from its header, 0 when unreadable.
 func longSide(path string, buf []byte) int {
-	f, err := os.Open(path)
+	f, err := OpenPhoto(path)
 	if err != nil {
 		return 0
 	}

@@ -37,13 +37,20 @@ type Dataset struct {
 	Classes []string // folder names; index = label
 	Items   []Item   // sorted by label, then path
 	Ignored []string // files under the class folders that are not photos
+	// Skipped are the entries that are not read, with the reason (see
+	// FindPhotos): entries with a photo's name that are not regular files
+	// (named pipes, sockets, devices, dangling or looping symlinks),
+	// symlinks to folders, and folders that cannot be listed.
+	Skipped []BadFile
 }
 
 // Scan reads root/<class>/* where each subfolder holding photos is a class.
 // Labels follow the folder names sorted case-insensitively, so both cat/dog
 // and PetImages' Cat/Dog give cat = 0, dog = 1. Files directly in root are
 // ignored; if root still holds Kaggle's unsplit cat.N.jpg files the error
-// says to run `pawnet separate` first.
+// says to run `pawnet separate` first. Only real folders are classes, and
+// only regular files (or symlinks to them) are items: every entry is
+// sorted by FindPhotos, and what is not read is listed in Skipped.
 func Scan(root string) (*Dataset, error) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
@@ -53,10 +60,19 @@ func Scan(root string) (*Dataset, error) {
 	var dirs []string
 	unsplit := 0
 	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			dirs = append(dirs, e.Name())
-		} else if kagglePattern.MatchString(e.Name()) {
+		if e.IsDir() {
+			if !strings.HasPrefix(e.Name(), ".") {
+				dirs = append(dirs, e.Name())
+			}
+			continue
+		}
+		var top Found // what would be read if root were a class folder
+		top.add(filepath.Join(root, e.Name()), e)
+		switch {
+		case len(top.Photos) > 0 && kagglePattern.MatchString(e.Name()):
 			unsplit++
+		case len(top.Skipped) > 0:
+			ds.Skipped = append(ds.Skipped, top.Skipped...)
 		}
 	}
 	sort.Slice(dirs, func(i, j int) bool {
@@ -67,31 +83,20 @@ func Scan(root string) (*Dataset, error) {
 		return dirs[i] < dirs[j]
 	})
 	for _, d := range dirs {
-		var items []Item
-		err := filepath.WalkDir(filepath.Join(root, d), func(p string, e os.DirEntry, err error) error {
-			if err != nil {
-				ds.Ignored = append(ds.Ignored, fmt.Sprintf("%s: %v", p, err))
-				return nil
-			}
-			if e.IsDir() {
-				return nil
-			}
-			if IsImageName(e.Name()) {
-				items = append(items, Item{Path: p, Label: len(ds.Classes)})
-			} else {
-				ds.Ignored = append(ds.Ignored, p)
-			}
-			return nil
-		})
+		found, err := FindPhotos(filepath.Join(root, d))
 		if err != nil {
-			return nil, err
-		}
-		if len(items) == 0 {
+			ds.Skipped = append(ds.Skipped, BadFile{filepath.Join(root, d), err})
 			continue
 		}
-		sort.Slice(items, func(i, j int) bool { return items[i].Path < items[j].Path })
+		ds.Ignored = append(ds.Ignored, found.Ignored...)
+		ds.Skipped = append(ds.Skipped, found.Skipped...)
+		if len(found.Photos) == 0 {
+			continue
+		}
+		for _, p := range found.Photos {
+			ds.Items = append(ds.Items, Item{Path: p, Label: len(ds.Classes)})
+		}
 		ds.Classes = append(ds.Classes, d)
-		ds.Items = append(ds.Items, items...)
 	}
 	if len(ds.Classes) < 2 {
 		if unsplit > 0 {

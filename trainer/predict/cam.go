@@ -2,13 +2,13 @@ package predict
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/explain"
+	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 )
 
@@ -28,7 +28,7 @@ func CAMName(path string) string {
 // overlay.
 func CAM(c *classify.Classifier, path, dir string, side int, opacity float64) (Result, string) {
 	r := Result{Path: path}
-	data, err := os.ReadFile(path)
+	data, err := dataset.ReadPhoto(path)
 	if err != nil {
 		r.Err = err
 		return r, ""

@@ -45,7 +45,7 @@ func trainedWeights() string {
 // time per op is classifying the 200 photos natively in batches of 8.
 func BenchmarkCompactWeights(b *testing.B) {
 	test := filepath.Join(testdata.SampleDir(b), "test")
-	files, err := Files([]string{test})
+	files, _, err := Files([]string{test})
 	if err != nil || len(files) == 0 {
 		b.Fatalf("sample test photos: %v", err)
 	}

@@ -27,30 +27,38 @@ type Result struct {
 	Err error
 }
 
-// Files expands the arguments: files as given, folders walked for photos
-// (sorted).
-func Files(args []string) ([]string, error) {
-	var out []string
+// Files expands the arguments: files as given, folders (or symlinks to
+// folders) walked for photos with dataset.FindPhotos, sorted. Only regular
+// files, or symlinks to them, are listed (see dataset.Classify): any other
+// argument or entry, such as a named pipe or a dangling symlink, is
+// returned in skipped with the reason, and so is a folder below an
+// argument that cannot be listed. An argument that does not exist is an
+// error.
+func Files(args []string) (files []string, skipped []dataset.BadFile, err error) {
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			if _, lerr := os.Lstat(a); lerr != nil {
+				return nil, nil, err
+			}
+			// A symlink that does not resolve: Classify says why.
 		}
-		if !st.IsDir() {
-			out = append(out, a)
+		if err != nil || !st.IsDir() {
+			if err := dataset.Classify(a, nil); err != nil {
+				skipped = append(skipped, dataset.BadFile{Path: a, Err: err})
+			} else {
+				files = append(files, a)
+			}
 			continue
 		}
-		var found []string
-		filepath.WalkDir(a, func(p string, e os.DirEntry, err error) error {
-			if err == nil && !e.IsDir() && dataset.IsImageName(e.Name()) {
-				found = append(found, p)
-			}
-			return nil
-		})
-		sort.Strings(found)
-		out = append(out, found...)
+		found, err := dataset.FindPhotos(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		files = append(files, found.Photos...)
+		skipped = append(skipped, found.Skipped...)
 	}
-	return out, nil
+	return files, skipped, nil
 }
 
 // Run classifies each file, batch files per forward pass (see
@@ -65,7 +73,7 @@ func Run(c *classify.Classifier, files []string, tta bool, batch int, each func(
 		data := make([][]byte, len(chunk))
 		readErr := make([]error, len(chunk))
 		for i, f := range chunk {
-			data[i], readErr[i] = os.ReadFile(f)
+			data[i], readErr[i] = dataset.ReadPhoto(f)
 		}
 		preds, errs := c.ClassifyBatch(data, tta)
 		for i, f := range chunk {

@@ -108,9 +108,9 @@ func TestPredictSubmissionAndScore(t *testing.T) {
 		testdata.Link(t, filepath.Join(sample, "test", e.Name()), filepath.Join(dir, e.Name()))
 	}
 	os.WriteFile(filepath.Join(dir, "201.jpg"), []byte("not a photo"), 0o644)
-	files, err := Files([]string{dir})
-	if err != nil || len(files) != 201 {
-		t.Fatalf("%d files, %v", len(files), err)
+	files, skipped, err := Files([]string{dir})
+	if err != nil || len(files) != 201 || len(skipped) != 0 {
+		t.Fatalf("%d files, skipped %v, %v", len(files), skipped, err)
 	}
 	single := Run(c, files, false, 1, nil)
 	for _, tc := range []struct {

@@ -347,6 +347,9 @@ func (r *Run) prepare() error {
 	if err != nil {
 		return err
 	}
+	for _, b := range ds.Skipped {
+		fmt.Fprintf(r.opts.Log, "skipped %s\n", b)
+	}
 	if c.Classes != nil && strings.Join(c.Classes, ",") != strings.Join(ds.Classes, ",") {
 		return fmt.Errorf("classes changed since the run started: %v, now %v", c.Classes, ds.Classes)
 	}
@@ -383,11 +386,11 @@ func (r *Run) prepare() error {
 	}
 	r.trainIx, r.valIx = r.cache.Split(valIdx)
 	fmt.Fprintf(r.opts.Log, "data: %d train, %d val photos of %v at %d px, %s in %.1fs (%d skipped)\n",
-		len(r.trainIx), len(r.valIx), c.Classes, c.Model.InputSize, how, time.Since(t0).Seconds(), len(bad))
+		len(r.trainIx), len(r.valIx), c.Classes, c.Model.InputSize, how, time.Since(t0).Seconds(), len(bad)+len(ds.Skipped))
 	if len(r.trainIx) == 0 || len(r.valIx) == 0 {
 		return errors.New("need at least one readable train and one validation photo")
 	}
-	train := dataset.Pick(ds.Items, trainIdx)
+	train := dataset.WithoutBad(dataset.Pick(ds.Items, trainIdx), bad) // the decoded ones
 	if err := r.loadStats(train); err != nil {
 		return err
 	}

@@ -67,9 +67,12 @@ func run(weights, test, labelsPath string, scale int) error {
 	if err != nil {
 		return err
 	}
-	files, err := predict.Files([]string{test})
+	files, skipped, err := predict.Files([]string{test})
 	if err != nil {
 		return err
+	}
+	for _, b := range skipped {
+		fmt.Fprintf(os.Stderr, "skipped %s\n", b)
 	}
 	dog := metrics.DogIndex(c.Classes)
 	type score struct {
