@@ -13,6 +13,7 @@
 package onnx
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -72,26 +73,68 @@ func Write(w io.Writer, cfg alexnet.Config, params map[string][]float32) error {
 		}
 	}
 	g.str(2, "pawnet-alexnet-"+cfg.Name)
+	// The initializers (field 5) are most of the bytes: their headers are
+	// encoded here and their data streamed below, so that Write holds no
+	// copy of the parameters.
+	type initializer struct {
+		head []byte // the TensorProto up to its raw data's bytes
+		data []float32
+	}
+	var inits []initializer
+	graphLen := len(g.b)
 	for _, p := range cfg.Params() {
 		v, ok := params[p.Name]
 		if !ok || len(v) != p.Size() {
 			return fmt.Errorf("onnx: tensor %q missing or of the wrong size", p.Name)
 		}
-		g.bytes(5, tensor(p.Name, p.Shape, v))
+		in := initializer{head: tensorHead(p.Name, p.Shape, len(v)), data: v}
+		inits = append(inits, in)
+		size := len(in.head) + 4*len(v)
+		graphLen += fieldHeadLen(5, size) + size
 	}
-	g.bytes(11, valueInfo("input", "N", 3, cfg.InputSize, cfg.InputSize))
-	g.bytes(12, valueInfo("logits", "N", cfg.Classes))
+	var tail msg
+	tail.bytes(11, valueInfo("input", "N", 3, cfg.InputSize, cfg.InputSize))
+	tail.bytes(12, valueInfo("logits", "N", cfg.Classes))
+	graphLen += len(tail.b)
 
+	bw := bufio.NewWriterSize(w, 1<<16)
 	var m msg
 	m.varint(1, irVersion)
 	m.str(2, "pawnet")
-	m.bytes(7, g.b)
+	m.tag(7, 2)
+	m.b = binary.AppendUvarint(m.b, uint64(graphLen))
+	m.b = append(m.b, g.b...)
+	bw.Write(m.b)
+	chunk := make([]byte, 0, 1<<16)
+	for _, in := range inits {
+		var h msg
+		h.tag(5, 2)
+		h.b = binary.AppendUvarint(h.b, uint64(len(in.head)+4*len(in.data)))
+		bw.Write(h.b)
+		bw.Write(in.head)
+		for off := 0; off < len(in.data); off += cap(chunk) / 4 {
+			chunk = chunk[:0]
+			for _, f := range in.data[off:min(off+cap(chunk)/4, len(in.data))] {
+				chunk = binary.LittleEndian.AppendUint32(chunk, math.Float32bits(f))
+			}
+			bw.Write(chunk)
+		}
+	}
+	bw.Write(tail.b)
 	var opset msg
 	opset.str(1, "")
 	opset.varint(2, Opset)
-	m.bytes(8, opset.b)
-	_, err := w.Write(m.b)
-	return err
+	var last msg
+	last.bytes(8, opset.b)
+	bw.Write(last.b)
+	return bw.Flush() // bufio keeps the first write error
+}
+
+// fieldHeadLen is the length of a length-delimited field's tag and length.
+func fieldHeadLen(field, size int) int {
+	var b [2 * binary.MaxVarintLen64]byte
+	n := len(binary.AppendUvarint(b[:0], uint64(field<<3|2)))
+	return n + len(binary.AppendUvarint(b[:0], uint64(size)))
 }
 
 // msg is a protobuf message being encoded.
@@ -161,19 +204,17 @@ func floatAttr(name string, f float32) []byte {
 	return a.b
 }
 
-// tensor encodes a float32 TensorProto with raw little-endian data.
-func tensor(name string, shape []int, v []float32) []byte {
+// tensorHead encodes a float32 TensorProto of n values up to its raw
+// little-endian data (field 9), whose n·4 bytes follow it.
+func tensorHead(name string, shape []int, n int) []byte {
 	var t msg
 	for _, d := range shape {
 		t.varint(1, int64(d))
 	}
 	t.varint(2, dtFloat)
 	t.str(8, name)
-	raw := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
-	}
-	t.bytes(9, raw)
+	t.tag(9, 2)
+	t.b = binary.AppendUvarint(t.b, uint64(4*n))
 	return t.b
 }
 
