@@ -20,6 +20,7 @@ import (
 	"github.com/magefile/mage/sh"
 
 	"github.com/pawnet/pawnet/trainer/benchdoc"
+	"github.com/pawnet/pawnet/trainer/doccheck"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/wasmbuild"
@@ -152,9 +153,15 @@ func Train() error {
 
 // Lint checks gofmt, that go.mod and go.sum are tidy (go mod tidy
 // -diff), go vet and staticcheck (on the host and, for wasm/, under
-// js/wasm), that shared/ builds for js/wasm, and that the committed Vugu
-// code is what go generate writes.
+// js/wasm), that shared/ builds for js/wasm, that the committed Vugu
+// code is what go generate writes, and the documentation (trainer/doccheck:
+// README.md's length, every relative link, and that its headline figures
+// are in the generated docs/benchmarks.md).
 func Lint() error {
+	fmt.Println("$ doccheck README.md docs/")
+	if err := doccheck.Check("."); err != nil {
+		return err
+	}
 	out, err := sh.Output("gofmt", "-l", ".")
 	if err != nil {
 		return err

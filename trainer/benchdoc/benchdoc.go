@@ -67,7 +67,7 @@ func Parse(r io.Reader) (*Results, error) {
 		// benchfmt drops the "Benchmark" prefix; the rows name benchmarks
 		// as the code and `go test` do.
 		name := "Benchmark" + trimProcs(rec.Name.String())
-		if cpu := rec.GetConfig("cpu"); cpu != "" {
+		if cpu := strings.TrimSpace(rec.GetConfig("cpu")); cpu != "" {
 			res.cpu = cpu
 		}
 		m, ok := res.values[name]

@@ -116,8 +116,12 @@ var (
 
 // stripCode blanks fenced blocks (keeping their line count) and code spans.
 func stripCode(s string) string {
-	s = fence.ReplaceAllStringFunc(s, func(b string) string { return strings.Repeat("\n", strings.Count(b, "\n")) })
-	return codeRun.ReplaceAllString(s, "``")
+	return codeRun.ReplaceAllString(stripFences(s), "``")
+}
+
+// stripFences blanks fenced blocks, keeping their line count.
+func stripFences(s string) string {
+	return fence.ReplaceAllStringFunc(s, func(b string) string { return strings.Repeat("\n", strings.Count(b, "\n")) })
 }
 
 // Anchors lists the fragments a Markdown file defines: its headings'
@@ -130,7 +134,7 @@ func Anchors(path string) ([]string, error) {
 	}
 	var out []string
 	seen := map[string]int{}
-	for _, line := range strings.Split(stripCode(string(b)), "\n") {
+	for _, line := range strings.Split(stripFences(string(b)), "\n") {
 		for _, m := range htmlID.FindAllStringSubmatch(line, -1) {
 			out = append(out, m[1])
 		}

@@ -90,3 +90,10 @@ func TestSlug(t *testing.T) {
 		}
 	}
 }
+
+// TestRepository checks the real README and docs, as mage lint does.
+func TestRepository(t *testing.T) {
+	if err := Check("../.."); err != nil {
+		t.Error(err)
+	}
+}
