@@ -96,7 +96,8 @@ func checkMeta(cfg Config, meta Metadata) error {
 
 // checkKnownConfig reports whether cfg is valid and has the architecture of
 // the built-in configuration of the same name. Dropout is ignored: it plays
-// no part in inference.
+// no part in inference; so is the number of classes: a last layer taught on
+// a user's photos (shared/teach) has its own.
 func checkKnownConfig(cfg Config) error {
 	want, err := ByName(cfg.Name)
 	if err != nil {
@@ -106,7 +107,7 @@ func checkKnownConfig(cfg Config) error {
 		return err
 	}
 	got := cfg
-	got.Dropout = want.Dropout
+	got.Dropout, got.Classes = want.Dropout, want.Classes
 	if got != want {
 		return fmt.Errorf("alexnet: config %q differs from the built-in one: got {%v}, want {%v}", cfg.Name, cfg, want)
 	}

@@ -506,27 +506,60 @@ func (r recorder) Record(loc *optimize.Location, op optimize.Operation, st *opti
 // The base's normalization stats are kept. It fails when the head was
 // taught on features of another width (another architecture).
 func (h *Head) Apply(base *alexnet.Model) (alexnet.Config, map[string][]float32, alexnet.Metadata, error) {
-	cfg := base.Config()
-	k := len(h.B)
-	if k < 2 || len(h.W) != k*cfg.Dense {
-		return alexnet.Config{}, nil, alexnet.Metadata{}, fmt.Errorf("teach: the head takes %d features; model %s has %d (it was taught on another architecture)",
-			len(h.W)/max(k, 1), cfg.Name, cfg.Dense)
+	meta, err := h.metadata(base)
+	if err != nil {
+		return alexnet.Config{}, nil, alexnet.Metadata{}, err
 	}
+	cfg := base.Config()
 	params := base.Params()
 	last := alexnet.DenseNames[2]
 	params[last+".weight"] = slices.Clone(h.W)
 	params[last+".bias"] = slices.Clone(h.B)
-	cfg.Classes = k
+	cfg.Classes = len(h.B)
+	return cfg, params, meta, nil
+}
+
+// Model returns base with its last layer replaced by the head, as loading
+// the export Apply makes, saved in base's variant, would give: the head is
+// stored as that variant stores it (alexnet.Model.WithHead), and the
+// metadata is Apply's. It shares base's other layers (nothing is copied),
+// so it is how the browser's worker classifies with a taught head. It
+// fails as Apply does.
+func (h *Head) Model(base *alexnet.Model) (*alexnet.Model, error) {
+	meta, err := h.metadata(base)
+	if err != nil {
+		return nil, err
+	}
+	v := meta.Variant
+	if v == "" {
+		v = alexnet.F32
+	}
+	return base.WithHead(h.W, h.B, meta, v)
+}
+
+// metadata is the metadata of base with the head: its classes, their
+// fitted temperature, the cross-validated figures and the Report as
+// alexnet.MetaTaught. It fails when the head does not fit base.
+func (h *Head) metadata(base *alexnet.Model) (alexnet.Metadata, error) {
+	cfg := base.Config()
+	k := len(h.B)
+	if k < 2 || len(h.W) != k*cfg.Dense {
+		return alexnet.Metadata{}, fmt.Errorf("teach: the head takes %d features; model %s has %d (it was taught on another architecture)",
+			len(h.W)/max(k, 1), cfg.Name, cfg.Dense)
+	}
+	if len(h.Report.Classes) != k {
+		return alexnet.Metadata{}, fmt.Errorf("teach: a head of %d classes names %d", k, len(h.Report.Classes))
+	}
 	meta := base.Metadata()
 	meta.Classes = slices.Clone(h.Report.Classes)
 	meta.Temperature = h.Report.Temperature
 	meta.BestEpoch, meta.ValAcc, meta.ValLogLoss = 0, h.Report.CVAccuracy, h.Report.CVLogLoss
 	taught, err := json.Marshal(h.Report)
 	if err != nil {
-		return alexnet.Config{}, nil, alexnet.Metadata{}, err
+		return alexnet.Metadata{}, err
 	}
 	meta.Taught = taught
-	return cfg, params, meta, nil
+	return meta, nil
 }
 
 // ErrNoHead reports weights whose last layer was not taught.
