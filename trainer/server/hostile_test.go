@@ -88,7 +88,7 @@ func TestFollowedBurst(t *testing.T) {
 		every time.Duration // between writes (0: one write)
 	}{
 		{"burst of 3000 lines", 3000, 3000, 0},
-		{"steady 1000 lines/s", 3000, 10, 10 * time.Millisecond},
+		{"steady 1000 lines/s", 2000, 10, 10 * time.Millisecond},
 		{"burst of 20000 lines", 20000, 20000, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

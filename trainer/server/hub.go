@@ -98,7 +98,7 @@ func NewHub(logger *log.Logger) *Hub {
 		epochs: map[int]*metrics.Epoch{}}
 }
 
-// Emit records m and queues it for every connected client. line is m's
+// Emit records m and wakes every connected client to send it. line is m's
 // encoding (one line of JSON without the newline, as the training loop's
 // rundir.Emitter writes it to metrics.jsonl); the hub keeps it and never
 // modifies it. With a nil line the hub encodes m itself, and an unstamped

@@ -123,9 +123,9 @@ func heapAndStacks() uint64 {
 
 // BenchmarkServerMemoryPerClient reports the server's memory per
 // connected page of a 30,000-message run: B/client-held is what each
-// client keeps once it has caught up (its goroutines, buffers and send
-// queue), B/client-alloc what sending it the history allocated. The
-// clients run in a child process. One op connects 20 clients.
+// client keeps once it has caught up (its goroutines and buffers),
+// B/client-alloc what sending it the history allocated. The clients run
+// in a child process. One op connects 20 clients.
 func BenchmarkServerMemoryPerClient(b *testing.B) {
 	const n, clients = 30000, 20
 	hub := NewHub(quiet())

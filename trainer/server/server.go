@@ -6,6 +6,25 @@
 //
 // The training loop does not import this package: a *Hub satisfies
 // train.Sink structurally, so the CLI passes it to train.Run.
+//
+// Limits, for run folders another process writes or someone damaged:
+//
+//   - a metrics.jsonl line over MaxLineBytes (512 KiB) is skipped with a
+//     warning in the run list and never held in memory; a cut-short last
+//     line is read again only once it ends, and a growing one is scanned
+//     only where it grew;
+//   - a History frame is at most 1 MiB;
+//   - a client is never dropped for a burst of messages (a page gets
+//     them as History frames), only when one write to it takes longer
+//     than Options.WriteWait;
+//   - a metrics.jsonl that is not a regular file (a folder, a pipe, a
+//     device) is a warning in the run list, logged once;
+//   - a run folder that is deleted, or no longer holds a metrics.jsonl
+//     or a run.json, leaves the list and its pages are closed;
+//   - the static folder is served without listings and without following
+//     a symlink out of it;
+//   - request headers and idle keep-alive connections time out
+//     (Options.ReadHeaderTimeout, Options.IdleTimeout).
 package server
 
 import (
@@ -246,7 +265,7 @@ func (s *Server) Hub() *Hub { return s.hub }
 func (s *Server) Runs() metrics.RunList { return s.runs.list() }
 
 // Shutdown closes every WebSocket client with a normal close frame after
-// what is already queued for it (it closes the hub: see Hub.Close), stops
+// the history recorded so far (it closes the hub: see Hub.Close), stops
 // accepting connections, and waits for the HTTP requests in flight and
 // the WebSocket clients to finish. When ctx ends first, the remaining
 // connections are closed at once and ctx's error is returned.

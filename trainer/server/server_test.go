@@ -363,8 +363,8 @@ func TestSince(t *testing.T) {
 
 // A client that drops and reconnects with ?since=<last seq seen> while the
 // run goes on ends up with every message exactly once. The producer keeps
-// within 256 messages of the client (the queue holds 1024), so that only
-// the reconnects are tested, not the slow-client rule.
+// within 256 messages of the client, so that the reconnects happen while
+// the run goes on.
 func TestReconnectWithSince(t *testing.T) {
 	const n, window = 3000, 256
 	hub := NewHub(quiet())
@@ -439,7 +439,7 @@ func TestKeepalive(t *testing.T) {
 	}
 }
 
-// Shutdown sends what is queued, then a normal close frame.
+// Shutdown sends what the history holds, then a normal close frame.
 func TestShutdownClosesClientsNormally(t *testing.T) {
 	hub := NewHub(quiet())
 	s := start(t, hub, Options{})
