@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/model"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
@@ -16,8 +18,10 @@ import (
 // TestCheckpointOnFullDisk resumes a run under a file-size limit that the
 // next checkpoint exceeds (the kernel refuses the write as on a full disk):
 // training stops with an error that says so, the previous checkpoint and
-// state.json are untouched, nothing partial is left, and a resume without
-// the limit finishes the run.
+// state.json are untouched, nothing partial is left, metrics.jsonl holds
+// nothing after state.json's last message but the failure's run end, and
+// a resume without the limit finishes the run with each epoch summarised
+// once.
 func TestCheckpointOnFullDisk(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("needs bash for ulimit")
@@ -64,8 +68,71 @@ func TestCheckpointOnFullDisk(t *testing.T) {
 		}
 		return nil
 	})
+	lines := metricsLines(t, run)
+	if last := lines[len(lines)-1]; last.Type != metrics.TypeRunEnd || last.Seq <= after.Seq {
+		t.Errorf("metrics.jsonl ends with %+v; want the failed run's end", last)
+	}
+	metricsAgree(t, run, after, lines[:len(lines)-1])
 	out, err = exec.Command(bin, "train", "-resume", run, "-epochs", "2").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "finished after 2 epochs") {
 		t.Fatalf("resume without the limit: %v\n%s", err, out)
+	}
+	st, err := rundir.ReadState(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAgree(t, run, st, metricsLines(t, run))
+}
+
+// metricsLine is the part of a metrics.jsonl line these tests read.
+type metricsLine struct {
+	Type  string `json:"type"`
+	Seq   int64  `json:"seq"`
+	Epoch int    `json:"epoch"`
+}
+
+// metricsLines reads a run's metrics.jsonl.
+func metricsLines(t *testing.T, run string) []metricsLine {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(run, rundir.MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []metricsLine
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		var m metricsLine
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("bad line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// metricsAgree checks lines, a run's metrics up to its state: they end at
+// the state's last message, their seq increases, and they summarise epochs
+// 1..st.Epoch once each.
+func metricsAgree(t *testing.T, run string, st rundir.State, lines []metricsLine) {
+	t.Helper()
+	var epochs []int
+	for i, m := range lines {
+		if i > 0 && m.Seq <= lines[i-1].Seq {
+			t.Errorf("%s: seq %d after %d", run, m.Seq, lines[i-1].Seq)
+		}
+		if m.Type == metrics.TypeEpoch {
+			epochs = append(epochs, m.Epoch)
+		}
+	}
+	if len(lines) == 0 || lines[len(lines)-1].Seq != st.Seq {
+		t.Errorf("%s: metrics.jsonl does not end at seq %d, the state's", run, st.Seq)
+	}
+	if len(epochs) != st.Epoch {
+		t.Errorf("%s: epochs %v summarised; state.json says %d are done", run, epochs, st.Epoch)
+	}
+	for i, e := range epochs {
+		if e != i+1 {
+			t.Errorf("%s: epochs %v summarised; want 1..%d once each", run, epochs, st.Epoch)
+			break
+		}
 	}
 }

@@ -14,6 +14,16 @@ import (
 // partial reports it, and end is the offset just after the last complete
 // line, where a writer should continue.
 func ReadLines(r io.Reader, fn func(h Header, ok bool, line []byte)) (end int64, partial bool, err error) {
+	return ScanLines(r, func(h Header, ok bool, line []byte, _ int64) bool {
+		fn(h, ok, line)
+		return true
+	})
+}
+
+// ScanLines is ReadLines with the offset just after each line (its end,
+// where a file cut after it would end) passed to fn, which returns false
+// to stop: end is then that line's end.
+func ScanLines(r io.Reader, fn func(h Header, ok bool, line []byte, end int64) bool) (end int64, partial bool, err error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	for {
 		line, err := br.ReadBytes('\n')
@@ -30,6 +40,8 @@ func ReadLines(r io.Reader, fn func(h Header, ok bool, line []byte)) (end int64,
 		}
 		var h Header
 		ok := json.Unmarshal(line, &h) == nil && readable(h.V) && h.Seq > 0 && h.Type != ""
-		fn(h, ok, line)
+		if !fn(h, ok, line, end) {
+			return end, false, nil
+		}
 	}
 }

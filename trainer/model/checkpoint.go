@@ -125,7 +125,7 @@ func (m *Model) writeCheckpoint(f *os.File) error {
 // model as it was. The learning rate is restored too: call
 // SetLearningRate afterwards to change it.
 func (m *Model) Restore(dir string) error {
-	hdr, values, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	hdr, values, err := readCheckpoint(filepath.Join(dir, CheckpointFile), true)
 	if err != nil {
 		return fmt.Errorf("model: restore: %w", err)
 	}
@@ -184,12 +184,34 @@ func (m *Model) Restore(dir string) error {
 	return nil
 }
 
-func readCheckpoint(path string) (*checkpointHeader, []*tensors.Tensor, error) {
+// CheckCheckpoint reads the checkpoint in dir whole and checks it as
+// Restore does before it changes anything (its format, every variable's
+// size and checksum, and that a model of config cfg saved it), without
+// keeping its tensors. A resume uses it to choose an intact checkpoint
+// before it builds a model.
+func CheckCheckpoint(dir string, cfg alexnet.Config) error {
+	hdr, _, err := readCheckpoint(filepath.Join(dir, CheckpointFile), false)
+	if err != nil {
+		return err
+	}
+	if hdr.Config != cfg {
+		return fmt.Errorf("%s: checkpoint is for config %v, the run's is %v", dir, hdr.Config, cfg)
+	}
+	return nil
+}
+
+// readCheckpoint reads and checks a checkpoint file; with keep false it
+// returns no tensors, reading each variable into one reused buffer.
+func readCheckpoint(path string, keep bool) (*checkpointHeader, []*tensors.Tensor, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
 	r := bufio.NewReaderSize(f, 1<<20)
 	magic := make([]byte, len(checkpointMagic))
 	if _, err := io.ReadFull(r, magic); err != nil || !bytes.Equal(magic, []byte(checkpointMagic)) {
@@ -197,14 +219,14 @@ func readCheckpoint(path string) (*checkpointHeader, []*tensors.Tensor, error) {
 	}
 	var hlen uint64
 	if err := binary.Read(r, binary.LittleEndian, &hlen); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if hlen > 1<<26 {
 		return nil, nil, fmt.Errorf("%s: header of %d bytes", path, hlen)
 	}
 	js := make([]byte, hlen)
 	if _, err := io.ReadFull(r, js); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%s: header: %w", path, err)
 	}
 	var hdr checkpointHeader
 	if err := json.Unmarshal(js, &hdr); err != nil {
@@ -213,7 +235,22 @@ func readCheckpoint(path string) (*checkpointHeader, []*tensors.Tensor, error) {
 	if hdr.Format != checkpointFormat {
 		return nil, nil, fmt.Errorf("%s: format %q, want %q", path, hdr.Format, checkpointFormat)
 	}
-	values := make([]*tensors.Tensor, len(hdr.Variables))
+	// The sizes must add up to the file's before anything is allocated.
+	want := int64(len(checkpointMagic)) + 8 + int64(hlen)
+	for _, cv := range hdr.Variables {
+		if cv.Bytes < 0 || cv.Bytes > fi.Size() {
+			return nil, nil, fmt.Errorf("%s: variable %s of %d bytes", path, cv.Path, cv.Bytes)
+		}
+		want += cv.Bytes
+	}
+	if want != fi.Size() {
+		return nil, nil, fmt.Errorf("%s: %d bytes, its header describes %d (truncated?)", path, fi.Size(), want)
+	}
+	var values []*tensors.Tensor
+	if keep {
+		values = make([]*tensors.Tensor, len(hdr.Variables))
+	}
+	var scratch []byte
 	for i, cv := range hdr.Variables {
 		dt, err := dtypes.DTypeString(cv.DType)
 		if err != nil {
@@ -223,19 +260,27 @@ func readCheckpoint(path string) (*checkpointHeader, []*tensors.Tensor, error) {
 		if shape.ByteSize() != cv.Bytes {
 			return nil, nil, fmt.Errorf("%s: variable %s: %d bytes for shape %s", path, cv.Path, cv.Bytes, shape)
 		}
-		t := tensors.FromShape(shape)
 		var rerr error
-		if err := t.MutableBytes(func(b []byte) {
+		read := func(b []byte) {
 			if _, rerr = io.ReadFull(r, b); rerr == nil && crc32.ChecksumIEEE(b) != cv.CRC32 {
 				rerr = errors.New("checksum mismatch")
 			}
-		}); err != nil {
-			return nil, nil, err
+		}
+		if keep {
+			t := tensors.FromShape(shape)
+			if err := t.MutableBytes(read); err != nil {
+				return nil, nil, err
+			}
+			values[i] = t
+		} else {
+			if int64(cap(scratch)) < cv.Bytes {
+				scratch = make([]byte, cv.Bytes)
+			}
+			read(scratch[:cv.Bytes])
 		}
 		if rerr != nil {
 			return nil, nil, fmt.Errorf("%s: variable %s: %w", path, cv.Path, rerr)
 		}
-		values[i] = t
 	}
 	if _, err := r.ReadByte(); err != io.EOF {
 		return nil, nil, fmt.Errorf("%s: trailing data after the last variable", path)
@@ -246,7 +291,7 @@ func readCheckpoint(path string) (*checkpointHeader, []*tensors.Tensor, error) {
 // CheckpointVariables lists the store paths a checkpoint in dir holds,
 // sorted; it is meant for tools and tests.
 func CheckpointVariables(dir string) ([]string, error) {
-	hdr, _, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	hdr, _, err := readCheckpoint(filepath.Join(dir, CheckpointFile), false)
 	if err != nil {
 		return nil, err
 	}

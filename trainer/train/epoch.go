@@ -33,9 +33,9 @@ const (
 
 // trainEpoch runs the train batches of one epoch (from the saved batch when
 // resuming an interrupted epoch). It returns stopped = true when ctx was
-// cancelled or this process took Options.MaxSteps steps; r.st.NextBatch
-// then says where to continue. Every Options.CheckpointEvery steps it
-// saves a mid-epoch checkpoint.
+// cancelled, this process took Options.MaxSteps steps or metrics.jsonl
+// could not be written; r.st.NextBatch then says where to continue. Every
+// Options.CheckpointEvery steps it saves a mid-epoch checkpoint.
 func (r *Run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s rundir.Sums, stopped bool, err error) {
 	from := 0
 	if r.st.NextBatch > 0 && epoch == r.st.Epoch+1 {
@@ -61,7 +61,7 @@ func (r *Run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s r
 	smooth := math.NaN()
 	images := 0
 	for b := from; b < nb; b++ {
-		if ctx.Err() != nil || r.maxed() {
+		if ctx.Err() != nil || r.maxed() || r.emit.Err() != nil {
 			r.st.NextBatch = b
 			return s, true, nil
 		}
@@ -218,11 +218,16 @@ func (r *Run) thumbnail(idx int) string {
 }
 
 // finishEpoch validates, keeps the best weights, checkpoints and reports.
-func (r *Run) finishEpoch(valL *dataset.Loader, epoch int, s rundir.Sums, took time.Duration) error {
+// nb is the number of train batches of an epoch. When the epoch's summary
+// cannot be written to metrics.jsonl, the epoch is not recorded as done:
+// training stops with a checkpoint after its last batch (see
+// stopOnMetrics), and a resume validates it again.
+func (r *Run) finishEpoch(valL *dataset.Loader, epoch int, s rundir.Sums, nb int, took time.Duration) error {
 	ev, err := r.evaluate(valL)
 	if err != nil {
 		return err
 	}
+	prev := r.st
 	best := ev.acc > r.st.BestAcc || r.st.BestEpoch == 0
 	var cal *metrics.Calibration
 	if best {
@@ -234,6 +239,7 @@ func (r *Run) finishEpoch(valL *dataset.Loader, epoch int, s rundir.Sums, took t
 	} else {
 		r.st.SinceBest++
 	}
+	mark := r.emit.Mark()
 	r.emit.Emit(&metrics.Epoch{Epoch: epoch, Epochs: r.cfg.Epochs, TrainLoss: s.Loss / float64(max(s.Seen, 1)),
 		TrainAcc: float64(s.Correct) / float64(max(s.Seen, 1)), ValLoss: ev.loss, ValAcc: ev.acc, ValLogLoss: ev.logLoss,
 		LR: r.m.LearningRate(), Seconds: took.Seconds(), Best: best, BestEpoch: r.st.BestEpoch, BestValAcc: r.st.BestAcc,
@@ -247,6 +253,12 @@ func (r *Run) finishEpoch(valL *dataset.Loader, epoch int, s rundir.Sums, took t
 		fmt.Fprintf(r.opts.Log, "  calibration: temperature %.3f, val log loss %.4f → %.4f; TTA acc %.4f log loss %.4f → %.4f\n",
 			cal.Temperature, ev.logLoss, cal.ValLogLossCal, cal.ValAccTTA, cal.ValLogLossTTA, cal.ValLogLossTTACal)
 	}
+	if werr := r.emit.Err(); werr != nil {
+		r.emit.Rewind(mark) // no summary of an epoch the state does not count
+		r.st = prev
+		r.st.NextBatch = nb
+		return r.stopOnMetrics(epoch, s, werr)
+	}
 	if best {
 		if err := r.export(); err != nil {
 			return err
@@ -256,13 +268,8 @@ func (r *Run) finishEpoch(valL *dataset.Loader, epoch int, s rundir.Sums, took t
 	if err := r.saveCheckpoint(epoch, name); err != nil {
 		return err
 	}
-	r.st.Epoch, r.st.NextBatch, r.st.Partial, r.st.Checkpoint = epoch, 0, rundir.Sums{}, name
-	r.st.Seq = r.emit.Seq()
-	if err := r.saveState(); err != nil {
-		return err
-	}
-	r.prune()
-	return nil
+	r.st.Epoch, r.st.NextBatch, r.st.Partial = epoch, 0, rundir.Sums{}
+	return r.commit(name)
 }
 
 // export writes the current weights as the run's model.safetensors.

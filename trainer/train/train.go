@@ -203,8 +203,11 @@ type Run struct {
 	device  string
 	reason  string
 	started bool
-	steps   int          // train steps taken by this process
-	init    *initWeights // the -init weights, until they are applied
+	// committed is the end of metrics.jsonl that state.json covers: a
+	// failed run is cut back to it before its run-end message.
+	committed rundir.Mark
+	steps     int          // train steps taken by this process
+	init      *initWeights // the -init weights, until they are applied
 }
 
 // Open validates opts and creates the run folder with its run.json, or,
@@ -255,8 +258,13 @@ func Open(opts Options) (*Run, error) {
 	return r, nil
 }
 
-// reopen reads a run folder back for a resume. A folder whose run failed
-// before its first checkpoint has no state.json and starts from scratch.
+// reopen reads a run folder back for a resume. It continues from the
+// checkpoint state.json names or, when that one is damaged, from the
+// newest intact older one (rundir.Resume), which then becomes state.json;
+// either way metrics.jsonl is rolled back to that checkpoint's last
+// message, so that what follows is redone once, not repeated. A folder
+// whose run failed before its first checkpoint has no state.json and
+// starts from scratch. Nothing is changed when the resume is refused.
 func (r *Run) reopen() error {
 	o := &r.opts
 	r.dir = o.Resume
@@ -264,8 +272,25 @@ func (r *Run) reopen() error {
 	if r.cfg, err = rundir.ReadConfig(r.dir); err != nil {
 		return fmt.Errorf("resume %s: %w", r.dir, err)
 	}
-	if r.st, err = rundir.ReadState(r.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	st, note, err := rundir.Resume(r.dir, func(ckpt string) error { return model.CheckCheckpoint(ckpt, r.cfg.Model) })
+	if err != nil {
 		return fmt.Errorf("resume %s: %w", r.dir, err)
+	}
+	if note != "" {
+		fmt.Fprintf(o.Log, "resume: %s\n", note)
+		if st.Checkpoint != "" {
+			if err := rundir.WriteState(r.dir, st); err != nil {
+				return fmt.Errorf("resume %s: %w", r.dir, err)
+			}
+		}
+	}
+	r.st = st
+	n, err := rundir.RollbackMetrics(r.dir, st.Seq)
+	if err != nil {
+		return fmt.Errorf("resume %s: %w", r.dir, err)
+	}
+	if n > 0 {
+		fmt.Fprintf(o.Log, "resume: %d messages of %s after the checkpoint's (seq %d) removed; their work is redone\n", n, rundir.MetricsFile, st.Seq)
 	}
 	r.cfg.Backend = r.backend
 	if o.Epochs > 0 { // -epochs N: the run now ends at N
@@ -283,55 +308,105 @@ func (r *Run) Dir() string { return r.dir }
 // Train trains until the epochs run out, early stopping triggers, or ctx
 // is cancelled (then it saves a checkpoint at the current batch and
 // returns with status "stopped"). Every event goes to sink (which may be
-// nil) and to the run's metrics.jsonl. The Result is never nil. Call it
-// once per Run.
+// nil) and to the run's metrics.jsonl. When metrics.jsonl cannot be
+// written, training stops as after ctx is cancelled, with a checkpoint
+// whose state covers the lines the file holds, and returns the error. A
+// resumed run that fails before training starts appends nothing to its
+// metrics (the sink still gets the run-end message). The Result is never
+// nil. Call it once per Run.
 func (r *Run) Train(ctx context.Context, sink rundir.Sink) (res *Result, err error) {
 	res = &Result{RunDir: r.dir, Status: metrics.StatusFailed}
-	r.emit, err = rundir.OpenEmitter(filepath.Join(r.dir, rundir.MetricsFile), r.st.Seq, sink)
-	if err != nil {
-		return res, err
+	if r.opts.Resume == "" { // a new run records even a failed start
+		if r.emit, err = r.openEmitter(sink); err != nil {
+			return res, err
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("training panicked: %v", p)
 		}
-		end := &metrics.RunEnd{Status: metrics.StatusFinished, Epochs: r.st.Epoch, BestEpoch: r.st.BestEpoch, BestValAcc: r.st.BestAcc}
-		switch {
-		case err != nil:
-			end.Status, end.Error = metrics.StatusFailed, err.Error()
-		case !r.st.Finished:
-			end.Status = metrics.StatusStopped
-		}
-		if r.st.BestEpoch > 0 {
-			end.Weights = filepath.Join(r.dir, rundir.WeightsFile)
-		}
-		r.emit.Emit(end)
-		r.st.Seq = r.emit.Seq()
-		// state.json always describes a checkpoint: after a failure it
-		// stays as the last checkpoint left it (the failed epoch's best
-		// accuracy, say, belongs to no checkpoint), and a run that failed
-		// before its first checkpoint has none, so a resume starts over.
-		if err == nil {
-			if serr := r.saveState(); serr != nil {
-				err = errors.Join(err, fmt.Errorf("save state: %w", serr))
-			}
-		}
-		if cerr := r.emit.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("metrics: %w", cerr))
-		}
-		if r.cache != nil {
-			if cerr := r.cache.Close(); cerr != nil {
-				err = errors.Join(err, fmt.Errorf("close the pack: %w", cerr))
-			}
-		}
-		res.Status, res.Started, res.Epochs, res.BestEpoch, res.BestValAcc, res.BestLogLoss, res.Weights =
-			end.Status, r.started, r.st.Epoch, r.st.BestEpoch, r.st.BestAcc, r.st.BestLogLoss, end.Weights
-		fmt.Fprintf(r.opts.Log, "run %s: %s after %d epochs; best val acc %.4f at epoch %d\n", r.dir, end.Status, r.st.Epoch, r.st.BestAcc, r.st.BestEpoch)
+		err = r.finish(res, sink, err)
 	}()
 	if err := r.prepare(); err != nil {
 		return res, err
 	}
+	if r.emit == nil {
+		if r.emit, err = r.openEmitter(sink); err != nil {
+			return res, err
+		}
+	}
 	return res, r.loop(ctx)
+}
+
+// openEmitter opens the run's metrics.jsonl for appending after the
+// state's last message.
+func (r *Run) openEmitter(sink rundir.Sink) (*rundir.Emitter, error) {
+	e, err := rundir.OpenEmitter(filepath.Join(r.dir, rundir.MetricsFile), r.st.Seq, sink)
+	if err == nil {
+		r.committed = e.Mark()
+	}
+	return e, err
+}
+
+// finish ends a Train call whose error so far is err: it sends the
+// run-end message, saves the state of a run that did not fail, closes the
+// metrics and the pack, fills res and returns the error.
+func (r *Run) finish(res *Result, sink rundir.Sink, err error) error {
+	end := &metrics.RunEnd{Status: metrics.StatusFinished, Epochs: r.st.Epoch, BestEpoch: r.st.BestEpoch, BestValAcc: r.st.BestAcc}
+	switch {
+	case err != nil:
+		end.Status, end.Error = metrics.StatusFailed, err.Error()
+	case !r.st.Finished:
+		end.Status = metrics.StatusStopped
+	}
+	if r.st.BestEpoch > 0 {
+		end.Weights = filepath.Join(r.dir, rundir.WeightsFile)
+	}
+	switch {
+	case r.emit == nil: // a resume that failed before training: its files stay as they were
+		if sink != nil {
+			metrics.Stamp(end, r.st.Seq+1, time.Now().UnixMilli())
+			if line, eerr := metrics.Encode(end); eerr == nil {
+				sink.Emit(end, line)
+			}
+		}
+	default:
+		if err != nil {
+			// What followed the last checkpoint is redone by a resume:
+			// metrics.jsonl keeps only the run-end message after it.
+			r.emit.Rewind(r.committed)
+		}
+		r.emit.Emit(end)
+		if err == nil {
+			// state.json covers the run-end message once it is written,
+			// and always describes a checkpoint: after a failure it stays
+			// as the last checkpoint left it (the failed epoch's best
+			// accuracy, say, belongs to no checkpoint), and a run that
+			// failed before its first checkpoint has none, so a resume
+			// starts over.
+			if merr := r.emit.Sync(); merr != nil {
+				err = fmt.Errorf("metrics: %w; %s stays at %s", merr, rundir.StateFile, r.st.Checkpoint)
+			} else {
+				r.st.Seq = r.emit.Written()
+				if serr := r.saveState(); serr != nil {
+					err = fmt.Errorf("save state: %w", serr)
+				}
+			}
+		}
+		// A metrics failure that stopped training is in err already.
+		if cerr := r.emit.Close(); cerr != nil && !errors.Is(err, r.emit.Err()) {
+			err = errors.Join(err, fmt.Errorf("metrics: %w", cerr))
+		}
+	}
+	if r.cache != nil {
+		if cerr := r.cache.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close the pack: %w", cerr))
+		}
+	}
+	res.Status, res.Started, res.Epochs, res.BestEpoch, res.BestValAcc, res.BestLogLoss, res.Weights =
+		end.Status, r.started, r.st.Epoch, r.st.BestEpoch, r.st.BestAcc, r.st.BestLogLoss, end.Weights
+	fmt.Fprintf(r.opts.Log, "run %s: %s after %d epochs; best val acc %.4f at epoch %d\n", r.dir, end.Status, r.st.Epoch, r.st.BestAcc, r.st.BestEpoch)
+	return err
 }
 
 // prepare scans and caches the data, loads or computes the stats, builds
@@ -544,8 +619,12 @@ func (r *Run) loop(ctx context.Context) error {
 		if stopped {
 			return r.interrupt(epoch, s)
 		}
-		if err := r.finishEpoch(valL, epoch, s, time.Since(start)); err != nil {
+		if err := r.finishEpoch(valL, epoch, s, trainL.NumBatches(), time.Since(start)); err != nil {
 			return err
+		}
+		if err := r.emit.Err(); err != nil { // after the epoch's summary was written
+			return fmt.Errorf("metrics: %w; training stopped after epoch %d with checkpoint %s; -resume %s continues once %s can be written",
+				err, epoch, r.st.Checkpoint, r.dir, rundir.MetricsFile)
 		}
 		if c.Patience > 0 && r.st.SinceBest >= c.Patience {
 			fmt.Fprintf(r.opts.Log, "early stop: no better val acc for %d epochs\n", r.st.SinceBest)
@@ -559,8 +638,12 @@ func (r *Run) loop(ctx context.Context) error {
 	return nil
 }
 
-// interrupt saves a mid-epoch checkpoint after Ctrl-C or -max-steps.
+// interrupt saves a mid-epoch checkpoint after Ctrl-C or -max-steps, or
+// after metrics.jsonl could not be written (then it returns that error).
 func (r *Run) interrupt(epoch int, s rundir.Sums) error {
+	if werr := r.emit.Err(); werr != nil {
+		return r.stopOnMetrics(epoch, s, werr)
+	}
 	name, err := r.saveMidEpoch(epoch, s)
 	if err != nil {
 		return err
@@ -573,20 +656,54 @@ func (r *Run) interrupt(epoch int, s rundir.Sums) error {
 	return nil
 }
 
+// stopOnMetrics is the Ctrl-C path for a metrics.jsonl that could not be
+// written (werr): it saves the checkpoint before batch r.st.NextBatch of
+// epoch, whose state covers the lines the file holds, and returns the
+// error that says what failed and where the run stands.
+func (r *Run) stopOnMetrics(epoch int, s rundir.Sums, werr error) error {
+	name, err := r.saveMidEpoch(epoch, s)
+	if err != nil {
+		return fmt.Errorf("metrics: %w; training stopped, and its checkpoint failed too (%v); -resume %s continues from %s",
+			werr, err, r.dir, r.st.Checkpoint)
+	}
+	return fmt.Errorf("metrics: %w; training stopped at epoch %d batch %d with checkpoint %s; -resume %s continues once %s can be written",
+		werr, epoch, r.st.NextBatch, name, r.dir, rundir.MetricsFile)
+}
+
 // saveMidEpoch checkpoints the model before batch r.st.NextBatch of epoch,
-// with the epoch's running sums s, then points state.json at it and
-// prunes the checkpoints it replaces.
+// with the epoch's running sums s, then commits it.
 func (r *Run) saveMidEpoch(epoch int, s rundir.Sums) (string, error) {
 	name := filepath.Join(rundir.CheckpointsDir, fmt.Sprintf("epoch-%03d-batch-%05d", epoch, r.st.NextBatch))
 	if err := r.saveCheckpoint(epoch, name); err != nil {
 		return "", err
 	}
-	r.st.Partial, r.st.Checkpoint, r.st.Seq = s, name, r.emit.Seq()
-	if err := r.saveState(); err != nil {
+	r.st.Partial = s
+	if err := r.commit(name); err != nil {
 		return "", err
 	}
-	r.prune()
 	return name, nil
+}
+
+// commit points the run at the checkpoint name just saved, which r.st
+// otherwise describes already: the state covers the messages that
+// metrics.jsonl holds (synced first; after a failed write that is fewer
+// than were sent), is written into the checkpoint folder, for a resume
+// that has to fall back on it, and then as state.json. Then the
+// checkpoints it replaces are pruned. Every state.json written during
+// training goes through here or through finish.
+func (r *Run) commit(name string) error {
+	r.emit.Sync() // a failure shows in Err, which the caller checks; Written stays true
+	mark := r.emit.Mark()
+	r.st.Checkpoint, r.st.Seq = name, r.emit.Written()
+	if err := rundir.WriteCheckpointState(r.dir, r.st); err != nil {
+		return err
+	}
+	if err := r.saveState(); err != nil {
+		return err
+	}
+	r.committed = mark
+	r.prune()
+	return nil
 }
 
 // progress returns, when the run draws a progress bar, the function to
