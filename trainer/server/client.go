@@ -161,33 +161,29 @@ func (c *client) writeLoop() {
 	defer ping.Stop()
 	first := c.batch
 	for {
+		// One look at the history per wake: an append made while we send
+		// leaves a wake behind.
+		recs, best, end := c.hub.pending(c.next)
+		if len(recs) > 0 || first {
+			c.next += len(recs)
+			if !c.send(recs, best, first, ping.C) {
+				return
+			}
+			first = false
+		}
+		if end != nil {
+			c.stop(end.code, end.text)
+			return
+		}
 		select {
 		case <-c.done:
 			return
-		default:
-		}
-		recs, best, end := c.hub.pending(c.next)
-		if len(recs) == 0 && !first {
-			if end != nil {
-				c.stop(end.code, end.text)
+		case <-c.wake:
+		case <-ping.C:
+			if !c.ping() {
 				return
 			}
-			select {
-			case <-c.done:
-				return
-			case <-c.wake:
-			case <-ping.C:
-				if !c.ping() {
-					return
-				}
-			}
-			continue
 		}
-		c.next += len(recs)
-		if !c.send(recs, best, first, ping.C) {
-			return
-		}
-		first = false
 	}
 }
 

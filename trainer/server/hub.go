@@ -278,23 +278,20 @@ func (h *Hub) subscribe(c *client, since int64) (int, error) {
 
 // pending returns the messages from index next of the history on (a full
 // slice expression: a later append never writes inside it) and the run's
-// best epoch. After Close it returns those up to where the history stood
-// then, and when none is left, end reports it with the close frame's code
-// and text.
+// best epoch. After Close it returns only those up to where the history
+// stood then, and end, the close frame to send after them.
 func (h *Hub) pending(next int) (recs []record, best int, end *closeFrame) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	last := len(h.history)
 	if h.closed {
 		last = h.closedAt
+		end = &closeFrame{h.closeCode, h.closeText}
 	}
-	if next >= last {
-		if h.closed {
-			return nil, 0, &closeFrame{h.closeCode, h.closeText}
-		}
-		return nil, 0, nil
+	if next < last {
+		recs = h.history[next:last:last]
 	}
-	return h.history[next:last:last], h.summary.BestEpoch, nil
+	return recs, h.summary.BestEpoch, end
 }
 
 // closeFrame is the close frame a client gets once it has the history a
