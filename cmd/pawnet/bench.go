@@ -128,7 +128,7 @@ func inputThroughput(cfg alexnet.Config, dir string, batch, workers int) error {
 	t0 := time.Now()
 	cache, bad := dataset.BuildCache(ds.Items, cfg.InputSize, workers, nil)
 	decode := time.Since(t0).Seconds()
-	st, err := preprocess.LoadStats(filepath.Join(dir, "stats.json"))
+	st, err := dataset.LoadStats(filepath.Join(dir, "stats.json"))
 	if err != nil {
 		st = preprocess.Stats{Mean: [3]float64{0.5, 0.5, 0.5}, Std: [3]float64{0.25, 0.25, 0.25}}
 	}

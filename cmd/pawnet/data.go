@@ -167,7 +167,11 @@ func reportSkipped(skipped []dataset.BadFile) {
 	if len(skipped) == 0 {
 		return
 	}
-	fmt.Printf("skipped %d entries that cannot be read as photos:\n", len(skipped))
+	what := "entries"
+	if len(skipped) == 1 {
+		what = "entry"
+	}
+	fmt.Printf("skipped %d %s that cannot be read as photos:\n", len(skipped), what)
 	for _, b := range skipped {
 		fmt.Printf("  %s\n", b)
 	}

@@ -37,9 +37,10 @@ type hostileEntry struct {
 
 // TestHostileFolder gives separate, stats, pack, train and predict a data
 // folder holding a named pipe called like a photo, dangling and looping
-// symlinks, a symlink to a folder and a photo that does not decode: every
-// command finishes, names each entry with the reason, and stats.json
-// counts only the decoded photos.
+// symlinks, a symlink to a folder and a photo that does not decode, and
+// named pipes where the pack and stats.json go: every command finishes,
+// names each entry with the reason, and stats.json counts only the
+// decoded photos.
 func TestHostileFolder(t *testing.T) {
 	bin := pawnet(t)
 	sample := filepath.Join(t.TempDir(), "sample")
@@ -128,11 +129,22 @@ func TestHostileFolder(t *testing.T) {
 		t.Errorf("stats.json: photos %+v over %d images; want only the decoded train photos counted", st.Photos, st.Images)
 	}
 
+	// The pack's and stats.json's names taken by named pipes: the pack is
+	// rebuilt over its pipe, and train computes the statistics instead.
+	if err := fifo(filepath.Join(data, "pawnet-64.pack")); err != nil {
+		t.Fatal(err)
+	}
 	out, err = runCLI(t, bin, "pack", "-size", "64", data)
-	if err != nil || !strings.Contains(out, "pack: built") {
+	if err != nil || !strings.Contains(out, "not a regular file: a named pipe (FIFO); rebuilding") || !strings.Contains(out, "pack: built") {
 		t.Fatalf("pack: %v\n%s", err, out)
 	}
 	named(t, "pack", out)
+	if err := os.Remove(filepath.Join(data, "stats.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fifo(filepath.Join(data, "stats.json")); err != nil {
+		t.Fatal(err)
+	}
 
 	runs := t.TempDir()
 	out, err = runCLI(t, bin, "train", "-epochs", "1", "-batch", "16", "-runs", runs, "-name", "h", data)
@@ -140,6 +152,9 @@ func TestHostileFolder(t *testing.T) {
 		t.Fatalf("train: %v\n%s", err, out)
 	}
 	named(t, "train", out)
+	if want := "stats: " + filepath.Join(data, "stats.json") + " not used: open " + filepath.Join(data, "stats.json") + ": not a regular file: a named pipe (FIFO)"; !strings.Contains(out, want) {
+		t.Errorf("train: output lacks %q:\n%s", want, out)
+	}
 
 	weights := filepath.Join(runs, "h", "model.safetensors")
 	out, err = runCLI(t, bin, "predict", "-weights", weights, filepath.Join(data, "cat"), filepath.Join(data, "cat.5000.jpg"))

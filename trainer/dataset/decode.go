@@ -76,7 +76,7 @@ func DecodeAll(items []Item, size, workers, maxPixels int, progress func(), fn f
 }
 
 func decodeFile(path string, size, maxPixels int) (*imageio.RGB, error) {
-	data, err := ReadPhoto(path)
+	data, err := ReadRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"syscall"
+
+	"github.com/pawnet/pawnet/shared/preprocess"
 )
 
 // Which entries of a data folder are opened
@@ -24,10 +26,11 @@ import (
 // opened: a named pipe (opening one blocks until a writer comes), a
 // socket, a device, a symlink to any of these, a dangling symlink and a
 // symlink loop. Symlinks to folders are not followed (so a walk cannot
-// loop), and are reported too. OpenPhoto checks the opened file once
-// more, so an entry replaced after the scan cannot block a reader either.
+// loop), and are reported too. OpenRegular checks the opened file once
+// more, so an entry replaced after the scan cannot block a reader either;
+// the pack (pack.go) is opened with it too.
 
-// ErrNotRegular is wrapped by the errors of Classify and OpenPhoto for an
+// ErrNotRegular is wrapped by the errors of Classify and OpenRegular for an
 // entry that is not a regular file or a symlink to one.
 var ErrNotRegular = errors.New("not a regular file")
 
@@ -153,11 +156,12 @@ func isFolderLink(err error) bool {
 	return errors.As(err, &nr) && nr == "a symlink to a folder (not followed)"
 }
 
-// OpenPhoto opens the file at path for reading when it is a regular file
+// OpenRegular opens the file at path for reading when it is a regular file
 // (after following symlinks); anything else is closed again and refused
 // with an error wrapping ErrNotRegular. The open never blocks: a named
-// pipe is opened without waiting for a writer, and then refused.
-func OpenPhoto(path string) (*os.File, error) {
+// pipe is opened without waiting for a writer, and then refused. Every
+// file of a data folder is opened through it: photos, and the pack.
+func OpenRegular(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return nil, err
@@ -174,9 +178,9 @@ func OpenPhoto(path string) (*os.File, error) {
 	return f, nil
 }
 
-// ReadPhoto reads the whole file at path, opened with OpenPhoto.
-func ReadPhoto(path string) ([]byte, error) {
-	f, err := OpenPhoto(path)
+// ReadRegular reads the whole file at path, opened with OpenRegular.
+func ReadRegular(path string) ([]byte, error) {
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +193,21 @@ func ReadPhoto(path string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// LoadStats reads a stats.json (preprocess.Stats) as preprocess.LoadStats
+// does, but opened with OpenRegular: a data folder's stats.json may be
+// anything its owner put there.
+func LoadStats(path string) (preprocess.Stats, error) {
+	data, err := ReadRegular(path)
+	if err != nil {
+		return preprocess.Stats{}, err
+	}
+	st, err := preprocess.ParseStats(data)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
 }
 
 // WithoutBad returns the items whose photos are not among bad, in order:

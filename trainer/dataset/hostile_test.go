@@ -150,10 +150,10 @@ func TestScanSkipsHostileEntries(t *testing.T) {
 	})
 }
 
-// TestOpenPhotoRefusesWhatIsNotAFile opens each kind of entry directly,
+// TestOpenRegularRefusesWhatIsNotAFile opens each kind of entry directly,
 // as a reader does when an entry changed after the scan: only regular
 // files (and links to them) open, nothing blocks.
-func TestOpenPhotoRefusesWhatIsNotAFile(t *testing.T) {
+func TestOpenRegularRefusesWhatIsNotAFile(t *testing.T) {
 	dir := t.TempDir()
 	for _, h := range hostileEntries(t) {
 		h.make(t, dir, h.name)
@@ -161,8 +161,8 @@ func TestOpenPhotoRefusesWhatIsNotAFile(t *testing.T) {
 			continue // a folder: refused by the read, not by the open
 		}
 		t.Run(h.name, func(t *testing.T) {
-			within(t, "ReadPhoto", func() {
-				data, err := ReadPhoto(filepath.Join(dir, h.name))
+			within(t, "ReadRegular", func() {
+				data, err := ReadRegular(filepath.Join(dir, h.name))
 				switch {
 				case h.want == "" && (err != nil || len(data) == 0):
 					t.Errorf("read %d bytes, %v; want the photo", len(data), err)
@@ -230,4 +230,31 @@ func TestSeparateLeavesHostileEntries(t *testing.T) {
 	if len(ds.Items) != 11 || len(ds.Skipped) != 7 {
 		t.Errorf("scan after separate: %d items, skipped %v", len(ds.Items), ds.Skipped)
 	}
+}
+
+// TestPackAndStatsThatAreNotFiles puts named pipes where a data folder's
+// pack and stats.json go: the pack is refused as damaged and rebuilt over
+// the pipe, and the statistics are refused; nothing blocks.
+func TestPackAndStatsThatAreNotFiles(t *testing.T) {
+	ds, err := Scan(testdata.ClassTree(t, 6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack := PackPaths(ds.Root, 32, "")[0]
+	mkfifo(t, filepath.Dir(pack), filepath.Base(pack))
+	mkfifo(t, ds.Root, "stats.json")
+	within(t, "LoadPack", func() {
+		c, _, path, log := load(t, ds, 32, "")
+		if path != pack || c.Len() != 12 || !strings.Contains(log, "not a regular file: a named pipe (FIFO); rebuilding") {
+			t.Errorf("pack %s of %d photos\n%s", path, c.Len(), log)
+		}
+		if err := Classify(pack, nil); err != nil {
+			t.Errorf("the new pack: %v", err)
+		}
+	})
+	within(t, "LoadStats", func() {
+		if _, err := LoadStats(filepath.Join(ds.Root, "stats.json")); !errors.Is(err, ErrNotRegular) {
+			t.Errorf("LoadStats of a named pipe: %v", err)
+		}
+	})
 }

@@ -4,6 +4,6 @@ package dataset
 
 import "syscall"
 
-// openFlags make OpenPhoto's open return at once on a named pipe (which it
+// openFlags make OpenRegular's open return at once on a named pipe (which it
 // then refuses) and never make a terminal the controlling one.
 const openFlags = syscall.O_NONBLOCK | syscall.O_NOCTTY

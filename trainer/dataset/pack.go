@@ -142,7 +142,10 @@ func (p *packFile) close() error {
 // readPack maps the pack at path and checks its prefix, header and size
 // (not the slots' checksums).
 func readPack(path string) (*packFile, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
+	if errors.Is(err, ErrNotRegular) { // rebuilt: the new pack is renamed over it
+		return nil, fmt.Errorf("%s: %w: %v", path, ErrPackCorrupt, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func CAMName(path string) string {
 // overlay.
 func CAM(c *classify.Classifier, path, dir string, side int, opacity float64) (Result, string) {
 	r := Result{Path: path}
-	data, err := dataset.ReadPhoto(path)
+	data, err := dataset.ReadRegular(path)
 	if err != nil {
 		r.Err = err
 		return r, ""

@@ -73,7 +73,7 @@ func Run(c *classify.Classifier, files []string, tta bool, batch int, each func(
 		data := make([][]byte, len(chunk))
 		readErr := make([]error, len(chunk))
 		for i, f := range chunk {
-			data[i], readErr[i] = dataset.ReadPhoto(f)
+			data[i], readErr[i] = dataset.ReadRegular(f)
 		}
 		preds, errs := c.ClassifyBatch(data, tta)
 		for i, f := range chunk {

@@ -537,7 +537,7 @@ func (r *Run) loadStats(train []dataset.Item) error {
 	}
 	candidates = append(candidates, filepath.Join(r.cfg.DataDir, rundir.StatsFile))
 	for _, p := range candidates {
-		st, err := preprocess.LoadStats(p)
+		st, err := dataset.LoadStats(p) // a named pipe there is not opened
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
