@@ -310,3 +310,27 @@ func TestFailedResumeChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenRefusesAFlatFolder opens a run on a folder still in Kaggle's
+// flat layout: Open says to run separate, and leaves no run folder
+// behind.
+func TestOpenRefusesAFlatFolder(t *testing.T) {
+	tree := testdata.ClassTree(t, 5)
+	flat := t.TempDir()
+	for _, cls := range []string{"cat", "dog"} {
+		ents, err := os.ReadDir(filepath.Join(tree, cls))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			testdata.Link(t, filepath.Join(tree, cls, e.Name()), filepath.Join(flat, e.Name()))
+		}
+	}
+	runs := t.TempDir()
+	if _, err := Open(sampleOptions(flat, runs, "flat", 1)); err == nil || !strings.Contains(err.Error(), "pawnet separate") {
+		t.Errorf("Open on a flat folder: %v; want advice to run separate", err)
+	}
+	if ents, err := os.ReadDir(runs); err != nil || len(ents) != 0 {
+		t.Errorf("the runs folder holds %v (%v); want nothing", ents, err)
+	}
+}

@@ -237,6 +237,11 @@ func Open(opts Options) (*Run, error) {
 	if err := r.readInit(opts.Init, opts.Model); err != nil {
 		return nil, err
 	}
+	// A folder that cannot be trained on (one still in Kaggle's flat
+	// layout, say) is refused before a run folder is made for it.
+	if _, err := dataset.Scan(opts.DataDir); err != nil {
+		return nil, err
+	}
 	id := opts.RunID
 	if id == "" {
 		id = time.Now().Format("20060102-150405")
