@@ -203,11 +203,13 @@ type Run struct {
 	device  string
 	reason  string
 	started bool
-	// committed is the end of metrics.jsonl that state.json covers: a
-	// failed run is cut back to it before its run-end message.
-	committed rundir.Mark
-	steps     int          // train steps taken by this process
-	init      *initWeights // the -init weights, until they are applied
+	// kept is where metrics.jsonl is cut back to when the run fails,
+	// before its run-end message: the end of the last checkpoint's
+	// messages, or of this process's run start when it saved none (the
+	// work after it is redone by a resume, which removes the rest).
+	kept  rundir.Mark
+	steps int          // train steps taken by this process
+	init  *initWeights // the -init weights, until they are applied
 }
 
 // Open validates opts and creates the run folder with its run.json, or,
@@ -348,7 +350,7 @@ func (r *Run) Train(ctx context.Context, sink rundir.Sink) (res *Result, err err
 func (r *Run) openEmitter(sink rundir.Sink) (*rundir.Emitter, error) {
 	e, err := rundir.OpenEmitter(filepath.Join(r.dir, rundir.MetricsFile), r.st.Seq, sink)
 	if err == nil {
-		r.committed = e.Mark()
+		r.kept = e.Mark()
 	}
 	return e, err
 }
@@ -377,9 +379,10 @@ func (r *Run) finish(res *Result, sink rundir.Sink, err error) error {
 		}
 	default:
 		if err != nil {
-			// What followed the last checkpoint is redone by a resume:
-			// metrics.jsonl keeps only the run-end message after it.
-			r.emit.Rewind(r.committed)
+			// The work since the last checkpoint is redone by a resume:
+			// its messages go, so that the metrics summarise no epoch
+			// that state.json does not count.
+			r.emit.Rewind(r.kept)
 		}
 		r.emit.Emit(end)
 		if err == nil {
@@ -608,6 +611,7 @@ func (r *Run) loop(ctx context.Context) error {
 	if r.st.Epoch == 0 && r.st.Checkpoint == "" {
 		r.emitFilters(0, r.m.ExportParams()) // the initialization, for the filters' replay
 	}
+	r.kept = r.emit.Mark()
 	if r.st.Finished {
 		fmt.Fprintf(r.opts.Log, "run %s already finished %d epochs; pass -epochs N to train further\n", r.dir, r.st.Epoch)
 		return nil
@@ -706,7 +710,7 @@ func (r *Run) commit(name string) error {
 	if err := r.saveState(); err != nil {
 		return err
 	}
-	r.committed = mark
+	r.kept = mark
 	r.prune()
 	return nil
 }
