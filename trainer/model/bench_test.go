@@ -17,13 +17,18 @@ import (
 //	go test ./trainer/model -run '^$' -bench TrainStep -benchtime 5x
 //	GOEXPERIMENT=simd go test ./trainer/model -run '^$' -bench TrainStep -benchtime 5x
 func benchTrainStep(b *testing.B, cfg alexnet.Config, batch int) {
-	benchTrainStepFrozen(b, cfg, batch, false)
+	benchTrainStepOps(b, cfg, batch, false, nil)
 }
 
 // benchTrainStepFrozen is benchTrainStep with the conv layers frozen or not
 // (FreezeFeatures).
 func benchTrainStepFrozen(b *testing.B, cfg alexnet.Config, batch int, frozen bool) {
-	m := newModel(b, cfg, 1, Options{BatchSize: batch})
+	benchTrainStepOps(b, cfg, batch, frozen, nil)
+}
+
+// benchTrainStepOps is benchTrainStepFrozen with an op set (nil: OpsFor).
+func benchTrainStepOps(b *testing.B, cfg alexnet.Config, batch int, frozen bool, ops *Ops) {
+	m := newModel(b, cfg, 1, Options{BatchSize: batch, Ops: ops})
 	if err := m.FreezeFeatures(frozen); err != nil {
 		b.Fatal(err)
 	}
@@ -62,6 +67,17 @@ func processCPU() time.Duration {
 func BenchmarkTrainStepSmall(b *testing.B) {
 	for _, batch := range []int{32, 64} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchTrainStep(b, alexnet.Small(), batch) })
+	}
+}
+
+// BenchmarkTrainStepOps times Small()'s train step at batch 32 with each op
+// set the Go backend can run, side by side: CNHWOps (the default) and
+// Im2colOps (the one before it).
+//
+//	GOEXPERIMENT=simd go test ./trainer/model -run '^$' -bench TrainStepOps -benchtime 20x
+func BenchmarkTrainStepOps(b *testing.B) {
+	for _, ops := range []Ops{CNHWOps, Im2colOps} {
+		b.Run(ops.Name, func(b *testing.B) { benchTrainStepOps(b, alexnet.Small(), 32, false, &ops) })
 	}
 }
 

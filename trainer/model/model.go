@@ -9,8 +9,10 @@
 // flatten order for classifier.1).
 //
 // The ops that differ per backend (convolution, max-pool) are chosen in one
-// place, OpsFor: native Convolve/MaxPool on XLA, im2col + MatMul and a
-// strided-Slice max-pool on the pure-Go backend.
+// place, OpsFor: native Convolve/MaxPool on XLA; on the pure-Go backend,
+// activations kept channels first ([C, N, H, W]) up to the last conv, each
+// conv one MatMul of the kernel by a patch matrix of strided Slices, and a
+// strided-Slice max-pool.
 //
 // Building: the default build links XLA through cgo (plugins are only looked
 // up when an "xla" backend is requested); a pure-Go build needs -tags noxla,
@@ -254,15 +256,30 @@ func (m *Model) buildNet(scope *mlmodel.Scope, x *graph.Node, lastConv func(*gra
 		param = func(i int) *graph.Node { return graph.ConvertDType(f32(i), dtypes.BFloat16) }
 		h = graph.ConvertDType(h, dtypes.BFloat16)
 	}
+	biasShape := []int{1, 1, 1, 0} // the channel axis is set per layer
+	channelAxis := 3
+	if m.ops.ChannelsFirst {
+		h = graph.TransposeAllDims(h, 3, 0, 1, 2) // NHWC → CNHW
+		biasShape, channelAxis = []int{0, 1, 1, 1}, 0
+	}
 	for i := range alexnet.NumConv {
 		h = m.ops.Conv(h, param(2*i), cfg.Strides[i], cfg.Pads[i])
-		h = graph.Add(h, graph.Reshape(param(2*i+1), 1, 1, 1, cfg.Channels[i]))
+		biasShape[channelAxis] = cfg.Channels[i]
+		h = graph.Add(h, graph.Reshape(param(2*i+1), biasShape...))
 		h = activation.Relu(h)
+		pool := m.ops.MaxPool
+		if m.ops.ChannelsFirst && i == alexnet.NumConv-1 {
+			// Back to NHWC for the last pool and the dense layers, so that
+			// Grad-CAM's node and the flatten order are the same for every
+			// op set.
+			h = graph.TransposeAllDims(h, 1, 2, 3, 0)
+			pool = sliceMaxPool
+		}
 		if lastConv != nil && i == alexnet.NumConv-1 {
 			lastConv(h)
 		}
 		if alexnet.PoolAfter(i) {
-			h = m.ops.MaxPool(h, alexnet.PoolWindow, alexnet.PoolStride)
+			h = pool(h, alexnet.PoolWindow, alexnet.PoolStride)
 		}
 	}
 	// NHWC flatten: feature (y*s + x)*C + c. ExportParams permutes fc6's

@@ -265,26 +265,57 @@ func TestExportMatchesPyTorchLayoutReference(t *testing.T) {
 
 func TestOpSetsGiveSameLogits(t *testing.T) {
 	cfg := alexnet.Small()
-	a := newModel(t, cfg, 3, Options{Ops: &Im2colOps})
-	b := newModel(t, cfg, 4, Options{Ops: &NativeOps})
-	if err := b.LoadParams(a.ExportParams()); err != nil {
-		t.Fatal(err)
-	}
+	a := newModel(t, cfg, 3, Options{Ops: &NativeOps})
 	rng := rand.New(rand.NewPCG(3, 3))
 	const n = 4
 	x := randImages(rng, cfg, n)
-	la, lb := logits(t, a, x, n), logits(t, b, x, n)
-	if d := maxRelDiff(to64(la), to64(lb)); d > 1e-5 {
-		t.Errorf("im2col logits %v, native %v: relative difference %g", la, lb, d)
+	la := logits(t, a, x, n)
+	for _, ops := range []*Ops{&Im2colOps, &CNHWOps} {
+		b := newModel(t, cfg, 4, Options{Ops: ops})
+		if err := b.LoadParams(a.ExportParams()); err != nil {
+			t.Fatal(err)
+		}
+		lb := logits(t, b, x, n)
+		if d := maxRelDiff(to64(la), to64(lb)); d > 1e-5 {
+			t.Errorf("native logits %v, %s %v: relative difference %g", la, ops.Name, lb, d)
+		}
+	}
+}
+
+// TestOpSetsTrainAlike takes the same Adam steps with Im2colOps and
+// CNHWOps from the same weights: the losses and the trained weights agree
+// to float summation order, so the recipe's accuracy does not depend on
+// the op set.
+func TestOpSetsTrainAlike(t *testing.T) {
+	cfg := alexnet.Small()
+	rng := rand.New(rand.NewPCG(5, 5))
+	const n = 8
+	x, y := randImages(rng, cfg, n), randLabels(rng, cfg, n)
+	var losses [2][]float64
+	var params [2]map[string][]float32
+	for i, ops := range []*Ops{&Im2colOps, &CNHWOps} {
+		m := newModel(t, cfg, 7, Options{Ops: ops, LearningRate: 1e-3})
+		for _, r := range trainSteps(t, m, x, y, n, 5) {
+			losses[i] = append(losses[i], float64(r.loss))
+		}
+		params[i] = m.ExportParams()
+	}
+	if d := maxRelDiff(losses[0], losses[1]); d > 1e-4 {
+		t.Errorf("losses im2col %v, cnhw %v: relative difference %g", losses[0], losses[1], d)
+	}
+	for name, a := range params[0] {
+		if d := maxRelDiff(to64(a), to64(params[1][name])); d > 1e-3 {
+			t.Errorf("%s after 5 steps: relative difference %g", name, d)
+		}
 	}
 }
 
 func TestOpsFor(t *testing.T) {
-	if got := OpsFor(goBackend()).Name; got != Im2colOps.Name {
-		t.Errorf("OpsFor(go backend) = %s, want %s", got, Im2colOps.Name)
+	if got := OpsFor(goBackend()).Name; got != CNHWOps.Name {
+		t.Errorf("OpsFor(go backend) = %s, want %s", got, CNHWOps.Name)
 	}
 	m := newModel(t, alexnet.Small(), 1, Options{})
-	if m.Ops().Name != Im2colOps.Name {
+	if m.Ops().Name != CNHWOps.Name {
 		t.Errorf("model on the Go backend uses %s ops", m.Ops().Name)
 	}
 }
