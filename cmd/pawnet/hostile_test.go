@@ -1,31 +1,17 @@
+//go:build unix
+
 package main
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/pawnet/pawnet/shared/preprocess"
 )
-
-// runCLI runs the pawnet binary with a generous deadline, so that a
-// command that blocks becomes a test failure instead of a hung test.
-func runCLI(t *testing.T, bin string, args ...string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("pawnet %v did not finish within 5 minutes:\n%s", args, out)
-	}
-	return string(out), err
-}
 
 // hostileEntry makes one entry of a hostile data folder and says what
 // the commands' output must say about it.

@@ -2,15 +2,31 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pawnet/pawnet/trainer/model"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
+
+// runCLI runs the pawnet binary with a generous deadline, so that a
+// command that blocks becomes a test failure instead of a hung test.
+func runCLI(t *testing.T, bin string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("pawnet %v did not finish within 5 minutes:\n%s", args, out)
+	}
+	return string(out), err
+}
 
 // TestResumeDamagedCheckpoint trains a run to its end, damages its newest
 // checkpoint and resumes it: pawnet says which checkpoint is damaged and
