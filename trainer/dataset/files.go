@@ -101,7 +101,8 @@ func Classify(path string, d fs.DirEntry) error {
 type Found struct {
 	// Photos are the photos it may read (see Classify), sorted by path.
 	Photos []string
-	// Ignored are the other files: not photos by their name (IsImageName).
+	// Ignored are the entries without a photo's name (IsImageName),
+	// whatever they are; they are never opened.
 	Ignored []string
 	// Skipped are the entries not read, with the reason: those with a
 	// photo's name that are not regular files, symlinks to folders, and
