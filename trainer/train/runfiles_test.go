@@ -252,23 +252,24 @@ func TestResumeFallsBackToAnIntactCheckpoint(t *testing.T) {
 }
 
 // TestFailedResumeChangesNothing resumes a finished run in ways that fail
-// before training starts: its metrics.jsonl and state.json stay byte for
-// byte as they were (no run-end "failed" after "finished"), and a sink
-// still hears why.
+// before training starts: its metrics.jsonl, state.json and run.json stay
+// byte for byte as they were (no run-end "failed" after "finished", no
+// -epochs 4 in run.json), and a sink still hears why.
 func TestFailedResumeChangesNothing(t *testing.T) {
 	data := testdata.ClassTree(t, 40)
 	dir := smallRun(t, data, t.TempDir(), "done", 2)
-	read := func() (m, s []byte) {
-		var err error
-		if m, err = os.ReadFile(filepath.Join(dir, rundir.MetricsFile)); err != nil {
-			t.Fatal(err)
+	read := func() []byte {
+		var all []byte
+		for _, name := range []string{rundir.MetricsFile, rundir.StateFile, rundir.ConfigFile} {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(append(all, name...), b...)
 		}
-		if s, err = os.ReadFile(filepath.Join(dir, rundir.StateFile)); err != nil {
-			t.Fatal(err)
-		}
-		return m, s
+		return all
 	}
-	m0, s0 := read()
+	before := read()
 	damage := func(name string) {
 		p := filepath.Join(dir, rundir.CheckpointsDir, name, model.CheckpointFile)
 		b, err := os.ReadFile(p)
@@ -299,8 +300,8 @@ func TestFailedResumeChangesNothing(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("resume: %v, %+v; want an error about %q", err, res, tc.want)
 			}
-			if m, s := read(); !bytes.Equal(m, m0) || !bytes.Equal(s, s0) {
-				t.Errorf("the failed resume changed metrics.jsonl (%v) or state.json (%v)", !bytes.Equal(m, m0), !bytes.Equal(s, s0))
+			if !bytes.Equal(read(), before) {
+				t.Error("the failed resume changed metrics.jsonl, state.json or run.json")
 			}
 			if res != nil {
 				if end, ok := rec.msgs[len(rec.msgs)-1].(*metrics.RunEnd); len(rec.msgs) != 1 || !ok || end.Status != metrics.StatusFailed {

@@ -271,7 +271,8 @@ func Open(opts Options) (*Run, error) {
 // either way metrics.jsonl is rolled back to that checkpoint's last
 // message, so that what follows is redone once, not repeated. A folder
 // whose run failed before its first checkpoint has no state.json and
-// starts from scratch. Nothing is changed when the resume is refused.
+// starts from scratch. Nothing is changed when the resume is refused, and
+// run.json only once training can start.
 func (r *Run) reopen() error {
 	o := &r.opts
 	r.dir = o.Resume
@@ -306,7 +307,7 @@ func (r *Run) reopen() error {
 			r.st.Finished = false
 		}
 	}
-	return rundir.WriteConfig(r.dir, r.cfg)
+	return nil // run.json takes the new backend and epochs once the data is ready (prepare)
 }
 
 // Dir is the run folder.
