@@ -18,6 +18,11 @@ cross-entropy, eager mode, channels_last, optional bf16 autocast.
       size, the mean (and best) of --reps timed passes after --warmup. With --inputs X.f32
       (n NHWC images, float32) it also writes their logits to --logits.
 
+  torch_bench.py throughput --device cpu --threads 2 --config '{"channels": [...], ...}' --batch 32
+      the same train step for any pawnet config (alexnet.Config's JSON:
+      channels, kernels, strides, pads, dense, dropout, classes, input_size),
+      e.g. the small model that `go tool mage demo` trains on the CPU.
+
 --device cpu and --size 64 make a tiny dry run for CI.
 """
 import argparse
@@ -57,9 +62,38 @@ def alexnet(size, classes=2, dropout=0.2):
     )
 
 
+def alexnet_config(cfg):
+    """The AlexNet of a pawnet config (alexnet.Config as JSON)."""
+    layers, c_in = [], 3
+    for i in range(5):
+        layers += [nn.Conv2d(c_in, cfg["channels"][i], cfg["kernels"][i], stride=cfg["strides"][i], padding=cfg["pads"][i]),
+                   nn.ReLU(inplace=True)]
+        if i in (0, 1, 4):
+            layers.append(nn.MaxPool2d(3, 2))
+        c_in = cfg["channels"][i]
+    feats = nn.Sequential(*layers)
+    size, dense, drop = cfg["input_size"], cfg["dense"], cfg["dropout"]
+    with torch.no_grad():
+        flat = feats(torch.zeros(1, 3, size, size)).numel()
+    return nn.Sequential(
+        feats, nn.Flatten(),
+        nn.Dropout(drop), nn.Linear(flat, dense), nn.ReLU(inplace=True),
+        nn.Dropout(drop), nn.Linear(dense, dense), nn.ReLU(inplace=True),
+        nn.Linear(dense, cfg["classes"]),
+    )
+
+
 def setup(args):
     dev = torch.device(args.device)
-    model = alexnet(args.size).to(dev).to(memory_format=torch.channels_last)
+    if dev.type == "cpu":
+        torch.set_num_threads(args.threads)
+    if args.config:
+        cfg = json.loads(args.config)
+        args.size = cfg["input_size"]
+        model = alexnet_config(cfg)
+    else:
+        model = alexnet(args.size)
+    model = model.to(dev).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     loss_fn = nn.CrossEntropyLoss()
     use_bf16 = args.dtype == "bf16"
@@ -193,6 +227,7 @@ def main():
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--inputs")
     p.add_argument("--logits")
+    p.add_argument("--config", help="a pawnet alexnet.Config as JSON (throughput); default: the seed's full AlexNet")
     args = p.parse_args()
     if args.mode == "infer":
         infer(args)

@@ -21,7 +21,8 @@ ok  	github.com/pawnet/pawnet/trainer/predict	12.1s
 pkg: github.com/pawnet/pawnet/shared/alexnet
 BenchmarkGemm/conv1/build-2   	     100	   1000000 ns/op	        22.5 GMAC/s
 BenchmarkGemm/conv1/scalar-2  	      20	   7000000 ns/op	         3.1 GMAC/s
-BenchmarkTrainStepSmall/batch=32-2   	       3	 120000000 ns/op	       120.0 ms/step
+BenchmarkTrainStepVsTorch/small/batch=32-2   	       3	 120000000 ns/op	       120.0 ms/step
+BenchmarkBrowserHistory/msgs=30000-2   	       5	 3748617608 ns/op	       803.9 ms-to-complete
 `
 
 func TestParseAndWrite(t *testing.T) {
@@ -29,8 +30,8 @@ func TestParseAndWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Len() != 5 {
-		t.Fatalf("parsed %d results, want 5", res.Len())
+	if res.Len() != 6 {
+		t.Fatalf("parsed %d results, want 6", res.Len())
 	}
 	for _, tc := range []struct {
 		m    Metric
@@ -39,7 +40,7 @@ func TestParseAndWrite(t *testing.T) {
 		{Metric{"BenchmarkForwardVsTorch/batch8", "torch/pawnet"}, 1.342},
 		{Metric{"BenchmarkForwardVsTorch/batch1", "ms/photo"}, 20.6},
 		{Metric{"BenchmarkGemm/conv1/scalar", "GMAC/s"}, 3.1},
-		{Metric{"BenchmarkTrainStepSmall/batch=32", "ms/step"}, 120},
+		{Metric{"BenchmarkTrainStepVsTorch/small/batch=32", "ms/step"}, 120},
 	} {
 		if got, ok := res.Get(tc.m); !ok || got != tc.want {
 			t.Errorf("Get(%v) = %v, %v; want %v", tc.m, got, ok, tc.want)
@@ -62,8 +63,9 @@ func TestParseAndWrite(t *testing.T) {
 		`| <a id="native-inference-batch8"></a>full AlexNet inference, native pure Go (AVX2+FMA), batch 8 | 15.8 ms/photo | PyTorch on the CPU: 21.2 torch-ms/photo | 1.34× |`,
 		// A computed ratio of rates: ours ÷ peer.
 		`| 22.5 GMAC/s | scalar kernels: 3.10 GMAC/s | 7.26× |`,
-		// A row without a peer, and one not measured.
-		`| 120 ms/step | — | — |`,
+		// A peer not measured, a row without a peer, and one not measured.
+		`| 120 ms/step | PyTorch on the CPU: not measured in this run | — |`,
+		`| 804 ms-to-complete | — | — |`,
 		`| <a id="browser-reload"></a>reload to the first classified photo, full model, int8 weights cached in the browser | not measured in this run | — | — |`,
 		"| `BenchmarkGemm/conv1/build` | 22.5 GMAC/s, 0.001 sec/op |",
 		// Pipes in a command are escaped for the table.

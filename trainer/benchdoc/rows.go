@@ -6,14 +6,28 @@ package benchdoc
 // that each one is in docs/benchmarks.md).
 var Rows = []Row{
 	{
-		ID: "train-step-small", What: "training step, small model, batch 32, GoMLX pure-Go backend (2 cores)",
-		Ours: Metric{"BenchmarkTrainStepSmall/batch=32", "ms/step"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench TrainStep -benchtime 3x ./trainer/model/",
+		ID: "train-step-small", What: "training step on the CPU, small model (the demo's), batch 32, GoMLX pure-Go backend",
+		Ours:     Metric{"BenchmarkTrainStepVsTorch/small/batch=32", "ms/step"},
+		Peer:     Metric{"BenchmarkTrainStepVsTorch/small/batch=32", "torch-ms/step"},
+		PeerName: "PyTorch on the CPU",
+		Ratio:    Metric{"BenchmarkTrainStepVsTorch/small/batch=32", "torch/pawnet"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench TrainStepVsTorch -benchtime 3x ./trainer/model/",
 	},
 	{
-		ID: "train-step-full", What: "training step, full AlexNet, batch 8, GoMLX pure-Go backend",
-		Ours: Metric{"BenchmarkTrainStepFull/batch=8", "ms/step"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench TrainStep -benchtime 3x ./trainer/model/",
+		ID: "train-step-full", What: "training step on the CPU, full AlexNet, batch 8",
+		Ours:     Metric{"BenchmarkTrainStepVsTorch/full/batch=8", "ms/step"},
+		Peer:     Metric{"BenchmarkTrainStepVsTorch/full/batch=8", "torch-ms/step"},
+		PeerName: "PyTorch on the CPU",
+		Ratio:    Metric{"BenchmarkTrainStepVsTorch/full/batch=8", "torch/pawnet"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench TrainStepVsTorch -benchtime 3x ./trainer/model/",
+	},
+	{
+		ID: "train-step-ops", What: "the small model's step, channels-first slices (the default) against the earlier NHWC im2col gather, CPU time",
+		Ours:        Metric{"BenchmarkTrainStepOps/cnhw", "cpu-ms/step"},
+		Peer:        Metric{"BenchmarkTrainStepOps/im2col", "cpu-ms/step"},
+		PeerName:    "NHWC im2col",
+		LowerBetter: true,
+		Cmd:         "go test -run '^$' -bench TrainStepOps -benchtime 3x ./trainer/model/",
 	},
 	{
 		ID: "native-inference-batch8", What: "full AlexNet inference, native pure Go (AVX2+FMA), batch 8",

@@ -1,13 +1,18 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"runtime"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/trainer/torchpeer"
 )
 
 // benchTrainStep times TrainStep on random data; the first step (graph
@@ -98,5 +103,47 @@ func BenchmarkTrainStepFrozen(b *testing.B) {
 				benchTrainStepFrozen(b, c.cfg, c.batch, frozen)
 			})
 		}
+	}
+}
+
+var torchStep = regexp.MustCompile(`ms/step=([\d.]+)`)
+
+// BenchmarkTrainStepVsTorch times the train step natively and PyTorch's
+// CPU train step (scripts/torch_bench.py throughput with the same config:
+// Adam, cross-entropy, dropout, fp32, GOMAXPROCS threads) side by side in
+// one run: Small() at batch 32 (the demo's) and Full() at batch 8. Each
+// reports pawnet's ms/step, PyTorch's, and torch/pawnet (≥ 1: pawnet is at
+// least as fast); the PyTorch columns are left out when no python3 imports
+// torch.
+//
+//	GOEXPERIMENT=simd go test ./trainer/model -run '^$' -bench TrainStepVsTorch -benchtime 10x
+func BenchmarkTrainStepVsTorch(b *testing.B) {
+	py := torchpeer.Python()
+	for _, c := range []struct {
+		cfg   alexnet.Config
+		batch int
+	}{{alexnet.Small(), 32}, {alexnet.Full(), 8}} {
+		b.Run(fmt.Sprintf("%s/batch=%d", c.cfg.Name, c.batch), func(b *testing.B) {
+			benchTrainStep(b, c.cfg, c.batch)
+			if py == "" {
+				b.Log("PyTorch: no python3 imports torch (apt-get install python3-torch); its columns are left out")
+				return
+			}
+			ours := b.Elapsed().Seconds() * 1e3 / float64(b.N)
+			cfgJSON, err := json.Marshal(c.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			steps := max(b.N, 5)
+			out, err := torchpeer.Run(py, "throughput", "--device", "cpu", "--threads", strconv.Itoa(runtime.GOMAXPROCS(0)),
+				"--config", string(cfgJSON), "--batch", strconv.Itoa(c.batch), "--steps", strconv.Itoa(steps), "--warmup", "2")
+			m := torchStep.FindStringSubmatch(string(out))
+			if err != nil || m == nil {
+				b.Fatalf("torch_bench.py: %v\n%s", err, out)
+			}
+			theirs, _ := strconv.ParseFloat(m[1], 64)
+			b.ReportMetric(theirs, "torch-ms/step")
+			b.ReportMetric(theirs/ours, "torch/pawnet")
+		})
 	}
 }

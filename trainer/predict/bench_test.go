@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -17,23 +16,8 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/model"
+	"github.com/pawnet/pawnet/trainer/torchpeer"
 )
-
-// torchPython returns a Python interpreter that can import torch:
-// $PAWNET_PYTHON, else python3 on the PATH, else Debian's /usr/bin/python3
-// (where apt's python3-torch lives); "" when none can.
-func torchPython() string {
-	cands := []string{"python3", "/usr/bin/python3"}
-	if p := os.Getenv("PAWNET_PYTHON"); p != "" {
-		cands = []string{p}
-	}
-	for _, p := range cands {
-		if exec.Command(p, "-c", "import torch").Run() == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 var torchLine = regexp.MustCompile(`batch=(\d+) ms/photo=([\d.]+)`)
 
@@ -74,20 +58,20 @@ func BenchmarkForwardVsTorch(b *testing.B) {
 	}
 
 	torch := map[int]float64{}
-	if py := torchPython(); py == "" {
+	if py := torchpeer.Python(); py == "" {
 		logs = append(logs, "PyTorch: no python3 imports torch (apt-get install python3-torch); its columns are left out")
 	} else {
 		in, out := filepath.Join(dir, "x.f32"), filepath.Join(dir, "logits.f32")
 		if err := os.WriteFile(in, floatBytes(x[:probe*len(x)/8]), 0o644); err != nil {
 			b.Fatal(err)
 		}
-		args := []string{filepath.Join("..", "..", "scripts", "torch_bench.py"), "infer", "--weights", weights,
+		args := []string{"infer", "--weights", weights,
 			"--threads", strconv.Itoa(runtime.GOMAXPROCS(0)), "--warmup", "3", "--reps", "10",
 			"--inputs", in, "--logits", out, "--batch-sizes"}
 		for _, n := range batches {
 			args = append(args, strconv.Itoa(n))
 		}
-		msg, err := exec.Command(py, args...).CombinedOutput()
+		msg, err := torchpeer.Run(py, args...)
 		if err != nil {
 			b.Fatalf("%s %s: %v\n%s", py, strings.Join(args, " "), err, msg)
 		}
