@@ -406,13 +406,25 @@ func (rs *runSet) list() metrics.RunList {
 
 // defaultRun is the run shown when a request names none (nil when there
 // is no run).
+// It is list's Default found in one pass over the runs' start times,
+// without building and sorting the whole list.
 func (rs *runSet) defaultRun() *run {
 	if rs.live != "" {
 		return rs.get(rs.live)
 	}
-	l := rs.list()
-	if l.Default == "" {
-		return nil
+	rs.mu.Lock()
+	all := make([]*run, 0, len(rs.runs))
+	for _, r := range rs.runs {
+		all = append(all, r)
 	}
-	return rs.get(l.Default)
+	rs.mu.Unlock()
+	var best *run
+	var bestStarted int64
+	for _, r := range all {
+		started := r.hub.Summary().Started
+		if best == nil || started > bestStarted || (started == bestStarted && r.name < best.name) {
+			best, bestStarted = r, started
+		}
+	}
+	return best
 }

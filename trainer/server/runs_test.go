@@ -115,6 +115,9 @@ func TestRunsDir(t *testing.T) {
 	if len(list.Runs) != 5 {
 		t.Errorf("%d runs listed, want 5 (not notes/)", len(list.Runs))
 	}
+	if r := s.runs.defaultRun(); r == nil || r.name != list.Default {
+		t.Errorf("defaultRun %v, the list's default %q", r, list.Default)
+	}
 	if r := runs["good"]; r.RunID != "r1" || r.Model != "small" || r.BestEpoch != 1 || r.BestValAcc != 0.5 || r.TotalEpochs != 2 {
 		t.Errorf("good: %+v", r)
 	}
@@ -142,6 +145,9 @@ func TestRunsDir(t *testing.T) {
 	waitFor(t, "the new run", func() bool { r, ok := summariesQuiet(s)["new"]; return ok && r.LastSeq == 1 })
 	if _, l := summaries(t, s); l.Default != "new" || l.Runs[0].Name != "new" {
 		t.Errorf("default %q, first %q; want the newest run first and default", l.Default, l.Runs[0].Name)
+	}
+	if r := s.runs.defaultRun(); r == nil || r.name != "new" {
+		t.Errorf("defaultRun %v, want the new run", r)
 	}
 	live := dial(t, s, "?run=new")
 	if _, err := readUntil(live, 1, 1); err != nil {
