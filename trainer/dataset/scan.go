@@ -17,12 +17,48 @@ import (
 	"strings"
 )
 
-// ImageExts are the file extensions (lower case) the scanner treats as photos.
-var ImageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true}
+// ImageExts are the file extensions (lower case) of the formats the decoder
+// (shared/imageio) reads: the one list of what a photo is. Separate, Scan,
+// FindPhotos, the pack, the zip reader (OpenZip) and predict all decide
+// with IsImageName and KaggleClass, which read it.
+var ImageExts = map[string]bool{
+	".jpg": true, ".jpeg": true, ".png": true, ".gif": true, ".webp": true,
+	".bmp": true, ".tif": true, ".tiff": true,
+}
 
-// IsImageName reports whether a file name has a photo extension.
+// IsImageName reports whether a file name (a base name, or a slash- or
+// separator-delimited path, whose last element is read) has a photo
+// extension in ImageExts, in any case, and is not a hidden file.
 func IsImageName(name string) bool {
+	name = baseName(name)
 	return ImageExts[strings.ToLower(filepath.Ext(name))] && !strings.HasPrefix(name, ".")
+}
+
+// KaggleClass returns "cat" or "dog" for a photo named as in Kaggle's
+// train folder (cat.N.jpg, dog.N.jpg: the class, a dot, anything, and an
+// extension of ImageExts, in any case), and "" for any other name. name
+// may be a path; its last element is read.
+func KaggleClass(name string) string {
+	name = baseName(name)
+	if !IsImageName(name) {
+		return ""
+	}
+	stem := strings.ToLower(strings.TrimSuffix(name, filepath.Ext(name)))
+	for _, cls := range []string{"cat", "dog"} {
+		if len(stem) > len(cls)+1 && strings.HasPrefix(stem, cls+".") {
+			return cls
+		}
+	}
+	return ""
+}
+
+// baseName is the last element of a path separated by slashes or the
+// OS's separator.
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, "/"+string(filepath.Separator)); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }
 
 // Item is one labelled photo.
@@ -69,7 +105,7 @@ func Scan(root string) (*Dataset, error) {
 		var top Found // what would be read if root were a class folder
 		top.add(filepath.Join(root, e.Name()), e)
 		switch {
-		case len(top.Photos) > 0 && kagglePattern.MatchString(e.Name()):
+		case len(top.Photos) > 0 && KaggleClass(e.Name()) != "":
 			unsplit++
 		case len(top.Skipped) > 0:
 			ds.Skipped = append(ds.Skipped, top.Skipped...)

@@ -6,16 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strings"
 
 	"github.com/pawnet/pawnet/trainer/fsutil"
 )
-
-// kagglePattern matches Kaggle's train file names: cat.N.jpg, dog.N.jpg,
-// and the same with jpeg/png/webp, in any case.
-var kagglePattern = regexp.MustCompile(`(?i)^(cat|dog)\..+\.(jpe?g|png|webp)$`)
 
 // Collision is a file that was left in place because its destination
 // already exists.
@@ -35,7 +29,8 @@ type SeparateReport struct {
 	DryRun   bool
 }
 
-// Separate moves DIR/cat.* and DIR/dog.* images into DIR/cat/ and DIR/dog/
+// Separate moves DIR/cat.* and DIR/dog.* photos (KaggleClass: every
+// format of ImageExts) into DIR/cat/ and DIR/dog/
 // (the seed's separate_data). It never overwrites: a name that already
 // exists in the class folder is reported as a collision and the file stays
 // where it is. Only what Scan would read is moved (see Classify): a named
@@ -62,13 +57,12 @@ func Separate(dir string, dryRun bool) (*SeparateReport, error) {
 			}
 			continue
 		}
-		m := kagglePattern.FindStringSubmatch(name)
-		if m == nil {
+		cls := KaggleClass(name)
+		if cls == "" {
 			rep.Other = append(rep.Other, name)
 			continue
 		}
 		src := filepath.Join(dir, name)
-		cls := strings.ToLower(m[1])
 		dst := filepath.Join(dir, cls, name)
 		if err := Classify(src, e); err != nil {
 			rep.Skipped = append(rep.Skipped, BadFile{src, err})
