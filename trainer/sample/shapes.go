@@ -15,20 +15,21 @@ import (
 
 // Shapes writes n photos of a kind the sample has none of, for teaching a
 // class the run never saw (`pawnet teach`): side×side JPEGs of toy blocks,
-// two to four coloured rectangles and discs on a plain background, drawn
-// from seed, as dir/shape.N.jpg. It returns their paths.
+// two to four rectangles and discs in the primary colours of toy blocks
+// on a light grey floor, drawn from seed, as dir/shape.N.jpg. It returns
+// their paths.
 func Shapes(dir string, n, side int, seed uint64) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5ba9e5))
-	colour := func() color.RGBA {
-		return color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255}
-	}
+	palette := []color.RGBA{{220, 30, 30, 255}, {250, 200, 20, 255}, {30, 80, 200, 255}, {40, 160, 60, 255}}
+	colour := func() color.RGBA { return palette[rng.IntN(len(palette))] }
 	var paths []string
 	for i := range n {
 		img := image.NewRGBA(image.Rect(0, 0, side, side))
-		bg := colour()
+		g := uint8(200 + rng.IntN(40))
+		bg := color.RGBA{g, g, g, 255}
 		for p := 0; p < len(img.Pix); p += 4 {
 			img.Pix[p], img.Pix[p+1], img.Pix[p+2], img.Pix[p+3] = bg.R, bg.G, bg.B, 255
 		}
