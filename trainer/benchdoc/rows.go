@@ -97,6 +97,11 @@ var Rows = []Row{
 		Cmd: "go test -run '^$' -bench ServerMemoryPerClient ./trainer/server/",
 	},
 	{
+		ID: "soak", What: "soak: an hour-long run (14,400 messages) to 20 pages reconnecting with ?since= at random, every message exactly once; the server's peak heap",
+		Ours: Metric{"BenchmarkSoak", "peak-heap-MiB"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench '^BenchmarkSoak$' -benchtime 1x ./trainer/server/",
+	},
+	{
 		ID: "int8-agreement", What: "int8 export of the newest trained weights: top-1 agreement with fp32 on the sample's 200 test photos",
 		Ours: Metric{"BenchmarkCompactWeights/trained/int8", "top1-agree-%"},
 		Cmd:  "go test -run '^$' -bench CompactWeights -benchtime 1x ./trainer/predict/",
