@@ -76,7 +76,7 @@ func DecodeAll(items []Item, size, workers, maxPixels int, progress func(), fn f
 }
 
 func decodeFile(path string, size, maxPixels int) (*imageio.RGB, error) {
-	data, err := ReadRegular(path)
+	data, err := ReadPhoto(path)
 	if err != nil {
 		return nil, err
 	}

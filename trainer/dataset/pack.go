@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -51,6 +52,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 type packHeader struct {
 	Format  string      `json:"format"`
+	Source  string      `json:"source,omitempty"` // the zip's size and mtime (zipSource)
 	Size    int         `json:"size"`
 	Classes []string    `json:"classes"`
 	Entries []packEntry `json:"entries"`
@@ -75,10 +77,21 @@ var ErrPackCorrupt = errors.New("pack is damaged")
 
 // scanEntries stats ds's items into pack entries (without checksums). An
 // item that cannot be stat'ed now (removed since the scan, say) gets
-// Bytes -1; its decode then fails and records why.
+// Bytes -1; its decode then fails and records why. A zip's entry is keyed
+// by its uncompressed size and its CRC-32 (in ModTime), the zip file by
+// the header's Source.
 func scanEntries(ds *Dataset) ([]packEntry, error) {
 	out := make([]packEntry, len(ds.Items))
 	for i, it := range ds.Items {
+		if ds.Zip != nil {
+			e, ok := ds.Zip.entry(it.Path)
+			if !ok {
+				return nil, fmt.Errorf("%s: not an entry of %s", it.Path, ds.Zip.Root)
+			}
+			out[i] = packEntry{Path: strings.TrimPrefix(it.Path, ds.Zip.Root+"/"), Label: it.Label,
+				Bytes: int64(e.UncompressedSize64), ModTime: int64(e.CRC32)}
+			continue
+		}
 		rel, err := filepath.Rel(ds.Root, it.Path)
 		if err != nil {
 			return nil, err
@@ -287,6 +300,9 @@ func (p *packFile) cache(ds *Dataset, now []packEntry, size, workers int, verify
 	if p.hdr.Size != size {
 		return nil, nil, fmt.Errorf("%w: %d px, want %d", ErrPackStale, p.hdr.Size, size)
 	}
+	if src := zipSource(ds); p.hdr.Source != src {
+		return nil, nil, fmt.Errorf("%w: made from %q, the data is %q", ErrPackStale, p.hdr.Source, src)
+	}
 	if !slices.Equal(p.hdr.Classes, ds.Classes) {
 		return nil, nil, fmt.Errorf("%w: classes %v, the folder has %v", ErrPackStale, p.hdr.Classes, ds.Classes)
 	}
@@ -389,7 +405,7 @@ func writePack(path string, ds *Dataset, entries []packEntry, size, workers int,
 				entries[i].Bad, entries[i].CRC = why, 0
 			}
 		}
-		js, err := json.Marshal(packHeader{Format: packFormat, Size: size, Classes: ds.Classes, Entries: entries})
+		js, err := json.Marshal(packHeader{Format: packFormat, Source: zipSource(ds), Size: size, Classes: ds.Classes, Entries: entries})
 		if err != nil {
 			return err
 		}
@@ -424,10 +440,11 @@ type PackOptions struct {
 	Progress func(total int) func()
 }
 
-// PackPaths are where LoadPack looks for ds's pack: next to the data, then
-// in cacheDir under a name derived from the folder's absolute path.
+// PackPaths are where LoadPack looks for ds's pack: next to the data (in
+// the folder, or beside a zip: SideFile), then in cacheDir under a name
+// derived from the folder's absolute path.
 func PackPaths(root string, size int, cacheDir string) []string {
-	paths := []string{filepath.Join(root, PackName(size))}
+	paths := []string{SideFile(root, PackName(size))}
 	if cacheDir != "" {
 		abs, err := filepath.Abs(root)
 		if err != nil {

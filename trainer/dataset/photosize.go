@@ -47,7 +47,7 @@ func PhotoSizes(items []Item, workers int) *preprocess.PhotoSizes {
 
 // longSide is a photo's longer side from its header, 0 when unreadable.
 func longSide(path string, buf []byte) int {
-	f, err := OpenRegular(path)
+	f, err := openPhoto(path)
 	if err != nil {
 		return 0
 	}

@@ -78,6 +78,8 @@ type Dataset struct {
 	// (named pipes, sockets, devices, dangling or looping symlinks),
 	// symlinks to folders, and folders that cannot be listed.
 	Skipped []BadFile
+	// Zip is the zip the photos are read from (ScanZip), nil for a folder.
+	Zip *Zip
 }
 
 // Scan reads root/<class>/* where each subfolder holding photos is a class.
@@ -86,8 +88,12 @@ type Dataset struct {
 // ignored; if root still holds Kaggle's unsplit cat.N.jpg files the error
 // says to run `pawnet separate` first. Only real folders are classes, and
 // only regular files (or symlinks to them) are items: every entry is
-// sorted by FindPhotos, and what is not read is listed in Skipped.
+// sorted by FindPhotos, and what is not read is listed in Skipped. A root
+// that is a zip file (IsZipName) is read in place with ScanZip.
 func Scan(root string) (*Dataset, error) {
+	if fi, err := os.Stat(root); err == nil && fi.Mode().IsRegular() && IsZipName(root) {
+		return ScanZip(root)
+	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return nil, err

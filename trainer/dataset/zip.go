@@ -1,0 +1,430 @@
+package dataset
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Reading Kaggle's zips in place
+//
+// The competition comes as one zip (dogs-vs-cats-redux-kernels-edition.zip)
+// holding train.zip, test.zip and sample_submission.csv. Scan, stats,
+// pack, train and predict read a zip's entries where they lie, with
+// archive/zip; nothing is ever extracted or written from a zip, so an
+// entry named ../x or /etc/x can do no harm (it is skipped and named
+// anyway). A photo of a zip is named by a path through it,
+// "data/x.zip/train.zip/train/cat.1.jpg", and ReadPhoto reads it.
+//
+// A nested zip (train.zip inside the outer one) is opened in place when it
+// is stored uncompressed: its bytes are a section of the outer file (its
+// CRC is then not checked as a whole, but every photo read from it is
+// checked against its own CRC). A deflated nested zip is inflated once
+// into an unnamed temporary file (removed from the folder as soon as it is
+// made; the space is freed when the zip is closed or the process ends),
+// never into memory: memory stays bounded by one copy buffer whatever its
+// size, at the cost of its size in temporary disk space. An open zip is
+// kept for the process (OpenZip returns the same one while the file's
+// size and modification time are unchanged), so a zip scanned twice is
+// inflated once.
+//
+// Limits against zip bombs: a photo entry whose declared uncompressed
+// size passes MaxPhotoBytes, or whose declared size is more than MaxRatio
+// times its compressed size, is skipped with the reason, and reading one
+// stops at MaxPhotoBytes whatever the header says (archive/zip also
+// refuses data longer than declared). A nested zip is refused when it
+// declares more than MaxNestedBytes or MaxRatio times its compressed size.
+
+// Limits on a zip's entries (see above).
+const (
+	MaxPhotoBytes  = 64 << 20 // one photo, uncompressed
+	MaxNestedBytes = 16 << 30 // a zip inside the zip, uncompressed
+	MaxRatio       = 200      // uncompressed / compressed size of a deflated entry
+)
+
+// ErrZip is wrapped by the errors of a zip that cannot be read at all (a
+// truncated zip, say: its directory is at the end).
+var ErrZip = errors.New("not a readable zip")
+
+// Zip is an open zip of photos: a competition zip, its train.zip or
+// test.zip, or any zip of cat.N/dog.N or N.jpg photos.
+type Zip struct {
+	// Root names the zip in photo paths: the file's path, and the inner
+	// zip's name after it when the photos are in a nested zip
+	// ("x.zip/train.zip").
+	Root string
+	// File is the zip file on disk (the outer one) and Size, ModTime its
+	// size and modification time (ns) when opened.
+	File          string
+	Size, ModTime int64
+	// Photos are the names of the photo entries (IsImageName) in the zip
+	// whose photos are read, sorted.
+	Photos []string
+	// Other are the names of the other entries (folders excepted), never
+	// read; Skipped the entries refused, with the reason (unsafe names,
+	// duplicates, sizes over the limits).
+	Other   []string
+	Skipped []BadFile
+	outer   *zip.Reader // the outer zip, when the photos are in a nested one
+
+	r       *zip.Reader
+	byName  map[string]*zip.File
+	closers []io.Closer
+}
+
+var (
+	zipsMu sync.Mutex
+	zips   = map[string]*Zip{} // by Root
+)
+
+// IsZipName reports whether a path names a zip (.zip, in any case).
+func IsZipName(p string) bool { return strings.EqualFold(filepath.Ext(p), ".zip") }
+
+// OpenZip opens the zip at file and picks where its photos are: part
+// ("train" or "test") names the nested zip to read (part + ".zip",
+// anywhere in the zip) when there is one, and otherwise the folder part/
+// of the zip itself when it has photos there, else all its photos. A zip
+// that cannot be read at all is an error wrapping ErrZip; entries that
+// cannot be used are in Skipped. Zips stay open for the process (see
+// above): a second OpenZip of an unchanged file returns the same Zip.
+func OpenZip(file, part string) (*Zip, error) {
+	f, err := OpenRegular(file)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	outer, err := zip.NewReader(f, fi.Size())
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w (truncated, or not a zip?): %v", file, ErrZip, err)
+	}
+	z := &Zip{Root: file, File: file, Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), r: outer, closers: []io.Closer{f}}
+	var nested *zip.File
+	for _, e := range outer.File {
+		if strings.EqualFold(path.Base(e.Name), part+".zip") && !e.FileInfo().IsDir() {
+			nested = e
+			break
+		}
+	}
+	if nested != nil {
+		z.Root = file + "/" + nested.Name
+	}
+	zipsMu.Lock()
+	if old, ok := zips[z.Root]; ok && old.Size == z.Size && old.ModTime == z.ModTime {
+		zipsMu.Unlock()
+		f.Close()
+		return old, nil
+	}
+	zipsMu.Unlock()
+	if nested != nil {
+		inner, err := openNested(f, nested)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w", z.Root, err)
+		}
+		z.outer, z.r = outer, inner.r
+		z.closers = append(z.closers, inner.closers...)
+	}
+	z.index(part, nested == nil)
+	zipsMu.Lock()
+	zips[z.Root] = z
+	zipsMu.Unlock()
+	return z, nil
+}
+
+// nestedZip is an inner zip opened for reading.
+type nestedZip struct {
+	r       *zip.Reader
+	closers []io.Closer
+}
+
+// openNested opens the zip entry e of the outer zip file f: in place when
+// stored, else inflated into an unnamed temporary file.
+func openNested(f *os.File, e *zip.File) (*nestedZip, error) {
+	if err := checkSize(e, MaxNestedBytes); err != nil {
+		return nil, err
+	}
+	if e.Method == zip.Store {
+		off, err := e.DataOffset()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrZip, err)
+		}
+		r, err := zip.NewReader(io.NewSectionReader(f, off, int64(e.CompressedSize64)), int64(e.CompressedSize64))
+		if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+			return nil, fmt.Errorf("%w (truncated, or not a zip?): %v", ErrZip, err)
+		}
+		return &nestedZip{r: r}, nil
+	}
+	tmp, err := os.CreateTemp("", "pawnet-nested-*.zip")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(tmp.Name()) // unnamed from now on: nothing is left behind
+	rc, err := e.Open()
+	if err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("%w: %v", ErrZip, err)
+	}
+	n, err := io.Copy(tmp, io.LimitReader(rc, MaxNestedBytes+1))
+	rc.Close() // archive/zip checked the size and CRC at EOF
+	if err == nil && n > MaxNestedBytes {
+		err = fmt.Errorf("inflates past %d bytes (a zip bomb?)", int64(MaxNestedBytes))
+	}
+	if err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("%w: inflating it: %v", ErrZip, err)
+	}
+	r, err := zip.NewReader(tmp, n)
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		tmp.Close()
+		return nil, fmt.Errorf("%w (truncated, or not a zip?): %v", ErrZip, err)
+	}
+	return &nestedZip{r: r, closers: []io.Closer{tmp}}, nil
+}
+
+// checkSize refuses an entry whose declared size passes limit, or, when it
+// is compressed, MaxRatio times its compressed size.
+func checkSize(e *zip.File, limit uint64) error {
+	if e.UncompressedSize64 > limit {
+		return fmt.Errorf("declares %d bytes uncompressed, over the limit of %d (a zip bomb?)", e.UncompressedSize64, limit)
+	}
+	if e.Method != zip.Store && e.UncompressedSize64 > 1<<20 && e.UncompressedSize64 > MaxRatio*e.CompressedSize64 {
+		return fmt.Errorf("declares %d bytes from %d compressed, a ratio over %d (a zip bomb?)", e.UncompressedSize64, e.CompressedSize64, MaxRatio)
+	}
+	return nil
+}
+
+// safeName reports whether a zip entry name is a plain relative path:
+// no "..", no leading slash, no backslash, no drive letter.
+func safeName(name string) bool {
+	return fs.ValidPath(strings.TrimSuffix(name, "/")) && !strings.ContainsAny(name, `\:`)
+}
+
+// index sorts the zip's entries into Photos, Other and Skipped. With
+// top, the photos are those under part/ when there are any there.
+func (z *Zip) index(part string, top bool) {
+	z.byName = map[string]*zip.File{}
+	under := false
+	if top {
+		for _, e := range z.r.File {
+			if strings.HasPrefix(strings.ToLower(e.Name), strings.ToLower(part)+"/") && IsImageName(e.Name) {
+				under = true
+				break
+			}
+		}
+	}
+	for _, e := range z.r.File {
+		name := e.Name
+		switch {
+		case strings.HasSuffix(name, "/"):
+			continue
+		case !safeName(name):
+			z.Skipped = append(z.Skipped, BadFile{z.Root + "/" + name, errors.New("an unsafe entry name (outside the zip's folder); skipped, never extracted")})
+			continue
+		case under && !strings.HasPrefix(strings.ToLower(name), strings.ToLower(part)+"/"):
+			z.Other = append(z.Other, name)
+			continue
+		case !IsImageName(name):
+			z.Other = append(z.Other, name)
+			continue
+		}
+		if _, dup := z.byName[name]; dup {
+			z.Skipped = append(z.Skipped, BadFile{z.Root + "/" + name, errors.New("a duplicate entry name; the first one is used")})
+			continue
+		}
+		if err := checkSize(e, MaxPhotoBytes); err != nil {
+			z.Skipped = append(z.Skipped, BadFile{z.Root + "/" + name, err})
+			continue
+		}
+		z.byName[name] = e
+		z.Photos = append(z.Photos, name)
+	}
+	sort.Strings(z.Photos)
+	sort.Strings(z.Other)
+}
+
+// Path is the photo path of entry name (Root/name).
+func (z *Zip) Path(name string) string { return z.Root + "/" + name }
+
+// entry returns the photo entry of a photo path of z.
+func (z *Zip) entry(p string) (*zip.File, bool) {
+	e, ok := z.byName[strings.TrimPrefix(p, z.Root+"/")]
+	return e, ok
+}
+
+// ReadOuter reads the entry of the outer zip whose base name is name
+// (sample_submission.csv, say), at most limit bytes; fs.ErrNotExist when
+// there is none (or the photos are not in a nested zip).
+func (z *Zip) ReadOuter(name string, limit int64) ([]byte, error) {
+	if z.outer == nil {
+		return nil, fs.ErrNotExist
+	}
+	for _, e := range z.outer.File {
+		if path.Base(e.Name) == name && safeName(e.Name) {
+			return readEntry(e, limit)
+		}
+	}
+	return nil, fs.ErrNotExist
+}
+
+// readEntry reads a whole entry, refusing more than limit bytes.
+func readEntry(e *zip.File, limit int64) ([]byte, error) {
+	if err := checkSize(e, uint64(limit)); err != nil {
+		return nil, err
+	}
+	rc, err := e.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("damaged zip entry: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("inflates past %d bytes (a zip bomb?)", limit)
+	}
+	return data, nil
+}
+
+// Close closes the zip's files and forgets it; its photos can no longer be
+// read.
+func (z *Zip) Close() error {
+	zipsMu.Lock()
+	if zips[z.Root] == z {
+		delete(zips, z.Root)
+	}
+	zipsMu.Unlock()
+	var err error
+	for _, c := range z.closers {
+		err = errors.Join(err, c.Close())
+	}
+	z.closers = nil
+	return err
+}
+
+// zipOf returns the open zip whose photo path p is, if any.
+func zipOf(p string) (*Zip, *zip.File) {
+	zipsMu.Lock()
+	defer zipsMu.Unlock()
+	for root, z := range zips {
+		if strings.HasPrefix(p, root+"/") {
+			if e, ok := z.entry(p); ok {
+				return z, e
+			}
+		}
+	}
+	return nil, nil
+}
+
+// openPhoto opens the photo at p for reading, as ReadPhoto reads it.
+func openPhoto(p string) (io.ReadCloser, error) {
+	if z, e := zipOf(p); z != nil {
+		if err := checkSize(e, MaxPhotoBytes); err != nil {
+			return nil, err
+		}
+		return e.Open()
+	}
+	return OpenRegular(p)
+}
+
+// ReadPhoto reads the photo at p: an entry of an open zip when p is a
+// photo path through one (see OpenZip), else the regular file at p
+// (ReadRegular). Every reader of photos (the decoder, the pack, predict)
+// reads through it.
+func ReadPhoto(p string) ([]byte, error) {
+	if z, e := zipOf(p); z != nil {
+		return readEntry(e, MaxPhotoBytes)
+	}
+	return ReadRegular(p)
+}
+
+// ScanZip reads the train photos of a zip as a Dataset: the cat.N and
+// dog.N photos (KaggleClass) of train.zip, of its train/ folder, or of the
+// zip itself (see OpenZip), labelled cat = 0, dog = 1 as Separate would
+// file them. Other photos are in Ignored; refused entries in Skipped.
+func ScanZip(file string) (*Dataset, error) {
+	z, err := OpenZip(file, "train")
+	if err != nil {
+		return nil, err
+	}
+	ds := &Dataset{Root: z.Root, Zip: z, Skipped: slicesClone(z.Skipped)}
+	var byClass [2][]Item
+	for _, name := range z.Photos {
+		switch KaggleClass(name) {
+		case "cat":
+			byClass[0] = append(byClass[0], Item{Path: z.Path(name), Label: 0})
+		case "dog":
+			byClass[1] = append(byClass[1], Item{Path: z.Path(name), Label: 1})
+		default:
+			ds.Ignored = append(ds.Ignored, z.Path(name))
+		}
+	}
+	for i, cls := range []string{"cat", "dog"} {
+		if len(byClass[i]) == 0 {
+			return nil, fmt.Errorf("%s: no %s.N photos in the zip (%d photos, %d other entries); need cat.N and dog.N files as in Kaggle's train.zip", z.Root, cls, len(z.Photos), len(z.Other))
+		}
+		ds.Classes = append(ds.Classes, cls)
+		ds.Items = append(ds.Items, byClass[i]...)
+	}
+	return ds, nil
+}
+
+func slicesClone(b []BadFile) []BadFile { return append([]BadFile(nil), b...) }
+
+// zipSource identifies the zip file of a pack: its size and modification
+// time ("" for a folder).
+func zipSource(ds *Dataset) string {
+	if ds.Zip == nil {
+		return ""
+	}
+	return fmt.Sprintf("zip %s: %d bytes, mtime %d", filepath.Base(ds.Zip.File), ds.Zip.Size, ds.Zip.ModTime)
+}
+
+// SideFile is where a file that belongs with a data folder (stats.json,
+// a pack) goes: in the folder, or, for a zip, beside the zip file, named
+// after it and the nested zip ("x.zip" → "x.stats.json",
+// "x.zip/train.zip" → "x.train.stats.json").
+func SideFile(root, name string) string {
+	file, inner := splitZip(root)
+	if file == "" {
+		return filepath.Join(root, name)
+	}
+	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	if inner != "" {
+		in := strings.ReplaceAll(inner, "/", "_")
+		base += "." + strings.TrimSuffix(in, path.Ext(in))
+	}
+	return filepath.Join(filepath.Dir(file), base+"."+name)
+}
+
+// splitZip splits a photo root through a zip into the zip file and the
+// nested zip's name; file is "" when root is not in a zip.
+func splitZip(root string) (file, inner string) {
+	s := filepath.ToSlash(root)
+	for i := 0; i+4 <= len(s); i++ {
+		if (i+4 == len(s) || s[i+4] == '/') && strings.EqualFold(s[i:i+4], ".zip") {
+			file = filepath.FromSlash(s[:i+4])
+			if i+4 < len(s) {
+				inner = s[i+5:]
+			}
+			if fi, err := os.Stat(file); err == nil && fi.Mode().IsRegular() {
+				return file, inner
+			}
+			file, inner = "", ""
+		}
+	}
+	return "", ""
+}
