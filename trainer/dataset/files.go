@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/pawnet/pawnet/shared/preprocess"
+	"github.com/pawnet/pawnet/trainer/fsutil"
 )
 
 // Which entries of a data folder are opened
@@ -40,24 +41,6 @@ type notRegular string
 func (e notRegular) Error() string      { return ErrNotRegular.Error() + ": " + string(e) }
 func (notRegular) Is(target error) bool { return target == ErrNotRegular }
 
-// describe names a file mode's type.
-func describe(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a folder"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeSymlink != 0:
-		return "a symlink"
-	default:
-		return fmt.Sprintf("a special file (%v)", m.Type())
-	}
-}
-
 // Classify reports whether the entry at path may be opened as a photo:
 // nil for a regular file or a symlink that resolves to one, else an error
 // wrapping ErrNotRegular that says what it is (or the error of Lstat, when
@@ -78,7 +61,7 @@ func Classify(path string, d fs.DirEntry) error {
 		return nil
 	}
 	if mode&fs.ModeSymlink == 0 {
-		return notRegular(describe(mode))
+		return notRegular(fsutil.DescribeMode(mode))
 	}
 	fi, err := os.Stat(path)
 	switch {
@@ -94,7 +77,7 @@ func Classify(path string, d fs.DirEntry) error {
 	case fi.IsDir():
 		return notRegular("a symlink to a folder (not followed)")
 	}
-	return notRegular("a symlink to " + describe(fi.Mode()))
+	return notRegular("a symlink to " + fsutil.DescribeMode(fi.Mode()))
 }
 
 // Found is what FindPhotos saw under a folder.
@@ -174,7 +157,7 @@ func OpenRegular(path string) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, &fs.PathError{Op: "open", Path: path, Err: notRegular(describe(fi.Mode()))}
+		return nil, &fs.PathError{Op: "open", Path: path, Err: notRegular(fsutil.DescribeMode(fi.Mode()))}
 	}
 	return f, nil
 }

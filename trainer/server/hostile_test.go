@@ -298,9 +298,9 @@ func TestMetricsFileNotAFile(t *testing.T) {
 		name, kind string
 		make       func(path string) error
 	}{
-		{"directory", "a directory", func(path string) error { return os.Mkdir(path, 0o755) }},
-		{"symlink to a directory", "a directory", func(path string) error { return os.Symlink(filepath.Dir(path), path) }},
-		{"named pipe", "a named pipe", mkfifo},
+		{"directory", "a folder", func(path string) error { return os.Mkdir(path, 0o755) }},
+		{"symlink to a directory", "a folder", func(path string) error { return os.Symlink(filepath.Dir(path), path) }},
+		{"named pipe", "a named pipe (FIFO)", mkfifo},
 		{"symlink to a device", "a device", func(path string) error {
 			if _, err := os.Stat(os.DevNull); err != nil {
 				return errors.ErrUnsupported

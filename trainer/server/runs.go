@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pawnet/pawnet/shared/metrics"
+	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
@@ -239,22 +240,6 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// fileKind says what a file that is not a regular file is.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	default:
-		return "not a regular file"
-	}
-}
-
 // follow reads the complete lines appended to r's metrics.jsonl since the
 // last call into its hub, which streams them to r's clients. Each byte is
 // read once, but a line's when it completes (up to MaxLineBytes more); a
@@ -282,7 +267,7 @@ func (rs *runSet) follow(r *run) {
 	case err != nil:
 		r.problem = err.Error()
 	case !st.Mode().IsRegular():
-		r.notFile = fileKind(st.Mode())
+		r.notFile = fsutil.DescribeMode(st.Mode())
 	}
 	note := ""
 	if w := r.notFile + r.problem; w != "" && w != r.notified {
