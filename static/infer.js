@@ -16,6 +16,17 @@
 //                                    browser optimizes it (pawnet.warmUp)
 //   {type: "prepare"}                build the conv transforms the load
 //                                    deferred (pawnet.prepare)
+// Teaching a new last layer (shared/teach; wasm/worker/teach_wasm.go):
+//   {type: "features", id, file}     a photo's features and its mirror's
+//                                    (pawnet.features)
+//   {type: "teach", id, features, n, labels, classes, seed}
+//                                    fit a head (pawnet.teach) on n photos'
+//                                    features (one Float32Array, the rows
+//                                    one after another) with their labels
+//   {type: "setHead", w, b, report}  classify with this head from now on
+//   {type: "useHead", on}            classify with the taught head or the
+//                                    weights' own
+//   {type: "exportTaught", id}       the weights file with the taught head
 // here → worker.js:
 //   {type: "ready"} | {type: "fatal", message}
 //   {type: "loaded", info, bytes} | {type: "loaded", error}
@@ -28,6 +39,18 @@
 //   {type: "warm", ms, prepared} | {type: "warm", error}  prepared: the
 //       loaded weights' transforms are built (the warm-up does it)
 //   {type: "prepared", ms} | {type: "prepared", error}
+//   result also carries classes (the head's) and taught (the taught head
+//       answered)
+//   {type: "features", id, features, dense, ms} | {type: "features", id, error}
+//       features: a Float32Array of 2 × dense values (transferred)
+//   {type: "teachProgress", id, stage, done, total, iter, loss}  as the fit
+//       advances: done of total fits (cross-validation, then the final
+//       one), and the final fit's loss at each iteration
+//   {type: "taught", id, report, losses, w, b, ms} | {type: "taught", id, error}
+//       report: teach.Report as JSON; w, b: Float32Arrays (transferred)
+//   {type: "head", classes, temperature} | {type: "head", active, classes}
+//       | {type: "head", error}  after setHead or useHead
+//   {type: "exported", id, bytes, variant, ms} | {type: "exported", id, error}
 "use strict";
 
 importScripts("wasm_exec.js");
@@ -101,8 +124,39 @@ self.onmessage = async (e) => {
         const heat = r.heat;
         self.postMessage({
           type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms, tta: r.tta, resample: r.resample,
-          heat, heatW: r.heatW, heatH: r.heatH, camSide: r.camSide, heatError: r.heatError,
+          heat, heatW: r.heatW, heatH: r.heatH, camSide: r.camSide, heatError: r.heatError, classes: r.classes, taught: r.taught,
         }, heat ? heat.map((png) => png.buffer) : []);
+        return;
+      }
+      case "features": {
+        const bytes = new Uint8Array(await msg.file.arrayBuffer());
+        const r = self.pawnet.features(bytes);
+        if (r.error) self.postMessage({ type: "features", id: msg.id, error: r.error });
+        else self.postMessage({ type: "features", id: msg.id, features: r.features, dense: r.dense, ms: r.ms }, [r.features.buffer]);
+        return;
+      }
+      case "teach": {
+        const bytes = new Uint8Array(msg.features.buffer, msg.features.byteOffset, msg.features.byteLength);
+        const progress = (p) => self.postMessage(Object.assign({ type: "teachProgress", id: msg.id }, p));
+        const r = self.pawnet.teach(bytes, msg.n, msg.labels, msg.classes, msg.seed, progress);
+        if (r.error) self.postMessage({ type: "taught", id: msg.id, error: r.error });
+        else self.postMessage({ type: "taught", id: msg.id, report: r.report, losses: r.losses, w: r.w, b: r.b, ms: r.ms }, [r.w.buffer, r.b.buffer]);
+        return;
+      }
+      case "setHead": {
+        const r = self.pawnet.setHead(msg.w, msg.b, msg.report);
+        self.postMessage({ type: "head", classes: r.classes, temperature: r.temperature, active: !r.error, error: r.error });
+        return;
+      }
+      case "useHead": {
+        const r = self.pawnet.useHead(!!msg.on);
+        self.postMessage({ type: "head", active: r.active, classes: r.classes, error: r.error });
+        return;
+      }
+      case "exportTaught": {
+        const r = self.pawnet.exportTaught();
+        if (r.error) self.postMessage({ type: "exported", id: msg.id, error: r.error });
+        else self.postMessage({ type: "exported", id: msg.id, bytes: r.bytes, variant: r.variant, ms: r.ms }, [r.bytes.buffer]);
         return;
       }
       case "warmup": {
@@ -127,6 +181,10 @@ self.onmessage = async (e) => {
     else if (msg.type === "load" || msg.type === "loadFile") self.postMessage({ type: "loaded", error: message });
     else if (msg.type === "warmup") self.postMessage({ type: "warm", error: message });
     else if (msg.type === "prepare") self.postMessage({ type: "prepared", error: message });
+    else if (msg.type === "features") self.postMessage({ type: "features", id: msg.id, error: message });
+    else if (msg.type === "teach") self.postMessage({ type: "taught", id: msg.id, error: message });
+    else if (msg.type === "setHead" || msg.type === "useHead") self.postMessage({ type: "head", error: message });
+    else if (msg.type === "exportTaught") self.postMessage({ type: "exported", id: msg.id, error: message });
     else self.postMessage({ type: "result", id: msg.id, error: message });
   }
 };

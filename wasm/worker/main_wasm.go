@@ -12,6 +12,13 @@
 // classify also returns each class's Grad-CAM heatmap (classify.Explain,
 // from the same forward pass) as a PNG of the photo's aspect, HeatSide
 // pixels on its longer side.
+//
+// Teaching a new last layer on the user's photos (shared/teach, as `pawnet
+// teach` does; see teach_wasm.go): pawnet.features(Uint8Array) gives a
+// photo's penultimate features, pawnet.teach(...) fits a head on them,
+// pawnet.setHead(w, b, report) makes classify use it (useHead switches
+// between it and the weights' own head) and pawnet.exportTaught() writes
+// the taught weights file.
 package main
 
 import (
@@ -25,14 +32,33 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
+	"github.com/pawnet/pawnet/shared/teach"
 )
 
 // HeatSide is the longer side of the heatmap PNGs, in pixels: enough for
 // the page's larger view.
 const HeatSide = 256
 
+// heads holds the loaded weights' classifier and, once a head was taught
+// or restored, the classifier with that head (which shares the weights'
+// layers), and which of the two classify uses.
+type heads struct {
+	base   *classify.Classifier
+	taught *classify.Classifier // nil: none
+	head   *teach.Head
+	use    bool // classify with taught
+}
+
+// current is the classifier classify uses (nil before a load).
+func (h *heads) current() *classify.Classifier {
+	if h.use && h.taught != nil {
+		return h.taught
+	}
+	return h.base
+}
+
 func main() {
-	var c *classify.Classifier
+	var hs heads
 	var lastPhoto []byte // for camBench
 	var allocated []byte // for loadAllocated
 	api := js.Global().Get("Object").New()
@@ -49,7 +75,9 @@ func main() {
 		if err != nil {
 			return errResult(err)
 		}
-		c = cl
+		// New weights drop the taught head: static/worker.js sets it
+		// again, when it fits them.
+		hs = heads{base: cl}
 		// The weights are most of the heap (about 300 MB for Full), and
 		// with the default GOGC of 100 the heap grows to twice that before
 		// its next collection, each photo's buffers in memory never used
@@ -69,7 +97,7 @@ func main() {
 		return map[string]any{
 			"config": cfg.Name, "inputSize": cfg.InputSize, "params": cfg.NumParams(),
 			"classes": classes, "bestEpoch": meta.BestEpoch, "valAcc": meta.ValAcc,
-			"variant": string(meta.Variant), "kernels": alexnet.Kernels(),
+			"variant": string(meta.Variant), "kernels": alexnet.Kernels(), "dense": cfg.Dense,
 			"bytes": len(data), "ms": ms(start),
 		}
 	}
@@ -93,6 +121,7 @@ func main() {
 	}))
 	api.Set("classify", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
 		defer recoverTo(&res)
+		c := hs.current()
 		if c == nil {
 			return errResult(fmt.Errorf("no weights loaded"))
 		}
@@ -108,8 +137,12 @@ func main() {
 		for i, v := range e.Probs {
 			probs[i] = float64(v)
 		}
+		classes := make([]any, len(c.Classes))
+		for i, n := range c.Classes {
+			classes[i] = n
+		}
 		res = map[string]any{"probs": probs, "best": e.Best, "label": e.Label, "ms": ms(start), "tta": tta,
-			"resample": e.Resample.String(), "temperature": c.Temperature}
+			"resample": e.Resample.String(), "temperature": c.Temperature, "classes": classes, "taught": c != hs.base}
 		pngs, w, h, err := e.HeatmapPNGs(HeatSide)
 		if err != nil {
 			res.(map[string]any)["heatError"] = err.Error()
@@ -134,6 +167,7 @@ func main() {
 	// times), timed after them.
 	api.Set("camBench", js.FuncOf(func(_ js.Value, args []js.Value) (res any) {
 		defer recoverTo(&res)
+		c := hs.current()
 		if c == nil || lastPhoto == nil {
 			return errResult(fmt.Errorf("classify a photo first"))
 		}
@@ -179,11 +213,11 @@ func main() {
 	// (alexnet.Model.Prepare) and returns {ms} or {error}.
 	api.Set("prepare", js.FuncOf(func(_ js.Value, _ []js.Value) (res any) {
 		defer recoverTo(&res)
-		if c == nil {
+		if hs.base == nil {
 			return errResult(fmt.Errorf("no weights loaded"))
 		}
 		start := time.Now()
-		c.Model.Prepare()
+		hs.prepare()
 		return map[string]any{"ms": ms(start)}
 	}))
 	// warmUp() runs the code of a load and of a photo's classification
@@ -192,11 +226,13 @@ func main() {
 	api.Set("warmUp", js.FuncOf(func(_ js.Value, _ []js.Value) (res any) {
 		defer recoverTo(&res)
 		start := time.Now()
-		if err := warmUp(c); err != nil {
+		if err := warmUp(hs.base); err != nil {
 			return errResult(err)
 		}
-		return map[string]any{"ms": ms(start), "prepared": c != nil && c.Model.Prepared()}
+		hs.prepare() // a no-op unless a head was set before the warm-up
+		return map[string]any{"ms": ms(start), "prepared": hs.base != nil && hs.base.Model.Prepared()}
 	}))
+	teachAPI(api, &hs)
 	js.Global().Set("pawnet", api)
 	js.Global().Call("pawnetReady")
 	select {}
