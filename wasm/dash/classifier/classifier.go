@@ -54,6 +54,9 @@ type Item struct {
 	// averaged); Resample says how it was resized (shared/classify).
 	TTA      bool
 	Resample string
+	// Taught is set when the head taught in the Teach panel classified
+	// the photo (not the run's own).
+	Taught bool
 }
 
 // Weights states.
@@ -110,7 +113,7 @@ type State struct {
 //	{type: "weights", state: "error", message}
 //	{type: "queued", urls}  urls: by item ID, the object URLs worker.js made of the photos
 //	{type: "start", id}
-//	{type: "result", id, probs, best, label, classes, ms, tta, resample}  or  {type: "result", id, error}
+//	{type: "result", id, probs, best, label, classes, ms, tta, resample, taught}  or  {type: "result", id, error}
 type Reply struct {
 	Type       string            `json:"type"`
 	Message    string            `json:"message"`
@@ -136,6 +139,7 @@ type Reply struct {
 	Heat      []string `json:"-"`
 	TTA       bool     `json:"tta"`
 	Resample  string   `json:"resample"`
+	Taught    bool     `json:"taught"` // the taught head answered
 }
 
 // WeightsInfo describes loaded weights (wasm/worker's load result, with
@@ -259,7 +263,7 @@ func (s *State) Apply(r Reply, now float64) {
 				it.Classes[i] = r.Classes[i]
 			}
 		}
-		it.Best, it.Label, it.Ms, it.TTA, it.Resample = r.Best, r.Label, r.Ms, r.TTA, r.Resample
+		it.Best, it.Label, it.Ms, it.TTA, it.Resample, it.Taught = r.Best, r.Label, r.Ms, r.TTA, r.Resample, r.Taught
 		it.State = ItemDone
 		it.setHeat(r)
 	}
@@ -328,6 +332,25 @@ func (s *State) Add(name string, size int64) (it *Item, dropped []*Item) {
 		s.Items = s.Items[:maxItems]
 	}
 	return it, dropped
+}
+
+// Requeue makes the photos classified so far (done) wait to be classified
+// again, as when another head classifies from now on, and returns them:
+// the caller releases their heatmaps and posts them to the worker again.
+func (s *State) Requeue() []*Item {
+	var out []*Item
+	for _, it := range s.Items {
+		if it.State != ItemDone {
+			continue
+		}
+		it.State, it.Probs, it.Classes, it.Best, it.Label, it.Ms, it.Taught = ItemQueued, nil, nil, 0, "", 0, false
+		it.Heat, it.HeatW, it.HeatH, it.HeatErr, it.Why = nil, 0, 0, "", false
+		if s.Open == it.ID {
+			s.Open = 0
+		}
+		out = append(out, it)
+	}
+	return out
 }
 
 // RemoveFinished removes the finished items (done or failed), keeping the

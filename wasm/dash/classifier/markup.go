@@ -67,19 +67,19 @@ func (it *Item) BodyHTML(queued string) string {
 	var b strings.Builder
 	b.WriteString(`<div class="pred-top"><span class="pred-name" title="` + esc(it.Name) + `">` + esc(it.Name) + `</span>`)
 	if it.State == ItemDone {
-		b.WriteString(`<span class="pred-label label-` + esc(it.Label) + `">` + esc(it.Label) + `</span>`)
+		b.WriteString(`<span class="pred-label label-` + Slug(it.Label) + `" title="` + esc(it.Label) + `">` + esc(it.Label) + `</span>`)
 	}
 	b.WriteString(`</div>`)
 	if it.State == ItemDone {
 		b.WriteString(`<div class="bars">`)
 		for i := range it.Probs {
 			b.WriteString(`<div class="` + esc(it.BarClass(i)) + `" data-class="` + esc(it.Classes[i]) + `" data-p="` + it.ProbText(i) + `">` +
-				`<span class="bar-name">P(` + esc(it.Classes[i]) + `)</span>` +
+				`<span class="bar-name" title="P(` + esc(it.Classes[i]) + `)">P(` + esc(it.Classes[i]) + `)</span>` +
 				`<span class="bar"><span class="bar-fill" style="width:` + it.ProbPct(i) + `"></span></span>` +
 				`<span class="bar-val">` + it.ProbShort(i) + `</span></div>`)
 		}
 		b.WriteString(`<div class="pred-ms" data-ms="` + it.MsText() + `" data-tta="` + it.TTAAttr() + `" title="` + esc(it.Resample) + `">` +
-			esc(it.MsText()+" ms"+it.TTANote()) + `</div></div>`)
+			esc(it.MsText()+" ms"+it.TTANote()+it.TaughtNote()) + `</div></div>`)
 	}
 	if it.HasHeat() {
 		b.WriteString(`<div class="why"><button type="button" class="why-toggle" aria-pressed="` + it.WhyPressed() +

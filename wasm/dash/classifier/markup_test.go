@@ -24,7 +24,7 @@ func TestItemMarkup(t *testing.T) {
 		{"error: no thumbnail, the message escaped", &Item{ID: 1, Name: "x.txt", URL: "blob:x/3", State: ItemError, Err: "Not an <image>."},
 			[]string{`<span class="thumb-err">!</span>`, `role="alert">Not an &lt;image&gt;.</div>`}, []string{"<img", "why-toggle"}},
 		{"done: name escaped, bars, latency, Why? off", done(false),
-			[]string{`title="&lt;b&gt;&#34;cat&#34; &amp; co&lt;/b&gt;.jpg">&lt;b&gt;`, `<span class="pred-label label-dog">dog</span>`,
+			[]string{`title="&lt;b&gt;&#34;cat&#34; &amp; co&lt;/b&gt;.jpg">&lt;b&gt;`, `<span class="pred-label label-dog" title="dog">dog</span>`,
 				`<div class="bar-row bar-dog win" data-class="dog" data-p="0.75">`, `style="width:75.0%"`, `<span class="bar-val">0.2500</span>`,
 				`data-ms="42.2"`, `>42.2 ms</div>`, `aria-pressed="false"`, `title="Open the larger view"`},
 			[]string{`class="heat"`, "why-opacity"}},
@@ -67,7 +67,7 @@ func TestItemMarkup(t *testing.T) {
 	for _, a := range attrs {
 		got = append(got, a[0]+"="+a[1])
 	}
-	if want := "class=prediction data-state=done data-id=7 data-label=dog data-ms=42.2 data-p-cat=0.25 data-p-dog=0.75"; strings.Join(got, " ") != want {
+	if want := "class=prediction data-state=done data-id=7 data-label=dog data-ms=42.2 data-p-cat=0.25 data-p-dog=0.75 data-taught=false"; strings.Join(got, " ") != want {
 		t.Errorf("LiAttrs %q, want %q", strings.Join(got, " "), want)
 	}
 }

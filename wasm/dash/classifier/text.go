@@ -2,6 +2,7 @@ package classifier
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/pawnet/pawnet/wasm/dash"
 )
@@ -87,12 +88,37 @@ func (s *State) CountText() string {
 func (it *Item) DataAttrs() map[string]string {
 	m := map[string]string{"data-label": it.Label}
 	for i := range it.Probs {
-		m["data-p-"+it.Classes[i]] = it.ProbText(i)
+		m["data-p-"+Slug(it.Classes[i])] = it.ProbText(i)
 	}
 	if it.State == ItemDone {
 		m["data-ms"] = it.MsText()
+		m["data-taught"] = strconv.FormatBool(it.Taught)
 	}
 	return m
+}
+
+// Slug makes a class name fit an attribute or class name: lower case, each
+// run of characters other than a–z and 0–9 a "-" ("My cat!" → "my-cat"),
+// "class" when nothing is left. The run's own classes, "cat" and "dog",
+// stay as they are.
+func Slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	if b.Len() == 0 {
+		return "class"
+	}
+	return b.String()
 }
 
 // ProbText writes probability i with full float32 precision.
@@ -116,7 +142,7 @@ func (it *Item) MsText() string {
 // BarClass is the CSS class of class i's bar, with "win" for the
 // predicted class.
 func (it *Item) BarClass(i int) string {
-	s := "bar-row bar-" + it.Classes[i]
+	s := "bar-row bar-" + Slug(it.Classes[i])
 	if i == it.Best {
 		s += " win"
 	}

@@ -77,12 +77,47 @@ func TestItemText(t *testing.T) {
 		it   *Item
 		want map[string]string
 	}{
-		{done, map[string]string{"data-label": "dog", "data-p-cat": "0.12345679", "data-p-dog": "0.8765432", "data-ms": "42.3"}},
+		{done, map[string]string{"data-label": "dog", "data-p-cat": "0.12345679", "data-p-dog": "0.8765432", "data-ms": "42.3", "data-taught": "false"}},
+		{&Item{State: ItemDone, Probs: []float64{0.25, 0.75}, Classes: []string{"My cat!", "Ré x"}, Best: 1, Label: "Ré x", Ms: 5, Taught: true},
+			map[string]string{"data-label": "Ré x", "data-p-my-cat": "0.25", "data-p-r-x": "0.75", "data-ms": "5.0", "data-taught": "true"}},
 		{&Item{State: ItemQueued}, map[string]string{"data-label": ""}},
 		{&Item{State: ItemError, Err: "Bad."}, map[string]string{"data-label": ""}},
 	} {
 		if got := tc.it.DataAttrs(); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%+v: DataAttrs %v, want %v", tc.it, got, tc.want)
 		}
+	}
+}
+
+func TestSlug(t *testing.T) {
+	for in, want := range map[string]string{"cat": "cat", "dog": "dog", "My cat!": "my-cat", "  --Rex  2 ": "rex-2", "été": "t", "!!": "class", "": "class"} {
+		if got := Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRequeue: once another head classifies, the finished photos wait to
+// be classified again, their results and heatmaps gone; the others stay.
+func TestRequeue(t *testing.T) {
+	var s State
+	a, _ := s.Add("a.jpg", 10)
+	b, _ := s.Add("b.jpg", 10)
+	bad, _ := s.Add("bad.jpg", 10)
+	s.Apply(Reply{Type: "result", ID: a.ID, Probs: []float64{0.3, 0.7}, Classes: []string{"cat", "dog"}, Best: 1, Label: "dog", Ms: 3,
+		Heat: []string{"blob:1", "blob:2"}, HeatW: 4, HeatH: 4}, 0)
+	s.Apply(Reply{Type: "result", ID: bad.ID, Error: "corrupt"}, 0)
+	s.ToggleWhy(a.ID)
+	s.OpenView(a.ID)
+	got := s.Requeue()
+	if len(got) != 1 || got[0] != a || a.State != ItemQueued || a.Probs != nil || a.Heat != nil || a.Why || s.Open != 0 {
+		t.Errorf("requeued %v: %+v", got, a)
+	}
+	if b.State != ItemQueued || bad.State != ItemError {
+		t.Errorf("others: %s %s", b.State, bad.State)
+	}
+	s.Apply(Reply{Type: "result", ID: a.ID, Probs: []float64{0.1, 0.2, 0.7}, Classes: []string{"tabby", "rex", "polly"}, Best: 2, Label: "polly", Taught: true}, 0)
+	if !a.Taught || a.TaughtNote() != " · taught head" || a.BarClass(2) != "bar-row bar-polly win" {
+		t.Errorf("taught result: %+v", a)
 	}
 }

@@ -50,3 +50,12 @@ func (it *Item) TTANote() string {
 	}
 	return ""
 }
+
+// TaughtNote is " · taught head" when the head taught in the Teach panel
+// classified the photo, else "".
+func (it *Item) TaughtNote() string {
+	if it.Taught {
+		return " · taught head"
+	}
+	return ""
+}
