@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"log"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/vugu/vugu/js"
 
 	"github.com/pawnet/pawnet/wasm/dash/classifier"
+	"github.com/pawnet/pawnet/wasm/dash/teach"
 )
 
 // Classifier runs photos through the inference worker (static/worker.js
@@ -24,8 +26,14 @@ type Classifier struct {
 	// weights the worker caches) and the latest export the page knows of.
 	weights func() (url, run string, version int64)
 	// events carries the worker's replies, a batch at a time, to loop; an
-	// empty (nil) batch has loop write the list changes it held back.
-	events chan []classifier.Reply
+	// empty batch has loop write the list changes it held back.
+	events chan replies
+	// teacher is the Teach panel, which shares the worker: its replies go
+	// to it.
+	teacher *Teacher
+	// files holds each listed photo's File, by item ID, so that it can be
+	// classified again when the head changes.
+	files map[int]js.Value
 
 	// The prediction list PopulateList writes: its element and an li per
 	// item ID.
@@ -35,6 +43,15 @@ type Classifier struct {
 	// makes their object URLs.
 	heatMu sync.Mutex
 	heat   map[int][]js.Value
+}
+
+// replies is one batch of the worker's messages: the classifier panel's,
+// the Teach panel's, and a taught weights file ("teachExport", never
+// batched).
+type replies struct {
+	cl     []classifier.Reply
+	teach  []teach.Reply
+	export js.Value
 }
 
 // Init sets the classifier up without its worker. weights reports which
@@ -50,7 +67,7 @@ func (c *Classifier) Start() {
 	if c.events != nil || !js.Global().Truthy() {
 		return
 	}
-	c.events = make(chan []classifier.Reply, 256)
+	c.events = make(chan replies, 256)
 	go c.loop()
 	// index.html starts the worker early when the browser holds cached
 	// weights; else start it now, with index.html's pawnetNewWorker (which
@@ -63,7 +80,12 @@ func (c *Classifier) Start() {
 	// vugu/js's Value.Set does not convert vugu js values (Value, Func);
 	// Call does, hence addEventListener and setProp.
 	c.worker.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		if rs, err := c.parse(args[0].Get("data")); err != nil {
+		data := args[0].Get("data")
+		if data.Get("type").String() == "teachExport" {
+			c.events <- replies{export: data}
+			return nil
+		}
+		if rs, err := c.parse(data); err != nil {
 			log.Printf("pawnet: skipping a worker message: %v", err)
 		} else {
 			c.events <- rs
@@ -71,7 +93,7 @@ func (c *Classifier) Start() {
 		return nil
 	}))
 	c.worker.Call("addEventListener", "error", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		c.events <- []classifier.Reply{{Type: "fatal", Message: "the classifier failed: " + args[0].Get("message").String()}}
+		c.events <- replies{cl: []classifier.Reply{{Type: "fatal", Message: "the classifier failed: " + args[0].Get("message").String()}}}
 		return nil
 	}))
 	// A worker started early has already said it is ready: ask again.
@@ -87,25 +109,48 @@ func (c *Classifier) Start() {
 // hello before it posts a photo). A result's heatmaps are PNGs
 // (Uint8Arrays): they stay aside until they are shown (showHeat), as
 // making their Blobs and object URLs costs a few ms each.
-func (c *Classifier) parse(msg js.Value) ([]classifier.Reply, error) {
+func (c *Classifier) parse(msg js.Value) (replies, error) {
+	var raw []json.RawMessage
 	if msg.Get("type").String() != "batch" {
-		r, err := classifier.ParseReply([]byte(js.Global().Get("JSON").Call("stringify", msg).String()))
-		return []classifier.Reply{r}, err
+		raw = []json.RawMessage{json.RawMessage(js.Global().Get("JSON").Call("stringify", msg).String())}
+	} else if err := json.Unmarshal([]byte(msg.Get("json").String()), &raw); err != nil {
+		return replies{}, err
 	}
-	rs, err := classifier.ParseReplies([]byte(msg.Get("json").String()))
-	if err != nil {
-		return nil, err
+	var out replies
+	for _, m := range raw {
+		var head struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(m, &head); err != nil {
+			return replies{}, err
+		}
+		if teach.IsReply(head.Type) {
+			var r teach.Reply
+			if err := json.Unmarshal(m, &r); err != nil {
+				return replies{}, err
+			}
+			out.teach = append(out.teach, r)
+			continue
+		}
+		r, err := classifier.ParseReply(m)
+		if err != nil {
+			return replies{}, err
+		}
+		out.cl = append(out.cl, r)
+	}
+	if msg.Get("type").String() != "batch" {
+		return out, nil
 	}
 	heat := msg.Get("heat") // [id, heatmaps, id, heatmaps, …]
 	for i := 0; i+1 < heat.Length(); i += 2 {
 		id := heat.Index(i).Int()
-		for j := range rs {
-			if rs[j].Type == "result" && rs[j].ID == id {
-				c.keepHeat(&rs[j], heat.Index(i+1))
+		for j := range out.cl {
+			if out.cl[j].Type == "result" && out.cl[j].ID == id {
+				c.keepHeat(&out.cl[j], heat.Index(i+1))
 			}
 		}
 	}
-	return rs, nil
+	return out, nil
 }
 
 // keepHeat keeps the result's heatmap PNGs (an array) aside.
@@ -140,19 +185,32 @@ func (c *Classifier) loop() {
 	var last time.Time // the last write
 	scheduled := false // a write is due: an empty batch will come
 	for rs := range c.events {
-		if rs == nil {
+		if rs.cl == nil && rs.teach == nil && !rs.export.Truthy() {
 			scheduled = false
 		}
 		now := js.Global().Get("performance").Call("now").Float()
 		c.ee.Lock()
 		render := !c.list.Truthy()
-		for _, r := range rs {
+		for _, r := range rs.cl {
 			c.Apply(r, now)
 			if r.Type == "queued" || r.Type == "start" || r.Type == "result" {
 				pending = append(pending, r.IDs()...)
 			} else {
 				render = true
 			}
+		}
+		// The Teach panel's replies after the results of the same batch:
+		// a photo classified by the head before a change is classified
+		// again.
+		for _, r := range rs.teach {
+			if c.teacher != nil && c.teacher.apply(r) {
+				c.reclassify()
+			}
+			render = true
+		}
+		if rs.export.Truthy() && c.teacher != nil {
+			c.teacher.exported(rs.export)
+			render = true
 		}
 		for _, u := range c.Unused {
 			js.Global().Get("URL").Call("revokeObjectURL", u)
@@ -168,7 +226,7 @@ func (c *Classifier) loop() {
 			c.ee.UnlockOnly()
 			if !scheduled {
 				scheduled = true
-				time.AfterFunc(listFrame-since, func() { c.events <- nil })
+				time.AfterFunc(listFrame-since, func() { c.events <- replies{} })
 			}
 		default:
 			c.updateRows(pending)
@@ -215,13 +273,19 @@ func (c *Classifier) AddFiles(files js.Value) {
 			jobs.Call("push", job)
 		}
 	}
+	c.postJobs(jobs, true)
+}
+
+// postJobs posts photos to classify ([{id, file, tta}]) to the worker;
+// with thumbs, it makes their thumbnails' URLs.
+func (c *Classifier) postJobs(jobs js.Value, thumbs bool) {
 	if jobs.Length() == 0 {
 		return
 	}
 	msg := js.Global().Get("Object").New()
 	setProp(msg, "type", "classify")
 	setProp(msg, "jobs", jobs)
-	setProp(msg, "thumbs", true)
+	setProp(msg, "thumbs", thumbs)
 	url, run, version := c.weights()
 	setProp(msg, "version", float64(version))
 	setProp(msg, "run", run)
@@ -239,6 +303,10 @@ func (c *Classifier) add(f js.Value) *classifier.Item {
 		return nil
 	}
 	it.TTA = c.TTA
+	if c.files == nil {
+		c.files = map[int]js.Value{}
+	}
+	c.files[it.ID] = f
 	return it
 }
 
@@ -249,6 +317,12 @@ func (c *Classifier) release(it *classifier.Item) {
 		js.Global().Get("URL").Call("revokeObjectURL", it.URL)
 		it.URL = ""
 	}
+	delete(c.files, it.ID)
+	c.releaseHeat(it)
+}
+
+// releaseHeat revokes the item's heatmaps' URLs and drops its heatmaps.
+func (c *Classifier) releaseHeat(it *classifier.Item) {
 	for _, u := range it.HeatURLs() {
 		if u != "" {
 			js.Global().Get("URL").Call("revokeObjectURL", u)

@@ -16,7 +16,8 @@ import (
 const frame = 16 * time.Millisecond
 
 // busyFrame is the shortest time between two renders while the classifier
-// has photos queued or running.
+// has photos queued or running, or the Teach panel's photos are read or
+// its head is taught.
 const busyFrame = 100 * time.Millisecond
 
 func main() {
@@ -47,7 +48,7 @@ func main() {
 		t = stats.note("render", t)
 		ee.RLock()
 		root.Rendered()
-		busy := root.Classifier.Busy() > 0
+		busy := root.Classifier.Busy() > 0 || root.Teacher.Training || root.Teacher.Pending() > 0
 		ee.RUnlock()
 		stats.note("rendered", t)
 		stats.count()
@@ -55,7 +56,8 @@ func main() {
 		// (which grows with the page) never takes more than half of the
 		// main thread; and while photos are being classified, at least
 		// busyFrame, so that the page leaves the CPU to the classifier
-		// workers (their results are drawn ten times a second).
+		// workers (their results, and the fit's progress, are drawn ten
+		// times a second).
 		pause := max(frame, time.Duration((stats.now()-t0)*float64(time.Millisecond)))
 		if busy {
 			pause = max(pause, busyFrame)

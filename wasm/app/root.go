@@ -28,6 +28,8 @@ type Root struct {
 	// Views are the selected runs, in Sel.Runs's order.
 	Views      []*RunView
 	Classifier *Classifier
+	// Teacher is the Teach panel; it shares the classifier's worker.
+	Teacher *Teacher
 	// ReadyMs is performance.now() at the first render (0 before), for the
 	// page-ready benchmark.
 	ReadyMs float64
@@ -42,7 +44,9 @@ type Root struct {
 // NewRoot makes an empty dashboard showing the selection in query (the
 // page URL's query string).
 func NewRoot(query string) *Root {
-	return &Root{Sel: dash.ParseSelection(query), Classifier: &Classifier{},
+	cl := &Classifier{}
+	cl.teacher = NewTeacher(cl)
+	return &Root{Sel: dash.ParseSelection(query), Classifier: cl, Teacher: cl.teacher,
 		none: &RunView{State: &dash.State{}, Conn: dash.Conn{State: dash.ConnConnecting}, want: make(chan int64, 1)}}
 }
 
