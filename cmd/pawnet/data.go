@@ -88,11 +88,11 @@ func runStats(args []string) error {
 	size := fs.Int("size", 227, "resize side before counting pixels")
 	seed := fs.Uint64("seed", 1, "train/validation split seed (must match training)")
 	val := fs.Float64("val", 0.2, "validation fraction (excluded from the statistics)")
-	out := fs.String("o", "", "output file (default DIR/stats.json)")
+	out := fs.String("o", "", "output file (default DIR/stats.json; for a zip X.zip, X.stats.json beside it)")
 	workers := fs.Int("workers", 0, "decoding goroutines (default: all cores)")
 	cacheDir := fs.String("cache-dir", defaultPackDir(), "where packs of read-only folders are (see pawnet pack)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pawnet stats [flags] DIR\n\nReads DIR's pack at -size when it is current (see pawnet pack), else decodes the photos.\n\nDIR holds one folder per class (cat/, dog/).")
+		fmt.Fprintln(os.Stderr, "usage: pawnet stats [flags] DIR\n\nReads DIR's pack at -size when it is current (see pawnet pack), else decodes the photos.\n\nDIR holds one folder per class (cat/, dog/), or is a zip read in place: Kaggle's competition zip, its train.zip, or a zip of cat.N/dog.N photos.")
 		fs.PrintDefaults()
 	}
 	fs.Parse(args)
@@ -102,7 +102,7 @@ func runStats(args []string) error {
 	}
 	dir := fs.Arg(0)
 	if *out == "" {
-		*out = filepath.Join(dir, "stats.json")
+		*out = dataset.SideFile(dir, "stats.json")
 	}
 	ds, err := dataset.Scan(dir)
 	if err != nil {
@@ -209,7 +209,7 @@ func runPack(args []string) error {
 	cacheDir := fs.String("cache-dir", defaultPackDir(), "where the pack goes when DIR cannot be written")
 	workers := fs.Int("workers", 0, "decoding goroutines (default: all cores)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pawnet pack [flags] DIR\n\nDecodes every photo of DIR (one folder per class) once, resized to -size, into DIR/"+dataset.PackName(227)+
+		fmt.Fprintln(os.Stderr, "usage: pawnet pack [flags] DIR_OR_ZIP\n\nDecodes every photo of DIR (one folder per class; or a zip, read in place, its pack beside it) once, resized to -size, into DIR/"+dataset.PackName(227)+
 			"\n(or -cache-dir), which pawnet train and pawnet stats then map instead of decoding. An existing\npack is checked against the folder and its checksums, and rebuilt only when stale or damaged.")
 		fs.PrintDefaults()
 	}

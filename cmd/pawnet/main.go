@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"score":      {"log loss and accuracy of a submission against test_labels.csv", runScore},
 	"train":      {"train AlexNet (small on CPU by default), keep the best weights, export them; -serve shows it live", runTrain},
 	"serve":      {"serve a run's dashboard: its metrics history over a WebSocket, its weights", runServe},
+	"kagglezip":  {"write the sample as Kaggle's competition zip (train.zip, test.zip, sample_submission.csv)", runKaggleZip},
 	"teach":      {"teach the network your own classes: a new last layer from a few labelled photos per class", runTeach},
 }
 

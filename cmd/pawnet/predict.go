@@ -10,8 +10,10 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/metrics"
+	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/predict"
+	"github.com/schollz/progressbar/v3"
 )
 
 func runPredict(args []string) error {
@@ -25,8 +27,9 @@ func runPredict(args []string) error {
 	camOpacity := fs.Float64("cam-opacity", 0.5, "opacity of the heatmap in the -cam overlays (0..1)")
 	camSize := fs.Int("cam-size", 256, "longer side of the -cam overlays in pixels, the photo resized up or down (0: the photo's size)")
 	raw := fs.Bool("no-calibration", false, "ignore the export's temperature: uncalibrated probabilities")
+	sampleSub := fs.String("sample", "", "Kaggle's sample_submission.csv: -csv writes its rows in its order (default: the one in the competition zip, when a zip is given)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: pawnet predict -weights W [-tta] [-no-calibration] [-batch 8] [-csv submission.csv] [-cam DIR] FILE_OR_DIR...")
+		fmt.Fprintln(os.Stderr, "usage: pawnet predict -weights W [-tta] [-no-calibration] [-batch 8] [-csv submission.csv [-sample sample_submission.csv]] [-cam DIR] FILE_OR_DIR_OR_ZIP...\n\nA zip (Kaggle's competition zip, or test.zip) is read in place.")
 		fs.PrintDefaults()
 	}
 	fs.Parse(args)
@@ -67,6 +70,12 @@ func runPredict(args []string) error {
 	for _, b := range skipped {
 		fmt.Printf("%s\terror: %v\n", b.Path, b.Err)
 	}
+	var order []int
+	if *csvOut != "" {
+		if order, err = submissionOrder(*sampleSub, fs.Args()); err != nil {
+			return err
+		}
+	}
 	failed := len(skipped)
 	show := func(r predict.Result, cam string) {
 		if r.Err != nil {
@@ -98,23 +107,85 @@ func runPredict(args []string) error {
 			results = append(results, r)
 		}
 	} else {
-		results = predict.Run(c, files, *tta, *batch, func(r predict.Result) { show(r, "") })
+		bar := progressbar.NewOptions(len(files), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("predict"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("photos"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200e6), progressbar.OptionClearOnFinish())
+		results = predict.Run(c, files, *tta, *batch, func(r predict.Result) { show(r, ""); bar.Add(1) })
+		bar.Finish()
 	}
 	if *csvOut != "" {
 		var buf bytes.Buffer
-		n, skipped := predict.WriteSubmission(&buf, results, metrics.DogIndex(c.Classes), *clip)
+		n, skipped := predict.WriteSubmissionIn(&buf, results, metrics.DogIndex(c.Classes), *clip, order)
 		for _, e := range skipped {
 			fmt.Fprintf(os.Stderr, "not in the submission: %v\n", e)
 		}
 		if err := fsutil.WriteFileAtomic(*csvOut, buf.Bytes()); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "wrote %d rows to %s\n", n, *csvOut)
+		if order != nil {
+			fmt.Fprintf(os.Stderr, "wrote %d rows to %s, in the sample submission's order (%d of them predicted)\n", len(order), *csvOut, n-countMissing(order, results))
+		} else {
+			fmt.Fprintf(os.Stderr, "wrote %d rows to %s\n", n, *csvOut)
+		}
 	}
 	if failed > 0 {
 		fmt.Fprintf(os.Stderr, "%d of %d files could not be classified\n", failed, len(files)+len(skipped))
 	}
 	return nil
+}
+
+// submissionOrder reads the row order of the submission: the ids of the
+// sample submission at path, else of the sample_submission.csv in the
+// first competition zip among args; nil when there is none.
+func submissionOrder(path string, args []string) ([]int, error) {
+	var data []byte
+	var err error
+	from := path
+	if path != "" {
+		if data, err = dataset.ReadRegular(path); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, a := range args {
+			if !dataset.IsZipName(a) {
+				continue
+			}
+			z, err := dataset.OpenZip(a, "test")
+			if err != nil {
+				return nil, err
+			}
+			if data, err = z.ReadOuter("sample_submission.csv", 16<<20); err == nil {
+				from = a + "/sample_submission.csv"
+				break
+			}
+		}
+		if data == nil {
+			return nil, nil
+		}
+	}
+	order, err := predict.ReadOrder(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	fmt.Fprintf(os.Stderr, "submission: %d rows in the order of %s\n", len(order), from)
+	return order, nil
+}
+
+// countMissing counts the ids of order that no good result has.
+func countMissing(order []int, results []predict.Result) int {
+	have := map[int]bool{}
+	for _, r := range results {
+		if id, err := predict.ID(r.Path); err == nil && r.Err == nil {
+			have[id] = true
+		}
+	}
+	n := 0
+	for _, id := range order {
+		if !have[id] {
+			n++
+		}
+	}
+	return n
 }
 
 func runScore(args []string) error {

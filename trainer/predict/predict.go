@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/metrics"
@@ -32,11 +33,26 @@ type Result struct {
 // files, or symlinks to them, are listed (see dataset.Classify): any other
 // argument or entry, such as a named pipe or a dangling symlink, is
 // returned in skipped with the reason, and so is a folder below an
-// argument that cannot be listed. An argument that does not exist is an
-// error.
+// argument that cannot be listed. A zip file (the competition's zip,
+// test.zip, or any zip of photos) is read in place: its test photos, as
+// dataset.OpenZip(a, "test") finds them, are listed as paths through it
+// (which Run reads with dataset.ReadPhoto), and the entries it refuses
+// are in skipped. An argument that does not exist, or a zip that cannot
+// be read at all, is an error.
 func Files(args []string) (files []string, skipped []dataset.BadFile, err error) {
 	for _, a := range args {
 		st, err := os.Stat(a)
+		if err == nil && st.Mode().IsRegular() && dataset.IsZipName(a) {
+			z, err := dataset.OpenZip(a, "test")
+			if err != nil {
+				return nil, nil, err
+			}
+			for _, name := range z.Photos {
+				files = append(files, z.Path(name))
+			}
+			skipped = append(skipped, z.Skipped...)
+			continue
+		}
 		if err != nil {
 			if _, lerr := os.Lstat(a); lerr != nil {
 				return nil, nil, err
@@ -64,17 +80,33 @@ func Files(args []string) (files []string, skipped []dataset.BadFile, err error)
 // Run classifies each file, batch files per forward pass (see
 // classify.ClassifyBatch; batch < 1 means 1); a bad file gets its error in
 // its Result and does not stop the others. each, if not nil, sees every
-// Result in file order.
+// Result in file order. The files are read with dataset.ReadPhoto (so
+// through a zip too), each batch's in parallel, while the batch before
+// it is classified: at most two batches of file bytes are held.
 func Run(c *classify.Classifier, files []string, tta bool, batch int, each func(Result)) []Result {
 	batch = max(batch, 1)
 	res := make([]Result, 0, len(files))
-	for lo := 0; lo < len(files); lo += batch {
-		chunk := files[lo:min(lo+batch, len(files))]
-		data := make([][]byte, len(chunk))
-		readErr := make([]error, len(chunk))
-		for i, f := range chunk {
-			data[i], readErr[i] = dataset.ReadRegular(f)
+	type read struct {
+		chunk []string
+		data  [][]byte
+		errs  []error
+	}
+	reads := make(chan read, 1)
+	go func() {
+		defer close(reads)
+		for lo := 0; lo < len(files); lo += batch {
+			r := read{chunk: files[lo:min(lo+batch, len(files))]}
+			r.data, r.errs = make([][]byte, len(r.chunk)), make([]error, len(r.chunk))
+			var wg sync.WaitGroup
+			for i, f := range r.chunk {
+				wg.Go(func() { r.data[i], r.errs[i] = dataset.ReadPhoto(f) })
+			}
+			wg.Wait()
+			reads <- r
 		}
+	}()
+	for r := range reads {
+		chunk, data, readErr := r.chunk, r.data, r.errs
 		preds, errs := c.ClassifyBatch(data, tta)
 		for i, f := range chunk {
 			r := Result{Path: f, Prediction: preds[i], Err: cmp.Or(readErr[i], errs[i])}
@@ -101,6 +133,15 @@ func ID(path string) (int, error) {
 // dogIndex) clipped to [clip, 1−clip]. Failed files are skipped and
 // returned as errors.
 func WriteSubmission(w io.Writer, results []Result, dogIndex int, clip float64) (written int, skipped []error) {
+	return WriteSubmissionIn(w, results, dogIndex, clip, nil)
+}
+
+// WriteSubmissionIn is WriteSubmission in the row order of order (the
+// ids of Kaggle's sample_submission.csv, ReadOrder), when it is not nil:
+// every id of order gets one row, in order; an id without a prediction
+// gets 0.5 (the log loss of knowing nothing) and is returned among the
+// errors, and so is a prediction whose id is not in order (left out).
+func WriteSubmissionIn(w io.Writer, results []Result, dogIndex int, clip float64, order []int) (written int, skipped []error) {
 	type row struct {
 		id int
 		p  float64
@@ -120,6 +161,32 @@ func WriteSubmission(w io.Writer, results []Result, dogIndex int, clip float64) 
 		rows = append(rows, row{id, p})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].id < rows[j].id })
+	if order != nil {
+		got := make(map[int]float64, len(rows))
+		for _, r := range rows {
+			got[r.id] = r.p
+		}
+		inOrder := make([]row, len(order))
+		missing := 0
+		for i, id := range order {
+			p, ok := got[id]
+			if !ok {
+				p = 0.5
+				missing++
+			}
+			delete(got, id)
+			inOrder[i] = row{id, p}
+		}
+		if missing > 0 {
+			skipped = append(skipped, fmt.Errorf("%d ids of the sample submission have no prediction; written as 0.5", missing))
+		}
+		for _, r := range rows {
+			if _, ok := got[r.id]; ok {
+				skipped = append(skipped, fmt.Errorf("id %d is not in the sample submission; left out", r.id))
+			}
+		}
+		rows = inOrder
+	}
 	fmt.Fprintln(w, "id,label")
 	for _, r := range rows {
 		fmt.Fprintf(w, "%d,%s\n", r.id, strconv.FormatFloat(r.p, 'f', -1, 64))
@@ -133,6 +200,29 @@ type Score struct {
 	LogLoss  float64 // Kaggle's: probabilities clipped to [1e-15, 1−1e-15]
 	Accuracy float64 // label > 0.5 counts as dog
 	Missing  int     // labelled ids without a prediction
+}
+
+// ReadOrder reads the ids of an id,label CSV (Kaggle's
+// sample_submission.csv) in their order; a repeated id is an error.
+func ReadOrder(r io.Reader) ([]int, error) {
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 || len(rows[0]) < 2 || rows[0][0] != "id" || rows[0][1] != "label" {
+		return nil, fmt.Errorf("want a header id,label")
+	}
+	seen := map[int]bool{}
+	out := make([]int, 0, len(rows)-1)
+	for i, r := range rows[1:] {
+		id, err := strconv.Atoi(r[0])
+		if err != nil || seen[id] {
+			return nil, fmt.Errorf("row %d: %v: not a new numeric id", i+2, r)
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	return out, nil
 }
 
 // ReadCSV reads an id,label CSV into a map.

@@ -51,6 +51,9 @@ func CompetitionZip(dir, out string, nested uint16) (train, test int, err error)
 	for _, id := range ids {
 		fmt.Fprintf(&csv, "%d,0.5\n", id)
 	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return 0, 0, err
+	}
 	err = fsutil.WriteAtomic(out, func(f *os.File) error {
 		w := zip.NewWriter(f)
 		for _, part := range []struct {

@@ -533,9 +533,10 @@ func (r *Run) buildModel() error {
 const statsSize = 227
 
 // loadStats uses the run's stats.json (resume), then opts.StatsPath or
-// DataDir/stats.json when computed on the same split, else computes them
-// over the train split: from the cache when it holds statsSize images
-// (the full model), else by decoding the train photos at statsSize.
+// DataDir/stats.json (dataset.SideFile: beside a zip) when computed on the
+// same split, else computes them over the train split: from the cache
+// when it holds statsSize images (the full model), else by decoding the
+// train photos at statsSize.
 func (r *Run) loadStats(train []dataset.Item) error {
 	if done, err := r.fineTuneStats(); done || err != nil {
 		return err
@@ -544,7 +545,7 @@ func (r *Run) loadStats(train []dataset.Item) error {
 	if r.opts.StatsPath != "" {
 		candidates = append(candidates, r.opts.StatsPath)
 	}
-	candidates = append(candidates, filepath.Join(r.cfg.DataDir, rundir.StatsFile))
+	candidates = append(candidates, dataset.SideFile(r.cfg.DataDir, rundir.StatsFile))
 	for _, p := range candidates {
 		st, err := dataset.LoadStats(p) // a named pipe there is not opened
 		if errors.Is(err, fs.ErrNotExist) {
