@@ -123,7 +123,7 @@ func runPredict(args []string) error {
 			return err
 		}
 		if order != nil {
-			fmt.Fprintf(os.Stderr, "wrote %d rows to %s, in the sample submission's order (%d of them predicted)\n", len(order), *csvOut, n-countMissing(order, results))
+			fmt.Fprintf(os.Stderr, "wrote %d rows to %s, in the sample submission's order (%d of them predicted)\n", n, *csvOut, n-countMissing(order, results))
 		} else {
 			fmt.Fprintf(os.Stderr, "wrote %d rows to %s\n", n, *csvOut)
 		}

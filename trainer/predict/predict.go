@@ -139,8 +139,9 @@ func WriteSubmission(w io.Writer, results []Result, dogIndex int, clip float64) 
 // WriteSubmissionIn is WriteSubmission in the row order of order (the
 // ids of Kaggle's sample_submission.csv, ReadOrder), when it is not nil:
 // every id of order gets one row, in order; an id without a prediction
-// gets 0.5 (the log loss of knowing nothing) and is returned among the
+// gets 0.5 (the log loss of knowing nothing) and is reported among the
 // errors, and so is a prediction whose id is not in order (left out).
+// written is the number of rows written.
 func WriteSubmissionIn(w io.Writer, results []Result, dogIndex int, clip float64, order []int) (written int, skipped []error) {
 	type row struct {
 		id int
