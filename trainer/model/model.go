@@ -259,7 +259,7 @@ func (m *Model) buildNet(scope *mlmodel.Scope, x *graph.Node, lastConv func(*gra
 	biasShape := []int{1, 1, 1, 0} // the channel axis is set per layer
 	channelAxis := 3
 	if m.ops.ChannelsFirst {
-		h = graph.TransposeAllDims(h, 3, 0, 1, 2) // NHWC → CNHW
+		h = graph.TransposeAllAxes(h, 3, 0, 1, 2) // NHWC → CNHW
 		biasShape, channelAxis = []int{0, 1, 1, 1}, 0
 	}
 	for i := range alexnet.NumConv {
@@ -272,7 +272,7 @@ func (m *Model) buildNet(scope *mlmodel.Scope, x *graph.Node, lastConv func(*gra
 			// Back to NHWC for the last pool and the dense layers, so that
 			// Grad-CAM's node and the flatten order are the same for every
 			// op set.
-			h = graph.TransposeAllDims(h, 1, 2, 3, 0)
+			h = graph.TransposeAllAxes(h, 1, 2, 3, 0)
 			pool = sliceMaxPool
 		}
 		if lastConv != nil && i == alexnet.NumConv-1 {
