@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/pawnet/pawnet/trainer/sample"
 )
@@ -13,7 +14,7 @@ import (
 // download (sample.CompetitionZip), to try the zip path without Kaggle.
 func runKaggleZip(args []string) error {
 	fs := flag.NewFlagSet("kagglezip", flag.ExitOnError)
-	dir := fs.String("sample", "data/sample", "the sample folder (pawnet sample), written first when missing")
+	dir := fs.String("sample", "data/sample", "the photo folder in Kaggle's layout (train/, test/); the sample is written there first when it has no train/")
 	out := fs.String("out", "data/"+sample.CompetitionName, "the zip to write")
 	nested := fs.String("nested", "deflate", "how train.zip and test.zip are stored in it: deflate or store")
 	fs.Usage = func() {
@@ -28,8 +29,10 @@ func runKaggleZip(args []string) error {
 		fs.Usage()
 		os.Exit(2)
 	}
-	if _, err := sample.Make(*dir, sample.DefaultCacheDir(), os.Stderr); err != nil {
-		return err
+	if fi, err := os.Stat(filepath.Join(*dir, "train")); err != nil || !fi.IsDir() {
+		if _, err := sample.Make(*dir, sample.DefaultCacheDir(), os.Stderr); err != nil {
+			return err
+		}
 	}
 	train, test, err := sample.CompetitionZip(*dir, *out, m)
 	if err != nil {

@@ -1,0 +1,149 @@
+//go:build mage
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/magefile/mage/mg"
+)
+
+// Kaggle runs the whole path on Kaggle's competition zip as downloaded
+// (dogs-vs-cats-redux-kernels-edition.zip, or its train.zip with the
+// test.zip beside it): pack, stats and train read the zip in place (the
+// pack and stats.json go beside it), then predict writes
+// runs/NAME/submission.csv from its test photos with TTA, in
+// sample_submission.csv's order. The small model on the CPU, the full one
+// when a GPU is found ($PAWNET_MODEL overrides: small or full);
+// $PAWNET_EPOCHS sets the epochs (default: the model's).
+func Kaggle(zip string) error {
+	mg.Deps(Build)
+	model := os.Getenv("PAWNET_MODEL")
+	if model == "" {
+		model = "small"
+		if gpu, _ := filepath.Glob("/dev/nvidia[0-9]*"); len(gpu) > 0 {
+			model = "full"
+		}
+	}
+	size := map[string]string{"small": "64", "full": "227"}[model]
+	if size == "" {
+		return fmt.Errorf("PAWNET_MODEL=%s: want small or full", model)
+	}
+	test := zip // the competition zip holds test.zip; else test.zip beside train.zip
+	if strings.EqualFold(filepath.Base(zip), "train.zip") {
+		test = filepath.Join(filepath.Dir(zip), "test.zip")
+	}
+	name := "kaggle-" + time.Now().Format("20060102-150405")
+	train := []string{"train", "-model", model, "-name", name, "-backend", "auto"}
+	if e := os.Getenv("PAWNET_EPOCHS"); e != "" {
+		train = append(train, "-epochs", e)
+	}
+	sub := filepath.Join("runs", name, "submission.csv")
+	for _, args := range [][]string{
+		{"pack", "-size", size, zip},
+		{"stats", "-size", size, zip},
+		append(train, zip),
+		{"predict", "-weights", filepath.Join("runs", name, "model.safetensors"), "-tta", "-csv", sub, test},
+	} {
+		if err := run(binary, args...); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("\nsubmission: %s (upload it to Kaggle)\n", sub)
+	return nil
+}
+
+// KaggleBench makes a zip in the competition's exact layout from the
+// sample (pawnet kagglezip; with $PAWNET_KAGGLE_SYNTH=N, from N
+// Kaggle-sized 500×375 synthetic photos plus the sample's test set), and
+// the same photos extracted and separated into a folder, then times
+// packing (at 64 px, $PAWNET_SIZE) and stats from the zip and from the
+// folder side by side, with the peak memory (VmHWM) of each stage.
+func KaggleBench() error {
+	mg.Deps(Build)
+	dir := ".cache/kagglebench"
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	src, folder := filepath.Join(dir, "src"), filepath.Join(dir, "folder")
+	zip := filepath.Join(dir, "dogs-vs-cats-redux-kernels-edition.zip")
+	size := strconv.Itoa(envInt("PAWNET_SIZE", 64))
+	if err := run(binary, "sample", "-out", sampleDir); err != nil {
+		return err
+	}
+	if n := envInt("PAWNET_KAGGLE_SYNTH", 0); n > 0 {
+		if err := run(binary, "synth", "-n", strconv.Itoa(n), "-from", sampleDir, "-out", src); err != nil {
+			return err
+		}
+		if err := linkTree(filepath.Join(sampleDir, "test"), filepath.Join(src, "test")); err != nil {
+			return err
+		}
+	} else if err := linkTree(sampleDir, src); err != nil {
+		return err
+	}
+	if err := linkTree(filepath.Join(src, "train"), folder); err != nil {
+		return err
+	}
+	if err := run(binary, "separate", folder); err != nil {
+		return err
+	}
+	var rows []scaleRow
+	for _, st := range []struct {
+		stage string
+		args  []string
+	}{
+		{"kagglezip (write the zip)", []string{"kagglezip", "-sample", src, "-out", zip}},
+		{"pack from the zip", []string{"pack", "-size", size, zip}},
+		{"pack from the folder", []string{"pack", "-size", size, folder}},
+		{"stats from the zip (its pack)", []string{"stats", "-size", size, zip}},
+		{"stats from the folder (its pack)", []string{"stats", "-size", size, folder}},
+	} {
+		r, err := measure(st.stage, nil, binary, st.args...)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+	fi, err := os.Stat(zip)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n%d photos; zip %.1f MB; pack side %s px; %d cores\n", countPhotos(folder), float64(fi.Size())/1e6, size, runtime.NumCPU())
+	fmt.Printf("%-34s %9s %10s\n", "stage", "seconds", "peak RSS")
+	for _, r := range rows {
+		fmt.Printf("%-34s %9.2f %10s\n", r.stage, r.secs, mib(r.rss))
+	}
+	return nil
+}
+
+// linkTree hard-links (or copies) every file below src to the same place
+// below dst.
+func linkTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		if !d.Type().IsRegular() || strings.HasSuffix(p, ".pack") || filepath.Base(p) == "stats.json" {
+			return nil
+		}
+		if os.Link(p, to) == nil {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, data, 0o644)
+	})
+}
