@@ -3,6 +3,7 @@ package dash
 import (
 	"math"
 	"strconv"
+	"strings"
 	"sync/atomic"
 )
 
@@ -181,7 +182,19 @@ type overlaySeries struct {
 	f         epochValue
 }
 
-func (o Overlay) epochChart(ylabel string, percent bool, series ...overlaySeries) Chart {
+// key is an overlay chart's Key: its runs' names and each state's key of
+// the same chart, so that the chart's markup is rebuilt only when a run
+// is added, removed or renamed or one of them changed.
+func (o Overlay) key(part func(*State) string) string {
+	var b strings.Builder
+	b.WriteString("overlay")
+	for i, s := range o.States {
+		b.WriteString("|" + o.Names[i] + "|" + part(s))
+	}
+	return b.String()
+}
+
+func (o Overlay) epochChart(what, ylabel string, percent bool, series ...overlaySeries) Chart {
 	sp := Spec{XLabel: "Epoch", YLabel: ylabel, XMin: 1, XMax: 1, XInteger: true, Dots: true, YPercent: percent, YFloor0: !percent}
 	for i, s := range o.States {
 		sp.XMax = math.Max(sp.XMax, float64(s.TotalEpochs()))
@@ -191,22 +204,24 @@ func (o Overlay) epochChart(ylabel string, percent bool, series ...overlaySeries
 			sp.Series = append(sp.Series, line)
 		}
 	}
-	return Layout(sp)
+	c := Layout(sp)
+	c.Key = o.key(func(s *State) string { return s.epochKey(what) })
+	return c
 }
 
 // LossChart overlays the runs' train (dashed) and validation loss.
 func (o Overlay) LossChart() Chart {
-	return o.epochChart("Loss", false, overlaySeries{"train", "train", trainLoss}, overlaySeries{"val", "validation", valLoss})
+	return o.epochChart("loss", "Loss", false, overlaySeries{"train", "train", trainLoss}, overlaySeries{"val", "validation", valLoss})
 }
 
 // AccuracyChart overlays the runs' train (dashed) and validation accuracy.
 func (o Overlay) AccuracyChart() Chart {
-	return o.epochChart("Accuracy", true, overlaySeries{"train", "train", trainAcc}, overlaySeries{"val", "validation", valAcc})
+	return o.epochChart("acc", "Accuracy", true, overlaySeries{"train", "train", trainAcc}, overlaySeries{"val", "validation", valAcc})
 }
 
 // LogLossChart overlays the runs' validation log loss.
 func (o Overlay) LogLossChart() Chart {
-	return o.epochChart("Log loss", false, overlaySeries{"val", "validation", valLogLoss})
+	return o.epochChart("logloss", "Log loss", false, overlaySeries{"val", "validation", valLogLoss})
 }
 
 // StepChart overlays the runs' step loss, smoothed by o.Smooth.
@@ -217,5 +232,8 @@ func (o Overlay) StepChart() Chart {
 		sr.Run = o.Names[i]
 		sp.Series = append(sp.Series, sr)
 	}
-	return Layout(sp)
+	c := Layout(sp)
+	smooth := strconv.FormatFloat(o.Smooth, 'g', -1, 64)
+	c.Key = o.key(func(s *State) string { return s.key("steps", s.LastSeq, smooth) })
+	return c
 }

@@ -3,6 +3,7 @@ package dash
 import (
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -320,6 +321,37 @@ func TestOverlay(t *testing.T) {
 	}
 	if ColorKey(9) != "c1" {
 		t.Errorf("ColorKey(9) = %q", ColorKey(9))
+	}
+
+	// The overlay charts' keys: the same while nothing changes, another
+	// when a run gets a message, is renamed or the smoothing changes, and
+	// different per chart.
+	keys4 := func(o Overlay) []string {
+		return []string{o.LossChart().Key, o.AccuracyChart().Key, o.LogLossChart().Key, o.StepChart().Key}
+	}
+	k1 := keys4(o)
+	if !reflect.DeepEqual(k1, keys4(o)) {
+		t.Error("overlay keys change with nothing new")
+	}
+	for i, k := range k1 {
+		if k == "" || slices.Contains(k1[:i], k) {
+			t.Errorf("overlay keys %q: empty or repeated", k1)
+		}
+	}
+	for _, m := range runMessages()[20:30] {
+		b.Apply(m)
+	}
+	renamed := Overlay{Names: []string{"alpha", "gamma"}, States: o.States}
+	smoother := Overlay{Names: o.Names, States: o.States, Smooth: 0.5}
+	for name, k := range map[string][]string{"a new message": keys4(o), "a rename": keys4(renamed)} {
+		for i := range k {
+			if k[i] == k1[i] {
+				t.Errorf("after %s the overlay key %d stays %q", name, i, k[i])
+			}
+		}
+	}
+	if smoother.StepChart().Key == o.StepChart().Key {
+		t.Error("the step overlay's key ignores the smoothing")
 	}
 }
 
