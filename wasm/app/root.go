@@ -337,8 +337,9 @@ func (c *Root) Rendered() {
 // and puts it on the epoch shown: a select's value is a property, which
 // attributes do not drive.
 func (c *Root) PopulateEpochs(el js.Value) {
-	choices := c.Main().State.EpochChoices()
-	setMarkup(el, "", func() string { return dash.OptionsHTML(choices) })
+	s := c.Main().State
+	choices := s.EpochChoices()
+	setMarkup(el, s.EpochChoicesKey(), func() string { return dash.OptionsHTML(choices) })
 	for _, o := range choices {
 		if want := strconv.Itoa(o.Epoch); o.Selected && el.Get("value").String() != want {
 			el.Set("value", want)

@@ -69,6 +69,12 @@ type EpochChoice struct {
 	Selected bool
 }
 
+// EpochChoicesKey changes whenever EpochChoices may: a message that changed
+// the epochs or confusion matrices, or another epoch picked.
+func (s *State) EpochChoicesKey() string {
+	return s.key("epoch-choices", s.epochSeq, strconv.Itoa(s.picked())+"/"+strconv.Itoa(s.ShownEpoch()))
+}
+
 // EpochChoices lists the epoch selector's options: first the best epoch
 // (the default, labelled as such), then every validated epoch with its
 // validation accuracy.

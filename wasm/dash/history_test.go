@@ -175,7 +175,13 @@ func TestEpochSelector(t *testing.T) {
 		{1, 1, "Showing epoch 1; the best is 2.", 1},
 		{9, 2, "Showing the best epoch (2). Click a point on a chart to pick another.", 0}, // not validated: the best
 	} {
+		before := s.EpochChoicesKey()
 		s.Picked = tc.picked
+		// Each case shows another epoch or selection than the one before;
+		// the first is the default that was already shown.
+		if changed := s.EpochChoicesKey() != before; changed != (tc.picked != 0) {
+			t.Errorf("picked %d: options key %q, before %q", tc.picked, s.EpochChoicesKey(), before)
+		}
 		if s.ShownEpoch() != tc.shown || s.EpochNote() != tc.note || s.ShownConfusion().Epoch != tc.shown || s.ShownMisclassified().Epoch != tc.shown {
 			t.Errorf("picked %d: shown %d, note %q", tc.picked, s.ShownEpoch(), s.EpochNote())
 		}
