@@ -77,13 +77,18 @@ type Zip struct {
 
 	r       *zip.Reader
 	byName  map[string]*zip.File
+	key     string // in zips
 	closers []io.Closer
 }
 
 var (
 	zipsMu sync.Mutex
-	zips   = map[string]*Zip{} // by Root
+	zips   = map[string]*Zip{} // by Root and part (zipKey)
 )
+
+// zipKey is the key of an open zip in zips: a zip without nested zips is
+// indexed differently for its train and test parts.
+func zipKey(root, part string) string { return root + "\x00" + part }
 
 // IsZipName reports whether a path names a zip (.zip, in any case).
 func IsZipName(p string) bool { return strings.EqualFold(filepath.Ext(p), ".zip") }
@@ -122,7 +127,8 @@ func OpenZip(file, part string) (*Zip, error) {
 		z.Root = file + "/" + nested.Name
 	}
 	zipsMu.Lock()
-	if old, ok := zips[z.Root]; ok && old.Size == z.Size && old.ModTime == z.ModTime {
+	z.key = zipKey(z.Root, part)
+	if old, ok := zips[z.key]; ok && old.Size == z.Size && old.ModTime == z.ModTime {
 		zipsMu.Unlock()
 		f.Close()
 		return old, nil
@@ -139,7 +145,7 @@ func OpenZip(file, part string) (*Zip, error) {
 	}
 	z.index(part, nested == nil)
 	zipsMu.Lock()
-	zips[z.Root] = z
+	zips[z.key] = z // replaces one opened before the file changed (still open for its users)
 	zipsMu.Unlock()
 	return z, nil
 }
@@ -303,8 +309,8 @@ func readEntry(e *zip.File, limit int64) ([]byte, error) {
 // read.
 func (z *Zip) Close() error {
 	zipsMu.Lock()
-	if zips[z.Root] == z {
-		delete(zips, z.Root)
+	if zips[z.key] == z {
+		delete(zips, z.key)
 	}
 	zipsMu.Unlock()
 	var err error
@@ -319,8 +325,8 @@ func (z *Zip) Close() error {
 func zipOf(p string) (*Zip, *zip.File) {
 	zipsMu.Lock()
 	defer zipsMu.Unlock()
-	for root, z := range zips {
-		if strings.HasPrefix(p, root+"/") {
+	for _, z := range zips {
+		if strings.HasPrefix(p, z.Root+"/") {
 			if e, ok := z.entry(p); ok {
 				return z, e
 			}

@@ -198,6 +198,8 @@ func TestHostileZips(t *testing.T) {
 		{name: "declared bomb", extra: []entry{{data: bomb, raw: &zip.FileHeader{Name: "train/dog.9.jpg", Method: zip.Deflate,
 			CRC32: crc32.ChecksumIEEE(zeros), CompressedSize64: uint64(len(bomb)), UncompressedSize64: uint64(len(zeros))}}},
 			skipped: "dog.9.jpg: declares 209715200 bytes uncompressed, over the limit"},
+		{name: "ratio", extra: []entry{{name: "train/cat.8.jpg", data: make([]byte, 10<<20)}},
+			skipped: "cat.8.jpg: declares 10485760 bytes from"},
 		{name: "actual bomb", extra: []entry{{data: bomb, raw: &zip.FileHeader{Name: "train/dog.9.jpg", Method: zip.Deflate,
 			CRC32: 1, CompressedSize64: uint64(len(bomb)), UncompressedSize64: 1000}}},
 			bad: "dog.9.jpg"},
@@ -261,4 +263,37 @@ func skippedText(b []BadFile) string {
 		s.WriteString(x.String() + "\n")
 	}
 	return s.String()
+}
+
+// TestZipFolders: a zip holding train/ and test/ folders instead of
+// nested zips gives each command its part, whichever is opened first.
+func TestZipFolders(t *testing.T) {
+	src := filepath.Join(testdata.SampleDir(t), "train")
+	var entries []entry
+	for _, n := range []string{"cat.1.jpg", "dog.1.jpg", "cat.2.jpg"} {
+		b, err := os.ReadFile(filepath.Join(src, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, entry{name: "train/" + n, data: b}, entry{name: "test/" + strings.TrimPrefix(n, "cat."), data: b})
+	}
+	file := filepath.Join(t.TempDir(), "x.zip")
+	writeZip(t, file, entries)
+	for _, order := range [][]string{{"test", "train"}, {"train", "test"}} {
+		for _, part := range order {
+			z, err := OpenZip(file, part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]int{"train": 3, "test": 3}[part]
+			if len(z.Photos) != want || !strings.HasPrefix(z.Photos[0], part+"/") {
+				t.Fatalf("%s (after %v): photos %v", part, order, z.Photos)
+			}
+			z.Close()
+		}
+	}
+	ds, err := Scan(file)
+	if err != nil || len(ds.Items) != 3 || ds.Root != file {
+		t.Fatalf("Scan: %v, %v", ds, err)
+	}
 }
