@@ -82,6 +82,11 @@ var Rows = []Row{
 		Cmd: "go test -run '^$' -bench BrowserReload -benchtime 5x ./trainer/browsertest/",
 	},
 	{
+		ID: "browser-teach", What: "the page teaches a new last layer on 20 photos per class, one worker, once their features are computed (full model; goal 2 s)",
+		Ours: Metric{"BenchmarkBrowserTeach/full", "ms-teach"}, LowerBetter: true,
+		Cmd: "go test -run '^$' -bench BrowserTeach -benchtime 5x ./trainer/browsertest/",
+	},
+	{
 		ID: "history-30k", What: "dashboard: page ready to a finished 30,000-message run shown complete",
 		Ours: Metric{"BenchmarkBrowserHistory/msgs=30000", "ms-to-complete"}, LowerBetter: true,
 		Cmd: "go test -run '^$' -bench BrowserHistory -benchtime 5x ./trainer/browsertest/",
