@@ -64,7 +64,9 @@ func Kaggle(zip string) error {
 // Kaggle-sized 500×375 synthetic photos plus the sample's test set), and
 // the same photos extracted and separated into a folder, then times
 // packing (at 64 px, $PAWNET_SIZE) and stats from the zip and from the
-// folder side by side, with the peak memory (VmHWM) of each stage.
+// folder side by side, then trains one epoch of the small model from the
+// zip and predicts the test photos from the zip and from the folder, with
+// the peak memory (VmHWM) of each stage.
 func KaggleBench() error {
 	mg.Deps(Build)
 	dir := ".cache/kagglebench"
@@ -74,6 +76,8 @@ func KaggleBench() error {
 	src, folder := filepath.Join(dir, "src"), filepath.Join(dir, "folder")
 	zip := filepath.Join(dir, "dogs-vs-cats-redux-kernels-edition.zip")
 	size := strconv.Itoa(envInt("PAWNET_SIZE", 64))
+	runs := filepath.Join(dir, "runs")
+	weights := filepath.Join(runs, "zip", "model.safetensors")
 	if err := run(binary, "sample", "-out", sampleDir); err != nil {
 		return err
 	}
@@ -103,6 +107,9 @@ func KaggleBench() error {
 		{"pack from the folder", []string{"pack", "-size", size, folder}},
 		{"stats from the zip (its pack)", []string{"stats", "-size", size, zip}},
 		{"stats from the folder (its pack)", []string{"stats", "-size", size, folder}},
+		{"train 1 epoch from the zip", []string{"train", "-epochs", "1", "-runs", runs, "-name", "zip", zip}},
+		{"predict -tta from the zip", []string{"predict", "-weights", weights, "-tta", "-csv", filepath.Join(dir, "zip.csv"), zip}},
+		{"predict -tta from the folder", []string{"predict", "-weights", weights, "-tta", "-csv", filepath.Join(dir, "folder.csv"), filepath.Join(src, "test")}},
 	} {
 		r, err := measure(st.stage, nil, binary, st.args...)
 		if err != nil {

@@ -297,3 +297,22 @@ func TestZipFolders(t *testing.T) {
 		t.Fatalf("Scan: %v, %v", ds, err)
 	}
 }
+
+// TestSideFile: stats.json and packs go in a folder, or beside a zip,
+// named after it and its nested zip.
+func TestSideFile(t *testing.T) {
+	dir := t.TempDir()
+	writeZip(t, filepath.Join(dir, "k.ZIP"), nil)
+	os.MkdirAll(filepath.Join(dir, "f.zip"), 0o755) // a folder named like a zip
+	for _, tc := range []struct{ root, want string }{
+		{"plain", "plain/stats.json"},
+		{"f.zip", "f.zip/stats.json"},
+		{"k.ZIP", "k.stats.json"},
+		{"k.ZIP/train.zip", "k.train.stats.json"},
+		{"k.ZIP/data/test.zip", "k.data_test.stats.json"},
+	} {
+		if got := SideFile(filepath.Join(dir, tc.root), "stats.json"); got != filepath.Join(dir, tc.want) {
+			t.Errorf("SideFile(%s) = %s, want %s", tc.root, got, tc.want)
+		}
+	}
+}
