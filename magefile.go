@@ -391,8 +391,14 @@ func Bench() error {
 		return err
 	}
 	defer raw.Close()
-	loadStart := loadAverage()
 	out := io.MultiWriter(os.Stdout, raw)
+	// The run's machine, read back by writeBenchDoc (also when mage
+	// benchdoc renders the file again later).
+	commit, _ := sh.Output("git", "rev-parse", "--short", "HEAD")
+	if dirty, _ := sh.Output("git", "status", "--porcelain", "--untracked-files=no"); dirty != "" {
+		commit += "+changes"
+	}
+	fmt.Fprintf(out, "pawnet-commit: %s\npawnet-date: %s\npawnet-load-start: %s\n", commit, time.Now().UTC().Format(time.RFC3339), loadAverage())
 	for _, args := range [][]string{
 		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
 		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm|GradCAM|DenseFull|WinogradFilters", "./shared/alexnet"},
@@ -415,17 +421,18 @@ func Bench() error {
 			return err
 		}
 	}
-	return writeBenchDoc(loadStart)
+	fmt.Fprintf(out, "pawnet-load-end: %s\n", loadAverage())
+	if err := raw.Close(); err != nil {
+		return err
+	}
+	return BenchDoc()
 }
 
 // BenchDoc rewrites docs/benchmarks.md ($PAWNET_BENCH_MD) from the output
-// the last mage bench kept in artifacts/bench.txt, without running the
-// benchmarks again (after a change to trainer/benchdoc's rows).
+// mage bench kept in artifacts/bench.txt, with the machine it recorded
+// there, without running the benchmarks again (after a change to
+// trainer/benchdoc's rows).
 func BenchDoc() error {
-	return writeBenchDoc("")
-}
-
-func writeBenchDoc(loadStart string) error {
 	f, err := os.Open(benchRaw)
 	if err != nil {
 		return fmt.Errorf("%w (go tool mage bench writes it)", err)
@@ -435,19 +442,14 @@ func writeBenchDoc(loadStart string) error {
 	if err != nil {
 		return err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	mach := benchdoc.Machine{Cores: runtime.NumCPU(), LoadStart: loadStart, LoadEnd: loadAverage(), Date: st.ModTime().UTC().Format(time.RFC3339)}
-	if loadStart == "" { // re-rendered: the load of that run is unknown
-		mach.LoadStart, mach.LoadEnd = "not recorded", "not recorded"
+	mach := benchdoc.Machine{Cores: runtime.NumCPU(), Commit: res.Config("pawnet-commit"), Date: res.Config("pawnet-date"),
+		LoadStart: res.Config("pawnet-load-start"), LoadEnd: res.Config("pawnet-load-end")}
+	for _, v := range []*string{&mach.Commit, &mach.Date, &mach.LoadStart, &mach.LoadEnd} {
+		if *v == "" {
+			*v = "not recorded"
+		}
 	}
 	mach.Go, _ = sh.Output("go", "env", "GOVERSION")
-	mach.Commit, _ = sh.Output("git", "rev-parse", "--short", "HEAD")
-	if dirty, _ := sh.Output("git", "status", "--porcelain", "--untracked-files=no"); dirty != "" {
-		mach.Commit += "+changes"
-	}
 	path := os.Getenv("PAWNET_BENCH_MD")
 	if path == "" {
 		path = "docs/benchmarks.md"

@@ -53,12 +53,27 @@ type Results struct {
 	values map[string]map[string]float64
 	order  []string // names in the order first seen
 	cpu    string
+	config map[string]string // the pawnet-KEY lines' values
 }
+
+// Config returns the value of the output's last "pawnet-KEY: value" line
+// (mage bench writes pawnet-commit, pawnet-date, pawnet-load-start and
+// pawnet-load-end around the benchmarks' output), or "".
+func (r *Results) Config(key string) string { return r.config[key] }
 
 // Parse reads `go test -bench` output (other lines are skipped).
 func Parse(r io.Reader) (*Results, error) {
-	res := &Results{values: map[string]map[string]float64{}}
-	rd := benchfmt.NewReader(r, "bench")
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	res := &Results{values: map[string]map[string]float64{}, config: map[string]string{}}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok && strings.HasPrefix(k, "pawnet-") && !strings.ContainsAny(k, " \t") {
+			res.config[k] = strings.TrimSpace(v)
+		}
+	}
+	rd := benchfmt.NewReader(bytes.NewReader(data), "bench")
 	for rd.Scan() {
 		rec, ok := rd.Result().(*benchfmt.Result)
 		if !ok {

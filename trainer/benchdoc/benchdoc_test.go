@@ -8,7 +8,9 @@ import (
 
 // output is `go test -bench` output as mage bench prints it: commands,
 // config lines, b.Log lines and results of two packages.
-const output = `$ go test -run ^$ -bench ForwardVsTorch -benchtime 10x ./trainer/predict
+const output = `pawnet-commit: abc1234
+pawnet-load-start: 0.50 0.40 0.30
+$ go test -run ^$ -bench ForwardVsTorch -benchtime 10x ./trainer/predict
 goos: linux
 goarch: amd64
 pkg: github.com/pawnet/pawnet/trainer/predict
@@ -23,6 +25,7 @@ BenchmarkGemm/conv1/build-2   	     100	   1000000 ns/op	        22.5 GMAC/s
 BenchmarkGemm/conv1/scalar-2  	      20	   7000000 ns/op	         3.1 GMAC/s
 BenchmarkTrainStepVsTorch/small/batch=32-2   	       3	 120000000 ns/op	       120.0 ms/step
 BenchmarkBrowserHistory/msgs=30000-2   	       5	 3748617608 ns/op	       803.9 ms-to-complete
+pawnet-load-end: 1.90 1.20 0.70
 `
 
 func TestParseAndWrite(t *testing.T) {
@@ -45,6 +48,9 @@ func TestParseAndWrite(t *testing.T) {
 		if got, ok := res.Get(tc.m); !ok || got != tc.want {
 			t.Errorf("Get(%v) = %v, %v; want %v", tc.m, got, ok, tc.want)
 		}
+	}
+	if res.Config("pawnet-commit") != "abc1234" || res.Config("pawnet-load-end") != "1.90 1.20 0.70" || res.Config("pawnet-date") != "" {
+		t.Errorf("config lines: commit %q, load end %q, date %q", res.Config("pawnet-commit"), res.Config("pawnet-load-end"), res.Config("pawnet-date"))
 	}
 	if _, ok := res.Get(Metric{"BenchmarkBrowserReload", "ms-reload-to-result"}); ok {
 		t.Error("a benchmark that did not run has a value")
