@@ -37,8 +37,8 @@ import (
 // inflated once.
 //
 // Limits against zip bombs: a photo entry whose declared uncompressed
-// size passes MaxPhotoBytes, or whose declared size is more than MaxRatio
-// times its compressed size, is skipped with the reason, and reading one
+// size passes MaxPhotoBytes, or, over 1 MiB, is more than MaxRatio times
+// its compressed size, is skipped with the reason, and reading one
 // stops at MaxPhotoBytes whatever the header says (archive/zip also
 // refuses data longer than declared). A nested zip is refused when it
 // declares more than MaxNestedBytes or MaxRatio times its compressed size.
@@ -113,7 +113,7 @@ func OpenZip(file, part string) (*Zip, error) {
 	outer, err := zip.NewReader(f, fi.Size())
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w (truncated, or not a zip?): %v", file, ErrZip, err)
+		return nil, fmt.Errorf("%s (%d bytes): %w: its directory, at the end of the file, is missing or damaged (an interrupted download? download it again): %v", file, fi.Size(), ErrZip, err)
 	}
 	z := &Zip{Root: file, File: file, Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), r: outer, closers: []io.Closer{f}}
 	var nested *zip.File
