@@ -28,8 +28,9 @@ import (
 // is stored uncompressed: its bytes are a section of the outer file (its
 // CRC is then not checked as a whole, but every photo read from it is
 // checked against its own CRC). A deflated nested zip is inflated once
-// into an unnamed temporary file (removed from the folder as soon as it is
-// made; the space is freed when the zip is closed or the process ends),
+// into an unnamed temporary file beside the zip (removed from the folder
+// as soon as it is made; the space is freed when the zip is closed or the
+// process ends),
 // never into memory: memory stays bounded by one copy buffer whatever its
 // size, at the cost of its size in temporary disk space. An open zip is
 // kept for the process (OpenZip returns the same one while the file's
@@ -135,7 +136,7 @@ func OpenZip(file, part string) (*Zip, error) {
 	}
 	zipsMu.Unlock()
 	if nested != nil {
-		inner, err := openNested(f, nested)
+		inner, err := openNested(f, nested, filepath.Dir(file))
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", z.Root, err)
@@ -157,8 +158,11 @@ type nestedZip struct {
 }
 
 // openNested opens the zip entry e of the outer zip file f: in place when
-// stored, else inflated into an unnamed temporary file.
-func openNested(f *os.File, e *zip.File) (*nestedZip, error) {
+// stored, else inflated into an unnamed temporary file in dir (the zip's
+// folder: a disk with room for the download, where the system's temporary
+// folder may be a RAM disk), or in the temporary folder when dir cannot
+// be written.
+func openNested(f *os.File, e *zip.File, dir string) (*nestedZip, error) {
 	if err := checkSize(e, MaxNestedBytes); err != nil {
 		return nil, err
 	}
@@ -173,9 +177,11 @@ func openNested(f *os.File, e *zip.File) (*nestedZip, error) {
 		}
 		return &nestedZip{r: r}, nil
 	}
-	tmp, err := os.CreateTemp("", "pawnet-nested-*.zip")
+	tmp, err := os.CreateTemp(dir, ".pawnet-inflating-*.zip")
 	if err != nil {
-		return nil, err
+		if tmp, err = os.CreateTemp("", "pawnet-inflating-*.zip"); err != nil {
+			return nil, err
+		}
 	}
 	os.Remove(tmp.Name()) // unnamed from now on: nothing is left behind
 	rc, err := e.Open()

@@ -76,6 +76,9 @@ func TestZipReadsLikeTheFolder(t *testing.T) {
 					t.Fatalf("photo %d: %s differs from the folder's %s", i, c.Items[i].Path, fc.Items[i].Path)
 				}
 			}
+			if names, _ := os.ReadDir(filepath.Dir(tc.file)); len(names) != 2 {
+				t.Errorf("beside the zip: %v, want the zip and its pack (nothing inflated left behind)", names)
+			}
 			again, err := Scan(tc.file)
 			if err != nil {
 				t.Fatal(err)
