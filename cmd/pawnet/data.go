@@ -47,6 +47,9 @@ func runSeparate(args []string) error {
 		fs.Usage()
 		os.Exit(2)
 	}
+	if fi, err := os.Stat(fs.Arg(0)); err == nil && fi.Mode().IsRegular() && dataset.IsZipName(fs.Arg(0)) {
+		return fmt.Errorf("%s is a zip: pack, stats, train and predict read it in place, with the labels of its cat.N/dog.N names; nothing to separate", fs.Arg(0))
+	}
 	rep, err := dataset.Separate(fs.Arg(0), *dry)
 	if err != nil {
 		return err

@@ -51,6 +51,9 @@ func TestKaggleZip(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Errorf("beside the zip: %v, want %v", names, want)
 	}
+	if out, err := runCLI(t, bin, "separate", zip); err == nil || !strings.Contains(out, "read it in place") {
+		t.Errorf("separate of a zip: %v\n%s", err, out)
+	}
 	csv, _ := os.ReadFile(sub)
 	if !strings.HasPrefix(string(csv), "id,label\n1,") || strings.Count(string(csv), "\n") != 201 {
 		t.Errorf("submission starts %.40q, %d lines", csv, strings.Count(string(csv), "\n"))
