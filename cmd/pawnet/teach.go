@@ -148,7 +148,7 @@ func features(c *classify.Classifier, paths []string, batch int) (feats [][]floa
 		photos := make([][]byte, hi-lo)
 		readErr := make([]error, hi-lo)
 		for i := range photos {
-			photos[i], readErr[i] = os.ReadFile(paths[lo+i])
+			photos[i], readErr[i] = dataset.ReadPhoto(paths[lo+i])
 		}
 		f, errs := c.Features(photos)
 		for i := range photos {
