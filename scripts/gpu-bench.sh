@@ -35,7 +35,8 @@ prepare)
   set -e
   mkdir -p "$bundle"
   echo "building $bundle/pawnet (cgo, XLA backend, GOEXPERIMENT=simd)"
-  CGO_ENABLED=1 GOEXPERIMENT=simd go build -trimpath -ldflags="-s -w" -o "$bundle/pawnet" ./cmd/pawnet
+  # go.mod's toolchain (Go 1.27.3), fetched by an older go command too.
+  GOTOOLCHAIN=${GOTOOLCHAIN:-auto} CGO_ENABLED=1 GOEXPERIMENT=simd go build -trimpath -ldflags="-s -w" -o "$bundle/pawnet" ./cmd/pawnet
   "$bundle/pawnet" sample -out "$bundle/sample"
   du -sh "$bundle"
   exit 0

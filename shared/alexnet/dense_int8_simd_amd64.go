@@ -1,4 +1,4 @@
-//go:build goexperiment.simd && amd64 && !go1.27
+//go:build goexperiment.simd && amd64
 
 package alexnet
 
@@ -21,7 +21,7 @@ func init() {
 // i8x8 converts the eight int8 values at p to float32. It loads sixteen
 // bytes: p+16 must be within the slice.
 func i8x8(p unsafe.Pointer) archsimd.Float32x8 {
-	return archsimd.LoadInt8x16((*[16]int8)(p)).ExtendLo8ToInt32().ConvertToFloat32()
+	return archsimd.LoadInt8x16Array((*[16]int8)(p)).ExtendLo8ToInt32().ConvertToFloat32()
 }
 
 // dot8Int8AVX2 is denseDot8Int8 with eight partial sums per row in one
@@ -49,7 +49,7 @@ func dot8Int8AVX2(q []int8, x []float32) (s [8]float32) {
 	}
 	for r, c := range [8]archsimd.Float32x8{c0, c1, c2, c3, c4, c5, c6, c7} {
 		var v [8]float32
-		c.Store(&v)
+		c.StoreArray(&v)
 		s[r] = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
 		for j := i; j < n; j++ {
 			s[r] += float32(q[r*n+j]) * x[j]
@@ -71,7 +71,7 @@ func axpyInt8AVX2(y []float32, a float32, q []int8) {
 	i := 0
 	for ; i+16 <= n; i += 8 {
 		p := unsafe.Add(py, 4*i)
-		va.MulAdd(i8x8(unsafe.Add(pq, i)), f8(p)).Store((*[8]float32)(p))
+		va.MulAdd(i8x8(unsafe.Add(pq, i)), f8(p)).StoreArray((*[8]float32)(p))
 	}
 	for ; i < n; i++ {
 		y[i] += a * float32(q[i])

@@ -25,7 +25,7 @@ import (
 //     (gemm_simd_wasm.go): the same 4×8 tile in eight archsimd.Float32x4
 //     accumulators, bit-identical to tileScalar, stored straight into C
 //     with the bias and ReLU (gemmTileTo) when the tile is whole;
-//   - with GOEXPERIMENT=simd on amd64 with AVX2 and FMA (Go 1.26), the
+//   - with GOEXPERIMENT=simd on amd64 with AVX2 and FMA, the
 //     kernels of gemm_simd_amd64.go: 4 rows × 2 B panels in eight
 //     Float32x8 accumulators with fused multiply-adds (within 1e-5
 //     relative of the scalar sums, not bit-identical).

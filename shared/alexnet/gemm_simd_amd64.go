@@ -1,4 +1,4 @@
-//go:build goexperiment.simd && amd64 && !go1.27
+//go:build goexperiment.simd && amd64
 
 package alexnet
 
@@ -7,10 +7,10 @@ import (
 	"unsafe"
 )
 
-// This file is built natively on amd64 with GOEXPERIMENT=simd and Go 1.26
-// (the magefile's native builds; archsimd's load and store functions take
-// array pointers there, slices from Go 1.27 on). The kernels use AVX2 and
-// FMA, checked at init: without them the scalar kernels stay.
+// This file is built natively on amd64 with GOEXPERIMENT=simd (the
+// magefile's native builds; Go 1.27's archsimd takes array pointers in the
+// *Array loads and stores). The kernels use AVX2 and FMA, checked at init:
+// without them the scalar kernels stay.
 
 func init() {
 	if !archsimd.X86.AVX2() || !archsimd.X86.FMA() {
@@ -26,7 +26,7 @@ func init() {
 
 // f8 loads eight float32 values at p.
 func f8(p unsafe.Pointer) archsimd.Float32x8 {
-	return archsimd.LoadFloat32x8((*[8]float32)(p))
+	return archsimd.LoadFloat32x8Array((*[8]float32)(p))
 }
 
 // splat8 loads the float32 at p into all eight lanes.
@@ -53,10 +53,10 @@ func tileAVX2(c *[gemmMR * gemmNR]float32, a, b []float32, k int) {
 		c2 = splat8(unsafe.Add(qa, 8)).MulAdd(b0, c2)
 		c3 = splat8(unsafe.Add(qa, 12)).MulAdd(b0, c3)
 	}
-	c0.Store((*[8]float32)(c[0:8]))
-	c1.Store((*[8]float32)(c[8:16]))
-	c2.Store((*[8]float32)(c[16:24]))
-	c3.Store((*[8]float32)(c[24:32]))
+	c0.StoreArray((*[8]float32)(c[0:8]))
+	c1.StoreArray((*[8]float32)(c[8:16]))
+	c2.StoreArray((*[8]float32)(c[16:24]))
+	c3.StoreArray((*[8]float32)(c[24:32]))
 }
 
 // wideAVX2 is gemmWide for two B panels: 4 rows × 16 columns in eight
@@ -127,7 +127,7 @@ func wideAVX2(c *[gemmWideNB][gemmMR * gemmNR]float32, a, b []float32, k int) {
 	}
 	for j, row := range [gemmWideNB][gemmMR]archsimd.Float32x8{{c00, c10, c20, c30}, {c01, c11, c21, c31}} {
 		for r, v := range row {
-			v.Store((*[8]float32)(c[j][r*gemmNR : (r+1)*gemmNR]))
+			v.StoreArray((*[8]float32)(c[j][r*gemmNR : (r+1)*gemmNR]))
 		}
 	}
 }
@@ -138,10 +138,10 @@ func wideAVX2(c *[gemmWideNB][gemmMR * gemmNR]float32, a, b []float32, k int) {
 func combineLanesAVX2(dst *lanes, row []term, src []lanes, stride int) {
 	var s archsimd.Float32x8
 	for _, e := range row {
-		x := archsimd.LoadFloat32x8(&src[e.k*stride])
+		x := archsimd.LoadFloat32x8Array(&src[e.k*stride])
 		s = s.Add(archsimd.BroadcastFloat32x8(e.v).Mul(x))
 	}
-	s.Store(dst)
+	s.StoreArray(dst)
 }
 
 // dot8AVX2 is denseDot8 with eight partial sums per row in one Float32x8,
@@ -168,7 +168,7 @@ func dot8AVX2(w, x []float32) (s [8]float32) {
 	}
 	for r, c := range [8]archsimd.Float32x8{c0, c1, c2, c3, c4, c5, c6, c7} {
 		var v [8]float32
-		c.Store(&v)
+		c.StoreArray(&v)
 		s[r] = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
 		for j := i; j < n; j++ {
 			s[r] += w[r*n+j] * x[j]

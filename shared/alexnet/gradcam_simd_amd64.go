@@ -1,4 +1,4 @@
-//go:build goexperiment.simd && amd64 && !go1.27
+//go:build goexperiment.simd && amd64
 
 package alexnet
 
@@ -30,8 +30,8 @@ func axpyAVX2(y []float32, a float32, x []float32) {
 		q, r := unsafe.Add(py, 4*i), unsafe.Add(px, 4*i)
 		y0 := va.MulAdd(f8(r), f8(q))
 		y1 := va.MulAdd(f8(unsafe.Add(r, 32)), f8(unsafe.Add(q, 32)))
-		y0.Store((*[8]float32)(q))
-		y1.Store((*[8]float32)(unsafe.Add(q, 32)))
+		y0.StoreArray((*[8]float32)(q))
+		y1.StoreArray((*[8]float32)(unsafe.Add(q, 32)))
 	}
 	for ; i < n; i++ {
 		y[i] += a * x[i]

@@ -76,12 +76,11 @@ func BenchmarkTrainStepSmall(b *testing.B) {
 }
 
 // BenchmarkTrainStepOps times Small()'s train step at batch 32 with each op
-// set the Go backend can run, side by side: CNHWOps (the default) and
-// Im2colOps (the one before it).
+// set the Go backend can train with (GoBackendOpSets), side by side.
 //
 //	GOEXPERIMENT=simd go test ./trainer/model -run '^$' -bench TrainStepOps -benchtime 20x
 func BenchmarkTrainStepOps(b *testing.B) {
-	for _, ops := range []Ops{CNHWOps, Im2colOps} {
+	for _, ops := range GoBackendOpSets {
 		b.Run(ops.Name, func(b *testing.B) { benchTrainStepOps(b, alexnet.Small(), 32, false, &ops) })
 	}
 }

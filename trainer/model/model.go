@@ -16,7 +16,7 @@
 //
 // Building: the default build links XLA through cgo (plugins are only looked
 // up when an "xla" backend is requested); a pure-Go build needs -tags noxla,
-// and CGO_ENABLED=0 requires it. GOEXPERIMENT=simd (Go 1.26) enables the Go
+// and CGO_ENABLED=0 requires it. GOEXPERIMENT=simd enables the Go
 // backend's AVX2 matmul, about 1.3× faster per Small() step and 4-5× per
 // Full() step on this machine (see bench_test.go).
 //

@@ -282,31 +282,39 @@ func TestOpSetsGiveSameLogits(t *testing.T) {
 	}
 }
 
-// TestOpSetsTrainAlike takes the same Adam steps with Im2colOps and
-// CNHWOps from the same weights: the losses and the trained weights agree
-// to float summation order, so the recipe's accuracy does not depend on
-// the op set.
+// TestOpSetsTrainAlike takes the same Adam steps with every op set the Go
+// backend can train with (GoBackendOpSets) from the same weights: the
+// losses and the trained weights agree with Im2colOps's to float summation
+// order, so the recipe's accuracy does not depend on the op set.
 func TestOpSetsTrainAlike(t *testing.T) {
 	cfg := alexnet.Small()
 	rng := rand.New(rand.NewPCG(5, 5))
 	const n = 8
 	x, y := randImages(rng, cfg, n), randLabels(rng, cfg, n)
-	var losses [2][]float64
-	var params [2]map[string][]float32
-	for i, ops := range []*Ops{&Im2colOps, &CNHWOps} {
+	run := func(ops *Ops) ([]float64, map[string][]float32) {
 		m := newModel(t, cfg, 7, Options{Ops: ops, LearningRate: 1e-3})
+		var losses []float64
 		for _, r := range trainSteps(t, m, x, y, n, 5) {
-			losses[i] = append(losses[i], float64(r.loss))
+			losses = append(losses, float64(r.loss))
 		}
-		params[i] = m.ExportParams()
+		return losses, m.ExportParams()
 	}
-	if d := maxRelDiff(losses[0], losses[1]); d > 1e-4 {
-		t.Errorf("losses im2col %v, cnhw %v: relative difference %g", losses[0], losses[1], d)
-	}
-	for name, a := range params[0] {
-		if d := maxRelDiff(to64(a), to64(params[1][name])); d > 1e-3 {
-			t.Errorf("%s after 5 steps: relative difference %g", name, d)
+	refLosses, refParams := run(&Im2colOps)
+	for _, ops := range GoBackendOpSets {
+		if ops.Name == Im2colOps.Name {
+			continue
 		}
+		t.Run(ops.Name, func(t *testing.T) {
+			losses, params := run(&ops)
+			if d := maxRelDiff(refLosses, losses); d > 1e-4 {
+				t.Errorf("losses im2col %v, %s %v: relative difference %g", refLosses, ops.Name, losses, d)
+			}
+			for name, a := range refParams {
+				if d := maxRelDiff(to64(a), to64(params[name])); d > 1e-3 {
+					t.Errorf("%s after 5 steps: relative difference %g", name, d)
+				}
+			}
+		})
 	}
 }
 

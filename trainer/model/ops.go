@@ -8,6 +8,7 @@ import (
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/core/tensors/images"
 )
 
 // Ops are the graph building blocks whose best implementation depends on
@@ -68,6 +69,13 @@ func nativeConv(x, kernel *graph.Node, stride, pad int) *graph.Node {
 func nativeMaxPool(x *graph.Node, window, stride int) *graph.Node {
 	// MaxPool's default is PadSame: NoPadding must be explicit.
 	return graph.MaxPool(x).Window(window).Strides(stride).NoPadding().Done()
+}
+
+// cnhwNativeMaxPool is nativeMaxPool on [C, N, H, W]: the pool reads the
+// two leading axes as batch and channels (window 1 on both), so their
+// order does not matter.
+func cnhwNativeMaxPool(x *graph.Node, window, stride int) *graph.Node {
+	return graph.MaxPool(x).ChannelsAxis(images.ChannelsFirst).Window(window).Strides(stride).NoPadding().Done()
 }
 
 // zeroPadHW zero-pads the two spatial axes of an NHWC tensor by
@@ -142,6 +150,17 @@ func im2colConv(x, kernel *graph.Node, stride, pad int) *graph.Node {
 // layout the Go backend's DotGeneral runs without transposing them, in the
 // forward pass and in both gradients.
 var CNHWOps = Ops{Name: "cnhw", Conv: cnhwConv, MaxPool: cnhwMaxPool, ChannelsFirst: true}
+
+// CNHWPoolOps is CNHWOps with the backend's own max-pool (ReduceWindow,
+// whose gradient is SelectAndScatter) instead of window² strided Slices.
+var CNHWPoolOps = Ops{Name: "cnhw+pool", Conv: cnhwConv, MaxPool: cnhwNativeMaxPool, ChannelsFirst: true}
+
+// Im2colPoolOps is Im2colOps with the backend's own max-pool.
+var Im2colPoolOps = Ops{Name: "im2col+pool", Conv: im2colConv, MaxPool: nativeMaxPool}
+
+// GoBackendOpSets are the op sets the pure-Go backend can train with, for
+// BenchmarkTrainStepOps and TestOpSetsTrainAlike.
+var GoBackendOpSets = []Ops{CNHWOps, CNHWPoolOps, Im2colOps, Im2colPoolOps, NativeOps}
 
 // cnhwConv is the convolution of CNHWOps: x is [C, N, H, W], the kernel
 // HWIO; the result is [out, N, Ho, Wo].

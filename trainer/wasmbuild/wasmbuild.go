@@ -6,12 +6,10 @@
 //
 // Go 1.26 has no wasm SIMD; Go 1.27 compiles simd/archsimd.Float32x4 to
 // wasm's 128-bit SIMD, which makes the worker's matrix kernels (see
-// shared/alexnet) about 4–5× faster. The go command downloads Toolchain
-// from the module proxy on first use (about 76 MB, about 10 s), so a
-// machine with Go 1.26 needs no manual step. Only the wasm builds use it:
-// the native GOEXPERIMENT=simd build of the trainer does not compile with
-// Go 1.27.3 (gomlx/compute v0.1.2 calls archsimd.LoadUint16x16 with 1.26's
-// signature).
+// shared/alexnet) about 4–5× faster. Toolchain is go.mod's toolchain
+// line too, so the native and the wasm builds use one Go release; naming
+// it here keeps the wasm build on it even when GOTOOLCHAIN is set to
+// something else.
 package wasmbuild
 
 import (
@@ -23,7 +21,8 @@ import (
 	"strings"
 )
 
-// Toolchain is the Go release that builds the wasm (GOTOOLCHAIN).
+// Toolchain is the Go release that builds the wasm (GOTOOLCHAIN): go.mod's
+// toolchain line (TestToolchainIsGoMod).
 const Toolchain = "go1.27.3"
 
 // Targets are the wasm binaries: output file name and package, relative to
