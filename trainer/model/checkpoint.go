@@ -171,6 +171,7 @@ func (m *Model) Restore(dir string) error {
 			} else if err := v.SetValue(values[i]); err != nil {
 				return err
 			}
+			m.evalStale = true
 			v.SetTrainable(cv.Trainable)
 		}
 		if v := m.store.GetVariable(learningRatePath); v != nil {

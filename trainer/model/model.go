@@ -101,7 +101,12 @@ type Model struct {
 	store   *mlmodel.Store
 	trainer *train.Trainer
 	eval    *mlmodel.Exec
-	batch   int // compiled batch size, 0 until fixed
+	// evalStale: the variables changed since eval was compiled. The Go
+	// backend asks GoMLX (PreferConstantsForVariables) to embed variables
+	// as constants in graphs built outside training, so eval holds the
+	// values it was compiled with and is rebuilt before its next use.
+	evalStale bool
+	batch     int // compiled batch size, 0 until fixed
 	vars    []paramVar
 	dp      *dataParallel // nil on one device
 }
@@ -423,6 +428,7 @@ func (m *Model) TrainStep(x []float32, y []int32, n int) (lossValue float32, cor
 				_ = t.FinalizeAll()
 			}
 		}()
+		m.evalStale = true
 		// Metrics: batch loss, moving-average loss, then correctGraph.
 		lossValue = tensors.ToScalar[float32](metrics[0])
 		correct = int(tensors.ToScalar[float32](metrics[2]) + 0.5)
@@ -460,7 +466,12 @@ func (m *Model) Logits(x []float32, n int) ([]float32, error) {
 	}
 	out := make([]float32, 0, n*m.cfg.Classes)
 	err := catch(func() error {
+		if m.eval != nil && m.evalStale {
+			m.eval.Finalize()
+			m.eval = nil
+		}
 		if m.eval == nil {
+			m.evalStale = false
 			e, err := mlmodel.NewExec(m.backend, m.store, func(scope *mlmodel.Scope, x *graph.Node) *graph.Node {
 				m.store.SetTraining(x.Graph(), false)
 				return m.buildLogits(scope, x)

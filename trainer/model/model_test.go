@@ -270,8 +270,8 @@ func TestOpSetsGiveSameLogits(t *testing.T) {
 	const n = 4
 	x := randImages(rng, cfg, n)
 	la := logits(t, a, x, n)
-	for _, ops := range []*Ops{&Im2colOps, &CNHWOps} {
-		b := newModel(t, cfg, 4, Options{Ops: ops})
+	for _, ops := range GoBackendOpSets {
+		b := newModel(t, cfg, 4, Options{Ops: &ops})
 		if err := b.LoadParams(a.ExportParams()); err != nil {
 			t.Fatal(err)
 		}
@@ -319,11 +319,11 @@ func TestOpSetsTrainAlike(t *testing.T) {
 }
 
 func TestOpsFor(t *testing.T) {
-	if got := OpsFor(goBackend()).Name; got != CNHWOps.Name {
-		t.Errorf("OpsFor(go backend) = %s, want %s", got, CNHWOps.Name)
+	if got := OpsFor(goBackend()).Name; got != Im2colOps.Name {
+		t.Errorf("OpsFor(go backend) = %s, want %s", got, Im2colOps.Name)
 	}
 	m := newModel(t, alexnet.Small(), 1, Options{})
-	if m.Ops().Name != CNHWOps.Name {
+	if m.Ops().Name != Im2colOps.Name {
 		t.Errorf("model on the Go backend uses %s ops", m.Ops().Name)
 	}
 }
@@ -773,5 +773,49 @@ func TestBF16MixedPrecision(t *testing.T) {
 	t.Logf("%d of %d weights moved by less than bf16's resolution in %d steps of learning rate %g", subBF16, total, steps, lr)
 	if subBF16 < total/4 {
 		t.Errorf("only %d of %d weights accumulated sub-bf16 updates: master weights are not float32", subBF16, total)
+	}
+}
+
+// TestLogitsFollowTheVariables checks that Logits, whose graph the Go
+// backend compiles with the variables embedded as constants, answers with
+// the current values after each way they change: a train step, LoadParams
+// and Restore. A fresh model given the same parameters is the reference.
+func TestLogitsFollowTheVariables(t *testing.T) {
+	cfg := alexnet.Small()
+	rng := rand.New(rand.NewPCG(11, 11))
+	const n = 4
+	x, y := randImages(rng, cfg, n), randLabels(rng, cfg, n)
+	other := newModel(t, cfg, 99, Options{})
+	dir := t.TempDir()
+	if err := other.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		change func(m *Model) error
+	}{
+		{"TrainStep", func(m *Model) error { _, _, err := m.TrainStep(x, y, n); return err }},
+		{"LoadParams", func(m *Model) error { return m.LoadParams(other.ExportParams()) }},
+		{"Restore", func(m *Model) error { return m.Restore(dir) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newModel(t, cfg, 5, Options{LearningRate: 1e-2})
+			before := logits(t, m, x, n)
+			if err := c.change(m); err != nil {
+				t.Fatal(err)
+			}
+			got := logits(t, m, x, n)
+			fresh := newModel(t, cfg, 6, Options{})
+			if err := fresh.LoadParams(m.ExportParams()); err != nil {
+				t.Fatal(err)
+			}
+			want := logits(t, fresh, x, n)
+			if d := maxRelDiff(to64(got), to64(want)); d > 1e-5 {
+				t.Errorf("logits after %s %v, a fresh model with its parameters %v (before: %v)", c.name, got, want, before)
+			}
+			if maxRelDiff(to64(before), to64(want)) < 1e-6 {
+				t.Errorf("%s did not change the logits: the test checks nothing", c.name)
+			}
+		})
 	}
 }

@@ -40,23 +40,25 @@ var NativeOps = Ops{Name: "native", Conv: nativeConv, MaxPool: nativeMaxPool}
 // followed by one MatMul (the Go backend's only parallel, blocked kernel)
 // and the max-pool as the elementwise Max of window² strided Slices, whose
 // gradient the Go backend can compute. Forward values equal NativeOps (up
-// to float summation order in the conv). It was the Go backend's op set
-// before CNHWOps; BenchmarkTrainStepOps compares the two.
+// to float summation order in the conv). It is the Go backend's op set
+// (OpsFor); BenchmarkTrainStepOps compares it with the others.
 var Im2colOps = Ops{Name: "im2col", Conv: im2colConv, MaxPool: sliceMaxPool}
 
 // XLABackendName is what an XLA backend's Name() returns.
 const XLABackendName = "xla"
 
 // OpsFor returns the op set for a backend: NativeOps for XLA (CPU or CUDA),
-// CNHWOps for everything else, the pure-Go backend included (15–25% less
-// CPU per Small() train step than Im2colOps: BenchmarkTrainStepOps). Note that
+// Im2colOps for everything else, the pure-Go backend included. On
+// gomlx/compute v0.1.14 Im2colOps takes about 30% less time per Small()
+// train step than CNHWOps, and 2–3× less than either with the backend's
+// own max-pool (BenchmarkTrainStepOps; docs/gomlx-cpu-notes.md). Note that
 // the Go backend's Name() is "Go Backend"; "go" is its String() and its
 // GOMLX_BACKEND name.
 func OpsFor(backend compute.Backend) Ops {
 	if backend.Name() == XLABackendName {
 		return NativeOps
 	}
-	return CNHWOps
+	return Im2colOps
 }
 
 func nativeConv(x, kernel *graph.Node, stride, pad int) *graph.Node {

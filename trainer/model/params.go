@@ -73,6 +73,7 @@ func (m *Model) LoadParams(params map[string][]float32) error {
 		sort.Strings(extra)
 		return fmt.Errorf("model: load: unknown parameters %q for config %s", extra, m.cfg.Name)
 	}
+	m.evalStale = true
 	return catch(func() error {
 		for i, pv := range m.vars {
 			if err := m.store.GetVariable(pv.path).SetValue(values[i]); err != nil {
