@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -352,10 +353,12 @@ func Screenshot() error {
 // docs/benchmarks.md is written from.
 const benchRaw = "artifacts/bench.txt"
 
-// Bench runs the benchmarks, prints their output and keeps it in
-// artifacts/bench.txt, then rewrites docs/benchmarks.md from it
-// ($PAWNET_BENCH_MD to write elsewhere; see BenchDoc and trainer/benchdoc).
-// It measures: decode + resize and augmentation
+// Bench waits for a quiet machine (waitQuiet), runs the benchmarks
+// (benchdoc.Commands; the pawnet/PyTorch pairs three times, keeping the
+// best), prints their output and keeps it in artifacts/bench.txt, then
+// rewrites docs/benchmarks.md from it ($PAWNET_BENCH_MD to write
+// elsewhere; see BenchDoc and trainer/benchdoc), and fails when a row of
+// the table was not measured. It measures: decode + resize and augmentation
 // (img/s on one core); the pure-Go inference (ms/image, and GMAC/s of its
 // GEMM with the SIMD and the scalar kernels), and Grad-CAM's overhead in %
 // of the forward pass (BenchmarkGradCAM, full and small; in Chromium
@@ -398,18 +401,9 @@ func Bench() error {
 	if dirty, _ := sh.Output("git", "status", "--porcelain", "--untracked-files=no"); dirty != "" {
 		commit += "+changes"
 	}
+	fmt.Fprintf(out, "pawnet-quiet: %s\n", waitQuiet())
 	fmt.Fprintf(out, "pawnet-commit: %s\npawnet-date: %s\npawnet-load-start: %s\n", commit, time.Now().UTC().Format(time.RFC3339), loadAverage())
-	for _, args := range [][]string{
-		{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
-		{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm|GradCAM|DenseFull|WinogradFilters", "./shared/alexnet"},
-		{"test", "-run", "^$", "-bench", "LoadFullInt8", "-benchtime", "1x", "./shared/alexnet"}, // a first load, as in a new worker
-		{"test", "-run", "^$", "-bench", "LoadDeferredFullInt8", "-benchtime", "1x", "./shared/alexnet"},
-		{"test", "-run", "^$", "-bench", "ForwardVsTorch", "-benchtime", "10x", "./trainer/predict"},
-		{"test", "-run", "^$", "-bench", "CompactWeights", "-benchtime", "1x", "./trainer/predict"},
-		{"test", "-run", "^$", "-bench", "TrainStep", "-benchtime", "3x", "./trainer/model"},
-		{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
-		{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./trainer/browsertest"},
-	} {
+	for _, args := range benchdoc.Commands {
 		fmt.Fprintln(out, "$ go", strings.Join(args, " "))
 		cmd := exec.Command("go", args...)
 		cmd.Env = os.Environ()
@@ -425,7 +419,50 @@ func Bench() error {
 	if err := raw.Close(); err != nil {
 		return err
 	}
-	return BenchDoc()
+	if err := BenchDoc(); err != nil {
+		return err
+	}
+	f, err := os.Open(benchRaw)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, err := benchdoc.Parse(f)
+	if err != nil {
+		return err
+	}
+	if missing := benchdoc.Missing(benchdoc.Rows, res); len(missing) > 0 {
+		return fmt.Errorf("mage bench: rows not measured in this run: %s (PyTorch needs python3-torch, ONNX Runtime Web npm)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// waitQuiet waits up to $PAWNET_BENCH_WAIT (a duration, default 10m) for
+// the 1-minute load average to fall under 1 and says how that went, for
+// the pawnet-quiet line of the run's output.
+func waitQuiet() string {
+	limit := 10 * time.Minute
+	if v := os.Getenv("PAWNET_BENCH_WAIT"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			limit = d
+		}
+	}
+	start := time.Now()
+	for {
+		load := loadAverage()
+		one, err := strconv.ParseFloat(strings.Fields(load + " x")[0], 64)
+		waited := time.Since(start).Round(time.Second)
+		if err == nil && one < 1 {
+			return fmt.Sprintf("yes: load %s after %v", load, waited)
+		}
+		if waited >= limit {
+			return fmt.Sprintf("no: load %s after waiting %v", load, waited)
+		}
+		if waited == 0 {
+			fmt.Printf("mage bench: waiting up to %v for a 1-minute load average under 1 (now %s)\n", limit, load)
+		}
+		time.Sleep(10 * time.Second)
+	}
 }
 
 // BenchDoc rewrites docs/benchmarks.md ($PAWNET_BENCH_MD) from the output
@@ -443,7 +480,7 @@ func BenchDoc() error {
 		return err
 	}
 	mach := benchdoc.Machine{Cores: runtime.NumCPU(), Commit: res.Config("pawnet-commit"), Date: res.Config("pawnet-date"),
-		LoadStart: res.Config("pawnet-load-start"), LoadEnd: res.Config("pawnet-load-end")}
+		LoadStart: res.Config("pawnet-load-start"), LoadEnd: res.Config("pawnet-load-end"), Quiet: res.Config("pawnet-quiet")}
 	for _, v := range []*string{&mach.Commit, &mach.Date, &mach.LoadStart, &mach.LoadEnd} {
 		if *v == "" {
 			*v = "not recorded"

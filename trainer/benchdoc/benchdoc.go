@@ -46,12 +46,18 @@ type Row struct {
 	Note        string // what the ratio is, or why there is no peer
 }
 
-// Results holds the parsed values of one run: name → unit → value, with
-// the GOMAXPROCS suffix of each name removed (ns/op is read as sec/op, as
-// benchfmt converts it), and the processor the run reported.
+// Results holds the parsed values of one run: name → unit → the best of
+// the values reported, with the GOMAXPROCS suffix of each name removed
+// (ns/op is read as sec/op, as benchfmt converts it), and the processor
+// the run reported. A benchmark run several times (go test -count N)
+// keeps each unit's best value: the lowest for a time or a size, the
+// highest for a rate or a ratio of a peer's time over pawnet's
+// (HigherIsBetter). On a shared machine the best of several runs is the
+// one least disturbed by other processes.
 type Results struct {
 	values map[string]map[string]float64
-	order  []string // names in the order first seen
+	runs   map[string]int // how many times each name was reported
+	order  []string       // names in the order first seen
 	cpu    string
 	config map[string]string // the pawnet-KEY lines' values
 }
@@ -67,7 +73,7 @@ func Parse(r io.Reader) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Results{values: map[string]map[string]float64{}, config: map[string]string{}}
+	res := &Results{values: map[string]map[string]float64{}, runs: map[string]int{}, config: map[string]string{}}
 	for _, line := range strings.Split(string(data), "\n") {
 		if k, v, ok := strings.Cut(line, ": "); ok && strings.HasPrefix(k, "pawnet-") && !strings.ContainsAny(k, " \t") {
 			res.config[k] = strings.TrimSpace(v)
@@ -91,11 +97,43 @@ func Parse(r io.Reader) (*Results, error) {
 			res.values[name] = m
 			res.order = append(res.order, name)
 		}
+		res.runs[name]++
 		for _, v := range rec.Values {
-			m[v.Unit] = v.Value // a name run twice keeps its last values
+			old, seen := m[v.Unit]
+			if !seen || (HigherIsBetter(v.Unit) && v.Value > old) || (!HigherIsBetter(v.Unit) && v.Value < old) {
+				m[v.Unit] = v.Value
+			}
 		}
 	}
 	return res, rd.Err()
+}
+
+// HigherIsBetter reports whether a larger value of unit is better: rates
+// (".../s"), percentages, and ratios of a peer's time over pawnet's
+// ("torch/pawnet", "ort/pawnet-forward"). Everything else (times, sizes,
+// "x-one-worker") is better lower.
+func HigherIsBetter(unit string) bool {
+	return strings.HasSuffix(unit, "/s") || strings.HasSuffix(unit, "%") || strings.Contains(unit, "/pawnet")
+}
+
+// Runs returns how many times a benchmark reported results.
+func (r *Results) Runs(bench string) int { return r.runs[bench] }
+
+// Missing returns the IDs of the rows whose figure, or whose peer's, is
+// not in res: a run that leaves one out is incomplete.
+func Missing(rows []Row, res *Results) []string {
+	var ids []string
+	for _, row := range rows {
+		_, ok := res.Get(row.Ours)
+		if row.Peer != (Metric{}) {
+			_, okPeer := res.Get(row.Peer)
+			ok = ok && okPeer
+		}
+		if !ok {
+			ids = append(ids, row.ID)
+		}
+	}
+	return ids
 }
 
 var procsSuffix = regexp.MustCompile(`-\d+$`)
@@ -120,6 +158,9 @@ type Machine struct {
 	Commit    string // git commit, with "+changes" when the tree was dirty
 	Go        string // go version
 	CPU       string // the processor, when the run did not report one
+	// Quiet says whether the run waited for a quiet machine and got one,
+	// e.g. "yes: load 0.62 after 40 s"; empty when not recorded.
+	Quiet string
 }
 
 // Format renders a figure: integers from 100 on, one decimal from 10,
@@ -157,6 +198,10 @@ func Write(w io.Writer, rows []Row, res *Results, mach Machine) error {
 	fmt.Fprintf(&b, "A ratio above 1 means pawnet is ahead. The machines here are shared and noisy: compare ratios, not single figures, and read the load average.\n\n")
 	fmt.Fprintf(&b, "**Machine:** %d cores (%s), load average %s at the start and %s at the end; %s; commit %s; %s.\n\n",
 		mach.Cores, cpu, mach.LoadStart, mach.LoadEnd, mach.Date, mach.Commit, mach.Go)
+	if mach.Quiet != "" {
+		fmt.Fprintf(&b, "**Quiet machine (1-minute load average under 1 before the start):** %s. ", mach.Quiet)
+	}
+	b.WriteString("Benchmarks run several times (`-count`) show their best run: the lowest time, the highest rate or ratio.\n\n")
 	b.WriteString("| figure | pawnet | peer | ratio | command |\n|---|---|---|---|---|\n")
 	for _, row := range rows {
 		ours, okOurs := res.Get(row.Ours)
@@ -190,7 +235,7 @@ func Write(w io.Writer, rows []Row, res *Results, mach Machine) error {
 		fmt.Fprintf(&b, "| <a id=\"%s\"></a>%s | %s | %s | %s | `%s` |\n", row.ID, cell(what), oursCell, cell(peerCell), ratioCell, cell(row.Cmd))
 	}
 	fmt.Fprintf(&b, "\n## Every result of this run\n\n")
-	fmt.Fprintf(&b, "%d benchmarks, each with the values it reported (`go test -bench` output, the GOMAXPROCS suffix removed).\n\n", res.Len())
+	fmt.Fprintf(&b, "%d benchmarks, each with the best of the values it reported (`go test -bench` output, the GOMAXPROCS suffix removed; runs in parentheses where more than one).\n\n", res.Len())
 	b.WriteString("| benchmark | values |\n|---|---|\n")
 	for _, name := range res.order {
 		units := make([]string, 0, len(res.values[name]))
@@ -202,7 +247,11 @@ func Write(w io.Writer, rows []Row, res *Results, mach Machine) error {
 		for _, u := range units {
 			vals = append(vals, Format(res.values[name][u])+" "+u)
 		}
-		fmt.Fprintf(&b, "| `%s` | %s |\n", name, cell(strings.Join(vals, ", ")))
+		runs := ""
+		if n := res.runs[name]; n > 1 {
+			runs = fmt.Sprintf(" (%d runs)", n)
+		}
+		fmt.Fprintf(&b, "| `%s`%s | %s |\n", name, runs, cell(strings.Join(vals, ", ")))
 	}
 	_, err := w.Write(b.Bytes())
 	return err

@@ -2,6 +2,8 @@ package benchdoc
 
 import (
 	"bytes"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -96,5 +98,78 @@ func TestFormat(t *testing.T) {
 	}
 	if got := FormatRatio(1.3421); got != "1.34×" {
 		t.Errorf("FormatRatio = %q", got)
+	}
+}
+
+// TestBestOfRuns parses a benchmark run three times (go test -count 3):
+// each unit keeps its best value, the lowest time and the highest rate or
+// ratio, and Missing names the rows with no figure.
+func TestBestOfRuns(t *testing.T) {
+	const runs = `BenchmarkTrainStepVsTorch/small/batch=32-2   	10	 40000000 ns/op	 40.0 ms/step	 24.0 torch-ms/step	 0.600 torch/pawnet	 800 img/s
+BenchmarkTrainStepVsTorch/small/batch=32-2   	10	 30000000 ns/op	 30.0 ms/step	 26.0 torch-ms/step	 0.867 torch/pawnet	 1066 img/s
+BenchmarkTrainStepVsTorch/small/batch=32-2   	10	 35000000 ns/op	 35.0 ms/step	 22.0 torch-ms/step	 0.629 torch/pawnet	 914 img/s
+BenchmarkGemm/conv1/build-2   	     100	   1000000 ns/op	        22.5 GMAC/s
+`
+	res, err := Parse(strings.NewReader(runs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "BenchmarkTrainStepVsTorch/small/batch=32"
+	if res.Runs(name) != 3 || res.Len() != 2 {
+		t.Errorf("Runs = %d, Len = %d; want 3 and 2", res.Runs(name), res.Len())
+	}
+	for _, tc := range []struct {
+		unit string
+		want float64
+	}{{"ms/step", 30}, {"torch-ms/step", 22}, {"torch/pawnet", 0.867}, {"img/s", 1066}} {
+		if got, _ := res.Get(Metric{name, tc.unit}); got != tc.want {
+			t.Errorf("%s = %v, want the best run's %v", tc.unit, got, tc.want)
+		}
+	}
+	missing := Missing(Rows, res)
+	if len(missing) != len(Rows)-1 || slices.Contains(missing, "train-step-small") {
+		t.Errorf("Missing = %v: want every row but train-step-small", missing)
+	}
+	var b bytes.Buffer
+	if err := Write(&b, Rows, res, Machine{Cores: 2, Quiet: "yes: load 0.42 after 0 s"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"**Quiet machine (1-minute load average under 1 before the start):** yes: load 0.42 after 0 s.", "| `" + name + "` (3 runs) |"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("benchmarks.md lacks %q", want)
+		}
+	}
+}
+
+func TestHigherIsBetter(t *testing.T) {
+	for unit, want := range map[string]bool{
+		"ms/step": false, "torch-ms/step": false, "sec/op": false, "B/client-held": false, "x-one-worker": false, "peak-heap-MiB": false,
+		"GMAC/s": true, "img/s": true, "torch/pawnet": true, "ort/pawnet-forward": true, "top1-agree-%": true,
+	} {
+		if got := HigherIsBetter(unit); got != want {
+			t.Errorf("HigherIsBetter(%q) = %v, want %v", unit, got, want)
+		}
+	}
+}
+
+// TestCommandsCoverRows checks that every row's benchmarks are selected by
+// one of the commands mage bench runs.
+func TestCommandsCoverRows(t *testing.T) {
+	selects := func(bench string) bool {
+		top, _, _ := strings.Cut(bench, "/")
+		for _, c := range Commands {
+			i := slices.Index(c, "-bench")
+			if i >= 0 && regexp.MustCompile(c[i+1]).MatchString(top) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, row := range Rows {
+		for _, m := range []Metric{row.Ours, row.Peer, row.Ratio} {
+			if m != (Metric{}) && !selects(m.Bench) {
+				t.Errorf("row %s: no command of Commands runs %s", row.ID, m.Bench)
+			}
+		}
 	}
 }

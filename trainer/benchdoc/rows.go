@@ -11,7 +11,7 @@ var Rows = []Row{
 		Peer:     Metric{"BenchmarkTrainStepVsTorch/small/batch=32", "torch-ms/step"},
 		PeerName: "PyTorch on the CPU",
 		Ratio:    Metric{"BenchmarkTrainStepVsTorch/small/batch=32", "torch/pawnet"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench TrainStepVsTorch -benchtime 3x ./trainer/model/",
+		Cmd: "go test -run '^$' -bench TrainStepVsTorch -benchtime 10x -count 3 ./trainer/model/",
 	},
 	{
 		ID: "train-step-full", What: "training step on the CPU, full AlexNet, batch 8",
@@ -19,15 +19,15 @@ var Rows = []Row{
 		Peer:     Metric{"BenchmarkTrainStepVsTorch/full/batch=8", "torch-ms/step"},
 		PeerName: "PyTorch on the CPU",
 		Ratio:    Metric{"BenchmarkTrainStepVsTorch/full/batch=8", "torch/pawnet"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench TrainStepVsTorch -benchtime 3x ./trainer/model/",
+		Cmd: "go test -run '^$' -bench TrainStepVsTorch -benchtime 10x -count 3 ./trainer/model/",
 	},
 	{
-		ID: "train-step-ops", What: "the small model's step, channels-first slices (the default) against the earlier NHWC im2col gather, CPU time",
-		Ours:        Metric{"BenchmarkTrainStepOps/cnhw", "cpu-ms/step"},
-		Peer:        Metric{"BenchmarkTrainStepOps/im2col", "cpu-ms/step"},
-		PeerName:    "NHWC im2col",
+		ID: "train-step-ops", What: "the small model's step, NHWC im2col gather (the default) against channels-first slices, CPU time",
+		Ours:        Metric{"BenchmarkTrainStepOps/im2col", "cpu-ms/step"},
+		Peer:        Metric{"BenchmarkTrainStepOps/cnhw", "cpu-ms/step"},
+		PeerName:    "channels-first slices",
 		LowerBetter: true,
-		Cmd:         "go test -run '^$' -bench TrainStepOps -benchtime 3x ./trainer/model/",
+		Cmd:         "go test -run '^$' -bench TrainStepOps -benchtime 5x ./trainer/model/",
 	},
 	{
 		ID: "native-inference-batch8", What: "full AlexNet inference, native pure Go (AVX2+FMA), batch 8",
@@ -35,7 +35,7 @@ var Rows = []Row{
 		Peer:     Metric{"BenchmarkForwardVsTorch/batch8", "torch-ms/photo"},
 		PeerName: "PyTorch on the CPU",
 		Ratio:    Metric{"BenchmarkForwardVsTorch/batch8", "torch/pawnet"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench ForwardVsTorch -benchtime 10x ./trainer/predict/",
+		Cmd: "go test -run '^$' -bench ForwardVsTorch -benchtime 10x -count 3 ./trainer/predict/",
 	},
 	{
 		ID: "native-inference-batch1", What: "the same, batch 1",
@@ -43,7 +43,7 @@ var Rows = []Row{
 		Peer:     Metric{"BenchmarkForwardVsTorch/batch1", "torch-ms/photo"},
 		PeerName: "PyTorch on the CPU",
 		Ratio:    Metric{"BenchmarkForwardVsTorch/batch1", "torch/pawnet"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench ForwardVsTorch -benchtime 10x ./trainer/predict/",
+		Cmd: "go test -run '^$' -bench ForwardVsTorch -benchtime 10x -count 3 ./trainer/predict/",
 	},
 	{
 		ID: "gemm-simd", What: "GEMM on conv1's im2col shape, one thread: this build's kernels (AVX2+FMA) against pawnet's scalar kernels",
@@ -111,4 +111,21 @@ var Rows = []Row{
 		Ours: Metric{"BenchmarkCompactWeights/trained/int8", "top1-agree-%"},
 		Cmd:  "go test -run '^$' -bench CompactWeights -benchtime 1x ./trainer/predict/",
 	},
+}
+
+// Commands are the go commands `go tool mage bench` runs, in order; their
+// output holds every metric of Rows (TestCommandsCoverRows). The
+// pawnet/peer pairs that share a benchmark (each iteration times pawnet,
+// then its peer) run three times (-count 3) and keep the best of each.
+var Commands = [][]string{
+	{"test", "-run", "^$", "-bench", ".", "-cpu", "1", "./trainer/dataset"},
+	{"test", "-run", "^$", "-bench", "ForwardFull$|ForwardSmall|Gemm|GradCAM|DenseFull|WinogradFilters", "./shared/alexnet"},
+	{"test", "-run", "^$", "-bench", "LoadFullInt8", "-benchtime", "1x", "./shared/alexnet"}, // a first load, as in a new worker
+	{"test", "-run", "^$", "-bench", "LoadDeferredFullInt8", "-benchtime", "1x", "./shared/alexnet"},
+	{"test", "-run", "^$", "-bench", "ForwardVsTorch", "-benchtime", "10x", "-count", "3", "./trainer/predict"},
+	{"test", "-run", "^$", "-bench", "CompactWeights", "-benchtime", "1x", "./trainer/predict"},
+	{"test", "-run", "^$", "-bench", "TrainStepVsTorch", "-benchtime", "10x", "-count", "3", "./trainer/model"},
+	{"test", "-run", "^$", "-bench", "TrainStepOps|TrainStepSmall|TrainStepFrozen", "-benchtime", "5x", "./trainer/model"},
+	{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
+	{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./trainer/browsertest"},
 }
