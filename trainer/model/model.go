@@ -107,8 +107,8 @@ type Model struct {
 	// values it was compiled with and is rebuilt before its next use.
 	evalStale bool
 	batch     int // compiled batch size, 0 until fixed
-	vars    []paramVar
-	dp      *dataParallel // nil on one device
+	vars      []paramVar
+	dp        *dataParallel // nil on one device
 }
 
 // paramVar ties one alexnet.ParamSpec to its GoMLX variable.
