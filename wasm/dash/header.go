@@ -159,16 +159,17 @@ func (s *State) BestText() string {
 	return Percent(acc, 1)
 }
 
-// BestDetail names the best epoch and the latest validation log loss, e.g.
-// "epoch 3 · log loss 0.512".
+// BestDetail names the best epoch and that epoch's validation log loss,
+// e.g. "epoch 12 · log loss 0.412" (the epoch alone when its record is not
+// in the state, e.g. a history that starts later).
 func (s *State) BestDetail() string {
 	e, _ := s.Best()
 	if e == 0 {
 		return ""
 	}
 	t := "epoch " + strconv.Itoa(e)
-	if last := s.LastEpoch(); last != nil {
-		t += " · log loss " + Fixed(last.ValLogLoss, 3)
+	if best := s.EpochRecord(e); best != nil {
+		t += " · log loss " + Fixed(best.ValLogLoss, 3)
 	}
 	return t
 }

@@ -66,6 +66,10 @@ func TestHeaderText(t *testing.T) {
 		ValLogLoss: 0.5432, BestEpoch: 2, BestValAcc: 0.7123, Seconds: 13.4}, 7))
 	finished.Apply(stamp(&metrics.RunEnd{Status: metrics.StatusFinished, BestEpoch: 2, BestValAcc: 0.7123}, 8))
 
+	// The best epoch is not the last: its own log loss is shown.
+	pastBest := running()
+	pastBest.Apply(stamp(&metrics.Epoch{Epoch: 2, Epochs: 4, ValAcc: 0.55, ValLogLoss: 0.636, BestEpoch: 1, BestValAcc: 0.6, Seconds: 12}, 7))
+
 	failed := &State{}
 	failed.Apply(stamp(runStart(), 1))
 	failed.Apply(stamp(&metrics.Epoch{Epoch: 1, Epochs: 4, BestEpoch: 1, BestValAcc: 0.5, Seconds: 3725}, 2))
@@ -109,6 +113,9 @@ func TestHeaderText(t *testing.T) {
 			"StatusText": "Finished", "EpochText": "2 / 4", "ProgressPct": "100.0%", "TimeLabel": "Training time",
 			"ETAText": "25s", "TimeSub": "sum of 2 epochs", "BestText": "71.2%", "BestDetail": "epoch 2 · log loss 0.543",
 			"ErrorText": "", "Footer": "8 messages · 1 gaps in the sequence", "ChartNote(acc)": "epoch 2: train 70.0% · val 71.2%",
+		}},
+		{"past the best", pastBest, map[string]string{
+			"BestText": "60.0%", "BestDetail": "epoch 1 · log loss 0.675",
 		}},
 		{"failed", failed, map[string]string{
 			"StatusText": "Failed", "EpochText": "1 / 4", "ProgressPct": "25.0%", "TimeLabel": "Training time",

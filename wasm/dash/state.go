@@ -248,6 +248,16 @@ func (s *State) LastEpoch() *metrics.Epoch {
 	return s.Epochs[len(s.Epochs)-1]
 }
 
+// EpochRecord returns the record of a finished epoch, or nil.
+func (s *State) EpochRecord(epoch int) *metrics.Epoch {
+	for i := len(s.Epochs) - 1; i >= 0; i-- {
+		if s.Epochs[i].Epoch == epoch {
+			return s.Epochs[i]
+		}
+	}
+	return nil
+}
+
 // TotalEpochs is the number of epochs the run is set to train.
 func (s *State) TotalEpochs() int {
 	n := 0
