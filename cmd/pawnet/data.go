@@ -13,8 +13,8 @@ import (
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/fsutil"
+	"github.com/pawnet/pawnet/trainer/progress"
 	"github.com/pawnet/pawnet/trainer/sample"
-	"github.com/schollz/progressbar/v3"
 )
 
 func runSample(args []string) error {
@@ -118,9 +118,7 @@ func runStats(args []string) error {
 		len(ds.Items), ds.Classes, len(train), *seed, len(valItems), *size, *size)
 	st, bad, err := packStats(ds, *size, *workers, *cacheDir, valIdx)
 	if errors.Is(err, errNoPack) {
-		bar := progressbar.NewOptions(len(train)+len(valItems), progressbar.OptionSetWriter(os.Stderr),
-			progressbar.OptionSetDescription("decode+resize"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("img"), progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
+		bar := progress.New(os.Stderr, len(train)+len(valItems), "decode+resize", "img")
 		st, bad, err = dataset.ComputeStats(train, valItems, *size, *workers, func() { bar.Add(1) })
 		bar.Finish()
 	}
@@ -231,9 +229,7 @@ func runPack(args []string) error {
 	c, bad, path, err := dataset.LoadPack(ds, dataset.PackOptions{Size: *size, Workers: *workers, CacheDir: *cacheDir, Log: os.Stdout,
 		Progress: func(n int) func() {
 			built = n
-			bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("decode+resize"),
-				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-				progressbar.OptionThrottle(100e6), progressbar.OptionClearOnFinish())
+			bar := progress.New(os.Stderr, n, "decode+resize", "img")
 			return func() { bar.Add(1) }
 		}})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/predict"
-	"github.com/schollz/progressbar/v3"
+	"github.com/pawnet/pawnet/trainer/progress"
 )
 
 func runPredict(args []string) error {
@@ -107,9 +107,7 @@ func runPredict(args []string) error {
 			results = append(results, r)
 		}
 	} else {
-		bar := progressbar.NewOptions(len(files), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("predict"),
-			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("photos"),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200e6), progressbar.OptionClearOnFinish())
+		bar := progress.New(os.Stderr, len(files), "predict", "photos")
 		results = predict.Run(c, files, *tta, *batch, func(r predict.Result) { show(r, ""); bar.Add(1) })
 		bar.Finish()
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/predict"
+	"github.com/pawnet/pawnet/trainer/progress"
 )
 
 func runTeach(args []string) error {
@@ -92,11 +93,12 @@ func runTeach(args []string) error {
 	}
 	tf := time.Since(t0)
 	t1 := time.Now()
-	h, err := teach.Fit(kept, keptLabels, ds.Classes, teach.Options{Seed: *seed, Folds: *folds, Progress: teachProgress()})
+	show, done := teachProgress()
+	h, err := teach.Fit(kept, keptLabels, ds.Classes, teach.Options{Seed: *seed, Folds: *folds, Progress: show})
+	done()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr)
 	tt := time.Since(t1)
 	printReport(h.Report)
 	fmt.Printf("time: features %.2fs for %d photos, teaching %.3fs\n", tf.Seconds(), len(kept), tt.Seconds())
@@ -143,6 +145,8 @@ func variantName(v alexnet.Variant) string {
 func features(c *classify.Classifier, paths []string, batch int) (feats [][]float32, ok []bool) {
 	feats = make([][]float32, len(paths))
 	ok = make([]bool, len(paths))
+	bar := progress.New(os.Stderr, len(paths), "features", "photos")
+	defer bar.Finish()
 	for lo := 0; lo < len(paths); lo += batch {
 		hi := min(lo+batch, len(paths))
 		photos := make([][]byte, hi-lo)
@@ -162,21 +166,22 @@ func features(c *classify.Classifier, paths []string, batch int) (feats [][]floa
 			}
 			feats[lo+i], ok[lo+i] = f[i], true
 		}
-		fmt.Fprintf(os.Stderr, "\rfeatures: %d/%d photos", hi, len(paths))
+		bar.Set(hi)
 	}
-	fmt.Fprintln(os.Stderr)
 	return feats, ok
 }
 
-// teachProgress draws Fit's progress on one stderr line.
-func teachProgress() func(teach.Progress) {
+// teachProgress shows Fit's progress on one stderr line (plain lines every
+// few seconds when stderr is not a terminal); done ends it.
+func teachProgress() (show func(teach.Progress), done func()) {
+	l := progress.NewLine(os.Stderr)
 	return func(p teach.Progress) {
 		if p.Stage == "final" {
-			fmt.Fprintf(os.Stderr, "\rteaching: fit %d/%d, final fit iteration %d, loss %.4f   ", p.Done, p.Total, p.Iter, p.Loss)
+			l.Printf("teaching: fit %d/%d, final fit iteration %d, loss %.4f", p.Done, p.Total, p.Iter, p.Loss)
 			return
 		}
-		fmt.Fprintf(os.Stderr, "\rteaching: fit %d/%d (cross-validation)   ", p.Done, p.Total)
-	}
+		l.Printf("teaching: fit %d/%d (cross-validation)", p.Done, p.Total)
+	}, l.Done
 }
 
 func printReport(r teach.Report) {

@@ -46,7 +46,10 @@ func TestTeach(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pawnet teach: %v\n%s", err, out)
 	}
-	for _, want := range []string{"skipped " + broken, "classes: rex 6, tabby 6", "cross-validation (5 folds): accuracy", "wrote " + taught + " (fp32, 2 classes: rex, tabby)"} {
+	if strings.Contains(string(out), "\r") {
+		t.Errorf("teach: a carriage return in output to a pipe:\n%q", out)
+	}
+	for _, want := range []string{"features: 13/13 photos", "skipped " + broken, "classes: rex 6, tabby 6", "cross-validation (5 folds): accuracy", "wrote " + taught + " (fp32, 2 classes: rex, tabby)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("teach output lacks %q:\n%s", want, out)
 		}

@@ -23,9 +23,11 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path"
 	"slices"
 	"strings"
 
+	"github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/pytorch"
 	"github.com/nlpodyssey/gopickle/types"
 
@@ -126,6 +128,13 @@ func readPyTorch(path string, data []byte) (tensors map[string]Tensor, err error
 	case !bytes.HasPrefix(data, legacyMagic):
 		return nil, errors.New("neither a safetensors file nor a PyTorch file (torch.save's zip format or its legacy format)")
 	}
+	// gopickle allocates each storage at the size its pickle claims before
+	// reading a byte of it: a damaged size would end the process (Go's
+	// out-of-memory is fatal, not a panic), so every claim is checked
+	// against the bytes the file holds first.
+	if err := checkStorageSizes(data); err != nil {
+		return nil, err
+	}
 	defer func() { // gopickle panics on some malformed legacy files
 		if p := recover(); p != nil {
 			tensors, err = nil, fmt.Errorf("not a readable PyTorch state dict: %v", p)
@@ -195,6 +204,141 @@ func checkLegacyTail(obj any, data []byte) error {
 // legacyMagic starts a file in torch.save's legacy format: a protocol-2
 // pickle of the integer 0x1950a86a20f9469cfc6c.
 var legacyMagic = []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19")
+
+// storageRef is one storage a PyTorch pickle refers to: its class (e.g.
+// "FloatStorage"), its key and its claimed number of elements.
+type storageRef struct {
+	class string
+	key   string
+	numel int
+}
+
+// anyClass stands for every class a pickle names while its storages are
+// listed: it can be called, constructed and given state, and does
+// nothing, so no tensor is built.
+type anyClass struct{ module, name string }
+
+func (c *anyClass) Call(...any) (any, error)  { return c, nil }
+func (c *anyClass) PyNew(...any) (any, error) { return c, nil }
+func (c *anyClass) PySetState(any) error      { return nil }
+
+// listStorages unpickles r without loading anything and returns the
+// storages it refers to.
+func listStorages(r io.Reader) ([]storageRef, error) {
+	var refs []storageRef
+	u := pickle.NewUnpickler(r)
+	u.FindClass = func(module, name string) (any, error) { return &anyClass{module, name}, nil }
+	u.PersistentLoad = func(id any) (any, error) {
+		t, ok := id.(*types.Tuple)
+		if !ok || t.Len() < 5 || t.Get(0) != "storage" {
+			return nil, nil
+		}
+		ref := storageRef{}
+		if c, ok := t.Get(1).(*anyClass); ok {
+			ref.class = c.name
+		}
+		ref.key, _ = t.Get(2).(string)
+		n, ok := t.Get(4).(int)
+		if !ok {
+			return nil, fmt.Errorf("storage %q: its size %v is not an integer", ref.key, t.Get(4))
+		}
+		ref.numel = n
+		refs = append(refs, ref)
+		return nil, nil
+	}
+	_, err := u.Load()
+	return refs, err
+}
+
+// elementSize is the size in bytes of one element of a storage class.
+func elementSize(class string) int {
+	switch strings.TrimSuffix(class, "Storage") {
+	case "Double", "Long", "ComplexFloat":
+		return 8
+	case "Float", "Int":
+		return 4
+	case "Half", "BFloat16", "Short":
+		return 2
+	}
+	return 1
+}
+
+// checkStorageSizes checks, before gopickle allocates them, that the
+// storages a PyTorch file's pickle claims fit in the file: in the zip
+// format each storage's entry must hold its elements; in the legacy format
+// all of them, with their 8-byte counts, must fit in the file.
+func checkStorageSizes(data []byte) error {
+	damaged := func(ref storageRef, need uint64, have int64) error {
+		return fmt.Errorf("truncated or damaged PyTorch file: storage %q claims %d elements (%d bytes) but the file holds %d bytes for it", ref.key, ref.numel, need, have)
+	}
+	if bytes.HasPrefix(data, []byte("PK")) {
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return err
+		}
+		entries := map[string]*zip.File{}
+		for _, f := range zr.File {
+			entries[path.Base(f.Name)] = f
+		}
+		pkl, ok := entries["data.pkl"]
+		if !ok {
+			return errors.New("not a PyTorch zip archive: data.pkl not found")
+		}
+		if pkl.UncompressedSize64 > 64<<20 {
+			return fmt.Errorf("damaged PyTorch file: data.pkl claims %d bytes", pkl.UncompressedSize64)
+		}
+		rc, err := pkl.Open()
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		refs, err := listStorages(rc)
+		if err != nil {
+			return fmt.Errorf("not a readable PyTorch state dict: %w", err)
+		}
+		for _, ref := range refs {
+			need := uint64(ref.numel) * uint64(elementSize(ref.class))
+			f, ok := entries[ref.key]
+			if !ok {
+				return fmt.Errorf("damaged PyTorch file: storage %q has no data entry", ref.key)
+			}
+			if ref.numel < 0 || need/uint64(elementSize(ref.class)) != uint64(ref.numel) || f.UncompressedSize64 < need {
+				return damaged(ref, need, int64(f.UncompressedSize64))
+			}
+		}
+		return nil
+	}
+	// Legacy: magic number, protocol version and system info pickles, then
+	// the object pickle with the storages' claims, then the storages.
+	r := bytes.NewReader(data)
+	for range 3 {
+		u := pickle.NewUnpickler(r)
+		if _, err := u.Load(); err != nil {
+			return fmt.Errorf("not a readable PyTorch file (legacy format): %w", err)
+		}
+	}
+	refs, err := listStorages(r)
+	if err != nil {
+		return fmt.Errorf("not a readable PyTorch state dict: %w", err)
+	}
+	var total uint64
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		if seen[ref.key] {
+			continue
+		}
+		seen[ref.key] = true
+		need := uint64(ref.numel) * uint64(elementSize(ref.class))
+		if ref.numel < 0 || need/uint64(elementSize(ref.class)) != uint64(ref.numel) || need > uint64(len(data)) {
+			return damaged(ref, need, int64(len(data)))
+		}
+		total += 8 + need
+		if total > uint64(len(data)) {
+			return fmt.Errorf("truncated or damaged PyTorch file (legacy format): its storages claim more bytes than its %d", len(data))
+		}
+	}
+	return nil
+}
 
 // checkZip opens a zip archive held in memory and reads every entry to
 // its end, which makes archive/zip verify each entry's CRC-32.

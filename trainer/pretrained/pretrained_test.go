@@ -3,6 +3,7 @@ package pretrained
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,7 +207,7 @@ func TestReadBad(t *testing.T) {
 		{"zip of something else", otherZip.Bytes(), "data.pkl not found"},
 		{"text", []byte("this is not a model\n"), "neither a safetensors file nor a PyTorch file"},
 		{"empty", nil, "empty file"},
-		{"truncated legacy", legacy[:len(legacy)/2], "not a readable PyTorch state dict"},
+		{"truncated legacy", legacy[:len(legacy)/2], "truncated or damaged PyTorch file"},
 		{"legacy cut by 4 bytes", legacy[:len(legacy)-4], "truncated or damaged PyTorch file (legacy format)"},
 		{"truncated safetensors", safe[:len(safe)-100], "not a safetensors file"},
 	}
@@ -298,6 +299,80 @@ func TestStateDictShapes(t *testing.T) {
 			}
 			if v, ok := got[tc.want]; !ok || !slices.Equal(v.Data, []float32{1, 2}) || len(got) != 1 {
 				t.Errorf("got %v, want only %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// hugeStoragePickle is a protocol-2 pickle of a state dict whose one
+// tensor, "w", refers to a FloatStorage claiming 10¹⁰ elements (40 GB);
+// legacy adds the sixth item (no view) of the legacy format's storage
+// tuple.
+func hugeStoragePickle(legacy bool) []byte {
+	var b bytes.Buffer
+	str := func(s string) {
+		b.WriteByte('X')
+		binary.Write(&b, binary.LittleEndian, uint32(len(s)))
+		b.WriteString(s)
+	}
+	b.WriteString("\x80\x02ccollections\nOrderedDict\n)R")
+	str("w")
+	b.WriteString("ctorch._utils\n_rebuild_tensor_v2\n(")
+	b.WriteString("(")
+	str("storage")
+	b.WriteString("ctorch\nFloatStorage\n")
+	str("0")
+	str("cpu")
+	b.WriteString("\x8a\x05\x00\xe4\x0b\x54\x02") // LONG1 10_000_000_000
+	if legacy {
+		b.WriteString("N")
+	}
+	b.WriteString("tQ")                                                       // the tuple, as a persistent id
+	b.WriteString("K\x00K\x0a\x85K\x01\x85\x89ccollections\nOrderedDict\n)R") // offset, size, stride, requires_grad, hooks
+	b.WriteString("tRs.")
+	return b.Bytes()
+}
+
+// TestReadHugeStorageClaim reads PyTorch files, both formats, whose pickle
+// claims a 40 GB storage while the file holds 40 bytes of it: a clear
+// error, where gopickle would allocate the claim first and end the process
+// out of memory.
+func TestReadHugeStorageClaim(t *testing.T) {
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	for name, data := range map[string][]byte{"archive/data.pkl": hugeStoragePickle(false), "archive/data/0": make([]byte, 40)} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var legacy bytes.Buffer
+	legacy.Write(legacyMagic)
+	legacy.WriteString(".")
+	legacy.WriteString("\x80\x02M\xe9\x03.") // protocol version 1001
+	legacy.WriteString("\x80\x02}.")         // system info
+	legacy.Write(hugeStoragePickle(true))
+	legacy.WriteString("\x80\x02]X\x01\x00\x00\x000a.") // storage keys ["0"]
+	binary.Write(&legacy, binary.LittleEndian, uint64(10))
+	legacy.Write(make([]byte, 40))
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{{"zip", zipped.Bytes()}, {"legacy", legacy.Bytes()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name+".pth")
+			if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Read(path)
+			want := `storage "0" claims 10000000000 elements (40000000000 bytes)`
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("error %v, want one naming the file and saying %s", err, want)
 			}
 		})
 	}

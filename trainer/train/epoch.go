@@ -11,14 +11,13 @@ import (
 	"sort"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/explain"
 	"github.com/pawnet/pawnet/shared/imageio"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/model"
+	"github.com/pawnet/pawnet/trainer/progress"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
@@ -45,13 +44,10 @@ func (r *Run) trainEpoch(ctx context.Context, l *dataset.Loader, epoch int) (s r
 	lctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	batches := l.Epoch(lctx, epoch, from)
-	var bar *progressbar.ProgressBar
+	var bar *progress.Bar
 	if r.opts.Progress {
 		// Counted in images, so the bar shows img/s and the ETA.
-		bar = progressbar.NewOptions(len(l.Indices), progressbar.OptionSetWriter(r.opts.Log),
-			progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", epoch, r.cfg.Epochs)),
-			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		bar = progress.New(r.opts.Log, len(l.Indices), fmt.Sprintf("epoch %d/%d", epoch, r.cfg.Epochs), "img")
 		bar.Set(min(from*l.BatchSize, len(l.Indices)))
 		defer bar.Finish()
 	}

@@ -18,16 +18,14 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/model"
+	"github.com/pawnet/pawnet/trainer/progress"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
@@ -723,20 +721,8 @@ func (r *Run) progress(n int, what string) func() {
 	if !r.opts.Progress {
 		return nil
 	}
-	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(r.opts.Log), progressbar.OptionSetDescription(what),
-		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-	var mu sync.Mutex
-	done := 0
-	return func() {
-		mu.Lock()
-		defer mu.Unlock()
-		done++
-		bar.Add(1)
-		if done == n {
-			bar.Finish()
-		}
-	}
+	bar := progress.New(r.opts.Log, n, what, "img")
+	return func() { bar.Add(1) }
 }
 
 func (r *Run) saveState() error { return rundir.WriteState(r.dir, r.st) }
