@@ -28,18 +28,18 @@ func IsTerminal(w io.Writer) bool {
 
 // Bar counts a task's items. It is safe for concurrent use.
 type Bar struct {
-	mu      sync.Mutex
-	w       io.Writer
-	bar     *progressbar.ProgressBar // nil when w is not a terminal
-	total   int
-	done    int
-	what    string
-	unit    string
-	start   time.Time
-	last    time.Time // when the last plain line was written
-	every   time.Duration
-	now     func() time.Time
-	ended   bool
+	mu    sync.Mutex
+	w     io.Writer
+	bar   *progressbar.ProgressBar // nil when w is not a terminal
+	total int
+	done  int
+	what  string
+	unit  string
+	start time.Time
+	last  time.Time // when the last plain line was written
+	every time.Duration
+	now   func() time.Time
+	ended bool
 }
 
 // New returns a Bar for total items of unit (e.g. "photos") described as
