@@ -23,6 +23,7 @@ import (
 	"github.com/pawnet/pawnet/trainer/benchdoc"
 	"github.com/pawnet/pawnet/trainer/doccheck"
 	"github.com/pawnet/pawnet/trainer/fsutil"
+	"github.com/pawnet/pawnet/internal/proc"
 	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/wasmbuild"
 )
@@ -86,11 +87,10 @@ func Demo() error {
 	fmt.Printf("\nOpen http://%s/ to watch the training live. When it finishes, drop cat or dog photos on the page.\n\n", addr)
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
+	// proc.Run stops the trainer and its server when this workflow is
+	// stopped in any way, so no server is left holding the port.
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- proc.Run(cmd) }()
 	// Score the test set once training has finished (the server goes on).
 	for finished := false; !finished; {
 		select {
@@ -133,7 +133,10 @@ func Train() error {
 	if d := os.Getenv("PAWNET_DATA"); d != "" {
 		args = append(args, d)
 	}
-	if err := run(binary, args...); err != nil {
+	fmt.Println("$", binary, strings.Join(args, " "))
+	cmd := exec.Command(binary, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := proc.Run(cmd); err != nil {
 		return err
 	}
 	wall := time.Since(start).Seconds()
