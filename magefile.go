@@ -20,10 +20,10 @@ import (
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
 
+	"github.com/pawnet/pawnet/internal/proc"
 	"github.com/pawnet/pawnet/trainer/benchdoc"
 	"github.com/pawnet/pawnet/trainer/doccheck"
 	"github.com/pawnet/pawnet/trainer/fsutil"
-	"github.com/pawnet/pawnet/internal/proc"
 	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/wasmbuild"
 )
