@@ -21,10 +21,12 @@ import (
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
 
-// Step messages are throttled to one per stepInterval; a step whose input
-// wait exceeds inputBoundFrac of the time is flagged input-bound.
+// Step messages are throttled to one per stepInterval (a variable so that
+// a test can see every step); a step whose input wait exceeds
+// inputBoundFrac of the time is flagged input-bound.
+var stepInterval = 250 * time.Millisecond
+
 const (
-	stepInterval   = 250 * time.Millisecond
 	inputBoundFrac = 0.2
 	thumbSide      = 64
 	maxMisclass    = 8

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
@@ -212,7 +213,11 @@ func TestInterruptAndResumeAreExact(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Interrupt in epoch 2 at step 5 (as Ctrl-C does), then resume.
+	// Interrupt in epoch 2 at step 5 (as Ctrl-C does), then resume. Every
+	// step is reported, however fast the steps are, so that step 5 is seen
+	// before the epoch ends.
+	defer func(d time.Duration) { stepInterval = d }(stepInterval)
+	stepInterval = 0
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := rundir.SinkFunc(func(m metrics.Message, _ []byte) {
