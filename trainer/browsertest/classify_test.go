@@ -1,8 +1,10 @@
 package browsertest
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -569,4 +571,84 @@ func TestWorkerPool(t *testing.T) {
 		t.Errorf("pool of %d workers, at most %d photos in flight; want 2 and 2", got.Workers, got.MaxInFlight)
 	}
 	t.Logf("%d photos on %d workers, at most %d at once", len(got.Results), got.Workers, got.MaxInFlight)
+}
+
+// TestClassifyADropOf35 drops 35 sample photos and a corrupt file at once,
+// as a user dropping a folder does: every one is listed and counted (the
+// list kept only the newest 24 before), and "Download results (CSV)" gives
+// a row per photo with the probabilities the list shows.
+func TestClassifyADropOf35(t *testing.T) {
+	b := newBrowser(t)
+	r := finishedRun(t)
+	srv := newServer(t, webRoot(t), r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL())
+	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+
+	train := filepath.Join(testdata.SampleDir(t), "train")
+	var drops []dropFile
+	var names []string
+	for i := range 35 {
+		name := fmt.Sprintf("%s.%d.jpg", []string{"cat", "dog"}[i%2], 800+i)
+		drops = append(drops, fileFromDisk(t, filepath.Join(train, name), "image/jpeg"))
+		names = append(names, name)
+	}
+	drops = append(drops, fileFromBytes("broken.jpg", "image/jpeg", []byte("\xff\xd8 not a whole photo")))
+	names = append(names, "broken.jpg")
+	b.drop(drops...)
+	b.waitSettled(36, 3*time.Minute)
+	if got := eval[string](b, `document.querySelector("#pred-count").textContent`); got != "36 photos" {
+		t.Errorf("count %q, want 36 photos", got)
+	}
+	if note := eval[string](b, `document.querySelector("#pred-note").textContent`); note != "" {
+		t.Errorf("list note %q with every result shown", note)
+	}
+	preds := b.predictions()
+	shown := map[string]prediction{}
+	for _, p := range preds {
+		shown[p.Name] = p
+	}
+	for _, n := range names {
+		if _, ok := shown[n]; !ok {
+			t.Errorf("%s is not listed", n)
+		}
+	}
+
+	// The download: the anchor's click is caught and its blob read back.
+	eval[bool](b, `(() => { window.__csv = null; const click = HTMLAnchorElement.prototype.click;
+	  HTMLAnchorElement.prototype.click = function () {
+	    if (!this.download.endsWith(".csv")) return click.call(this);
+	    const name = this.download;
+	    fetch(this.href).then((r) => r.text()).then((text) => { window.__csv = { name, text }; });
+	  }; return true; })()`)
+	b.click("#download-csv")
+	b.wait("the CSV", `window.__csv !== null`, 10*time.Second)
+	type download struct{ Name, Text string }
+	got := eval[download](b, `window.__csv`)
+	if got.Name != "pawnet-results-36.csv" {
+		t.Errorf("downloaded %q", got.Name)
+	}
+	rows, err := csv.NewReader(strings.NewReader(got.Text)).ReadAll()
+	if err != nil {
+		t.Fatalf("the CSV: %v\n%s", err, got.Text)
+	}
+	if len(rows) != 37 || strings.Join(rows[0], ",") != "name,label,p_cat,p_dog,ms,tta,taught,error" {
+		t.Fatalf("%d rows, header %v", len(rows), rows[0])
+	}
+	for i, row := range rows[1:] {
+		if row[0] != names[i] { // oldest first: the order dropped
+			t.Errorf("row %d is %q, dropped %q", i+1, row[0], names[i])
+			continue
+		}
+		p := shown[row[0]]
+		if row[0] == "broken.jpg" {
+			if row[7] == "" || row[2] != "" || p.Err == "" {
+				t.Errorf("broken.jpg: row %v, listed error %q", row, p.Err)
+			}
+			continue
+		}
+		if row[1] != p.Label || row[2] != p.PCat || row[3] != p.PDog || row[7] != "" {
+			t.Errorf("row %v, listed label %s P(cat) %s P(dog) %s", row, p.Label, p.PCat, p.PDog)
+		}
+	}
 }

@@ -34,6 +34,8 @@ type Classifier struct {
 	// files holds each listed photo's File, by item ID, so that it can be
 	// classified again when the head changes.
 	files map[int]js.Value
+	// csvURL is the object URL of the last results CSV downloaded.
+	csvURL string
 
 	// The prediction list PopulateList writes: its element and an li per
 	// item ID.
@@ -245,7 +247,7 @@ const listFrame = 100 * time.Millisecond
 // render would.
 func (c *Classifier) setTexts() {
 	doc := js.Global().Get("document")
-	for id, text := range map[string]string{"pred-count": c.CountText(), "tta-cost": c.TTACost()} {
+	for id, text := range map[string]string{"pred-count": c.CountText(), "pred-note": c.ListNote(), "tta-cost": c.TTACost()} {
 		if el := doc.Call("getElementById", id); el.Truthy() && el.Get("textContent").String() != text {
 			el.Set("textContent", text)
 		}
@@ -356,6 +358,28 @@ func (c *Classifier) showHeat(id int) {
 			}
 		}
 	}
+}
+
+// DownloadCSV downloads every result kept (classifier.State.CSV) as a
+// CSV file: an object URL of its bytes, clicked as a link. The previous
+// download's URL is released.
+func (c *Classifier) DownloadCSV() {
+	data := c.CSV()
+	arr := js.Global().Get("Uint8Array").New(len(data))
+	js.CopyBytesToJS(arr, data)
+	parts := js.Global().Get("Array").New()
+	parts.Call("push", arr)
+	opts := js.Global().Get("Object").New()
+	setProp(opts, "type", "text/csv")
+	url := js.Global().Get("URL").Call("createObjectURL", js.Global().Get("Blob").New(parts, opts)).String()
+	if c.csvURL != "" {
+		js.Global().Get("URL").Call("revokeObjectURL", c.csvURL)
+	}
+	c.csvURL = url
+	a := js.Global().Get("document").Call("createElement", "a")
+	a.Call("setAttribute", "href", url)
+	a.Call("setAttribute", "download", c.CSVName())
+	a.Call("click")
 }
 
 // Clear removes the finished results.

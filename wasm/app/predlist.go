@@ -22,7 +22,7 @@ type predRow struct {
 
 // PopulateList writes the predictions into ul#predictions (from its
 // vg-js-populate callback, after each render, under the EventEnv's read
-// lock): an li per item, newest first, each part rewritten only when it
+// lock): an li per item shown (classifier.State.Shown), newest first, each part rewritten only when it
 // changed (see writeRow), so that a render costs the same with one
 // prediction as with fifty. Clicks and the opacity slider reach the
 // classifier through listeners on the list.
@@ -36,9 +36,10 @@ func (c *Classifier) PopulateList(ul js.Value) {
 		c.listen(ul)
 	}
 	queued := c.QueuedText()
-	keep := make(map[int]bool, len(c.Items))
+	shown := c.Shown()
+	keep := make(map[int]bool, len(shown))
 	next := ul.Get("firstElementChild") // where the next item belongs
-	for _, it := range c.Items {
+	for _, it := range shown {
 		keep[it.ID] = true
 		row := c.rows[it.ID]
 		if row == nil {
@@ -124,7 +125,7 @@ func (c *Classifier) updateRows(ids []int) {
 	slices.Sort(ids)
 	for _, id := range slices.Compact(ids) {
 		it, row := c.Item(id), c.rows[id]
-		if it == nil {
+		if it == nil || !c.IsShown(id) {
 			continue
 		}
 		if row == nil {

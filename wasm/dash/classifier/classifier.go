@@ -16,8 +16,14 @@ import (
 // MaxFileBytes is the largest photo the panel accepts (32 MB).
 const MaxFileBytes = 32_000_000
 
-// maxItems bounds the results kept on the page (oldest dropped first).
-const maxItems = 24
+// MaxItems bounds the results kept on the page (the oldest are removed
+// first, and CountText says how many): every photo of a drop of up to
+// 1,000 is kept, in the list and in the results' CSV.
+const MaxItems = 1000
+
+// ShownItems is how many of the newest results the list shows; the
+// others are in the CSV (ListNote says so).
+const ShownItems = 100
 
 // Item states.
 const (
@@ -74,6 +80,8 @@ type State struct {
 	nextID int
 
 	Items []*Item // newest first
+	// Removed counts the results removed to keep MaxItems.
+	Removed int
 
 	WorkerReady   bool
 	WorkerReadyMs float64 // performance.now() when the worker could classify
@@ -310,8 +318,8 @@ func (s *State) Item(id int) *Item {
 // Add lists a photo with the given file name and size as the newest item
 // and returns it: ItemQueued, for the caller to post to the worker, or
 // ItemError when the worker failed or the file is empty or too large.
-// dropped are the oldest items removed to keep at most 24; the caller
-// releases their URLs.
+// dropped are the oldest items removed to keep at most MaxItems (counted
+// in Removed); the caller releases their URLs.
 func (s *State) Add(name string, size int64) (it *Item, dropped []*Item) {
 	s.nextID++
 	it = &Item{ID: s.nextID, Name: name, Size: size, State: ItemQueued, Opacity: DefaultOpacity}
@@ -327,11 +335,27 @@ func (s *State) Add(name string, size int64) (it *Item, dropped []*Item) {
 		it.State, it.Err = ItemError, "The file is too large: "+dash.Bytes(it.Size)+"; the limit is "+dash.Bytes(MaxFileBytes)+"."
 	}
 	s.Items = append([]*Item{it}, s.Items...)
-	if len(s.Items) > maxItems {
-		dropped = append(dropped, s.Items[maxItems:]...)
-		s.Items = s.Items[:maxItems]
+	if len(s.Items) > MaxItems {
+		dropped = append(dropped, s.Items[MaxItems:]...)
+		s.Items = s.Items[:MaxItems]
+		s.Removed += len(dropped)
 	}
 	return it, dropped
+}
+
+// Shown returns the items the list shows: the newest ShownItems.
+func (s *State) Shown() []*Item {
+	return s.Items[:min(len(s.Items), ShownItems)]
+}
+
+// IsShown reports whether the item with that ID is among Shown.
+func (s *State) IsShown(id int) bool {
+	for _, it := range s.Shown() {
+		if it.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Requeue makes the photos classified so far (done) wait to be classified

@@ -232,22 +232,62 @@ func TestAdd(t *testing.T) {
 	}
 }
 
-func TestAddDropsTheOldest(t *testing.T) {
+// TestAddKeepsADropWhole adds 35 photos (a folder dropped at once): every
+// one is kept, shown and counted; past MaxItems the oldest go, and the
+// count says how many.
+func TestAddKeepsADropWhole(t *testing.T) {
 	var s State
-	for i := 1; i <= 30; i++ {
+	for i := 1; i <= 35; i++ {
 		it, dropped := s.Add("p.jpg", 10)
-		if it.ID != i || s.Items[0] != it {
-			t.Fatalf("add %d: item %+v first %+v", i, it, s.Items[0])
-		}
-		switch {
-		case i <= 24 && len(dropped) != 0:
-			t.Errorf("add %d dropped %d items", i, len(dropped))
-		case i > 24 && (len(dropped) != 1 || dropped[0].ID != i-24):
-			t.Errorf("add %d dropped %+v, want item %d", i, dropped, i-24)
+		if it.ID != i || s.Items[0] != it || len(dropped) != 0 {
+			t.Fatalf("add %d: item %+v first %+v, dropped %d", i, it, s.Items[0], len(dropped))
 		}
 	}
-	if len(s.Items) != 24 || s.Items[23].ID != 7 {
-		t.Errorf("%d items, oldest %d", len(s.Items), s.Items[len(s.Items)-1].ID)
+	if len(s.Items) != 35 || len(s.Shown()) != 35 || s.CountText() != "35 photos · 35 in progress" || s.ListNote() != "" {
+		t.Errorf("%d items, %d shown, count %q, note %q", len(s.Items), len(s.Shown()), s.CountText(), s.ListNote())
+	}
+	for i := 36; i <= MaxItems+7; i++ {
+		it, dropped := s.Add("p.jpg", 10)
+		switch {
+		case i <= MaxItems && len(dropped) != 0:
+			t.Fatalf("add %d dropped %d items", i, len(dropped))
+		case i > MaxItems && (len(dropped) != 1 || dropped[0].ID != i-MaxItems):
+			t.Fatalf("add %d dropped %+v, want item %d", i, dropped, i-MaxItems)
+		}
+		it.State = ItemDone
+	}
+	if len(s.Items) != MaxItems || s.Items[MaxItems-1].ID != 8 || s.Removed != 7 || len(s.Shown()) != ShownItems || s.Shown()[0].ID != MaxItems+7 {
+		t.Errorf("%d items, oldest %d, removed %d, %d shown", len(s.Items), s.Items[len(s.Items)-1].ID, s.Removed, len(s.Shown()))
+	}
+	if want := "1,000 photos · 28 in progress · the oldest 7 removed (the page keeps the newest 1,000)"; s.CountText() != want {
+		t.Errorf("count %q, want %q", s.CountText(), want)
+	}
+	if want := "Showing the newest 100 of 1,000 photos; all 1,000 are in the CSV."; s.ListNote() != want {
+		t.Errorf("note %q, want %q", s.ListNote(), want)
+	}
+}
+
+// TestCSV writes the results of a run's head, a taught head with other
+// classes, a failed photo and a waiting one, oldest first.
+func TestCSV(t *testing.T) {
+	var s State
+	a, _ := s.Add("cat, the first.jpg", 10)
+	a.State, a.Classes, a.Probs, a.Label, a.Ms, a.TTA = ItemDone, []string{"cat", "dog"}, []float64{0.75, 0.25}, "cat", 41.5, true
+	b, _ := s.Add("rex.png", 10)
+	b.State, b.Classes, b.Probs, b.Label, b.Ms, b.Taught = ItemDone, []string{"cat", "rex"}, []float64{0.125, 0.875}, "rex", 12, true
+	s.Add("empty.jpg", 0)
+	s.Add("waiting.jpg", 10)
+	want := `name,label,p_cat,p_dog,p_rex,ms,tta,taught,error
+"cat, the first.jpg",cat,0.75,0.25,,` + a.MsText() + `,true,false,
+rex.png,rex,0.125,,0.875,` + b.MsText() + `,false,true,
+empty.jpg,,,,,,,,The file is empty (0 bytes).
+waiting.jpg,,,,,,,,not classified yet (queued)
+`
+	if got := string(s.CSV()); got != want {
+		t.Errorf("CSV:\n%s\nwant:\n%s", got, want)
+	}
+	if s.CSVName() != "pawnet-results-4.csv" {
+		t.Errorf("CSVName %q", s.CSVName())
 	}
 }
 

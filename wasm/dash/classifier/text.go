@@ -1,6 +1,9 @@
 package classifier
 
 import (
+	"bytes"
+	"encoding/csv"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,18 +72,82 @@ func (s *State) WeightsPct() string {
 	return dash.Percent(float64(s.WeightsLoaded)/float64(s.WeightsTotal), 1)
 }
 
-// CountText summarizes the list, e.g. "3 photos · 1 in progress".
+// CountText summarizes the list, e.g. "3 photos · 1 in progress", and
+// says when older results were removed to keep MaxItems.
 func (s *State) CountText() string {
 	n, busy := len(s.Items), s.Busy()
-	t := strconv.Itoa(n) + " photo"
+	t := dash.Count(int64(n)) + " photo"
 	if n != 1 {
 		t += "s"
 	}
 	if busy > 0 {
 		t += " · " + strconv.Itoa(busy) + " in progress"
 	}
+	if s.Removed > 0 {
+		t += " · the oldest " + dash.Count(int64(s.Removed)) + " removed (the page keeps the newest " + dash.Count(int64(MaxItems)) + ")"
+	}
 	return t
 }
+
+// ListNote says, when the list shows only the newest results, where the
+// others are, e.g. "Showing the newest 100 of 135 photos; all 135 are in
+// the CSV." ("" when every result is shown).
+func (s *State) ListNote() string {
+	n := len(s.Items)
+	if n <= ShownItems {
+		return ""
+	}
+	return "Showing the newest " + dash.Count(int64(ShownItems)) + " of " + dash.Count(int64(n)) + " photos; all " + dash.Count(int64(n)) + " are in the CSV."
+}
+
+// CSV writes the results, oldest first, one row per photo: its file name,
+// the predicted label, the probability of each class (the columns are
+// every class any result has, in the order first seen), the latency in
+// ms, whether the mirror was averaged in (TTA) and the taught head
+// classified it, and the error of a photo that could not be classified
+// (its probabilities left empty). A photo still waiting has its state in
+// the error column.
+func (s *State) CSV() []byte {
+	var classes []string
+	for i := len(s.Items) - 1; i >= 0; i-- {
+		for _, c := range s.Items[i].Classes {
+			if !slices.Contains(classes, c) {
+				classes = append(classes, c)
+			}
+		}
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	head := []string{"name", "label"}
+	for _, c := range classes {
+		head = append(head, "p_"+c)
+	}
+	_ = w.Write(append(head, "ms", "tta", "taught", "error"))
+	for i := len(s.Items) - 1; i >= 0; i-- {
+		it := s.Items[i]
+		row := []string{it.Name, it.Label}
+		for _, c := range classes {
+			p := ""
+			if j := slices.Index(it.Classes, c); j >= 0 && j < len(it.Probs) {
+				p = it.ProbText(j)
+			}
+			row = append(row, p)
+		}
+		ms, tta, taught, errText := "", "", "", it.Err
+		switch it.State {
+		case ItemDone:
+			ms, tta, taught = it.MsText(), strconv.FormatBool(it.TTA), strconv.FormatBool(it.Taught)
+		case ItemQueued, ItemRunning:
+			errText = "not classified yet (" + it.State + ")"
+		}
+		_ = w.Write(append(row, ms, tta, taught, errText))
+	}
+	w.Flush()
+	return b.Bytes()
+}
+
+// CSVName names the results' download, e.g. "pawnet-results-35.csv".
+func (s *State) CSVName() string { return "pawnet-results-" + strconv.Itoa(len(s.Items)) + ".csv" }
 
 // DataAttrs are the item's data attributes besides data-state and data-id:
 // data-label, data-p-<class> with each probability at full float32
