@@ -794,6 +794,16 @@ function teachJob(msg) {
   return { kind: "teach", id: ++teach.jobs, features, n: rows.length, labels, classes: msg.classes, seed: msg.seed || 0, dense };
 }
 
+// separates reads a taught head's report (JSON): whether its features
+// separate the classes.
+function separates(report) {
+  try {
+    return JSON.parse(report).separates === true;
+  } catch {
+    return false;
+  }
+}
+
 // sendHead tells pool worker p which head to classify with after it loaded
 // weights (an active taught head; else nothing: a load drops the head) or
 // after the page's useHead (explicit: switching back too).
@@ -853,7 +863,10 @@ function onTeachReply(p, msg) {
       if (msg.error) {
         post({ type: "taught", error: msg.error });
       } else {
-        teach.head = { w: msg.w, b: msg.b, report: msg.report, losses: msg.losses, active: true, dense: job ? job.dense : 0 };
+        // The head classifies by itself only when its cross-validation
+        // shows it separates the classes (shared/teach.Separates); else
+        // the run's own head goes on until the page switches.
+        teach.head = { w: msg.w, b: msg.b, report: msg.report, losses: msg.losses, active: separates(msg.report), dense: job ? job.dense : 0 };
         persist();
         post({ type: "taught", report: msg.report, losses: msg.losses, ms: msg.ms });
         // Every pool worker classifies with it from its next photo on

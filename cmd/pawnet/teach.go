@@ -192,10 +192,14 @@ func printReport(r teach.Report) {
 	fmt.Printf("classes: %s\n", strings.Join(counts, ", "))
 	if r.Folds == 0 {
 		fmt.Printf("cross-validation: none (a class has a single photo); weight decay %g, temperature 1\n", r.Lambda)
+		fmt.Println("warning: too few photos to tell whether the head knows these classes; drop a few more photos per class")
 		return
 	}
-	fmt.Printf("cross-validation (%d folds): accuracy %.4f, log loss %.4f (calibrated); weight decay %g, temperature %.4g\n",
-		r.Folds, r.CVAccuracy, r.CVLogLoss, r.Lambda, r.Temperature)
+	fmt.Printf("cross-validation (%d folds): accuracy %.4f (chance %.4f), log loss %.4f (calibrated); weight decay %g, temperature %.4g\n",
+		r.Folds, r.CVAccuracy, r.Chance, r.CVLogLoss, r.Lambda, r.Temperature)
+	if !r.Separates {
+		fmt.Println("warning: these photos' features do not separate the classes (accuracy not clearly above chance, or calibrated probabilities close to the class shares); more photos per class, or weights trained on full-size photos, would separate them better")
+	}
 }
 
 func parseInts(s string) ([]int, error) {

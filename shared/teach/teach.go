@@ -79,6 +79,12 @@ type Report struct {
 	CVLogLoss   float64 `json:"cv_log_loss,omitempty"`
 	Temperature float64 `json:"temperature"`
 	Seed        uint64  `json:"seed"`
+	// Separates says whether the cross-validation shows that the photos'
+	// features separate the classes (see Separates): only then does the
+	// page classify with the head by itself. Chance is the accuracy of
+	// always guessing the largest class.
+	Separates bool    `json:"separates"`
+	Chance    float64 `json:"chance"`
 	// Losses is the final fit's training loss per iteration, for a curve.
 	Losses []float64 `json:"-"`
 }
@@ -196,6 +202,8 @@ func Fit(features [][]float32, labels []int, classes []string, opt Options) (*He
 		}
 		rep.CVAccuracy = float64(right) / float64(len(labels))
 	}
+	rep.Chance = chance(rep.Photos)
+	rep.Separates = Separates(rep)
 
 	all := make([]int, len(labels))
 	for i := range all {
@@ -213,6 +221,49 @@ func Fit(features [][]float32, labels []int, classes []string, opt Options) (*He
 	progress(Progress{Stage: "final", Iter: len(rep.Losses), Loss: sol.loss})
 	w, b := p.primal(sol)
 	return &Head{W: w, B: b, Report: rep}, nil
+}
+
+// Separates reports whether a head's cross-validation shows that its
+// photos' features separate the classes, rather than a head that knows
+// nothing: there was a cross-validation, its accuracy beats chance (the
+// largest class's share) by at least two standard errors of chance over
+// that many photos, and its calibrated log loss is at most 90% of the
+// class prior's entropy (the log loss of knowing only how many photos
+// each class has): a head whose calibrated probabilities stay near the
+// prior explains almost nothing even when its argmax is right a little
+// more often than chance.
+func Separates(r Report) bool {
+	n := 0
+	for _, c := range r.Photos {
+		n += c
+	}
+	if r.Folds == 0 || n == 0 {
+		return false
+	}
+	p0 := chance(r.Photos)
+	margin := 2 * math.Sqrt(p0*(1-p0)/float64(n))
+	var entropy float64
+	for _, c := range r.Photos {
+		if c > 0 {
+			q := float64(c) / float64(n)
+			entropy -= q * math.Log(q)
+		}
+	}
+	return r.CVAccuracy >= p0+margin && r.CVLogLoss <= 0.9*entropy
+}
+
+// chance is the accuracy of always guessing the class with the most
+// photos.
+func chance(photos []int) float64 {
+	n, most := 0, 0
+	for _, c := range photos {
+		n += c
+		most = max(most, c)
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(most) / float64(n)
 }
 
 // assignFolds gives each photo a fold: each class's photos shuffled with

@@ -95,6 +95,32 @@ const teachPanelJS = `(() => {
 
 func (b *browser) teachPanel() teachPanel { return eval[teachPanel](b, teachPanelJS) }
 
+// teachAndUse clicks Train, waits for the fit, and checks which head the
+// page then classifies with: the taught one by itself only when its
+// cross-validation shows it separates the classes (separates, from
+// teach.Fit natively on the same photos); else the run's own head, with
+// #teach-verdict saying why, and the test ticks "Classify with the taught
+// head" as a user who wants it anyway does.
+func (b *browser) teachAndUse(separates bool) {
+	b.t.Helper()
+	fits := eval[string](b, `document.querySelector("#teach").dataset.fits`)
+	b.click("#teach-train")
+	b.wait("the fit", `document.querySelector("#teach").dataset.state === "taught" && document.querySelector("#teach").dataset.fits !== `+strconv.Quote(fits), time.Minute)
+	want := strconv.FormatBool(separates)
+	b.wait("the head the report calls for", `document.querySelector("#teach").dataset.active === `+strconv.Quote(want), 10*time.Second)
+	verdict := eval[string](b, `(document.querySelector("#teach-verdict") || { textContent: "" }).textContent.trim()`)
+	if separates != (verdict == "") {
+		b.t.Errorf("the head separates the classes: %v; verdict %q", separates, verdict)
+	}
+	if !separates {
+		if !strings.Contains(verdict, "run's own head still classifies") {
+			b.t.Errorf("verdict %q", verdict)
+		}
+		b.click("#teach-use")
+		b.wait("the taught head, chosen", `document.querySelector("#teach").dataset.active === "true"`, time.Minute)
+	}
+}
+
 // pageProbs returns the newest prediction's probabilities by class name
 // (its bars' data-class and data-p) and whether the taught head gave them.
 func (b *browser) pageProbs() (map[string]float64, bool) {
@@ -254,10 +280,9 @@ func TestTeach(t *testing.T) {
 		t.Errorf("bad file: %+v", tp.Errors)
 	}
 
-	b.click("#teach-train")
-	b.wait("the taught head", `document.querySelector("#teach").dataset.state === "taught" && document.querySelector("#teach").dataset.active === "true"`, time.Minute)
-	tp = b.teachPanel()
 	h, taught, export := nativeTeach(t, alexnet.VariantPath(r.weights, pageVariant), photos, labels, classes)
+	b.teachAndUse(h.Report.Separates)
+	tp = b.teachPanel()
 	acc, err := strconv.ParseFloat(tp.Accuracy, 64)
 	if err != nil || math.Abs(acc-h.Report.CVAccuracy) > 1e-9 || tp.Losses == 0 {
 		t.Errorf("page: accuracy %q, %d loss points; native %+v", tp.Accuracy, tp.Losses, h.Report)
@@ -418,8 +443,7 @@ func TestTeachBadInput(t *testing.T) {
 		}
 		t.Logf("%s", e.Text)
 	}
-	b.click("#teach-train")
-	b.wait("the taught head", `document.querySelector("#teach").dataset.active === "true"`, time.Minute)
+	b.teachAndUse(false) // one photo per class: no cross-validation to show it separates them
 	if tp := b.teachPanel(); !strings.Contains(tp.Report, "no cross-validation") || tp.Message != "" {
 		t.Errorf("one photo per class: report %q, message %q", tp.Report, tp.Message)
 	}
@@ -641,9 +665,8 @@ func TestTeachThreeClassesAt1400(t *testing.T) {
 		b.dropOn(teachZone(i), drops[2*i:2*i+2]...)
 	}
 	b.wait("the photos' features", `document.querySelectorAll("#teach .teach-thumb.ready").length === 6`, time.Minute)
-	b.click("#teach-train")
-	b.wait("the taught head", `document.querySelector("#teach").dataset.active === "true"`, time.Minute)
-	_, _, export := nativeTeach(t, alexnet.VariantPath(r.weights, pageVariant), photos, labels, classes)
+	h, _, export := nativeTeach(t, alexnet.VariantPath(r.weights, pageVariant), photos, labels, classes)
+	b.teachAndUse(h.Report.Separates)
 
 	var tests []dropFile
 	var data [][]byte

@@ -77,6 +77,8 @@ type Report struct {
 	CVLogLoss   float64  `json:"cv_log_loss"`
 	Temperature float64  `json:"temperature"`
 	Seed        uint64   `json:"seed"`
+	Separates   bool     `json:"separates"`
+	Chance      float64  `json:"chance"`
 }
 
 // State is everything the Teach panel shows. Make it with New.

@@ -274,3 +274,30 @@ func TestExport(t *testing.T) {
 		t.Errorf("failed: %q", s.ExportErr)
 	}
 }
+
+// TestVerdictText: a head that separates its classes needs no word; one
+// whose cross-validation does not show it, or that had none, says so, that
+// the run's head goes on classifying, and what would help.
+func TestVerdictText(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    *Report
+		want []string // in the text; none: no text
+	}{
+		{"no head", nil, nil},
+		{"separates", &Report{Photos: []int{20, 20}, Folds: 5, CVAccuracy: 0.9, Chance: 0.5, Separates: true}, nil},
+		{"knows nothing", &Report{Photos: []int{25, 25, 25}, Folds: 5, CVAccuracy: 0.48, Chance: 1.0 / 3},
+			[]string{"do not separate the classes", "accuracy 48.0% against 33.3%", "run's own head still classifies", "More photos per class", "full-size photos", "“Classify with the taught head”"}},
+		{"one photo per class", &Report{Photos: []int{1, 1}}, []string{"Too few photos", "a single photo", "run's own head still classifies"}},
+	} {
+		got := (&State{Report: tc.r}).VerdictText()
+		if len(tc.want) == 0 && got != "" {
+			t.Errorf("%s: %q, want none", tc.name, got)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tc.name, got, w)
+			}
+		}
+	}
+}

@@ -136,6 +136,24 @@ func (s *State) ReportText() string {
 		" · temperature " + dash.Fixed(r.Temperature, 2)
 }
 
+// VerdictText says in plain words, when the taught head's
+// cross-validation does not show that it separates the classes, that the
+// run's own head goes on classifying, why, and what would help ("" when
+// it separates them, or before any head).
+func (s *State) VerdictText() string {
+	r := s.Report
+	if r == nil || r.Separates {
+		return ""
+	}
+	const choose = " Tick “Classify with the taught head” to use it anyway."
+	if r.Folds == 0 {
+		return "Too few photos to tell whether the taught head knows these classes (a class has a single photo), so the run's own head still classifies. Drop a few more photos per class." + choose
+	}
+	return "These photos' features do not separate the classes: cross-validated accuracy " + dash.Percent(r.CVAccuracy, 1) +
+		" against " + dash.Percent(r.Chance, 1) + " by always guessing the largest class, and the calibrated probabilities stay close to that guess. " +
+		"So the run's own head still classifies. More photos per class, or weights trained on full-size photos (-model full on a GPU, or -init with ImageNet weights), would separate them better." + choose
+}
+
 // AccuracyAttr is the cross-validated accuracy with full precision, for
 // data attributes ("" without cross-validation).
 func (s *State) AccuracyAttr() string {
