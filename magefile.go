@@ -404,6 +404,9 @@ func Bench() error {
 	if dirty, _ := sh.Output("git", "status", "--porcelain", "--untracked-files=no"); dirty != "" {
 		commit += "+changes"
 	}
+	if err := benchWeights(); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "pawnet-quiet: %s\n", waitQuiet())
 	fmt.Fprintf(out, "pawnet-commit: %s\npawnet-date: %s\npawnet-load-start: %s\n", commit, time.Now().UTC().Format(time.RFC3339), loadAverage())
 	for _, args := range benchdoc.Commands {
@@ -436,6 +439,26 @@ func Bench() error {
 	}
 	if missing := benchdoc.Missing(benchdoc.Rows, res); len(missing) > 0 {
 		return fmt.Errorf("mage bench: rows not measured in this run: %s (PyTorch needs python3-torch, ONNX Runtime Web npm)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// benchWeights makes sure the int8-agreement row has trained weights to
+// measure: with no $PAWNET_WEIGHTS and no runs/*/model.safetensors, it
+// trains the demo's small model on the sample first (about 90 s).
+func benchWeights() error {
+	if os.Getenv("PAWNET_WEIGHTS") != "" {
+		return nil
+	}
+	if found, _ := filepath.Glob(filepath.Join("runs", "*", "model.safetensors")); len(found) > 0 {
+		return nil
+	}
+	mg.Deps(Sample)
+	train := filepath.Join(sampleDir, "train")
+	for _, args := range [][]string{{"separate", train}, {"stats", train}, {"train", "-name", "bench-" + time.Now().Format("20060102-150405"), train}} {
+		if err := run(binary, args...); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -67,8 +67,10 @@ func runTeach(args []string) error {
 	for _, s := range ds.Skipped {
 		fmt.Fprintf(os.Stderr, "skipped %s: %v\n", s.Path, s.Err)
 	}
-	if err := emptyClasses(fs.Arg(0), ds.Classes); err != nil {
-		return err
+	if ds.Zip == nil { // a zip's folders are classes only when they hold photos
+		if err := emptyClasses(fs.Arg(0), ds.Classes); err != nil {
+			return err
+		}
 	}
 	if len(ds.Classes) > teach.MaxClasses {
 		return fmt.Errorf("%s has %d class folders; a head is taught at most %d classes", fs.Arg(0), len(ds.Classes), teach.MaxClasses)

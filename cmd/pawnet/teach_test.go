@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
 	"os"
@@ -49,6 +50,7 @@ func TestTeach(t *testing.T) {
 	if strings.Contains(string(out), "\r") {
 		t.Errorf("teach: a carriage return in output to a pipe:\n%q", out)
 	}
+	folderOut := out
 	for _, want := range []string{"features: 13/13 photos", "skipped " + broken, "classes: rex 6, tabby 6", "cross-validation (5 folds): accuracy", "wrote " + taught + " (fp32, 2 classes: rex, tabby)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("teach output lacks %q:\n%s", want, out)
@@ -80,6 +82,30 @@ func TestTeach(t *testing.T) {
 		t.Errorf("predict output lacks %q:\n%s", want, out)
 	}
 
+	// The same class folders in a zip, under one top folder: read in
+	// place, the same report and the same head.
+	zipped := filepath.Join(dir, "pets.zip")
+	zipTree(t, tree, "pets", zipped)
+	fromZip := filepath.Join(dir, "from-zip.safetensors")
+	zout, err := exec.Command(bin, "teach", "-weights", w, "-out", fromZip, zipped).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pawnet teach of a zip: %v\n%s", err, zout)
+	}
+	cv := func(out []byte) string {
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "cross-validation") {
+				return l
+			}
+		}
+		return ""
+	}
+	if !strings.Contains(string(zout), "classes: rex 6, tabby 6") || cv(zout) == "" || cv(zout) != cv(folderOut) {
+		t.Errorf("teach of the zip:\n%s\nof the folder:\n%s", zout, folderOut)
+	}
+	if a, b := mustRead(t, taught), mustRead(t, fromZip); !bytes.Equal(a, b) {
+		t.Error("the head taught from the zip differs from the folder's")
+	}
+
 	if err := os.Mkdir(filepath.Join(tree, "fox"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -102,4 +128,52 @@ func TestTeach(t *testing.T) {
 			t.Errorf("curve output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// zipTree writes the files under dir into a new zip at dst, each under
+// top/ (the layout of a folder zipped from its parent).
+func zipTree(t *testing.T, dir, top, dst string) {
+	t.Helper()
+	f, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		w, err := zw.Create(top + "/" + filepath.ToSlash(rel))
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	})
+	if err == nil {
+		err = zw.Close()
+	}
+	if err == nil {
+		err = f.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -36,10 +36,11 @@ type Row struct {
 	// PeerName names it. A zero Peer means the row has no peer.
 	Peer     Metric
 	PeerName string
-	// Ratio is the metric that already holds the ratio (e.g.
-	// "torch/pawnet"); when empty and Peer is set, the ratio is computed
-	// as peer ÷ ours. Either way a ratio above 1 means pawnet is ahead for
-	// a time (lower is better) and behind for a rate (LowerBetter false).
+	// Ratio is the metric that holds the ratio as one run reported it
+	// (e.g. "torch/pawnet"); it is shown only when the peer's figure is
+	// missing. Otherwise the ratio is computed from the two figures shown
+	// (each the best of its runs): peer ÷ ours for a time (LowerBetter),
+	// ours ÷ peer for a rate, so a ratio above 1 means pawnet is ahead.
 	Ratio       Metric
 	LowerBetter bool
 	Cmd         string // the command that prints the figures
@@ -214,7 +215,11 @@ func Write(w io.Writer, rows []Row, res *Results, mach Machine) error {
 			peerCell = row.PeerName + ": not measured in this run"
 			if p, ok := res.Get(row.Peer); ok {
 				peerCell = fmt.Sprintf("%s: %s %s", row.PeerName, Format(p), row.Peer.Unit)
-				if row.Ratio == (Metric{}) && okOurs && ours != 0 {
+				// The ratio of the two figures shown, each the best of its
+				// runs: a ratio reported by one run (row.Ratio) would pair
+				// pawnet's figure with one run's peer, and the best such
+				// ratio with the peer's slowest run.
+				if okOurs && ours != 0 && p != 0 {
 					ratio := p / ours
 					if !row.LowerBetter {
 						ratio = ours / p
@@ -223,7 +228,7 @@ func Write(w io.Writer, rows []Row, res *Results, mach Machine) error {
 				}
 			}
 		}
-		if row.Ratio != (Metric{}) {
+		if ratioCell == "—" && row.Ratio != (Metric{}) {
 			if v, ok := res.Get(row.Ratio); ok {
 				ratioCell = FormatRatio(v)
 			}

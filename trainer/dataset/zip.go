@@ -363,17 +363,27 @@ func ReadPhoto(p string) ([]byte, error) {
 	return ReadRegular(p)
 }
 
-// ScanZip reads the train photos of a zip as a Dataset: the cat.N and
-// dog.N photos (KaggleClass) of train.zip, of its train/ folder, or of the
-// zip itself (see OpenZip), labelled cat = 0, dog = 1 as Separate would
-// file them. Other photos are in Ignored; refused entries in Skipped.
+// ScanZip reads the train photos of a zip as a Dataset. A zip whose
+// photos are in two or more class folders (below one top folder, when
+// every photo is in it; Kaggle's train/ and test/ are not classes) is read
+// as Scan reads a folder: each folder is a class, labelled in the folders'
+// case-insensitive order, so a zip of class folders is a dataset too
+// (`pawnet teach pets.zip`). Otherwise its photos are Kaggle's: the cat.N
+// and dog.N photos (KaggleClass) of train.zip, of its train/ folder, or of
+// the zip itself (see OpenZip), labelled cat = 0, dog = 1 as Separate
+// would file them.
+// Other photos are in Ignored; refused entries in Skipped.
 func ScanZip(file string) (*Dataset, error) {
 	z, err := OpenZip(file, "train")
 	if err != nil {
 		return nil, err
 	}
 	ds := &Dataset{Root: z.Root, Zip: z, Skipped: slicesClone(z.Skipped)}
+	if folders := zipClassFolders(z.Photos); len(folders) >= 2 {
+		return zipFolders(ds, z, folders), nil
+	}
 	var byClass [2][]Item
+	var other []string
 	for _, name := range z.Photos {
 		switch KaggleClass(name) {
 		case "cat":
@@ -381,17 +391,92 @@ func ScanZip(file string) (*Dataset, error) {
 		case "dog":
 			byClass[1] = append(byClass[1], Item{Path: z.Path(name), Label: 1})
 		default:
-			ds.Ignored = append(ds.Ignored, z.Path(name))
+			other = append(other, name)
 		}
+	}
+	for _, name := range other {
+		ds.Ignored = append(ds.Ignored, z.Path(name))
 	}
 	for i, cls := range []string{"cat", "dog"} {
 		if len(byClass[i]) == 0 {
-			return nil, fmt.Errorf("%s: no %s.N photos in the zip (%d photos, %d other entries); need cat.N and dog.N files as in Kaggle's train.zip", z.Root, cls, len(z.Photos), len(z.Other))
+			return nil, fmt.Errorf("%s: no %s.N photos in the zip (%d photos, %d other entries); need cat.N and dog.N files as in Kaggle's train.zip, or a folder of photos per class", z.Root, cls, len(z.Photos), len(z.Other))
 		}
 		ds.Classes = append(ds.Classes, cls)
 		ds.Items = append(ds.Items, byClass[i]...)
 	}
 	return ds, nil
+}
+
+// zipClassFolders groups a zip's photo names by class folder: the first
+// folder of each name, or the second when every name is in one top
+// folder (a zip of "pets/" holding "pets/rex/", "pets/tabby/"). Photos
+// outside a class folder are left out.
+func zipClassFolders(names []string) map[string][]string {
+	depth := 0
+	if top, _, ok := strings.Cut(firstOr(names, ""), "/"); ok {
+		all := true
+		for _, n := range names {
+			if !strings.HasPrefix(n, top+"/") || !strings.Contains(strings.TrimPrefix(n, top+"/"), "/") {
+				all = false
+				break
+			}
+		}
+		if all {
+			depth = 1
+		}
+	}
+	folders := map[string][]string{}
+	kaggle := true // every folder is Kaggle's train/ or test/
+	for _, n := range names {
+		parts := strings.Split(n, "/")
+		if len(parts) < depth+2 {
+			continue
+		}
+		f := parts[depth]
+		folders[f] = append(folders[f], n)
+		kaggle = kaggle && (strings.EqualFold(f, "train") || strings.EqualFold(f, "test"))
+	}
+	if kaggle {
+		return nil
+	}
+	return folders
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) == 0 {
+		return def
+	}
+	return s[0]
+}
+
+// zipFolders fills ds with a zip's class folders, labelled in the
+// folders' case-insensitive order as Scan labels a folder's.
+func zipFolders(ds *Dataset, z *Zip, folders map[string][]string) *Dataset {
+	classes := make([]string, 0, len(folders))
+	for c := range folders {
+		classes = append(classes, c)
+	}
+	sort.Slice(classes, func(i, j int) bool {
+		a, b := strings.ToLower(classes[i]), strings.ToLower(classes[j])
+		if a != b {
+			return a < b
+		}
+		return classes[i] < classes[j]
+	})
+	in := map[string]bool{}
+	for label, c := range classes {
+		ds.Classes = append(ds.Classes, c)
+		for _, n := range folders[c] {
+			ds.Items = append(ds.Items, Item{Path: z.Path(n), Label: label})
+			in[n] = true
+		}
+	}
+	for _, n := range z.Photos {
+		if !in[n] {
+			ds.Ignored = append(ds.Ignored, z.Path(n))
+		}
+	}
+	return ds
 }
 
 func slicesClone(b []BadFile) []BadFile { return append([]BadFile(nil), b...) }
