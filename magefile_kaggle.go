@@ -3,6 +3,7 @@
 package main
 
 import (
+	"archive/zip"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,10 @@ import (
 	"time"
 
 	"github.com/magefile/mage/mg"
+
+	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/trainer/fsutil"
+	"github.com/pawnet/pawnet/trainer/torchpeer"
 )
 
 // Kaggle runs the whole path on Kaggle's competition zip as downloaded
@@ -152,5 +157,122 @@ func linkTree(src, dst string) error {
 			return err
 		}
 		return os.WriteFile(to, data, 0o644)
+	})
+}
+
+// SubmitBench times a Kaggle submission end to end, side by side with
+// PyTorch, for the small and the full model: a test.zip of
+// $PAWNET_SUBMIT_N (default 12,500, Kaggle's test set) synthetic 500×375
+// JPEGs named test/N.jpg (pawnet synth, written once under
+// .cache/submitbench), scored from the zip to the CSV by `pawnet predict
+// -csv` and by scripts/torch_bench.py submit (PIL decode, a DataLoader of
+// 2 workers, torch.no_grad, 2 threads) at batch 32 and 128, the faster
+// being PyTorch's figure. The small model is the newest trained run (see
+// benchWeights), the full one random full-size weights (the time does not
+// depend on the values). Each model prints a BenchmarkSubmission line
+// (seconds, photos/s, torch/pawnet, peak RSS of each side) that
+// trainer/benchdoc reads.
+func SubmitBench() error {
+	mg.Deps(Build)
+	py := torchpeer.Python()
+	if py == "" {
+		return fmt.Errorf("mage submitBench: no python3 imports torch (apt-get install python3-torch libopenblas0-pthread)")
+	}
+	script, err := torchpeer.Script()
+	if err != nil {
+		return err
+	}
+	n := envInt("PAWNET_SUBMIT_N", 12500)
+	dir := ".cache/submitbench"
+	zipPath := filepath.Join(dir, fmt.Sprintf("test-%d.zip", n))
+	if _, err := os.Stat(zipPath); err != nil {
+		src := filepath.Join(dir, "src")
+		if err := os.RemoveAll(src); err != nil {
+			return err
+		}
+		if err := run(binary, "sample", "-out", sampleDir); err != nil {
+			return err
+		}
+		if err := run(binary, "synth", "-n", strconv.Itoa(n), "-from", sampleDir, "-out", src); err != nil {
+			return err
+		}
+		if err := writeTestZip(filepath.Join(src, "train"), zipPath); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(src); err != nil {
+			return err
+		}
+	}
+	if err := benchWeights(); err != nil {
+		return err
+	}
+	small, err := newestWeights("runs")
+	if err != nil {
+		return err
+	}
+	full := filepath.Join(dir, "full-random.safetensors")
+	if err := writeRandomFull(small, full); err != nil {
+		return err
+	}
+	for _, m := range []struct{ name, weights string }{{"small", small}, {"full", full}} {
+		ours, err := measure("pawnet "+m.name, nil, binary, "predict", "-weights", m.weights, "-csv", filepath.Join(dir, m.name+"-pawnet.csv"), zipPath)
+		if err != nil {
+			return err
+		}
+		var theirs scaleRow
+		for _, batch := range []string{"32", "128"} {
+			r, err := measure("torch "+m.name, nil, py, script, "submit", "--device", "cpu", "--threads", "2", "--workers", "2", "--batch", batch,
+				"--weights", m.weights, "--zip", zipPath, "--csv", filepath.Join(dir, m.name+"-torch.csv"))
+			if err != nil {
+				return err
+			}
+			fmt.Print(r.out)
+			if theirs.secs == 0 || r.secs < theirs.secs {
+				theirs = r
+			}
+		}
+		fmt.Printf("BenchmarkSubmission/%s\t1\t%d ns/op\t%.2f s\t%.1f photos/s\t%.2f torch-s\t%.3f torch/pawnet\t%.0f peak-MB\t%.0f torch-peak-MB\n",
+			m.name, int64(ours.secs*1e9), ours.secs, float64(n)/ours.secs, theirs.secs, theirs.secs/ours.secs, float64(ours.rss)/(1<<20), float64(theirs.rss)/(1<<20))
+	}
+	return nil
+}
+
+// writeTestZip writes the photos under src as a deflated zip of
+// test/1.jpg … test/N.jpg, in Kaggle's test.zip layout.
+func writeTestZip(src, dst string) error {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteAtomic(dst, func(f *os.File) error {
+		zw := zip.NewWriter(f)
+		for i, e := range entries {
+			data, err := os.ReadFile(filepath.Join(src, e.Name()))
+			if err != nil {
+				return err
+			}
+			w, err := zw.Create(fmt.Sprintf("test/%d.jpg", i+1))
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(data); err != nil {
+				return err
+			}
+		}
+		return zw.Close()
+	})
+}
+
+// writeRandomFull writes random full-size AlexNet weights with the
+// metadata (stats, classes) of the weights at like.
+func writeRandomFull(like, dst string) error {
+	m, err := alexnet.LoadFile(like)
+	if err != nil {
+		return err
+	}
+	meta := m.Metadata()
+	cfg := alexnet.Full()
+	return fsutil.WriteAtomic(dst, func(f *os.File) error {
+		return alexnet.Save(f, cfg, alexnet.InitParams(cfg, 1), alexnet.Metadata{Classes: meta.Classes, Stats: meta.Stats})
 	})
 }

@@ -30,6 +30,20 @@ var Rows = []Row{
 		Cmd:         "go test -run '^$' -bench TrainStepOps -benchtime 5x ./trainer/model/",
 	},
 	{
+		ID: "submission-small", What: "a Kaggle submission end to end: 12,500 Kaggle-sized JPEGs from test.zip to the CSV, small model (PyTorch: PIL and a DataLoader of 2 workers, no_grad, the faster of batch 32 and 128)",
+		Ours:     Metric{"BenchmarkSubmission/small", "s"},
+		Peer:     Metric{"BenchmarkSubmission/small", "torch-s"},
+		PeerName: "PyTorch on the CPU", LowerBetter: true,
+		Cmd: "go tool mage submitBench",
+	},
+	{
+		ID: "submission-full", What: "the same, full AlexNet",
+		Ours:     Metric{"BenchmarkSubmission/full", "s"},
+		Peer:     Metric{"BenchmarkSubmission/full", "torch-s"},
+		PeerName: "PyTorch on the CPU", LowerBetter: true,
+		Cmd: "go tool mage submitBench",
+	},
+	{
 		ID: "native-inference-batch8", What: "full AlexNet inference, native pure Go (AVX2+FMA), batch 8",
 		Ours:     Metric{"BenchmarkForwardVsTorch/batch8", "ms/photo"},
 		Peer:     Metric{"BenchmarkForwardVsTorch/batch8", "torch-ms/photo"},
@@ -128,4 +142,9 @@ var Commands = [][]string{
 	{"test", "-run", "^$", "-bench", "TrainStepOps|TrainStepSmall|TrainStepFrozen", "-benchtime", "5x", "./trainer/model"},
 	{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
 	{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./trainer/browsertest"},
+	{"tool", "mage", "submitBench"}, // prints BenchmarkSubmission lines
 }
+
+// MageBenchmarks names the benchmark lines each mage target of Commands
+// prints (the go test commands select theirs with -bench).
+var MageBenchmarks = map[string]string{"submitBench": "BenchmarkSubmission"}

@@ -621,7 +621,7 @@ func TestClassifyADropOf35(t *testing.T) {
 	    const name = this.download;
 	    fetch(this.href).then((r) => r.text()).then((text) => { window.__csv = { name, text }; });
 	  }; return true; })()`)
-	b.click("#download-csv")
+	b.click("#download-results")
 	b.wait("the CSV", `window.__csv !== null`, 10*time.Second)
 	type download struct{ Name, Text string }
 	got := eval[download](b, `window.__csv`)

@@ -117,8 +117,11 @@ func (b *browser) teachAndUse(separates bool) {
 			b.t.Errorf("verdict %q", verdict)
 		}
 		b.click("#teach-use")
-		b.wait("the taught head, chosen", `document.querySelector("#teach").dataset.active === "true"`, time.Minute)
 	}
+	// The worker's word on the head (its classes), not only the page's
+	// tick: a photo dropped before it would be classified again after.
+	b.wait("the taught head", `document.querySelector("#teach").dataset.active === "true" &&
+	  document.querySelector("#teach-head").textContent.includes("classified with the taught head (")`, time.Minute)
 }
 
 // pageProbs returns the newest prediction's probabilities by class name
@@ -307,6 +310,10 @@ func TestTeach(t *testing.T) {
 	}
 	checkProbs(t, "taught head (head on the base)", page, taught, tdata)
 	checkProbs(t, "taught head (the export)", page, export, tdata)
+	// The side column scrolls on its own, and the Teach panel below the
+	// list changes height as the head changes: bring the button into view
+	// first, so that the click lands on it and not where it was.
+	eval[bool](b, `(document.querySelector("#predictions li .why-toggle").scrollIntoView({ block: "center" }), true)`)
 	b.click("#predictions li .why-toggle")
 	b.wait("the taught head's heatmap", `!!document.querySelector("#predictions li .pred-thumb img.heat")`, 10*time.Second)
 

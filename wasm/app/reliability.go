@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strconv"
+
 	"github.com/vugu/vugu/js"
 
 	"github.com/pawnet/pawnet/shared/metrics"
@@ -15,6 +17,11 @@ type Reliability struct {
 	Bins []metrics.ReliabilityBin
 	Note string
 	Key  string // see dash.State.ReliabilityKey
+}
+
+// ViewBox is the training charts' view box, which the diagram shares.
+func (c *Reliability) ViewBox() string {
+	return "0 0 " + strconv.Itoa(dash.ChartW) + " " + strconv.Itoa(dash.ChartH)
 }
 
 // Populate writes the diagram into its element when it changed.

@@ -51,36 +51,42 @@ func (s *State) ReliabilityKey() string {
 }
 
 // ReliabilityHTML draws the reliability diagram of the calibrated TTA
-// P(dog) on the validation set as an SVG: per bin a rect.rel-bar up to the
-// fraction of dogs (data-count, data-confidence and data-frequency carry
-// the bin's figures), a dot at the mean P(dog), and the diagonal of
-// perfect calibration.
+// P(dog) on the validation set as the markup inside an <svg> of the
+// training charts' view box (ChartW × ChartH) and style (margins,
+// gridlines, tick and axis labels, colors from the page's CSS): per bin a
+// rect.rel-bar up to the fraction of dogs (data-count, data-confidence and
+// data-frequency carry the bin's figures), a circle.rel-dot at the mean
+// P(dog), and the dashed diagonal of perfect calibration.
 func ReliabilityHTML(bins []metrics.ReliabilityBin) string {
-	const w, h, pad = 300.0, 220.0, 28.0
-	pw, ph := w-2*pad, h-2*pad
-	x := func(v float64) string { return Fixed(pad+v*pw, 1) }
-	y := func(v float64) string { return Fixed(h-pad-v*ph, 1) }
+	left, right := float64(marginL), float64(ChartW-marginR)
+	top, bot := float64(marginT), float64(ChartH-marginB)
+	x := func(v float64) string { return Coord(left + v*(right-left)) }
+	y := func(v float64) string { return Coord(bot - v*(bot-top)) }
 	var b strings.Builder
-	b.WriteString(`<svg class="reliability" viewBox="0 0 300 220" role="img" aria-label="reliability diagram">`)
-	b.WriteString(`<line class="rel-diag" x1="` + x(0) + `" y1="` + y(0) + `" x2="` + x(1) + `" y2="` + y(1) + `" stroke="#888" stroke-dasharray="4 3"/>`)
+	b.WriteString(`<g class="y-axis">`)
+	for _, v := range []float64{0, 0.25, 0.5, 0.75, 1} {
+		b.WriteString(`<g class="tick"><line class="gridline" x1="` + Coord(left) + `" x2="` + Coord(right) + `" y1="` + y(v) + `" y2="` + y(v) + `"></line>` +
+			`<text class="tick-label" x="` + Coord(left-8) + `" y="` + y(v) + `" text-anchor="end" dominant-baseline="middle">` + Percent(v, 0) + `</text></g>`)
+	}
+	b.WriteString(`</g><g class="x-axis"><line class="axis" x1="` + Coord(left) + `" x2="` + Coord(right) + `" y1="` + Coord(bot) + `" y2="` + Coord(bot) + `"></line>`)
+	for _, v := range []float64{0, 0.2, 0.4, 0.6, 0.8, 1} {
+		b.WriteString(`<g class="tick"><line class="tick-mark" x1="` + x(v) + `" x2="` + x(v) + `" y1="` + Coord(bot) + `" y2="` + Coord(bot+5) + `"></line>` +
+			`<text class="tick-label" x="` + x(v) + `" y="` + Coord(bot+18) + `" text-anchor="middle">` + Fixed(v, 1) + `</text></g>`)
+	}
+	b.WriteString(`</g>`)
+	b.WriteString(`<text class="axis-label" x="` + Coord((left+right)/2) + `" y="` + Coord(ChartH-4) + `" text-anchor="middle">predicted P(dog), calibrated, TTA</text>`)
+	b.WriteString(`<text class="axis-label" transform="translate(14,` + Coord((top+bot)/2) + `) rotate(-90)" text-anchor="middle">dogs in the bin</text>`)
+	b.WriteString(`<line class="rel-diag" x1="` + x(0) + `" y1="` + y(0) + `" x2="` + x(1) + `" y2="` + y(1) + `"></line>`)
 	for _, bin := range bins {
 		if bin.Count == 0 {
 			continue
 		}
-		b.WriteString(`<rect class="rel-bar" x="` + x(bin.Lo) + `" y="` + y(bin.Frequency) + `" width="` + Fixed((bin.Hi-bin.Lo)*pw-2, 1) +
-			`" height="` + Fixed(bin.Frequency*ph, 1) + `" fill="#7aa0dc" data-count="` + strconv.Itoa(bin.Count) +
+		b.WriteString(`<rect class="rel-bar" x="` + x(bin.Lo) + `" y="` + y(bin.Frequency) + `" width="` + Coord((bin.Hi-bin.Lo)*(right-left)-2) +
+			`" height="` + Coord(bin.Frequency*(bot-top)) + `" data-count="` + strconv.Itoa(bin.Count) +
 			`" data-confidence="` + Full(bin.Confidence) + `" data-frequency="` + Full(bin.Frequency) + `"><title>P(dog) ` +
 			Fixed(bin.Lo, 1) + `–` + Fixed(bin.Hi, 1) + `: ` + strconv.Itoa(bin.Count) + ` photos, ` + Percent(bin.Frequency, 0) + ` dogs</title></rect>`)
-		b.WriteString(`<circle class="rel-dot" cx="` + x(bin.Confidence) + `" cy="` + y(bin.Frequency) + `" r="3" fill="#c83232"/>`)
+		b.WriteString(`<circle class="rel-dot" cx="` + x(bin.Confidence) + `" cy="` + y(bin.Frequency) + `" r="4"><title>mean P(dog) ` + Fixed(bin.Confidence, 3) + `</title></circle>`)
 	}
-	b.WriteString(`<line x1="` + x(0) + `" y1="` + y(0) + `" x2="` + x(1) + `" y2="` + y(0) + `" stroke="#333"/>`)
-	b.WriteString(`<line x1="` + x(0) + `" y1="` + y(0) + `" x2="` + x(0) + `" y2="` + y(1) + `" stroke="#333"/>`)
-	for _, v := range []float64{0, 0.5, 1} {
-		b.WriteString(`<text x="` + x(v) + `" y="` + Fixed(h-pad+14, 1) + `" font-size="10" text-anchor="middle">` + Fixed(v, 1) + `</text>`)
-		b.WriteString(`<text x="` + Fixed(pad-4, 1) + `" y="` + y(v) + `" font-size="10" text-anchor="end">` + Fixed(v, 1) + `</text>`)
-	}
-	b.WriteString(`<text x="` + x(0.5) + `" y="` + Fixed(h-4, 1) + `" font-size="10" text-anchor="middle">predicted P(dog), calibrated, TTA</text>`)
-	b.WriteString(`<text x="4" y="12" font-size="10">fraction of dogs</text></svg>`)
 	return b.String()
 }
 
