@@ -352,6 +352,9 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 			b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
 		}
 		dropAndCheck(step.photo)
+		// The list is written as results arrive, the panel's status at the
+		// next render: under load that can come a moment later.
+		b.wait("the weights' status", `document.querySelector("#weights").dataset.state === "ready"`, 10*time.Second)
 		info := eval[string](b, `document.querySelector("#weights-status").textContent`)
 		if cached := strings.Contains(info, "cached"); cached != step.cached || !strings.Contains(info, string(pageVariant)) {
 			t.Errorf("load %d: weights shown as %q; want %s, cached %v", i+1, info, pageVariant, step.cached)
