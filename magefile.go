@@ -21,11 +21,11 @@ import (
 	"github.com/magefile/mage/sh"
 
 	"github.com/pawnet/pawnet/internal/proc"
-	"github.com/pawnet/pawnet/trainer/benchdoc"
-	"github.com/pawnet/pawnet/trainer/doccheck"
+	"github.com/pawnet/pawnet/internal/benchdoc"
+	"github.com/pawnet/pawnet/internal/doccheck"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/rundir"
-	"github.com/pawnet/pawnet/trainer/wasmbuild"
+	"github.com/pawnet/pawnet/internal/wasmbuild"
 )
 
 // Folders the workflows use (all ignored by git).
@@ -158,7 +158,7 @@ func Train() error {
 // Lint checks gofmt, that go.mod and go.sum are tidy (go mod tidy
 // -diff), go vet and staticcheck (on the host and, for wasm/, under
 // js/wasm), that shared/ builds for js/wasm, that the committed Vugu
-// code is what go generate writes, and the documentation (trainer/doccheck:
+// code is what go generate writes, and the documentation (internal/doccheck:
 // README.md's length, every relative link, and that its headline figures
 // are in the generated docs/benchmarks.md).
 func Lint() error {
@@ -291,7 +291,7 @@ func testSample() error {
 }
 
 // Test runs the linters and the whole test suite on the real sample data,
-// including the browser tests (trainer/browsertest, headless Chromium).
+// including the browser tests (internal/browsertest, headless Chromium).
 func Test() error {
 	mg.Deps(lintThenWasm, testSample)
 	abs, err := filepath.Abs(testData)
@@ -341,8 +341,8 @@ func Screenshot() error {
 	}
 	e := env()
 	e["PAWNET_SAMPLE_DIR"], e["PAWNET_ARTIFACTS"] = abs, shots
-	fmt.Println("$ go test -count=1 -run TestDashboardLive/live$ ./trainer/browsertest")
-	if err := sh.RunWithV(e, "go", "test", "-count=1", "-run", "TestDashboardLive/live$", "./trainer/browsertest"); err != nil {
+	fmt.Println("$ go test -count=1 -run TestDashboardLive/live$ ./internal/browsertest")
+	if err := sh.RunWithV(e, "go", "test", "-count=1", "-run", "TestDashboardLive/live$", "./internal/browsertest"); err != nil {
 		return err
 	}
 	png, err := os.ReadFile(filepath.Join(shots, "dashboard-live.png"))
@@ -360,7 +360,7 @@ const benchRaw = "artifacts/bench.txt"
 // (benchdoc.Commands; the pawnet/PyTorch pairs three times, keeping the
 // best), prints their output and keeps it in artifacts/bench.txt, then
 // rewrites docs/benchmarks.md from it ($PAWNET_BENCH_MD to write
-// elsewhere; see BenchDoc and trainer/benchdoc), and fails when a row of
+// elsewhere; see BenchDoc and internal/benchdoc), and fails when a row of
 // the table was not measured. It measures: decode + resize and augmentation
 // (img/s on one core); the pure-Go inference (ms/image, and GMAC/s of its
 // GEMM with the SIMD and the scalar kernels), and Grad-CAM's overhead in %
@@ -494,7 +494,7 @@ func waitQuiet() string {
 // BenchDoc rewrites docs/benchmarks.md ($PAWNET_BENCH_MD) from the output
 // mage bench kept in artifacts/bench.txt, with the machine it recorded
 // there, without running the benchmarks again (after a change to
-// trainer/benchdoc's rows).
+// internal/benchdoc's rows).
 func BenchDoc() error {
 	f, err := os.Open(benchRaw)
 	if err != nil {

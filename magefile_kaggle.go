@@ -16,7 +16,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/trainer/fsutil"
-	"github.com/pawnet/pawnet/trainer/torchpeer"
+	"github.com/pawnet/pawnet/internal/torchpeer"
 )
 
 // Kaggle runs the whole path on Kaggle's competition zip as downloaded
@@ -171,7 +171,7 @@ func linkTree(src, dst string) error {
 // benchWeights), the full one random full-size weights (the time does not
 // depend on the values). Each model prints a BenchmarkSubmission line
 // (seconds, photos/s, torch/pawnet, peak RSS of each side) that
-// trainer/benchdoc reads.
+// internal/benchdoc reads.
 func SubmitBench() error {
 	mg.Deps(Build)
 	py := torchpeer.Python()

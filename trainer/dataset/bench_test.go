@@ -12,14 +12,14 @@ import (
 
 	"github.com/pawnet/pawnet/shared/imageio"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // kaggleSizedJPEG is a 500×375 photo-like JPEG (Kaggle's typical size):
 // a sample photo upscaled, plus a fine pattern so it does not compress
 // unrealistically well.
 func kaggleSizedJPEG(b *testing.B) []byte {
-	data, err := os.ReadFile(filepath.Join(testdata.SampleDir(b), "train", "dog.3.jpg"))
+	data, err := os.ReadFile(filepath.Join(fixtures.SampleDir(b), "train", "dog.3.jpg"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func kaggleSizedJPEG(b *testing.B) []byte {
 func BenchmarkDecodeResize(b *testing.B) {
 	var samples [][]byte
 	for i := 0; i < 64; i++ {
-		data, err := os.ReadFile(filepath.Join(testdata.SampleDir(b), "train", "cat."+strconv.Itoa(i)+".jpg"))
+		data, err := os.ReadFile(filepath.Join(fixtures.SampleDir(b), "train", "cat."+strconv.Itoa(i)+".jpg"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func BenchmarkAugment(b *testing.B) {
 	norm, _ := preprocess.NewNormalizer(preprocess.Stats{Mean: [3]float64{0.5, 0.5, 0.5}, Std: [3]float64{0.25, 0.25, 0.25}})
 	aug := preprocess.DefaultAug()
 	for _, size := range []int{227, 64} {
-		data, err := os.ReadFile(filepath.Join(testdata.SampleDir(b), "train", "cat.5.jpg"))
+		data, err := os.ReadFile(filepath.Join(fixtures.SampleDir(b), "train", "cat.5.jpg"))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -15,18 +15,18 @@ import (
 
 	"github.com/pawnet/pawnet/shared/imageio"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // kaggleTrain makes a temp copy of n photos per class in Kaggle's flat
 // train/ layout (cat.N.jpg, dog.N.jpg).
 func kaggleTrain(t *testing.T, n int) string {
-	src := filepath.Join(testdata.SampleDir(t), "train")
+	src := filepath.Join(fixtures.SampleDir(t), "train")
 	dst := t.TempDir()
 	for _, cls := range []string{"cat", "dog"} {
 		for i := 0; i < n; i++ {
 			name := cls + "." + strconv.Itoa(i) + ".jpg"
-			testdata.Link(t, filepath.Join(src, name), filepath.Join(dst, name))
+			fixtures.Link(t, filepath.Join(src, name), filepath.Join(dst, name))
 		}
 	}
 	return dst
@@ -109,7 +109,7 @@ func TestScanLayouts(t *testing.T) {
 		{"separated", []string{"cat", "dog"}, []string{"cat", "dog"}},
 		{"PetImages", []string{"Dog", "Cat"}, []string{"Cat", "Dog"}},
 	}
-	src := testdata.ClassTree(t, 10)
+	src := fixtures.ClassTree(t, 10)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			root := t.TempDir()
@@ -118,7 +118,7 @@ func TestScanLayouts(t *testing.T) {
 				os.MkdirAll(filepath.Join(root, cls), 0o755)
 				ents, _ := os.ReadDir(from)
 				for _, e := range ents {
-					testdata.Link(t, filepath.Join(from, e.Name()), filepath.Join(root, cls, e.Name()))
+					fixtures.Link(t, filepath.Join(from, e.Name()), filepath.Join(root, cls, e.Name()))
 				}
 			}
 			os.WriteFile(filepath.Join(root, c.classes[0], "Thumbs.db"), []byte("x"), 0o644)
@@ -146,7 +146,7 @@ func TestScanLayouts(t *testing.T) {
 }
 
 func TestSplitSeededStratified(t *testing.T) {
-	ds, err := Scan(testdata.ClassTree(t, 0))
+	ds, err := Scan(fixtures.ClassTree(t, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func bombPNG() []byte {
 
 // badFiles writes one file of each broken kind into dir.
 func badFiles(t *testing.T, dir string) []string {
-	good, err := os.ReadFile(filepath.Join(testdata.SampleDir(t), "train", "cat.0.jpg"))
+	good, err := os.ReadFile(filepath.Join(fixtures.SampleDir(t), "train", "cat.0.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func badFiles(t *testing.T, dir string) []string {
 }
 
 func TestScanWithBadFilesFinishes(t *testing.T) {
-	root := testdata.ClassTree(t, 20)
+	root := fixtures.ClassTree(t, 20)
 	bad := badFiles(t, filepath.Join(root, "cat"))
 	ds, err := Scan(root)
 	if err != nil {
@@ -253,7 +253,7 @@ func TestScanWithBadFilesFinishes(t *testing.T) {
 }
 
 func TestStatsMatchDirectComputation(t *testing.T) {
-	ds, err := Scan(testdata.ClassTree(t, 100))
+	ds, err := Scan(fixtures.ClassTree(t, 100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestStatsMatchDirectComputation(t *testing.T) {
 }
 
 func TestComputeStatsChecksOtherItems(t *testing.T) {
-	ds, err := Scan(testdata.ClassTree(t, 20))
+	ds, err := Scan(fixtures.ClassTree(t, 20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +357,7 @@ func TestComputeStatsChecksOtherItems(t *testing.T) {
 }
 
 func TestLoaderDeterministicAcrossWorkers(t *testing.T) {
-	ds, err := Scan(testdata.ClassTree(t, 40))
+	ds, err := Scan(fixtures.ClassTree(t, 40))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // hostile is one entry a data folder must not trip over: what makes it
@@ -49,7 +49,7 @@ func socket(t *testing.T, dir, name string) {
 // hostileEntries are the entries every scan must name and skip (or, for
 // the symlink to a photo, read).
 func hostileEntries(t *testing.T) []hostile {
-	photo, err := filepath.Abs(filepath.Join(testdata.SampleDir(t), "train", "cat.0.jpg"))
+	photo, err := filepath.Abs(filepath.Join(fixtures.SampleDir(t), "train", "cat.0.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func hostileEntries(t *testing.T) []hostile {
 // hostileTree is a class tree of n sample photos per class with every
 // hostile entry added to cat/; it returns the tree and the entries.
 func hostileTree(t *testing.T, n int) (string, []hostile) {
-	root := testdata.ClassTree(t, n)
+	root := fixtures.ClassTree(t, n)
 	entries := hostileEntries(t)
 	for _, h := range entries {
 		h.make(t, filepath.Join(root, "cat"), h.name)
@@ -188,7 +188,7 @@ func TestSeparateLeavesHostileEntries(t *testing.T) {
 	if err := os.MkdirAll(other, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	testdata.Link(t, filepath.Join(dir, "dog.0.jpg"), filepath.Join(other, "d.jpg"))
+	fixtures.Link(t, filepath.Join(dir, "dog.0.jpg"), filepath.Join(other, "d.jpg"))
 	symlink(filepath.Join("..", "other", "d.jpg"))(t, dir, "dog.5007.jpg")
 	var rep *SeparateReport
 	within(t, "Separate", func() {
@@ -236,7 +236,7 @@ func TestSeparateLeavesHostileEntries(t *testing.T) {
 // pack and stats.json go: the pack is refused as damaged and rebuilt over
 // the pipe, and the statistics are refused; nothing blocks.
 func TestPackAndStatsThatAreNotFiles(t *testing.T) {
-	ds, err := Scan(testdata.ClassTree(t, 6))
+	ds, err := Scan(fixtures.ClassTree(t, 6))
 	if err != nil {
 		t.Fatal(err)
 	}

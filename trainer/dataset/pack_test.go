@@ -10,14 +10,14 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // packTree is a class tree of n sample photos per class plus one 0-byte
 // photo, scanned.
 func packTree(t *testing.T, n int) *Dataset {
 	t.Helper()
-	root := testdata.ClassTree(t, n)
+	root := fixtures.ClassTree(t, n)
 	if err := os.WriteFile(filepath.Join(root, "cat", "empty.jpg"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestPackStale(t *testing.T) {
 		edit       func(t *testing.T, root string)
 	}{
 		{"a photo added", "1 photos added, 0 removed, 0 changed", func(t *testing.T, root string) {
-			testdata.Link(t, filepath.Join(root, "cat", "cat.0.jpg"), filepath.Join(root, "cat", "new.jpg"))
+			fixtures.Link(t, filepath.Join(root, "cat", "cat.0.jpg"), filepath.Join(root, "cat", "new.jpg"))
 		}},
 		{"a photo removed", "0 photos added, 1 removed, 0 changed", func(t *testing.T, root string) {
 			if err := os.Remove(filepath.Join(root, "dog", "dog.3.jpg")); err != nil {

@@ -5,13 +5,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // TestPhotoSizes reads the headers of real sample photos (32×32) and a
 // 0-byte file, which is left out.
 func TestPhotoSizes(t *testing.T) {
-	root := testdata.ClassTree(t, 20)
+	root := fixtures.ClassTree(t, 20)
 	if err := os.WriteFile(filepath.Join(root, "cat", "empty.jpg"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/sample"
 )
 
@@ -22,7 +22,7 @@ import (
 func competitionZip(t *testing.T, method uint16) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), sample.CompetitionName)
-	if _, _, err := sample.CompetitionZip(testdata.SampleDir(t), out, method); err != nil {
+	if _, _, err := sample.CompetitionZip(fixtures.SampleDir(t), out, method); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -33,7 +33,7 @@ func competitionZip(t *testing.T, method uint16) string {
 // separated folder, and the pack built from the zip holds the same pixels
 // as the folder's, is written beside the zip and is current next time.
 func TestZipReadsLikeTheFolder(t *testing.T) {
-	folder, err := Scan(testdata.ClassTree(t, 0))
+	folder, err := Scan(fixtures.ClassTree(t, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func deflate(t *testing.T, data []byte) []byte {
 // rest used; a zip that cannot be read at all is a clear error; nothing is
 // ever written beside the zip but the pack.
 func TestHostileZips(t *testing.T) {
-	src := filepath.Join(testdata.SampleDir(t), "train")
+	src := filepath.Join(fixtures.SampleDir(t), "train")
 	photo := func(name string) []byte {
 		b, err := os.ReadFile(filepath.Join(src, name))
 		if err != nil {
@@ -271,7 +271,7 @@ func skippedText(b []BadFile) string {
 // TestZipFolders: a zip holding train/ and test/ folders instead of
 // nested zips gives each command its part, whichever is opened first.
 func TestZipFolders(t *testing.T) {
-	src := filepath.Join(testdata.SampleDir(t), "train")
+	src := filepath.Join(fixtures.SampleDir(t), "train")
 	var entries []entry
 	for _, n := range []string{"cat.1.jpg", "dog.1.jpg", "cat.2.jpg"} {
 		b, err := os.ReadFile(filepath.Join(src, n))

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
-	"github.com/pawnet/pawnet/trainer/torchpeer"
+	"github.com/pawnet/pawnet/internal/torchpeer"
 )
 
 // benchTrainStep times TrainStep on random data; the first step (graph

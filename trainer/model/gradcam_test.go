@@ -18,7 +18,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // camNorm normalizes the sample photos for these tests (roughly the
@@ -33,7 +33,7 @@ func samplePhotos(t testing.TB, size, offset, n int) ([]float32, []int32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(testdata.SampleDir(t), "train")
+	dir := filepath.Join(fixtures.SampleDir(t), "train")
 	var x []float32
 	var y []int32
 	for i := offset; i < offset+n; i++ {

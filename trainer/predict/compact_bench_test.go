@@ -10,7 +10,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 
@@ -44,7 +44,7 @@ func trainedWeights() string {
 // (top1-agree-%) and the largest |P(dog) − P_fp32(dog)| (max-dP-dog); the
 // time per op is classifying the 200 photos natively in batches of 8.
 func BenchmarkCompactWeights(b *testing.B) {
-	test := filepath.Join(testdata.SampleDir(b), "test")
+	test := filepath.Join(fixtures.SampleDir(b), "test")
 	files, _, err := Files([]string{test})
 	if err != nil || len(files) == 0 {
 		b.Fatalf("sample test photos: %v", err)

@@ -15,7 +15,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/trainer/dataset"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 
@@ -25,10 +25,10 @@ import (
 // with the reason, and Run, handed a named pipe anyway (an entry replaced
 // after the listing), reports it as that file's error instead of blocking.
 func TestFilesAndRunSkipHostileEntries(t *testing.T) {
-	sample := filepath.Join(testdata.SampleDir(t), "test")
+	sample := filepath.Join(fixtures.SampleDir(t), "test")
 	dir := t.TempDir()
 	for _, n := range []string{"1.jpg", "2.jpg", "3.jpg"} {
-		testdata.Link(t, filepath.Join(sample, n), filepath.Join(dir, n))
+		fixtures.Link(t, filepath.Join(sample, n), filepath.Join(dir, n))
 	}
 	photo, err := filepath.Abs(filepath.Join(sample, "4.jpg"))
 	if err != nil {

@@ -13,13 +13,13 @@ import (
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/dataset"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 
 // statsOf computes real stats on a few sample photos.
 func statsOf(t *testing.T) preprocess.Stats {
-	ds, err := dataset.Scan(testdata.ClassTree(t, 20))
+	ds, err := dataset.Scan(fixtures.ClassTree(t, 20))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestSharedInferenceMatchesTrainingGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	test := filepath.Join(testdata.SampleDir(t), "test")
+	test := filepath.Join(fixtures.SampleDir(t), "test")
 	for _, cfg := range []alexnet.Config{alexnet.Small(), alexnet.Full()} {
 		t.Run(cfg.Name, func(t *testing.T) {
 			const n = 2
@@ -101,11 +101,11 @@ func TestPredictSubmissionAndScore(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The sample's test set plus a bad file in a copy of the folder.
-	sample := testdata.SampleDir(t)
+	sample := fixtures.SampleDir(t)
 	dir := t.TempDir()
 	ents, _ := os.ReadDir(filepath.Join(sample, "test"))
 	for _, e := range ents {
-		testdata.Link(t, filepath.Join(sample, "test", e.Name()), filepath.Join(dir, e.Name()))
+		fixtures.Link(t, filepath.Join(sample, "test", e.Name()), filepath.Join(dir, e.Name()))
 	}
 	os.WriteFile(filepath.Join(dir, "201.jpg"), []byte("not a photo"), 0o644)
 	files, skipped, err := Files([]string{dir})

@@ -13,7 +13,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/trainer/dataset"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 
@@ -58,7 +58,7 @@ func TestPredictFromZip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testDir := filepath.Join(testdata.SampleDir(t), "test")
+	testDir := filepath.Join(fixtures.SampleDir(t), "test")
 	var test [][2]string
 	for _, n := range []string{"1", "2", "3", "4", "5", "cover"} {
 		src := n

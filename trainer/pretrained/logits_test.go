@@ -12,7 +12,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 
@@ -46,7 +46,7 @@ func TestTorchLogits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sample := testdata.SampleDir(t)
+	sample := fixtures.SampleDir(t)
 	var x []float32
 	for _, p := range logitPhotos {
 		data, err := os.ReadFile(filepath.Join(sample, p))

@@ -13,7 +13,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/train"
 )
@@ -29,7 +29,7 @@ func TestEndToEndTraining(t *testing.T) {
 	if raceEnabled {
 		t.Skip("gomlx/compute's matmul fails checkptr, which -race turns on")
 	}
-	data := testdata.ClassTree(t, 40)
+	data := fixtures.ClassTree(t, 40)
 	o := train.Defaults(alexnet.Small())
 	o.DataDir, o.RunsDir, o.RunID, o.Epochs, o.BatchSize, o.Log = data, t.TempDir(), "e2e", 2, 16, io.Discard
 	run, err := train.Open(o)

@@ -14,7 +14,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/pretrained"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
@@ -52,7 +52,7 @@ func TestInitFreezeResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := Defaults(alexnet.TorchvisionTiny())
-	o.DataDir, o.RunsDir, o.RunID, o.Epochs, o.BatchSize = testdata.ClassTree(t, 40), t.TempDir(), "ft", 1, 16
+	o.DataDir, o.RunsDir, o.RunID, o.Epochs, o.BatchSize = fixtures.ClassTree(t, 40), t.TempDir(), "ft", 1, 16
 	o.Init, o.FreezeFeatures, o.FeatureLRScale = fixture, 1, 0.5
 	log := &syncBuffer{}
 	o.Log = log

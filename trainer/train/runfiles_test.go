@@ -14,7 +14,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
@@ -158,7 +158,7 @@ func (d *fullDisk) Emit(m metrics.Message, _ []byte) {
 // the metrics file, no later epoch is trained or exported, and a resume
 // finishes the run with every epoch summarised once.
 func TestMetricsWriteFailureStopsTraining(t *testing.T) {
-	data := testdata.ClassTree(t, 40) // 64 train photos: 8 steps of 8
+	data := fixtures.ClassTree(t, 40) // 64 train photos: 8 steps of 8
 	for _, tc := range []struct {
 		name      string
 		at        func(metrics.Message) bool // nil: before the run-start message
@@ -218,7 +218,7 @@ func TestMetricsWriteFailureStopsTraining(t *testing.T) {
 // the metrics back to it, redoes the last epoch once and ends with the
 // same weights as before.
 func TestResumeFallsBackToAnIntactCheckpoint(t *testing.T) {
-	dir := smallRun(t, testdata.ClassTree(t, 40), t.TempDir(), "f", 3)
+	dir := smallRun(t, fixtures.ClassTree(t, 40), t.TempDir(), "f", 3)
 	want := finalParams(t, dir)
 	file := filepath.Join(dir, rundir.CheckpointsDir, "epoch-003", model.CheckpointFile)
 	data, err := os.ReadFile(file)
@@ -256,7 +256,7 @@ func TestResumeFallsBackToAnIntactCheckpoint(t *testing.T) {
 // byte for byte as they were (no run-end "failed" after "finished", no
 // -epochs 4 in run.json), and a sink still hears why.
 func TestFailedResumeChangesNothing(t *testing.T) {
-	data := testdata.ClassTree(t, 40)
+	data := fixtures.ClassTree(t, 40)
 	dir := smallRun(t, data, t.TempDir(), "done", 2)
 	read := func() []byte {
 		var all []byte
@@ -316,7 +316,7 @@ func TestFailedResumeChangesNothing(t *testing.T) {
 // flat layout: Open says to run separate, and leaves no run folder
 // behind.
 func TestOpenRefusesAFlatFolder(t *testing.T) {
-	tree := testdata.ClassTree(t, 5)
+	tree := fixtures.ClassTree(t, 5)
 	flat := t.TempDir()
 	for _, cls := range []string{"cat", "dog"} {
 		ents, err := os.ReadDir(filepath.Join(tree, cls))
@@ -324,7 +324,7 @@ func TestOpenRefusesAFlatFolder(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range ents {
-			testdata.Link(t, filepath.Join(tree, cls, e.Name()), filepath.Join(flat, e.Name()))
+			fixtures.Link(t, filepath.Join(tree, cls, e.Name()), filepath.Join(flat, e.Name()))
 		}
 	}
 	runs := t.TempDir()

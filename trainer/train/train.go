@@ -101,7 +101,7 @@ type Options struct {
 //   - small: lr 1e-3 along a cosine schedule with 2 warm-up epochs, plain
 //     Adam, no label smoothing, 55 epochs (about 5 minutes on 2 quiet
 //     cores) and no early stopping (the schedule needs its end). The
-//     ablation behind it (cmd/experiments/recipe, three seeds: the cosine
+//     ablation behind it (experiments/recipe, three seeds: the cosine
 //     schedule helped, weight decay and label smoothing did not) is in
 //     README.md's Models section.
 //   - full and any other config: the seed's lr 1e-4 (its fine-tuning

@@ -17,7 +17,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
@@ -88,7 +88,7 @@ func finalParams(t *testing.T, dir string) map[string][]float32 {
 
 func TestSmallModelLearnsOnSample(t *testing.T) {
 	rec := &recorder{}
-	opts := sampleOptions(testdata.ClassTree(t, 0), t.TempDir(), "learn", 6)
+	opts := sampleOptions(fixtures.ClassTree(t, 0), t.TempDir(), "learn", 6)
 	res, err := openAndTrain(context.Background(), opts, rec)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func TestSmallModelLearnsOnSample(t *testing.T) {
 }
 
 func TestInterruptAndResumeAreExact(t *testing.T) {
-	data := testdata.ClassTree(t, 100)
+	data := fixtures.ClassTree(t, 100)
 	runs := t.TempDir()
 	base := sampleOptions(data, runs, "", 2)
 	base.BatchSize = 16
@@ -268,7 +268,7 @@ func TestInterruptAndResumeAreExact(t *testing.T) {
 // must continue from the checkpoint state.json names and end bit-identical
 // to an uninterrupted run, with the stray folders pruned.
 func TestStepCheckpointsSurviveAKillDuringACheckpoint(t *testing.T) {
-	data := testdata.ClassTree(t, 100) // 160 train photos: 10 steps per epoch at batch 16
+	data := fixtures.ClassTree(t, 100) // 160 train photos: 10 steps per epoch at batch 16
 	runs := t.TempDir()
 	base := sampleOptions(data, runs, "", 2)
 	base.BatchSize = 16

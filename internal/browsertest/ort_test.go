@@ -20,7 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/onnx"
 	"github.com/pawnet/pawnet/trainer/sample"
 )
@@ -211,7 +211,7 @@ func TestONNXExportInORT(t *testing.T) {
 	c := nativeClassifier(t, r.weights)
 	var x []float32
 	for _, name := range []string{"cat.854.jpg", "dog.854.jpg"} {
-		data, err := os.ReadFile(filepath.Join(testdata.SampleDir(t), "train", name))
+		data, err := os.ReadFile(filepath.Join(fixtures.SampleDir(t), "train", name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/train"
 )
@@ -75,7 +75,7 @@ func trainSample(t testing.TB, sink rundir.Sink) *trainedRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := trainRun(context.Background(), testdata.ClassTree(t, 40), runsDir, "", rec)
+	res, err := trainRun(context.Background(), fixtures.ClassTree(t, 40), runsDir, "", rec)
 	if err != nil {
 		t.Fatalf("training: %v", err)
 	}
@@ -272,7 +272,7 @@ func TestDashboardLive(t *testing.T) {
 			return ok && c.Kind == metrics.KindCheckpoint && c.Epoch == 1
 		}}
 	rec := &recorder{next: g}
-	data := testdata.ClassTree(t, 40)
+	data := fixtures.ClassTree(t, 40)
 	done := make(chan *trainedRun, 1)
 	var trainErr error
 	go func() {

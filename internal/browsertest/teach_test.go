@@ -19,7 +19,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/teach"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // teachSeed is the seed the page teaches with (wasm/app's teachSeed, the
@@ -228,7 +228,7 @@ func readPhotos(t *testing.T, paths []string) ([][]byte, []dropFile) {
 // corruptJPEG is a sample photo cut in half and garbled.
 func corruptJPEG(t *testing.T) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(testdata.SampleDir(t), "train", "cat.851.jpg"))
+	data, err := os.ReadFile(filepath.Join(fixtures.SampleDir(t), "train", "cat.851.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestTeach(t *testing.T) {
 	b.open(srv.URL())
 	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
 
-	train := filepath.Join(testdata.SampleDir(t), "train")
+	train := filepath.Join(fixtures.SampleDir(t), "train")
 	var paths []string
 	var labels []int
 	for cl, name := range []string{"cat", "dog"} {
@@ -297,7 +297,7 @@ func TestTeach(t *testing.T) {
 
 	// A photo in the classifier panel: the taught head's probabilities,
 	// as natively, with a Grad-CAM heatmap per class.
-	testPhoto := filepath.Join(testdata.SampleDir(t), "test", "3.jpg")
+	testPhoto := filepath.Join(fixtures.SampleDir(t), "test", "3.jpg")
 	tdata, err := os.ReadFile(testPhoto)
 	if err != nil {
 		t.Fatal(err)
@@ -424,7 +424,7 @@ func TestTeachBadInput(t *testing.T) {
 		t.Errorf("Train without photos: %q (%s)", tp.Message, tp.State)
 	}
 
-	train := filepath.Join(testdata.SampleDir(t), "train")
+	train := filepath.Join(fixtures.SampleDir(t), "train")
 	photos, drops := readPhotos(t, []string{filepath.Join(train, "cat.870.jpg"), filepath.Join(train, "dog.870.jpg")})
 	b.dropOn(teachZone(0), drops[0])
 	b.wait("the photo's features", `document.querySelectorAll("#teach .teach-thumb.ready").length === 1`, time.Minute)
@@ -455,7 +455,7 @@ func TestTeachBadInput(t *testing.T) {
 		t.Errorf("one photo per class: report %q, message %q", tp.Report, tp.Message)
 	}
 	_, _, export := nativeTeach(t, alexnet.VariantPath(r.weights, pageVariant), photos, []int{0, 1}, []string{"cat", "dog"})
-	test := filepath.Join(testdata.SampleDir(t), "test", "4.jpg")
+	test := filepath.Join(fixtures.SampleDir(t), "test", "4.jpg")
 	tdata, err := os.ReadFile(test)
 	if err != nil {
 		t.Fatal(err)
@@ -534,7 +534,7 @@ const teachJS = `(async () => {
 func BenchmarkBrowserTeach(b *testing.B) {
 	featuresMs := map[string]float64{}
 	const perClass = 20
-	train := filepath.Join(testdata.SampleDir(b), "train")
+	train := filepath.Join(fixtures.SampleDir(b), "train")
 	var classes [2][]dropFile
 	for cl, name := range []string{"cat", "dog"} {
 		for i := 900 - perClass; i < 900; i++ {
@@ -661,7 +661,7 @@ func TestTeachThreeClassesAt1400(t *testing.T) {
 	arg, _ := json.Marshal(classes)
 	eval[bool](b, `((names) => { document.querySelectorAll("#teach .teach-name").forEach((el, i) => { el.value = names[i];
 	  el.dispatchEvent(new Event("change", { bubbles: true })); }); return true; })(`+string(arg)+`)`)
-	train := filepath.Join(testdata.SampleDir(t), "train")
+	train := filepath.Join(fixtures.SampleDir(t), "train")
 	var paths []string
 	labels := []int{0, 0, 1, 1, 2, 2}
 	for _, f := range []string{"cat.880", "cat.881", "dog.880", "dog.881", "cat.882", "dog.882"} {
@@ -678,7 +678,7 @@ func TestTeachThreeClassesAt1400(t *testing.T) {
 	var tests []dropFile
 	var data [][]byte
 	for i := 5; i <= 10; i++ {
-		d, err := os.ReadFile(filepath.Join(testdata.SampleDir(t), "test", strconv.Itoa(i)+".jpg"))
+		d, err := os.ReadFile(filepath.Join(fixtures.SampleDir(t), "test", strconv.Itoa(i)+".jpg"))
 		if err != nil {
 			t.Fatal(err)
 		}

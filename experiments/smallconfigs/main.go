@@ -11,7 +11,7 @@
 // cross-entropy, and at the end the CPU milliseconds per step and the
 // parameter count. Run it with, e.g.:
 //
-//	GOEXPERIMENT=simd go run ./cmd/experiments/smallconfigs \
+//	GOEXPERIMENT=simd go run ./experiments/smallconfigs \
 //	    -data /path/to/package/src/dogsNcats.json -cpu-seconds 90
 //
 // -lr sets Adam's learning rate and -configs a comma-separated subset of the

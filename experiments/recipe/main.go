@@ -10,7 +10,7 @@
 // retrained, so an interrupted ablation continues. Run it with, e.g.:
 //
 //	GOEXPERIMENT=simd go build -o bin/pawnet ./cmd/pawnet
-//	GOEXPERIMENT=simd go run ./cmd/experiments/recipe -data data/sample/train -epochs 30
+//	GOEXPERIMENT=simd go run ./experiments/recipe -data data/sample/train -epochs 30
 //
 // A variant is NAME=FLAGS (the flags of `pawnet train`), given with -variant
 // (repeatable); the default list is the ablation in README.md.

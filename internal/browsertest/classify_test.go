@@ -18,7 +18,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // prediction is one li.prediction of the classifier panel.
@@ -155,7 +155,7 @@ func TestClassifyPhotos(t *testing.T) {
 		t.Errorf("the reliability diagram counts %d photos, the run validates %d", n, valSize)
 	}
 
-	train := filepath.Join(testdata.SampleDir(t), "train")
+	train := filepath.Join(fixtures.SampleDir(t), "train")
 	files := []string{filepath.Join(train, "cat.850.jpg"), filepath.Join(train, "dog.850.jpg")}
 	var drops []dropFile
 	for _, f := range files {
@@ -250,7 +250,7 @@ func TestClassifyBadFiles(t *testing.T) {
 		}
 	}
 
-	good := filepath.Join(testdata.SampleDir(t), "train", "cat.851.jpg")
+	good := filepath.Join(fixtures.SampleDir(t), "train", "cat.851.jpg")
 	data, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +291,7 @@ func TestClassifyBeforeExport(t *testing.T) {
 	root := webRoot(t)
 	srv := newServer(t, root, filepath.Join(t.TempDir(), "missing.safetensors"))
 	b.open(srv.URL())
-	good := filepath.Join(testdata.SampleDir(t), "train", "dog.851.jpg")
+	good := filepath.Join(fixtures.SampleDir(t), "train", "dog.851.jpg")
 	b.drop(fileFromDisk(t, good, "image/jpeg"))
 	b.waitSettled(1, 60*time.Second)
 	p := b.predictions()[0]
@@ -315,7 +315,7 @@ func TestWeightsCachedAcrossReload(t *testing.T) {
 	b.open(srv.URL())
 	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
 
-	train := filepath.Join(testdata.SampleDir(t), "train")
+	train := filepath.Join(fixtures.SampleDir(t), "train")
 	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
 	// dropAndCheck drops the sample photo name and checks the page's
 	// answer against native.
@@ -431,7 +431,7 @@ func TestInt8AgreesWithFP32(t *testing.T) {
 	b.open(srv.URL())
 	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
 
-	test := filepath.Join(testdata.SampleDir(t), "test")
+	test := filepath.Join(fixtures.SampleDir(t), "test")
 	var files []string
 	var drops []dropFile
 	for i := 1; i <= 16; i++ {
@@ -524,7 +524,7 @@ func TestWorkerPool(t *testing.T) {
 	srv := newServer(t, webRoot(t), r.weights)
 	srv.loadHistory(t, r.metrics)
 	b.open(srv.URL())
-	test := filepath.Join(testdata.SampleDir(t), "test")
+	test := filepath.Join(fixtures.SampleDir(t), "test")
 	var files []string
 	var photos []dropFile
 	for i := 20; i <= 28; i++ {
@@ -588,7 +588,7 @@ func TestClassifyADropOf35(t *testing.T) {
 	b.open(srv.URL())
 	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
 
-	train := filepath.Join(testdata.SampleDir(t), "train")
+	train := filepath.Join(fixtures.SampleDir(t), "train")
 	var drops []dropFile
 	var names []string
 	for i := range 35 {

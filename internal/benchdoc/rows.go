@@ -72,7 +72,7 @@ var Rows = []Row{
 		Peer:     Metric{"BenchmarkBrowserORT/1thread", "ort-ms/img"},
 		PeerName: "ONNX Runtime Web, 1 thread",
 		Ratio:    Metric{"BenchmarkBrowserORT/1thread", "ort/pawnet-forward"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench 'BrowserGradCAM/full|BrowserORT' ./trainer/browsertest/",
+		Cmd: "go test -run '^$' -bench 'BrowserGradCAM/full|BrowserORT' ./internal/browsertest/",
 	},
 	{
 		ID: "browser-page-vs-ort", What: "a dropped photo in the page, one worker: decode, resize, forward pass and both classes' Grad-CAM",
@@ -80,7 +80,7 @@ var Rows = []Row{
 		Peer:     Metric{"BenchmarkBrowserORT/1thread", "ort-ms/img"},
 		PeerName: "ONNX Runtime Web, 1 thread, forward pass only",
 		Ratio:    Metric{"BenchmarkBrowserORT/1thread", "ort/pawnet"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench 'BrowserInference/full$|BrowserORT' ./trainer/browsertest/",
+		Cmd: "go test -run '^$' -bench 'BrowserInference/full$|BrowserORT' ./internal/browsertest/",
 	},
 	{
 		ID: "browser-pool2", What: "eight photos at once on static/worker.js, pool of two workers, wall ms per photo",
@@ -88,27 +88,27 @@ var Rows = []Row{
 		Peer:     Metric{"BenchmarkBrowserWorkerPool/1worker", "ms/img"},
 		PeerName: "one worker",
 		Ratio:    Metric{"BenchmarkBrowserWorkerPool/2worker", "x-one-worker"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench BrowserWorkerPool -benchtime 3x ./trainer/browsertest/",
+		Cmd: "go test -run '^$' -bench BrowserWorkerPool -benchtime 3x ./internal/browsertest/",
 	},
 	{
 		ID: "browser-reload", What: "reload to the first classified photo, full model, int8 weights cached in the browser",
 		Ours: Metric{"BenchmarkBrowserReload", "ms-reload-to-result"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench BrowserReload -benchtime 5x ./trainer/browsertest/",
+		Cmd: "go test -run '^$' -bench BrowserReload -benchtime 5x ./internal/browsertest/",
 	},
 	{
 		ID: "browser-teach", What: "the page teaches a new last layer on 20 photos per class, one worker, once their features are computed (full model; goal 2 s)",
 		Ours: Metric{"BenchmarkBrowserTeach/full", "ms-teach"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench BrowserTeach -benchtime 5x ./trainer/browsertest/",
+		Cmd: "go test -run '^$' -bench BrowserTeach -benchtime 5x ./internal/browsertest/",
 	},
 	{
 		ID: "history-30k", What: "dashboard: page ready to a finished 30,000-message run shown complete",
 		Ours: Metric{"BenchmarkBrowserHistory/msgs=30000", "ms-to-complete"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench BrowserHistory -benchtime 5x ./trainer/browsertest/",
+		Cmd: "go test -run '^$' -bench BrowserHistory -benchtime 5x ./internal/browsertest/",
 	},
 	{
 		ID: "live-stall", What: "dashboard: longest main-thread stall while a 30,000-message run streams live",
 		Ours: Metric{"BenchmarkBrowserLiveStall", "ms-max-stall"}, LowerBetter: true,
-		Cmd: "go test -run '^$' -bench BrowserLiveStall -benchtime 5x ./trainer/browsertest/",
+		Cmd: "go test -run '^$' -bench BrowserLiveStall -benchtime 5x ./internal/browsertest/",
 	},
 	{
 		ID: "server-memory", What: "server memory per connected page of a 30,000-message run, once caught up",
@@ -141,7 +141,7 @@ var Commands = [][]string{
 	{"test", "-run", "^$", "-bench", "TrainStepVsTorch", "-benchtime", "10x", "-count", "3", "./trainer/model"},
 	{"test", "-run", "^$", "-bench", "TrainStepOps|TrainStepSmall|TrainStepFrozen", "-benchtime", "5x", "./trainer/model"},
 	{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
-	{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./trainer/browsertest"},
+	{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./internal/browsertest"},
 	{"tool", "mage", "submitBench"}, // prints BenchmarkSubmission lines
 }
 

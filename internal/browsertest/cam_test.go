@@ -12,7 +12,7 @@ import (
 
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // heatPixelsJS returns the RGBA pixels of an <img> as base64 with its
@@ -54,7 +54,7 @@ func TestClassifyWhy(t *testing.T) {
 	b.open(srv.URL())
 	b.wait("the history", epochsShownJS(runEpochs), 30*time.Second)
 
-	photo := filepath.Join(testdata.SampleDir(t), "train", "cat.851.jpg")
+	photo := filepath.Join(fixtures.SampleDir(t), "train", "cat.851.jpg")
 	b.drop(fileFromDisk(t, photo, "image/jpeg"))
 	b.waitSettled(1, 60*time.Second)
 	// The longest task of the page's main thread in each step that shows a

@@ -9,7 +9,7 @@
 // classified both ways with the same weights. It prints accuracy and log
 // loss per way, with the original photos for reference. Run it with, e.g.:
 //
-//	go run ./cmd/experiments/prescale -weights runs/NAME/model.safetensors \
+//	go run ./experiments/prescale -weights runs/NAME/model.safetensors \
 //	    -test data/sample/test -labels data/sample/test_labels.csv -scale 16
 package main
 

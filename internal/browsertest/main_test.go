@@ -15,7 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/pawnet/pawnet/trainer/wasmbuild"
+	"github.com/pawnet/pawnet/internal/wasmbuild"
 )
 
 // repoRoot is the module root, relative to this package.

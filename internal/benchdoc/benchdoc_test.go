@@ -77,7 +77,7 @@ func TestParseAndWrite(t *testing.T) {
 		`| <a id="browser-reload"></a>reload to the first classified photo, full model, int8 weights cached in the browser | not measured in this run | — | — |`,
 		"| `BenchmarkGemm/conv1/build` | 22.5 GMAC/s, 0.001 sec/op |",
 		// Pipes in a command are escaped for the table.
-		"`go test -run '^$' -bench 'BrowserGradCAM/full\\|BrowserORT' ./trainer/browsertest/`",
+		"`go test -run '^$' -bench 'BrowserGradCAM/full\\|BrowserORT' ./internal/browsertest/`",
 	} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("benchmarks.md lacks %q:\n%s", want, doc)

@@ -17,13 +17,13 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/trainer/internal/testdata"
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 
 // The benchmarks print figures and assert nothing:
 //
-//	go test -run '^$' -bench Browser -benchtime 5x ./trainer/browsertest
+//	go test -run '^$' -bench Browser -benchtime 5x ./internal/browsertest
 //
 // BenchmarkBrowserInference: the worker's time per photo (decode,
 // preprocess, forward pass, as shown on the page) for the full 227-px
@@ -199,7 +199,7 @@ const poolBatch = 8
 // pool of two workers (pool2's ms/img), with the pool's speedup
 // (x-one-worker: the ratio of the two wall times).
 func BenchmarkBrowserInference(b *testing.B) {
-	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
+	photo := fileFromDisk(b, filepath.Join(fixtures.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
 	for _, cfg := range []alexnet.Config{alexnet.Full(), alexnet.Small()} {
 		b.Run(cfg.Name, func(b *testing.B) {
 			e := env(b, "infer-"+cfg.Name, func() string { return benchWeights(b, cfg) })
@@ -311,7 +311,7 @@ const workerPoolJS = `(async (photo, n, workers, reps) => {
 // Against BenchmarkBrowserInference's figures it shows what the page costs.
 func BenchmarkBrowserWorkerPool(b *testing.B) {
 	cfg := alexnet.Full()
-	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
+	photo := fileFromDisk(b, filepath.Join(fixtures.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
 	arg, err := json.Marshal(photo)
 	if err != nil {
 		b.Fatal(err)
@@ -383,7 +383,7 @@ func classifyBatch(tb testing.TB, b *browser, photo dropFile, n int) time.Durati
 // the weights more than once.
 func BenchmarkBrowserReload(b *testing.B) {
 	cfg := alexnet.Full()
-	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "dog.0.jpg"), "image/jpeg")
+	photo := fileFromDisk(b, filepath.Join(fixtures.SampleDir(b), "train", "dog.0.jpg"), "image/jpeg")
 	e := env(b, "reload-"+cfg.Name, func() string { return benchWeights(b, cfg) })
 	if !e.warm {
 		announceExport(e.srv, cfg)
@@ -499,7 +499,7 @@ const camBenchJS = `(async (photo, n) => {
 // BenchmarkGradCAM in shared/alexnet, the stages in wasm under node
 // BenchmarkExplainStages in shared/classify.
 func BenchmarkBrowserGradCAM(b *testing.B) {
-	photo := fileFromDisk(b, filepath.Join(testdata.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
+	photo := fileFromDisk(b, filepath.Join(fixtures.SampleDir(b), "train", "cat.0.jpg"), "image/jpeg")
 	arg, err := json.Marshal(photo)
 	if err != nil {
 		b.Fatal(err)
