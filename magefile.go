@@ -20,12 +20,12 @@ import (
 	"github.com/magefile/mage/mg"
 	"github.com/magefile/mage/sh"
 
-	"github.com/pawnet/pawnet/internal/proc"
 	"github.com/pawnet/pawnet/internal/benchdoc"
 	"github.com/pawnet/pawnet/internal/doccheck"
+	"github.com/pawnet/pawnet/internal/proc"
+	"github.com/pawnet/pawnet/internal/wasmbuild"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 	"github.com/pawnet/pawnet/trainer/rundir"
-	"github.com/pawnet/pawnet/internal/wasmbuild"
 )
 
 // Folders the workflows use (all ignored by git).

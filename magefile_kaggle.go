@@ -14,9 +14,9 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/pawnet/pawnet/internal/torchpeer"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/trainer/fsutil"
-	"github.com/pawnet/pawnet/internal/torchpeer"
 )
 
 // Kaggle runs the whole path on Kaggle's competition zip as downloaded

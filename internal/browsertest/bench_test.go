@@ -14,10 +14,10 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 

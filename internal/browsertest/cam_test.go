@@ -10,9 +10,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
-	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // heatPixelsJS returns the RGBA pixels of an <img> as base64 with its

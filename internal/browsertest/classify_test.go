@@ -15,10 +15,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // prediction is one li.prediction of the classifier panel.

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/rundir"
 	"github.com/pawnet/pawnet/trainer/train"
 )

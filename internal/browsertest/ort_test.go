@@ -19,8 +19,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/internal/fixtures"
+	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/trainer/onnx"
 	"github.com/pawnet/pawnet/trainer/sample"
 )

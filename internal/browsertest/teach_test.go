@@ -16,10 +16,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/teach"
-	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // teachSeed is the seed the page teaches with (wasm/app's teachSeed, the

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/imageio"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // kaggleSizedJPEG is a 500×375 photo-like JPEG (Kaggle's typical size):

@@ -13,9 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/imageio"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/internal/fixtures"
 )
 
 // kaggleTrain makes a temp copy of n photos per class in Kaggle's flat

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/internal/torchpeer"
+	"github.com/pawnet/pawnet/shared/alexnet"
 )
 
 // benchTrainStep times TrainStep on random data; the first step (graph

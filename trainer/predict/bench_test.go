@@ -13,10 +13,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pawnet/pawnet/internal/torchpeer"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/model"
-	"github.com/pawnet/pawnet/internal/torchpeer"
 )
 
 var torchLine = regexp.MustCompile(`batch=(\d+) ms/photo=([\d.]+)`)

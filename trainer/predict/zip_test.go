@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/trainer/dataset"
-	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 

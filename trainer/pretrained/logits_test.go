@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
-	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 

@@ -12,9 +12,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
-	"github.com/pawnet/pawnet/internal/fixtures"
 	"github.com/pawnet/pawnet/trainer/model"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
