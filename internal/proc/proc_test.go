@@ -80,8 +80,8 @@ func gone(pid int) bool {
 // TestNothingOutlivesTheWorkflow starts mage → workflow → server as real
 // processes and stops them the ways a user or a supervisor does: TERM or
 // HUP to mage (what `go` forwards), Ctrl-C to the process group, and
-// SIGKILL to the workflow. Each time no process is left and the server's
-// port is free.
+// SIGKILL to the workflow. Each time no process is left and nothing
+// listens on the server's port.
 func TestNothingOutlivesTheWorkflow(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -140,16 +140,17 @@ func TestNothingOutlivesTheWorkflow(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			// The port frees as the server's exit is torn down; under load
-			// that can trail its pid's end by a moment.
+			// Nothing listens on the server's port any more: a connection is
+			// refused. (Binding the port could also fail while another
+			// process's outgoing connection happens to use that number.)
 			for {
-				ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", server[1]))
-				if err == nil {
-					ln.Close()
+				c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", server[1]), time.Second)
+				if err != nil {
 					break
 				}
+				c.Close()
 				if time.Now().After(deadline) {
-					t.Fatalf("the server's port is still taken: %v", err)
+					t.Fatalf("something still listens on the server's port %d", server[1])
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
