@@ -57,10 +57,10 @@ func Run(cmd *exec.Cmd) error {
 		case err := <-done:
 			return err
 		case s := <-sigs:
-			reason = "got " + s.String()
+			reason = "the workflow got " + s.String()
 		case <-tick.C:
 			if os.Getppid() != parent {
-				reason = "its parent exited"
+				reason = "the workflow's parent (mage) exited"
 			}
 		}
 	}
@@ -71,5 +71,5 @@ func Run(cmd *exec.Cmd) error {
 		_ = cmd.Process.Kill()
 		<-done
 	}
-	return fmt.Errorf("stopped %s: this workflow %s", cmd.Path, reason)
+	return fmt.Errorf("stopped %s because %s", cmd.Path, reason)
 }
