@@ -65,12 +65,9 @@ func Sample() error {
 // the page classifies dropped photos. $PAWNET_ADDR picks the address
 // (default 127.0.0.1:8080); Ctrl-C quits.
 func Demo() error {
-	mg.Deps(Sample, Wasm)
-	train := filepath.Join(sampleDir, "train")
-	if err := run(binary, "separate", train); err != nil {
-		return err
-	}
-	if err := run(binary, "stats", train); err != nil {
+	mg.Deps(Sample, Wasm) // in parallel; sampleTrain then finds Sample done
+	train, err := sampleTrain()
+	if err != nil {
 		return err
 	}
 	addr := os.Getenv("PAWNET_ADDR")
@@ -425,15 +422,7 @@ func Bench() error {
 	if err := raw.Close(); err != nil {
 		return err
 	}
-	if err := BenchDoc(); err != nil {
-		return err
-	}
-	f, err := os.Open(benchRaw)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	res, err := benchdoc.Parse(f)
+	res, err := writeBenchDoc()
 	if err != nil {
 		return err
 	}
@@ -453,14 +442,23 @@ func benchWeights() error {
 	if found, _ := filepath.Glob(filepath.Join("runs", "*", "model.safetensors")); len(found) > 0 {
 		return nil
 	}
+	train, err := sampleTrain()
+	if err != nil {
+		return err
+	}
+	return run(binary, "train", "-name", "bench-"+time.Now().Format("20060102-150405"), train)
+}
+
+// sampleTrain prepares the embedded sample's training folder for pawnet
+// train (Sample, then separate into class folders and stats) and returns
+// its path.
+func sampleTrain() (string, error) {
 	mg.Deps(Sample)
 	train := filepath.Join(sampleDir, "train")
-	for _, args := range [][]string{{"separate", train}, {"stats", train}, {"train", "-name", "bench-" + time.Now().Format("20060102-150405"), train}} {
-		if err := run(binary, args...); err != nil {
-			return err
-		}
+	if err := run(binary, "separate", train); err != nil {
+		return "", err
 	}
-	return nil
+	return train, run(binary, "stats", train)
 }
 
 // waitQuiet waits up to $PAWNET_BENCH_WAIT (a duration, default 10m) for
@@ -496,14 +494,20 @@ func waitQuiet() string {
 // there, without running the benchmarks again (after a change to
 // internal/benchdoc's rows).
 func BenchDoc() error {
+	_, err := writeBenchDoc()
+	return err
+}
+
+// writeBenchDoc is BenchDoc, returning the results it read.
+func writeBenchDoc() (*benchdoc.Results, error) {
 	f, err := os.Open(benchRaw)
 	if err != nil {
-		return fmt.Errorf("%w (go tool mage bench writes it)", err)
+		return nil, fmt.Errorf("%w (go tool mage bench writes it)", err)
 	}
 	defer f.Close()
 	res, err := benchdoc.Parse(f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mach := benchdoc.Machine{Cores: runtime.NumCPU(), Commit: res.Config("pawnet-commit"), Date: res.Config("pawnet-date"),
 		LoadStart: res.Config("pawnet-load-start"), LoadEnd: res.Config("pawnet-load-end"), Quiet: res.Config("pawnet-quiet")}
@@ -519,13 +523,13 @@ func BenchDoc() error {
 	}
 	var b bytes.Buffer
 	if err := benchdoc.Write(&b, benchdoc.Rows, res, mach); err != nil {
-		return err
+		return nil, err
 	}
 	if err := fsutil.WriteAtomic(path, func(f *os.File) error { _, err := f.Write(b.Bytes()); return err }); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("wrote %s: %d benchmark results\n", path, res.Len())
-	return nil
+	return res, nil
 }
 
 // loadAverage returns /proc/loadavg's 1-, 5- and 15-minute averages.

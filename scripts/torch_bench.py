@@ -182,6 +182,17 @@ def load_safetensors(path):
     return out, meta
 
 
+def sequential_state(tensors):
+    """pawnet's tensor names (torchvision's) as the state dict of alexnet() and
+    alexnet_config(): Sequential(features, Flatten, then torchvision's
+    classifier entries shifted by 2), so features.i -> 0.i, classifier.i -> (i+2)."""
+    state = {}
+    for k, v in tensors.items():
+        part, i, leaf = k.split(".")
+        state["0.%s.%s" % (i, leaf) if part == "features" else "%d.%s" % (int(i) + 2, leaf)] = v
+    return state
+
+
 def infer(args):
     tensors, meta = load_safetensors(args.weights)
     cfg = json.loads(meta["pawnet.config"])
@@ -189,13 +200,7 @@ def infer(args):
         sys.exit("infer: only the full config is built here")
     torch.set_num_threads(args.threads)
     model = alexnet(cfg["input_size"], cfg["classes"])
-    # alexnet() is Sequential(features, Flatten, then torchvision's
-    # classifier entries shifted by 2): features.i -> 0.i, classifier.i -> (i+2).
-    state = {}
-    for k, v in tensors.items():
-        part, i, leaf = k.split(".")
-        state["0.%s.%s" % (i, leaf) if part == "features" else "%d.%s" % (int(i) + 2, leaf)] = v
-    model.load_state_dict(state)
+    model.load_state_dict(sequential_state(tensors))
     model.eval()
     size = cfg["input_size"]
     with torch.no_grad():
@@ -223,13 +228,7 @@ def pawnet_model(path):
     tensors, meta = load_safetensors(path)
     cfg = json.loads(meta["pawnet.config"])
     model = alexnet_config(cfg)
-    # Sequential(features, Flatten, then torchvision's classifier entries
-    # shifted by 2): features.i -> 0.i, classifier.i -> (i+2).
-    state = {}
-    for k, v in tensors.items():
-        part, i, leaf = k.split(".")
-        state["0.%s.%s" % (i, leaf) if part == "features" else "%d.%s" % (int(i) + 2, leaf)] = v
-    model.load_state_dict(state)
+    model.load_state_dict(sequential_state(tensors))
     model.eval()
     stats = json.loads(meta["pawnet.stats"])
     classes = json.loads(meta.get("pawnet.classes", '["cat", "dog"]'))

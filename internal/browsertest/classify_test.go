@@ -308,12 +308,7 @@ func TestClassifyBeforeExport(t *testing.T) {
 // so) and classifies as before; a cached file cut short is deleted and the
 // weights downloaded again.
 func TestWeightsCachedAcrossReload(t *testing.T) {
-	b := newBrowser(t)
-	r := finishedRun(t)
-	srv := newServer(t, webRoot(t), r.weights)
-	srv.loadHistory(t, r.metrics)
-	b.open(srv.URL())
-	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+	b, r, srv := openFinishedRun(t)
 
 	train := filepath.Join(fixtures.SampleDir(t), "train")
 	c := nativeClassifier(t, alexnet.VariantPath(r.weights, pageVariant))
@@ -424,12 +419,7 @@ const damageCacheJS = `(async () => {
 // wherever the float32 P(dog) is further than that from 0.5 (closer, a
 // flip is within the bound).
 func TestInt8AgreesWithFP32(t *testing.T) {
-	b := newBrowser(t)
-	r := finishedRun(t)
-	srv := newServer(t, webRoot(t), r.weights)
-	srv.loadHistory(t, r.metrics)
-	b.open(srv.URL())
-	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+	b, r, _ := openFinishedRun(t)
 
 	test := filepath.Join(fixtures.SampleDir(t), "test")
 	var files []string
@@ -581,12 +571,7 @@ func TestWorkerPool(t *testing.T) {
 // list kept only the newest 24 before), and "Download results (CSV)" gives
 // a row per photo with the probabilities the list shows.
 func TestClassifyADropOf35(t *testing.T) {
-	b := newBrowser(t)
-	r := finishedRun(t)
-	srv := newServer(t, webRoot(t), r.weights)
-	srv.loadHistory(t, r.metrics)
-	b.open(srv.URL())
-	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+	b, _, _ := openFinishedRun(t)
 
 	train := filepath.Join(fixtures.SampleDir(t), "train")
 	var drops []dropFile

@@ -91,6 +91,19 @@ func trainSample(t testing.TB, sink rundir.Sink) *trainedRun {
 	return r
 }
 
+// openFinishedRun opens a new browser on a server that shows the finished
+// run (finishedRun) with its weights, once the page says it finished.
+func openFinishedRun(t *testing.T) (*browser, *trainedRun, *testServer) {
+	t.Helper()
+	b := newBrowser(t)
+	r := finishedRun(t)
+	srv := newServer(t, webRoot(t), r.weights)
+	srv.loadHistory(t, r.metrics)
+	b.open(srv.URL())
+	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+	return b, r, srv
+}
+
 // finishedRun returns a finished run: the one TestDashboardLive trained,
 // or a new one.
 func finishedRun(t testing.TB) *trainedRun {

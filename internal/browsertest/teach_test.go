@@ -251,12 +251,7 @@ func corruptJPEG(t *testing.T) []byte {
 // gives the same probabilities; after a reload the taught head is still
 // used, and its classes and kept photos are listed.
 func TestTeach(t *testing.T) {
-	b := newBrowser(t)
-	r := finishedRun(t)
-	srv := newServer(t, webRoot(t), r.weights)
-	srv.loadHistory(t, r.metrics)
-	b.open(srv.URL())
-	b.wait("the history", `document.querySelector("#status").dataset.status === "finished"`, 30*time.Second)
+	b, r, _ := openFinishedRun(t)
 
 	train := filepath.Join(fixtures.SampleDir(t), "train")
 	var paths []string

@@ -413,7 +413,10 @@ func ScanZip(file string) (*Dataset, error) {
 // outside a class folder are left out.
 func zipClassFolders(names []string) map[string][]string {
 	depth := 0
-	if top, _, ok := strings.Cut(firstOr(names, ""), "/"); ok {
+	if len(names) == 0 {
+		return nil
+	}
+	if top, _, ok := strings.Cut(names[0], "/"); ok {
 		all := true
 		for _, n := range names {
 			if !strings.HasPrefix(n, top+"/") || !strings.Contains(strings.TrimPrefix(n, top+"/"), "/") {
@@ -440,13 +443,6 @@ func zipClassFolders(names []string) map[string][]string {
 		return nil
 	}
 	return folders
-}
-
-func firstOr(s []string, def string) string {
-	if len(s) == 0 {
-		return def
-	}
-	return s[0]
 }
 
 // zipFolders fills ds with a zip's class folders, labelled in the

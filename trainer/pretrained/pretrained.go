@@ -250,6 +250,14 @@ func listStorages(r io.Reader) ([]storageRef, error) {
 	return refs, err
 }
 
+// bytes returns the bytes ref's claim needs, and false when the claim is
+// negative or its size overflows.
+func (ref storageRef) bytes() (uint64, bool) {
+	size := uint64(elementSize(ref.class))
+	need := uint64(ref.numel) * size
+	return need, ref.numel >= 0 && need/size == uint64(ref.numel)
+}
+
 // elementSize is the size in bytes of one element of a storage class.
 func elementSize(class string) int {
 	switch strings.TrimSuffix(class, "Storage") {
@@ -297,12 +305,11 @@ func checkStorageSizes(data []byte) error {
 			return fmt.Errorf("not a readable PyTorch state dict: %w", err)
 		}
 		for _, ref := range refs {
-			need := uint64(ref.numel) * uint64(elementSize(ref.class))
 			f, ok := entries[ref.key]
 			if !ok {
 				return fmt.Errorf("damaged PyTorch file: storage %q has no data entry", ref.key)
 			}
-			if ref.numel < 0 || need/uint64(elementSize(ref.class)) != uint64(ref.numel) || f.UncompressedSize64 < need {
+			if need, valid := ref.bytes(); !valid || f.UncompressedSize64 < need {
 				return damaged(ref, need, int64(f.UncompressedSize64))
 			}
 		}
@@ -328,8 +335,8 @@ func checkStorageSizes(data []byte) error {
 			continue
 		}
 		seen[ref.key] = true
-		need := uint64(ref.numel) * uint64(elementSize(ref.class))
-		if ref.numel < 0 || need/uint64(elementSize(ref.class)) != uint64(ref.numel) || need > uint64(len(data)) {
+		need, valid := ref.bytes()
+		if !valid || need > uint64(len(data)) {
 			return damaged(ref, need, int64(len(data)))
 		}
 		total += 8 + need

@@ -349,12 +349,7 @@ func (c *Classifier) showHeat(id int) {
 		}
 		for i, png := range pngs {
 			if i < len(it.Heat) && it.Heat[i] == "" {
-				parts := js.Global().Get("Array").New()
-				parts.Call("push", png)
-				opts := js.Global().Get("Object").New()
-				setProp(opts, "type", "image/png")
-				blob := js.Global().Get("Blob").New(parts, opts)
-				it.Heat[i] = js.Global().Get("URL").Call("createObjectURL", blob).String()
+				it.Heat[i] = objectURL(png, "image/png")
 			}
 		}
 	}
@@ -367,18 +362,30 @@ func (c *Classifier) DownloadCSV() {
 	data := c.CSV()
 	arr := js.Global().Get("Uint8Array").New(len(data))
 	js.CopyBytesToJS(arr, data)
-	parts := js.Global().Get("Array").New()
-	parts.Call("push", arr)
-	opts := js.Global().Get("Object").New()
-	setProp(opts, "type", "text/csv")
-	url := js.Global().Get("URL").Call("createObjectURL", js.Global().Get("Blob").New(parts, opts)).String()
+	url := objectURL(arr, "text/csv")
 	if c.csvURL != "" {
 		js.Global().Get("URL").Call("revokeObjectURL", c.csvURL)
 	}
 	c.csvURL = url
+	clickDownload(url, c.CSVName())
+}
+
+// objectURL makes an object URL of bytes (a Uint8Array) as a Blob of
+// type typ.
+func objectURL(bytes js.Value, typ string) string {
+	parts := js.Global().Get("Array").New()
+	parts.Call("push", bytes)
+	opts := js.Global().Get("Object").New()
+	setProp(opts, "type", typ)
+	return js.Global().Get("URL").Call("createObjectURL", js.Global().Get("Blob").New(parts, opts)).String()
+}
+
+// clickDownload has the browser save url as a file named name, as a
+// clicked download link does.
+func clickDownload(url, name string) {
 	a := js.Global().Get("document").Call("createElement", "a")
 	a.Call("setAttribute", "href", url)
-	a.Call("setAttribute", "download", c.CSVName())
+	a.Call("setAttribute", "download", name)
 	a.Call("click")
 }
 

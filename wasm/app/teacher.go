@@ -180,11 +180,7 @@ func (t *Teacher) exported(msg js.Value) {
 		return
 	}
 	bytes := msg.Get("bytes")
-	parts := js.Global().Get("Array").New()
-	parts.Call("push", bytes)
-	opts := js.Global().Get("Object").New()
-	setProp(opts, "type", "application/octet-stream")
-	url := js.Global().Get("URL").Call("createObjectURL", js.Global().Get("Blob").New(parts, opts)).String()
+	url := objectURL(bytes, "application/octet-stream")
 	name := "taught.safetensors"
 	if _, run, _ := t.c.weights(); run != "" {
 		name = run + "-taught.safetensors"
@@ -192,10 +188,7 @@ func (t *Teacher) exported(msg js.Value) {
 	if old := t.Exported(url, name, int64(bytes.Get("length").Float())); old != "" {
 		js.Global().Get("URL").Call("revokeObjectURL", old)
 	}
-	a := js.Global().Get("document").Call("createElement", "a")
-	a.Call("setAttribute", "href", url)
-	a.Call("setAttribute", "download", name)
-	a.Call("click")
+	clickDownload(url, name)
 }
 
 // reclassify has the classifier panel's finished photos classified again,
