@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/fsutil"
@@ -88,7 +89,7 @@ func runSeparate(args []string) error {
 
 func runStats(args []string) error {
 	fs := flag.NewFlagSet("stats", flag.ExitOnError)
-	size := fs.Int("size", 227, "resize side before counting pixels")
+	size := fs.Int("size", alexnet.StatsSide(), "resize side before counting pixels")
 	seed := fs.Uint64("seed", 1, "train/validation split seed (must match training)")
 	val := fs.Float64("val", 0.2, "validation fraction (excluded from the statistics)")
 	out := fs.String("o", "", "output file (default DIR/stats.json; for a zip X.zip, X.stats.json beside it)")

@@ -185,3 +185,8 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// StatsSide is the side photos are resized to when the normalization
+// statistics (mean and std per channel) are computed: the seed network's
+// input side, for every model, so that one stats.json serves them all.
+func StatsSide() int { return Full().InputSize }

@@ -10,9 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/metrics"
 	"github.com/pawnet/pawnet/shared/preprocess"
 	"github.com/pawnet/pawnet/trainer/dataset"
@@ -28,145 +24,6 @@ import (
 	"github.com/pawnet/pawnet/trainer/progress"
 	"github.com/pawnet/pawnet/trainer/rundir"
 )
-
-// Options configure a run. Start from Defaults(cfg), which holds the
-// measured defaults of a model config, and change what you need; Open
-// rejects invalid values (see Validate) instead of replacing them.
-type Options struct {
-	DataDir string // class-folder tree (cat/, dog/); not needed with Resume
-	RunsDir string // parent of new run folders
-	RunID   string // name of the run folder; "" = a timestamp
-	// Resume continues the run in this folder from its last checkpoint;
-	// the other options then come from its run.json, except Epochs (when
-	// set, the run now ends at that epoch: more than it finished extends a
-	// finished run; 0 keeps the run's count) and Backend.
-	Resume string
-
-	Model alexnet.Config
-	// Backend is the GoMLX backend in GOMLX_BACKEND syntax, as chosen by
-	// trainer/device; "" is the pure-Go CPU backend. It is used as given:
-	// nothing here reads $GOMLX_BACKEND.
-	Backend string
-	// BackendReason says why Backend was chosen (see trainer/device).
-	BackendReason string
-	// Devices is how many of the backend's devices each step is split
-	// over (model.Options.Devices; 0: all). Like Backend it is a choice of
-	// this process, not stored in run.json: a run checkpointed on N
-	// devices resumes on M.
-	Devices     int
-	Epochs      int
-	BatchSize   int
-	LR          float64 // Adam's learning rate
-	Seed        uint64  // seed of the split, init, dropout, shuffling and augmentation
-	ValFraction float64 // validation fraction, in (0, 1)
-	Patience    int     // early stopping after this many epochs without a better val acc; 0 = never
-	Keep        int     // epoch checkpoints kept, at least 1
-	Workers     int     // loader goroutines; 0 = all cores
-	NoAugment   bool    // train on the eval transform
-	BF16        bool    // bf16 mixed precision (float32 master weights)
-	StatsPath   string  // default DataDir/stats.json when it matches the split, else computed
-	// Schedule of the learning rate: ScheduleConstant or ScheduleCosine
-	// (linear warm-up over WarmupEpochs, then cosine decay to the last
-	// step; see LearningRateAt).
-	Schedule       string
-	WarmupEpochs   float64
-	WeightDecay    float64 // AdamW's decoupled weight decay; 0 = plain Adam
-	LabelSmoothing float64 // label smoothing ε in [0, 1)
-	// CacheDir holds the pack (the folder decoded once, see
-	// dataset.LoadPack) when the data folder cannot be written; "" = none.
-	CacheDir string
-	// NoPack decodes the photos into memory for this run instead of using
-	// a pack file.
-	NoPack bool
-	// CheckpointEvery saves a mid-epoch checkpoint every this many train
-	// steps (0: only at the end of each epoch). MaxSteps stops this
-	// process after this many train steps, with a checkpoint, as Ctrl-C
-	// does (0: no limit). Neither is stored in run.json.
-	CheckpointEvery, MaxSteps int
-
-	// FineTune starts from pretrained weights and sets how they are
-	// trained (Init, FreezeFeatures, FeatureLRScale, Norm; see
-	// finetune.go). Stored in run.json.
-	rundir.FineTune
-
-	Log      io.Writer // human-readable log lines (nil: os.Stderr)
-	Progress bool      // draw a progress bar on Log
-}
-
-// Defaults returns the options of a new run of cfg: the seed recipe (Adam,
-// batch 32, seed 1, an 80/20 split, augmentation, 2 checkpoints kept),
-// with the learning rate, schedule, epochs and patience measured for the
-// config.
-//
-//   - small: lr 1e-3 along a cosine schedule with 2 warm-up epochs, plain
-//     Adam, no label smoothing, 55 epochs (about 5 minutes on 2 quiet
-//     cores) and no early stopping (the schedule needs its end). The
-//     ablation behind it (experiments/recipe, three seeds: the cosine
-//     schedule helped, weight decay and label smoothing did not) is in
-//     README.md's Models section.
-//   - full and any other config: the seed's lr 1e-4 (its fine-tuning
-//     rate), constant, plain Adam, 10 epochs, patience 5.
-func Defaults(cfg alexnet.Config) Options {
-	o := Options{Model: cfg, RunsDir: "runs", Epochs: 10, BatchSize: 32, LR: model.DefaultLearningRate, Seed: 1, ValFraction: 0.2,
-		Patience: 5, Keep: 2, Schedule: ScheduleConstant}
-	if cfg.Name == "small" {
-		o.LR, o.Epochs, o.Patience = 1e-3, 55, 0
-		o.Schedule, o.WarmupEpochs = ScheduleCosine, 2
-	}
-	return o
-}
-
-// Validate reports the first invalid option, naming the `pawnet train`
-// flag that sets it.
-func (o Options) Validate() error {
-	bad := func(flag string, v any, want string) error {
-		return fmt.Errorf("-%s %v: %s", flag, v, want)
-	}
-	switch {
-	case o.Workers < 0:
-		return bad("workers", o.Workers, "must be 0 (all cores) or more")
-	case o.CheckpointEvery < 0:
-		return bad("checkpoint-every", o.CheckpointEvery, "must be 0 (each epoch only) or more")
-	case o.MaxSteps < 0:
-		return bad("max-steps", o.MaxSteps, "must be 0 (no limit) or more")
-	}
-	if err := o.validateFineTune(); err != nil {
-		return err
-	}
-	if o.Resume != "" { // the rest comes from the run's run.json
-		if o.Epochs < 0 {
-			return bad("epochs", o.Epochs, "must be 0 (keep the run's count) or more")
-		}
-		return nil
-	}
-	switch {
-	case o.DataDir == "":
-		return errors.New("no data folder given")
-	case o.RunsDir == "":
-		return bad("runs", `""`, "the folder of run folders must be named")
-	case strings.ContainsAny(o.RunID, `/\`) || o.RunID == "." || o.RunID == "..":
-		return bad("name", o.RunID, "must be a plain folder name")
-	case o.Epochs < 1:
-		return bad("epochs", o.Epochs, "must be at least 1")
-	case o.BatchSize < 1:
-		return bad("batch", o.BatchSize, "must be at least 1")
-	case !(o.LR > 0) || math.IsInf(o.LR, 0):
-		return bad("lr", o.LR, "must be a positive number")
-	case !(o.ValFraction > 0 && o.ValFraction < 1):
-		return bad("val", o.ValFraction, "the validation fraction must be between 0 and 1")
-	case o.Patience < 0:
-		return bad("patience", o.Patience, "must be 0 (never stop early) or more")
-	case o.Keep < 1:
-		return bad("keep", o.Keep, "must keep at least 1 checkpoint")
-	}
-	if err := o.validateRecipe(); err != nil {
-		return err
-	}
-	if err := o.Model.Validate(); err != nil {
-		return fmt.Errorf("-model %s: %w", o.Model.Name, err)
-	}
-	return nil
-}
 
 // Result is what a run produced.
 type Result struct {
@@ -416,97 +273,6 @@ func (r *Run) finish(res *Result, sink rundir.Sink, err error) error {
 	return err
 }
 
-// prepare scans and caches the data, loads or computes the stats, builds
-// the model and restores the checkpoint of a resumed run.
-func (r *Run) prepare() error {
-	c := &r.cfg
-	if r.init == nil && r.st.Checkpoint == "" { // a resumed run without a checkpoint starts over, from -init too
-		if err := r.readInit(c.Init, c.Model); err != nil {
-			return err
-		}
-	}
-	ds, err := dataset.Scan(c.DataDir)
-	if err != nil {
-		return err
-	}
-	for _, b := range ds.Skipped {
-		fmt.Fprintf(r.opts.Log, "skipped %s\n", b)
-	}
-	if c.Classes != nil && strings.Join(c.Classes, ",") != strings.Join(ds.Classes, ",") {
-		return fmt.Errorf("classes changed since the run started: %v, now %v", c.Classes, ds.Classes)
-	}
-	c.Classes = ds.Classes
-	if len(ds.Classes) != c.Model.Classes {
-		return fmt.Errorf("%s has %d classes %v; the model has %d outputs", c.DataDir, len(ds.Classes), ds.Classes, c.Model.Classes)
-	}
-	// The model is built (its 58 M parameters initialized, for the full
-	// config) while the data is read.
-	built := make(chan error, 1)
-	go func() { built <- r.buildModel() }()
-	defer func() {
-		if built != nil {
-			<-built // a data error: let the model finish before returning
-		}
-	}()
-	trainIdx, valIdx := dataset.SplitIndices(ds.Items, c.Seed, c.ValFraction)
-	t0 := time.Now()
-	var bad []dataset.BadFile
-	how := "decoded into memory"
-	if r.opts.NoPack {
-		r.cache, bad = dataset.BuildCache(ds.Items, c.Model.InputSize, r.opts.Workers, r.progress(len(ds.Items), "decode"))
-	} else {
-		var path string
-		r.cache, bad, path, err = dataset.LoadPack(ds, dataset.PackOptions{Size: c.Model.InputSize, Workers: r.opts.Workers,
-			CacheDir: r.opts.CacheDir, Log: r.opts.Log, Progress: func(n int) func() { return r.progress(n, "pack") }})
-		if err != nil {
-			return err
-		}
-		how = "mapped from " + path
-	}
-	for _, b := range bad {
-		fmt.Fprintf(r.opts.Log, "skipped %s\n", b)
-	}
-	r.trainIx, r.valIx = r.cache.Split(valIdx)
-	fmt.Fprintf(r.opts.Log, "data: %d train, %d val photos of %v at %d px, %s in %.1fs (%d skipped)\n",
-		len(r.trainIx), len(r.valIx), c.Classes, c.Model.InputSize, how, time.Since(t0).Seconds(), len(bad)+len(ds.Skipped))
-	if len(r.trainIx) == 0 || len(r.valIx) == 0 {
-		return errors.New("need at least one readable train and one validation photo")
-	}
-	train := dataset.WithoutBad(dataset.Pick(ds.Items, trainIdx), bad) // the decoded ones
-	if err := r.loadStats(train); err != nil {
-		return err
-	}
-	if r.stats.Photos == nil {
-		r.stats.Photos = dataset.PhotoSizes(train, r.opts.Workers)
-	}
-	if p := r.stats.Photos; p != nil {
-		fmt.Fprintf(r.opts.Log, "train photos' longer side: median %d px (10%%–90%%: %d–%d, %d–%d)\n", p.Median, p.P10, p.P90, p.Min, p.Max)
-	}
-	if r.norm, err = preprocess.NewNormalizer(r.stats); err != nil {
-		return err
-	}
-
-	err = <-built
-	built = nil
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(r.opts.Log, "backend: %s (%s)\n", r.device, r.reason)
-	if r.st.Checkpoint != "" {
-		if err := r.m.Restore(filepath.Join(r.dir, r.st.Checkpoint)); err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-		fmt.Fprintf(r.opts.Log, "resumed %s from %s (epoch %d done, next batch %d)\n", r.dir, r.st.Checkpoint, r.st.Epoch, r.st.NextBatch)
-	} else if err := r.applyInit(); err != nil {
-		return err
-	}
-	r.init = nil
-	if err := rundir.WriteConfig(r.dir, *c); err != nil {
-		return err
-	}
-	return rundir.WriteStats(r.dir, r.stats)
-}
-
 // buildModel creates the backend and the model.
 func (r *Run) buildModel() error {
 	c := &r.cfg
@@ -523,62 +289,6 @@ func (r *Run) buildModel() error {
 	if n := r.m.Devices(); n > 1 {
 		r.device += fmt.Sprintf(" × %d devices (data parallel)", n)
 	}
-	return nil
-}
-
-// statsSize is the side photos are resized to for the statistics, as
-// `pawnet stats` does by default.
-const statsSize = 227
-
-// loadStats uses the run's stats.json (resume), then opts.StatsPath or
-// DataDir/stats.json (dataset.SideFile: beside a zip) when computed on the
-// same split, else computes them over the train split: from the cache
-// when it holds statsSize images (the full model), else by decoding the
-// train photos at statsSize.
-func (r *Run) loadStats(train []dataset.Item) error {
-	if done, err := r.fineTuneStats(); done || err != nil {
-		return err
-	}
-	candidates := []string{filepath.Join(r.dir, rundir.StatsFile)}
-	if r.opts.StatsPath != "" {
-		candidates = append(candidates, r.opts.StatsPath)
-	}
-	candidates = append(candidates, dataset.SideFile(r.cfg.DataDir, rundir.StatsFile))
-	for _, p := range candidates {
-		st, err := dataset.LoadStats(p) // a named pipe there is not opened
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			fmt.Fprintf(r.opts.Log, "stats: %s not used: %v\n", p, err)
-			continue
-		}
-		if st.Seed != r.cfg.Seed || st.ValFraction != r.cfg.ValFraction {
-			fmt.Fprintf(r.opts.Log, "stats: %s was computed on another split (seed %d, val %.2f); not used\n", p, st.Seed, st.ValFraction)
-			continue
-		}
-		r.stats = st
-		fmt.Fprintf(r.opts.Log, "stats: %s\n", p)
-		return nil
-	}
-	var st preprocess.Stats
-	var err error
-	if r.cache.Size == statsSize {
-		st, err = r.cache.Stats(r.trainIx, r.opts.Workers)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(r.opts.Log, "stats: computed over the %d cached train photos\n", st.Images)
-	} else {
-		var bad []dataset.BadFile
-		st, bad, err = dataset.ComputeStats(train, nil, statsSize, r.opts.Workers, nil)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(r.opts.Log, "stats: computed over %d train photos decoded at %d px (%d skipped)\n", st.Images, statsSize, len(bad))
-	}
-	st.Seed, st.ValFraction = r.cfg.Seed, r.cfg.ValFraction
-	r.stats = st
 	return nil
 }
 
