@@ -1,6 +1,4 @@
-//go:build mage
-
-package main
+package workflow
 
 import (
 	"archive/zip"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/pawnet/pawnet/internal/torchpeer"
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/trainer/device"
 	"github.com/pawnet/pawnet/trainer/fsutil"
 )
 
@@ -25,38 +24,36 @@ import (
 // pack and stats.json go beside it), then predict writes
 // runs/NAME/submission.csv from its test photos with TTA, in
 // sample_submission.csv's order. The small model on the CPU, the full one
-// when a GPU is found ($PAWNET_MODEL overrides: small or full);
-// $PAWNET_EPOCHS sets the epochs (default: the model's).
+// when a GPU is found (PAWNET_MODEL overrides: a model config name);
+// PAWNET_EPOCHS sets the epochs (default: the model's).
 func Kaggle(zip string) error {
 	mg.Deps(Build)
-	model := os.Getenv("PAWNET_MODEL")
+	model := getenv("PAWNET_MODEL")
 	if model == "" {
-		model = "small"
-		if gpu, _ := filepath.Glob("/dev/nvidia[0-9]*"); len(gpu) > 0 {
-			model = "full"
-		}
+		model = modelFor(device.Host())
 	}
-	size := map[string]string{"small": "64", "full": "227"}[model]
-	if size == "" {
-		return fmt.Errorf("PAWNET_MODEL=%s: want small or full", model)
+	cfg, err := alexnet.ByName(model)
+	if err != nil {
+		return fmt.Errorf("PAWNET_MODEL: %w", err)
 	}
+	size := strconv.Itoa(cfg.InputSize)
 	test := zip // the competition zip holds test.zip; else test.zip beside train.zip
 	if strings.EqualFold(filepath.Base(zip), "train.zip") {
 		test = filepath.Join(filepath.Dir(zip), "test.zip")
 	}
 	name := "kaggle-" + time.Now().Format("20060102-150405")
 	train := []string{"train", "-model", model, "-name", name, "-backend", "auto"}
-	if e := os.Getenv("PAWNET_EPOCHS"); e != "" {
+	if e := getenv("PAWNET_EPOCHS"); e != "" {
 		train = append(train, "-epochs", e)
 	}
-	sub := filepath.Join("runs", name, "submission.csv")
+	sub := filepath.Join(RunsDir, name, "submission.csv")
 	for _, args := range [][]string{
 		{"pack", "-size", size, zip},
 		{"stats", "-size", size, zip},
 		append(train, zip),
-		{"predict", "-weights", filepath.Join("runs", name, "model.safetensors"), "-tta", "-csv", sub, test},
+		{"predict", "-weights", filepath.Join(RunsDir, name, "model.safetensors"), "-tta", "-csv", sub, test},
 	} {
-		if err := run(binary, args...); err != nil {
+		if err := run(Binary, args...); err != nil {
 			return err
 		}
 	}
@@ -65,10 +62,10 @@ func Kaggle(zip string) error {
 }
 
 // KaggleBench makes a zip in the competition's exact layout from the
-// sample (pawnet kagglezip; with $PAWNET_KAGGLE_SYNTH=N, from N
+// sample (pawnet kagglezip; with PAWNET_KAGGLE_SYNTH=N, from N
 // Kaggle-sized 500×375 synthetic photos plus the sample's test set), and
 // the same photos extracted and separated into a folder, then times
-// packing (at 64 px, $PAWNET_SIZE) and stats from the zip and from the
+// packing (at 64 px, PAWNET_SIZE) and stats from the zip and from the
 // folder side by side, then trains one epoch of the small model from the
 // zip and predicts the test photos from the zip and from the folder, with
 // the peak memory (VmHWM) of each stage.
@@ -83,23 +80,23 @@ func KaggleBench() error {
 	size := strconv.Itoa(envInt("PAWNET_SIZE", 64))
 	runs := filepath.Join(dir, "runs")
 	weights := filepath.Join(runs, "zip", "model.safetensors")
-	if err := run(binary, "sample", "-out", sampleDir); err != nil {
+	if err := run(Binary, "sample", "-out", SampleDir); err != nil {
 		return err
 	}
 	if n := envInt("PAWNET_KAGGLE_SYNTH", 0); n > 0 {
-		if err := run(binary, "synth", "-n", strconv.Itoa(n), "-from", sampleDir, "-out", src); err != nil {
+		if err := run(Binary, "synth", "-n", strconv.Itoa(n), "-from", SampleDir, "-out", src); err != nil {
 			return err
 		}
-		if err := linkTree(filepath.Join(sampleDir, "test"), filepath.Join(src, "test")); err != nil {
+		if err := linkTree(filepath.Join(SampleDir, "test"), filepath.Join(src, "test")); err != nil {
 			return err
 		}
-	} else if err := linkTree(sampleDir, src); err != nil {
+	} else if err := linkTree(SampleDir, src); err != nil {
 		return err
 	}
 	if err := linkTree(filepath.Join(src, "train"), folder); err != nil {
 		return err
 	}
-	if err := run(binary, "separate", folder); err != nil {
+	if err := run(Binary, "separate", folder); err != nil {
 		return err
 	}
 	var rows []scaleRow
@@ -116,7 +113,7 @@ func KaggleBench() error {
 		{"predict -tta from the zip", []string{"predict", "-weights", weights, "-tta", "-csv", filepath.Join(dir, "zip.csv"), zip}},
 		{"predict -tta from the folder", []string{"predict", "-weights", weights, "-tta", "-csv", filepath.Join(dir, "folder.csv"), filepath.Join(src, "test")}},
 	} {
-		r, err := measure(st.stage, nil, binary, st.args...)
+		r, err := measure(st.stage, nil, Binary, st.args...)
 		if err != nil {
 			return err
 		}
@@ -162,7 +159,7 @@ func linkTree(src, dst string) error {
 
 // SubmitBench times a Kaggle submission end to end, side by side with
 // PyTorch, for the small and the full model: a test.zip of
-// $PAWNET_SUBMIT_N (default 12,500, Kaggle's test set) synthetic 500×375
+// PAWNET_SUBMIT_N (default 12,500, Kaggle's test set) synthetic 500×375
 // JPEGs named test/N.jpg (pawnet synth, written once under
 // .cache/submitbench), scored from the zip to the CSV by `pawnet predict
 // -csv` and by scripts/torch_bench.py submit (PIL decode, a DataLoader of
@@ -190,10 +187,10 @@ func SubmitBench() error {
 		if err := os.RemoveAll(src); err != nil {
 			return err
 		}
-		if err := run(binary, "sample", "-out", sampleDir); err != nil {
+		if err := run(Binary, "sample", "-out", SampleDir); err != nil {
 			return err
 		}
-		if err := run(binary, "synth", "-n", strconv.Itoa(n), "-from", sampleDir, "-out", src); err != nil {
+		if err := run(Binary, "synth", "-n", strconv.Itoa(n), "-from", SampleDir, "-out", src); err != nil {
 			return err
 		}
 		if err := writeTestZip(filepath.Join(src, "train"), zipPath); err != nil {
@@ -206,7 +203,7 @@ func SubmitBench() error {
 	if err := benchWeights(); err != nil {
 		return err
 	}
-	small, err := newestWeights("runs")
+	small, err := newestWeights(RunsDir)
 	if err != nil {
 		return err
 	}
@@ -215,7 +212,7 @@ func SubmitBench() error {
 		return err
 	}
 	for _, m := range []struct{ name, weights string }{{"small", small}, {"full", full}} {
-		ours, err := measure("pawnet "+m.name, nil, binary, "predict", "-weights", m.weights, "-csv", filepath.Join(dir, m.name+"-pawnet.csv"), zipPath)
+		ours, err := measure("pawnet "+m.name, nil, Binary, "predict", "-weights", m.weights, "-csv", filepath.Join(dir, m.name+"-pawnet.csv"), zipPath)
 		if err != nil {
 			return err
 		}

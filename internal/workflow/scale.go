@@ -1,6 +1,4 @@
-//go:build mage
-
-package main
+package workflow
 
 import (
 	"bufio"
@@ -27,12 +25,12 @@ import (
 
 // Scale rehearses Kaggle scale on the CPU and prints a table of each
 // stage's time and peak memory. It generates a 25,000-photo Kaggle-layout
-// folder of 500×375 JPEGs in data/scale ($PAWNET_SCALE_N photos; or uses
-// $PAWNET_SCALE_DATA, a Kaggle train/ folder or a cat/ dog/ tree), then:
+// folder of 500×375 JPEGs in data/scale (PAWNET_SCALE_N photos; or uses
+// PAWNET_SCALE_DATA, a Kaggle train/ folder or a cat/ dog/ tree), then:
 // separate → pack (227 px) → open the current pack again → stats from the
 // pack → a full-model training run from the pack, batch 8, with a
-// checkpoint every $PAWNET_SCALE_EVERY steps (default 3) → kill -9 while
-// it writes its second checkpoint → -resume for $PAWNET_SCALE_EVERY more
+// checkpoint every PAWNET_SCALE_EVERY steps (default 3) → kill -9 while
+// it writes its second checkpoint → -resume for PAWNET_SCALE_EVERY more
 // steps, checking that it continues from the last complete checkpoint →
 // the same training start with the photos decoded into memory (-no-pack),
 // stopped once it is ready, for the start-up comparison.
@@ -40,7 +38,7 @@ func Scale() error {
 	mg.Deps(Build)
 	n := envInt("PAWNET_SCALE_N", 25000)
 	every := envInt("PAWNET_SCALE_EVERY", 3)
-	data := os.Getenv("PAWNET_SCALE_DATA")
+	data := getenv("PAWNET_SCALE_DATA")
 	var rows []scaleRow
 	add := func(r scaleRow) { rows = append(rows, r); fmt.Printf("  %-34s %8.1fs  %s\n", r.stage, r.secs, r.note) }
 	if data == "" {
@@ -50,7 +48,7 @@ func Scale() error {
 			if err := os.RemoveAll(filepath.Join("data", "scale")); err != nil {
 				return err
 			}
-			r, err := measure("synth", nil, binary, "synth", "-n", strconv.Itoa(n), "-out", filepath.Join("data", "scale"))
+			r, err := measure("synth", nil, Binary, "synth", "-n", strconv.Itoa(n), "-out", filepath.Join("data", "scale"))
 			if err != nil {
 				return err
 			}
@@ -61,7 +59,7 @@ func Scale() error {
 			}
 		}
 	}
-	r, err := measure("separate", nil, binary, "separate", data)
+	r, err := measure("separate", nil, Binary, "separate", data)
 	if err != nil {
 		return err
 	}
@@ -70,7 +68,7 @@ func Scale() error {
 	if err := os.Remove(packPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	if r, err = measure("pack (decode + resize 227)", nil, binary, "pack", data); err != nil {
+	if r, err = measure("pack (decode + resize 227)", nil, Binary, "pack", data); err != nil {
 		return err
 	}
 	fi, err := os.Stat(packPath)
@@ -80,12 +78,12 @@ func Scale() error {
 	photos := countPhotos(data)
 	r.note = fmt.Sprintf("%d photos, %.0f photos/s, pack %.2f GB", photos, float64(photos)/r.secs, float64(fi.Size())/1e9)
 	add(r)
-	if r, err = measure("pack again (open + check)", nil, binary, "pack", data); err != nil {
+	if r, err = measure("pack again (open + check)", nil, Binary, "pack", data); err != nil {
 		return err
 	}
 	r.note = fmt.Sprintf("%.2f GB/s", float64(fi.Size())/1e9/r.secs)
 	add(r)
-	if r, err = measure("stats from the pack", nil, binary, "stats", data); err != nil {
+	if r, err = measure("stats from the pack", nil, Binary, "stats", data); err != nil {
 		return err
 	}
 	add(r)
@@ -117,7 +115,7 @@ func Scale() error {
 		return false, nil
 	}
 	args := append(append([]string{}, train...), "-name", "full", "-checkpoint-every", strconv.Itoa(every), data)
-	r, err = measure("train from the pack, kill -9", watch, binary, args...)
+	r, err = measure("train from the pack, kill -9", watch, Binary, args...)
 	if !r.killed {
 		return fmt.Errorf("the training run ended before its second checkpoint write (%v):\n%s", err, r.out)
 	}
@@ -130,7 +128,7 @@ func Scale() error {
 	}
 	saveSecs := checkpointSeconds(filepath.Join(run, rundir.MetricsFile))
 
-	if r, err = measure("resume", nil, binary, "train", "-resume", run, "-max-steps", strconv.Itoa(every)); err != nil {
+	if r, err = measure("resume", nil, Binary, "train", "-resume", run, "-max-steps", strconv.Itoa(every)); err != nil {
 		return err
 	}
 	if !strings.Contains(r.out, "from "+killedState.Checkpoint+" ") {
@@ -147,7 +145,7 @@ func Scale() error {
 			return true, cmd.Process.Kill()
 		}
 		return false, nil
-	}, binary, append(append([]string{}, train...), "-name", "memory", "-no-pack", data)...)
+	}, Binary, append(append([]string{}, train...), "-name", "memory", "-no-pack", data)...)
 	if !r.killed {
 		return fmt.Errorf("the in-memory run ended before it was ready (%v):\n%s", err, r.out)
 	}
@@ -191,13 +189,9 @@ type scaleRow struct {
 func measure(stage string, watch func(*exec.Cmd, *scaleRow) (bool, error), name string, args ...string) (scaleRow, error) {
 	fmt.Println("$", name, strings.Join(args, " "))
 	r := scaleRow{stage: stage, start: time.Now()}
-	cmd := exec.Command(name, args...)
+	cmd := command(nil, name, args...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.Env = os.Environ()
-	for k, v := range env() {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
 	if err := cmd.Start(); err != nil {
 		return r, err
 	}
@@ -308,6 +302,8 @@ func checkpointSeconds(path string) string {
 	return strings.Join(out, ", ")
 }
 
+// metricsSize returns the size of a metrics.jsonl, its lines and its
+// step messages.
 func metricsSize(path string) (bytes int64, lines, steps int) {
 	data, _ := os.ReadFile(path)
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
@@ -320,6 +316,7 @@ func metricsSize(path string) (bytes int64, lines, steps int) {
 	return int64(len(data)), lines, steps
 }
 
+// dirBytes is the size of the files below dir.
 func dirBytes(dir string) int64 {
 	var n int64
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
@@ -333,6 +330,7 @@ func dirBytes(dir string) int64 {
 	return n
 }
 
+// countPhotos is the number of photos dataset.Scan finds in dir.
 func countPhotos(dir string) int {
 	ds, err := dataset.Scan(dir)
 	if err != nil {
@@ -341,16 +339,10 @@ func countPhotos(dir string) int {
 	return len(ds.Items)
 }
 
+// mib formats a byte count in MB, "-" for none.
 func mib(b int64) string {
 	if b == 0 {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f MB", float64(b)/1e6)
-}
-
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }

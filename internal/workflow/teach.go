@@ -1,13 +1,9 @@
-//go:build mage
-
-package main
+package workflow
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/magefile/mage/mg"
 
@@ -19,7 +15,7 @@ import (
 const teachDir = "data/teach"
 
 // Teach prints what `pawnet teach` does with a run's weights
-// ($PAWNET_WEIGHTS, default the newest runs/*/model.safetensors, e.g. the
+// (PAWNET_WEIGHTS, default the newest runs/*/model.safetensors, e.g. the
 // demo's): the k-shot learning curve on the sample's held-out test photos
 // against the run's own head, then a class the run never saw taught beside
 // cat and dog: 10 sample photos of each and 10 photos of toy blocks
@@ -27,14 +23,14 @@ const teachDir = "data/teach"
 // accuracy, written to data/teach/taught.safetensors.
 func Teach() error {
 	mg.Deps(Sample)
-	weights := os.Getenv("PAWNET_WEIGHTS")
+	weights := getenv("PAWNET_WEIGHTS")
 	if weights == "" {
 		var err error
-		if weights, err = newestWeights("runs"); err != nil {
+		if weights, err = newestWeights(RunsDir); err != nil {
 			return err
 		}
 	}
-	if err := run(binary, "teach", "-curve", "-weights", weights, "-labels", filepath.Join(sampleDir, "test_labels.csv"), filepath.Join(sampleDir, "test")); err != nil {
+	if err := run(Binary, "teach", "-curve", "-weights", weights, "-labels", filepath.Join(SampleDir, "test_labels.csv"), filepath.Join(SampleDir, "test")); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(teachDir); err != nil {
@@ -43,9 +39,9 @@ func Teach() error {
 	for _, class := range []string{"cat", "dog"} {
 		for i := range 10 {
 			name := fmt.Sprintf("%s.%d.jpg", class, i)
-			src := filepath.Join(sampleDir, "train", class, name) // separated by demo or train
+			src := filepath.Join(SampleDir, "train", class, name) // separated by demo or train
 			if _, err := os.Stat(src); err != nil {
-				src = filepath.Join(sampleDir, "train", name)
+				src = filepath.Join(SampleDir, "train", name)
 			}
 			data, err := os.ReadFile(src)
 			if err != nil {
@@ -62,22 +58,5 @@ func Teach() error {
 	if _, err := sample.Shapes(filepath.Join(teachDir, "toy blocks"), 10, 32, 1); err != nil {
 		return err
 	}
-	return run(binary, "teach", "-weights", weights, "-out", filepath.Join(teachDir, "taught.safetensors"), teachDir)
-}
-
-// newestWeights returns the most recently written runs/*/model.safetensors.
-func newestWeights(runs string) (string, error) {
-	paths, _ := filepath.Glob(filepath.Join(runs, "*", "model.safetensors"))
-	if len(paths) == 0 {
-		return "", errors.New("no runs/*/model.safetensors: run go tool mage demo (or train) first, or set PAWNET_WEIGHTS")
-	}
-	mod := func(p string) int64 {
-		st, err := os.Stat(p)
-		if err != nil {
-			return 0
-		}
-		return st.ModTime().UnixNano()
-	}
-	sort.Slice(paths, func(i, j int) bool { return mod(paths[i]) > mod(paths[j]) })
-	return paths[0], nil
+	return run(Binary, "teach", "-weights", weights, "-out", filepath.Join(teachDir, "taught.safetensors"), teachDir)
 }
