@@ -148,11 +148,7 @@ func submissionOrder(path string, args []string) ([]int, error) {
 			if !dataset.IsZipName(a) {
 				continue
 			}
-			z, err := dataset.OpenZip(a, "test")
-			if err != nil {
-				return nil, err
-			}
-			if data, err = z.ReadOuter("sample_submission.csv", 16<<20); err == nil {
+			if data, err = dataset.ReadZipEntry(a, "sample_submission.csv", 16<<20); err == nil {
 				from = a + "/sample_submission.csv"
 				break
 			}

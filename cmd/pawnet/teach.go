@@ -75,16 +75,16 @@ func runTeach(args []string) error {
 	if len(ds.Classes) > teach.MaxClasses {
 		return fmt.Errorf("%s has %d class folders; a head is taught at most %d classes", fs.Arg(0), len(ds.Classes), teach.MaxClasses)
 	}
-	paths := make([]string, len(ds.Items))
+	photos := make([]dataset.Photo, len(ds.Items))
 	labels := make([]int, len(ds.Items))
 	for i, it := range ds.Items {
-		paths[i], labels[i] = it.Path, it.Label
+		photos[i], labels[i] = it.Photo, it.Label
 	}
 	t0 := time.Now()
-	feats, ok := features(c, paths, *batch)
+	feats, ok := features(c, photos, *batch)
 	var kept [][]float32
 	var keptLabels []int
-	for i := range paths {
+	for i := range photos {
 		if ok[i] {
 			kept = append(kept, feats[i])
 			keptLabels = append(keptLabels, labels[i])
@@ -144,7 +144,7 @@ func variantName(v alexnet.Variant) string {
 // features computes the teach features of each file, batch photos per
 // forward pass; ok[i] is false for a file that could not be read or
 // decoded, which is reported on stderr.
-func features(c *classify.Classifier, paths []string, batch int) (feats [][]float32, ok []bool) {
+func features(c *classify.Classifier, paths []dataset.Photo, batch int) (feats [][]float32, ok []bool) {
 	feats = make([][]float32, len(paths))
 	ok = make([]bool, len(paths))
 	bar := progress.New(os.Stderr, len(paths), "features", "photos")
@@ -154,7 +154,7 @@ func features(c *classify.Classifier, paths []string, batch int) (feats [][]floa
 		photos := make([][]byte, hi-lo)
 		readErr := make([]error, hi-lo)
 		for i := range photos {
-			photos[i], readErr[i] = dataset.ReadPhoto(paths[lo+i])
+			photos[i], readErr[i] = paths[lo+i].Read()
 		}
 		f, errs := c.Features(photos)
 		for i := range photos {
@@ -163,7 +163,7 @@ func features(c *classify.Classifier, paths []string, batch int) (feats [][]floa
 				err = errs[i]
 			}
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "skipped %s: %v\n", paths[lo+i], err)
+				fmt.Fprintf(os.Stderr, "skipped %s: %v\n", paths[lo+i].Path, err)
 				continue
 			}
 			feats[lo+i], ok[lo+i] = f[i], true
@@ -236,7 +236,7 @@ func teachCurve(c *classify.Classifier, dir, labelsCSV string, ks []int, draws i
 	if dog < 0 || len(c.Classes) != 2 {
 		return fmt.Errorf("-curve compares with the run's cat/dog head; these weights have classes %v", c.Classes)
 	}
-	var paths []string
+	var paths []dataset.Photo
 	var labels []int
 	ids := slices.Sorted(func(yield func(int) bool) {
 		for id := range labelMap {
@@ -246,7 +246,7 @@ func teachCurve(c *classify.Classifier, dir, labelsCSV string, ks []int, draws i
 		}
 	})
 	for _, id := range ids {
-		paths = append(paths, filepath.Join(dir, strconv.Itoa(id)+".jpg"))
+		paths = append(paths, dataset.InDir(dir, strconv.Itoa(id)+".jpg"))
 		y := 1 - dog // cat
 		if labelMap[id] >= 0.5 {
 			y = dog

@@ -83,8 +83,8 @@ func run(weights, test, labelsPath string, scale int) error {
 	}
 	ways := []string{"original photos", fmt.Sprintf("%d× enlarged, resized in one step", scale), fmt.Sprintf("%d× enlarged, first downscaled to the training median", scale)}
 	scores := make([]score, len(ways))
-	for _, path := range files {
-		id, err := predict.ID(path)
+	for _, photo := range files {
+		id, err := predict.ID(photo.Path)
 		if err != nil {
 			continue
 		}
@@ -92,13 +92,13 @@ func run(weights, test, labelsPath string, scale int) error {
 		if !ok {
 			continue
 		}
-		data, err := os.ReadFile(path)
+		data, err := photo.Read()
 		if err != nil {
 			return err
 		}
 		big, err := enlarge(data, scale)
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return fmt.Errorf("%s: %w", photo.Path, err)
 		}
 		for k, way := range []struct {
 			data    []byte
@@ -108,7 +108,7 @@ func run(weights, test, labelsPath string, scale int) error {
 			cc.TypicalSide = way.typical
 			p, err := cc.Classify(way.data, false)
 			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
+				return fmt.Errorf("%s: %w", photo.Path, err)
 			}
 			s := &scores[k]
 			s.n++

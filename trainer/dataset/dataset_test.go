@@ -304,7 +304,7 @@ func TestComputeStatsChecksOtherItems(t *testing.T) {
 	slices.Sort(names)
 	var bad []Item
 	for _, n := range names {
-		bad = append(bad, Item{Path: filepath.Join(badDir, n)})
+		bad = append(bad, Item{Photo: OnDisk(filepath.Join(badDir, n))})
 	}
 	const size = 32
 	want, _, err := ComputeStats(train, nil, size, 2, nil)

@@ -45,7 +45,7 @@ func DecodeAll(items []Item, size, workers, maxPixels int, progress func(), fn f
 		go func(w int) {
 			defer wg.Done()
 			for i := range jobs {
-				img, err := decodeFile(items[i].Path, size, maxPixels)
+				img, err := decodeFile(items[i].Photo, size, maxPixels)
 				if err != nil {
 					mu.Lock()
 					bad = append(bad, struct {
@@ -75,8 +75,9 @@ func DecodeAll(items []Item, size, workers, maxPixels int, progress func(), fn f
 	return out
 }
 
-func decodeFile(path string, size, maxPixels int) (*imageio.RGB, error) {
-	data, err := ReadPhoto(path)
+// decodeFile reads and decodes a photo, resized to size×size.
+func decodeFile(p Photo, size, maxPixels int) (*imageio.RGB, error) {
+	data, err := p.Read()
 	if err != nil {
 		return nil, err
 	}

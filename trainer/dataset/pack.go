@@ -84,8 +84,8 @@ func scanEntries(ds *Dataset) ([]packEntry, error) {
 	out := make([]packEntry, len(ds.Items))
 	for i, it := range ds.Items {
 		if ds.Zip != nil {
-			e, ok := ds.Zip.entry(it.Path)
-			if !ok {
+			e, ok := ds.Zip.byName[it.Name]
+			if !ok || it.FS != ds.Zip {
 				return nil, fmt.Errorf("%s: not an entry of %s", it.Path, ds.Zip.Root)
 			}
 			out[i] = packEntry{Path: strings.TrimPrefix(it.Path, ds.Zip.Root+"/"), Label: it.Label,

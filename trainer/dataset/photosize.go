@@ -31,7 +31,7 @@ func PhotoSizes(items []Item, workers int) *preprocess.PhotoSizes {
 				if k >= len(items) {
 					return
 				}
-				sides[k] = longSide(items[k].Path, buf)
+				sides[k] = longSide(items[k].Photo, buf)
 			}
 		})
 	}
@@ -46,8 +46,8 @@ func PhotoSizes(items []Item, workers int) *preprocess.PhotoSizes {
 }
 
 // longSide is a photo's longer side from its header, 0 when unreadable.
-func longSide(path string, buf []byte) int {
-	f, err := openPhoto(path)
+func longSide(p Photo, buf []byte) int {
+	f, err := p.Open()
 	if err != nil {
 		return 0
 	}

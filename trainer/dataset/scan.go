@@ -63,7 +63,7 @@ func baseName(p string) string {
 
 // Item is one labelled photo.
 type Item struct {
-	Path  string
+	Photo
 	Label int
 }
 
@@ -136,7 +136,12 @@ func Scan(root string) (*Dataset, error) {
 			continue
 		}
 		for _, p := range found.Photos {
-			ds.Items = append(ds.Items, Item{Path: p, Label: len(ds.Classes)})
+			rel, err := filepath.Rel(root, p)
+			if err != nil {
+				return nil, err
+			}
+			ph := Photo{Path: p, FS: Dir(root), Name: filepath.ToSlash(rel)}
+			ds.Items = append(ds.Items, Item{Photo: ph, Label: len(ds.Classes)})
 		}
 		ds.Classes = append(ds.Classes, d)
 	}

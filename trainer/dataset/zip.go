@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // Reading Kaggle's zips in place
@@ -21,8 +20,9 @@ import (
 // pack, train and predict read a zip's entries where they lie, with
 // archive/zip; nothing is ever extracted or written from a zip, so an
 // entry named ../x or /etc/x can do no harm (it is skipped and named
-// anyway). A photo of a zip is named by a path through it,
-// "data/x.zip/train.zip/train/cat.1.jpg", and ReadPhoto reads it.
+// anyway). An open zip is an fs.FS of its photo entries: a photo of a
+// zip is its entry name in that file system (Photo), shown as a path
+// through it, "data/x.zip/train.zip/train/cat.1.jpg".
 //
 // A nested zip (train.zip inside the outer one) is opened in place when it
 // is stored uncompressed: its bytes are a section of the outer file (its
@@ -32,10 +32,9 @@ import (
 // as soon as it is made; the space is freed when the zip is closed or the
 // process ends),
 // never into memory: memory stays bounded by one copy buffer whatever its
-// size, at the cost of its size in temporary disk space. An open zip is
-// kept for the process (OpenZip returns the same one while the file's
-// size and modification time are unchanged), so a zip scanned twice is
-// inflated once.
+// size, at the cost of its size in temporary disk space. A Zip belongs
+// to whoever opened it: nothing keeps it for the process, and Close (or
+// the process's end) closes its files.
 //
 // Limits against zip bombs: a photo entry whose declared uncompressed
 // size passes MaxPhotoBytes, or, over 1 MiB, is more than MaxRatio times
@@ -74,22 +73,11 @@ type Zip struct {
 	// duplicates, sizes over the limits).
 	Other   []string
 	Skipped []BadFile
-	outer   *zip.Reader // the outer zip, when the photos are in a nested one
 
 	r       *zip.Reader
 	byName  map[string]*zip.File
-	key     string // in zips
 	closers []io.Closer
 }
-
-var (
-	zipsMu sync.Mutex
-	zips   = map[string]*Zip{} // by Root and part (zipKey)
-)
-
-// zipKey is the key of an open zip in zips: a zip without nested zips is
-// indexed differently for its train and test parts.
-func zipKey(root, part string) string { return root + "\x00" + part }
 
 // IsZipName reports whether a path names a zip (.zip, in any case).
 func IsZipName(p string) bool { return strings.EqualFold(filepath.Ext(p), ".zip") }
@@ -99,8 +87,8 @@ func IsZipName(p string) bool { return strings.EqualFold(filepath.Ext(p), ".zip"
 // anywhere in the zip) when there is one, and otherwise the folder part/
 // of the zip itself when it has photos there, else all its photos. A zip
 // that cannot be read at all is an error wrapping ErrZip; entries that
-// cannot be used are in Skipped. Zips stay open for the process (see
-// above): a second OpenZip of an unchanged file returns the same Zip.
+// cannot be used are in Skipped. The Zip is an fs.FS of its photo
+// entries; Close closes it.
 func OpenZip(file, part string) (*Zip, error) {
 	f, err := OpenRegular(file)
 	if err != nil {
@@ -127,27 +115,16 @@ func OpenZip(file, part string) (*Zip, error) {
 	if nested != nil {
 		z.Root = file + "/" + nested.Name
 	}
-	zipsMu.Lock()
-	z.key = zipKey(z.Root, part)
-	if old, ok := zips[z.key]; ok && old.Size == z.Size && old.ModTime == z.ModTime {
-		zipsMu.Unlock()
-		f.Close()
-		return old, nil
-	}
-	zipsMu.Unlock()
 	if nested != nil {
 		inner, err := openNested(f, nested, filepath.Dir(file))
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", z.Root, err)
 		}
-		z.outer, z.r = outer, inner.r
+		z.r = inner.r
 		z.closers = append(z.closers, inner.closers...)
 	}
 	z.index(part, nested == nil)
-	zipsMu.Lock()
-	zips[z.key] = z // replaces one opened before the file changed (still open for its users)
-	zipsMu.Unlock()
 	return z, nil
 }
 
@@ -270,20 +247,61 @@ func (z *Zip) index(part string, top bool) {
 // Path is the photo path of entry name (Root/name).
 func (z *Zip) Path(name string) string { return z.Root + "/" + name }
 
-// entry returns the photo entry of a photo path of z.
-func (z *Zip) entry(p string) (*zip.File, bool) {
-	e, ok := z.byName[strings.TrimPrefix(p, z.Root+"/")]
-	return e, ok
+// Photo is the photo of entry name.
+func (z *Zip) Photo(name string) Photo { return Photo{Path: z.Path(name), FS: z, Name: name} }
+
+// photo returns the photo entry name, or an *fs.PathError.
+func (z *Zip) photo(op, name string) (*zip.File, error) {
+	e, ok := z.byName[name]
+	if !ok {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	}
+	if err := checkSize(e, MaxPhotoBytes); err != nil {
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+	}
+	return e, nil
 }
 
-// ReadOuter reads the entry of the outer zip whose base name is name
-// (sample_submission.csv, say), at most limit bytes; fs.ErrNotExist when
-// there is none (or the photos are not in a nested zip).
-func (z *Zip) ReadOuter(name string, limit int64) ([]byte, error) {
-	if z.outer == nil {
-		return nil, fs.ErrNotExist
+// Open opens the photo entry name (one of Photos) for reading: z is an
+// fs.FS of its photos. Other entries do not exist in it.
+func (z *Zip) Open(name string) (fs.File, error) {
+	if _, err := z.photo("open", name); err != nil {
+		return nil, err
 	}
-	for _, e := range z.outer.File {
+	return z.r.Open(name)
+}
+
+// ReadFile reads the photo entry name, refusing more than MaxPhotoBytes.
+func (z *Zip) ReadFile(name string) ([]byte, error) {
+	e, err := z.photo("read", name)
+	if err != nil {
+		return nil, err
+	}
+	data, err := readEntry(e, MaxPhotoBytes)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	return data, nil
+}
+
+// ReadZipEntry reads the entry of the zip file whose base name is name
+// (sample_submission.csv of the competition zip, say), at most limit
+// bytes, without opening a nested zip; fs.ErrNotExist when there is none.
+func ReadZipEntry(file, name string, limit int64) ([]byte, error) {
+	f, err := OpenRegular(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	r, err := zip.NewReader(f, fi.Size())
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, fmt.Errorf("%s: %w: %v", file, ErrZip, err)
+	}
+	for _, e := range r.File {
 		if path.Base(e.Name) == name && safeName(e.Name) {
 			return readEntry(e, limit)
 		}
@@ -311,56 +329,14 @@ func readEntry(e *zip.File, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// Close closes the zip's files and forgets it; its photos can no longer be
-// read.
+// Close closes the zip's files; its photos can no longer be read.
 func (z *Zip) Close() error {
-	zipsMu.Lock()
-	if zips[z.key] == z {
-		delete(zips, z.key)
-	}
-	zipsMu.Unlock()
 	var err error
 	for _, c := range z.closers {
 		err = errors.Join(err, c.Close())
 	}
 	z.closers = nil
 	return err
-}
-
-// zipOf returns the open zip whose photo path p is, if any.
-func zipOf(p string) (*Zip, *zip.File) {
-	zipsMu.Lock()
-	defer zipsMu.Unlock()
-	for _, z := range zips {
-		if strings.HasPrefix(p, z.Root+"/") {
-			if e, ok := z.entry(p); ok {
-				return z, e
-			}
-		}
-	}
-	return nil, nil
-}
-
-// openPhoto opens the photo at p for reading, as ReadPhoto reads it.
-func openPhoto(p string) (io.ReadCloser, error) {
-	if z, e := zipOf(p); z != nil {
-		if err := checkSize(e, MaxPhotoBytes); err != nil {
-			return nil, err
-		}
-		return e.Open()
-	}
-	return OpenRegular(p)
-}
-
-// ReadPhoto reads the photo at p: an entry of an open zip when p is a
-// photo path through one (see OpenZip), else the regular file at p
-// (ReadRegular). Every reader of photos (the decoder, the pack, predict)
-// reads through it.
-func ReadPhoto(p string) ([]byte, error) {
-	if z, e := zipOf(p); z != nil {
-		return readEntry(e, MaxPhotoBytes)
-	}
-	return ReadRegular(p)
 }
 
 // ScanZip reads the train photos of a zip as a Dataset. A zip whose
@@ -387,9 +363,9 @@ func ScanZip(file string) (*Dataset, error) {
 	for _, name := range z.Photos {
 		switch KaggleClass(name) {
 		case "cat":
-			byClass[0] = append(byClass[0], Item{Path: z.Path(name), Label: 0})
+			byClass[0] = append(byClass[0], Item{Photo: z.Photo(name), Label: 0})
 		case "dog":
-			byClass[1] = append(byClass[1], Item{Path: z.Path(name), Label: 1})
+			byClass[1] = append(byClass[1], Item{Photo: z.Photo(name), Label: 1})
 		default:
 			other = append(other, name)
 		}
@@ -463,7 +439,7 @@ func zipFolders(ds *Dataset, z *Zip, folders map[string][]string) *Dataset {
 	for label, c := range classes {
 		ds.Classes = append(ds.Classes, c)
 		for _, n := range folders[c] {
-			ds.Items = append(ds.Items, Item{Path: z.Path(n), Label: label})
+			ds.Items = append(ds.Items, Item{Photo: z.Photo(n), Label: label})
 			in[n] = true
 		}
 	}

@@ -19,16 +19,16 @@ func CAMName(path string) string {
 	return strings.TrimSuffix(base, filepath.Ext(base)) + ".cam.png"
 }
 
-// CAM classifies one file (or a photo in a zip: dataset.ReadPhoto) with
+// CAM classifies one photo (a file, or a photo in a zip) with
 // classify.Explain (one forward pass, no test-time augmentation) and
 // writes into dir, atomically, the Grad-CAM heatmap of its predicted
 // class blended over the photo (resized so its longer side is side
-// pixels; 0 keeps its size) at the given opacity, as CAMName(path). It
+// pixels; 0 keeps its size) at the given opacity, as CAMName(p.Path). It
 // returns the prediction and the overlay's path; a file that cannot be
 // read or decoded gets its error in the Result and no overlay.
-func CAM(c *classify.Classifier, path, dir string, side int, opacity float64) (Result, string) {
-	r := Result{Path: path}
-	data, err := dataset.ReadPhoto(path)
+func CAM(c *classify.Classifier, p dataset.Photo, dir string, side int, opacity float64) (Result, string) {
+	r := Result{Path: p.Path}
+	data, err := p.Read()
 	if err != nil {
 		r.Err = err
 		return r, ""
@@ -44,7 +44,7 @@ func CAM(c *classify.Classifier, path, dir string, side int, opacity float64) (R
 		r.Err = fmt.Errorf("cam overlay: %w", err)
 		return r, ""
 	}
-	out := filepath.Join(dir, CAMName(path))
+	out := filepath.Join(dir, CAMName(p.Path))
 	png, err := explain.EncodePNG(img)
 	if err == nil {
 		err = fsutil.WriteFileAtomic(out, png)

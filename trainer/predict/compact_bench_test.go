@@ -11,6 +11,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/metrics"
+	"github.com/pawnet/pawnet/trainer/dataset"
 	"github.com/pawnet/pawnet/trainer/model"
 )
 
@@ -106,7 +107,7 @@ func BenchmarkCompactWeights(b *testing.B) {
 }
 
 // classifyAll classifies files with the weights at path, in batches of 8.
-func classifyAll(b *testing.B, path string, files []string) []classify.Prediction {
+func classifyAll(b *testing.B, path string, files []dataset.Photo) []classify.Prediction {
 	m, err := alexnet.LoadFile(path)
 	if err != nil {
 		b.Fatal(err)

@@ -68,7 +68,7 @@ func TestFilesAndRunSkipHostileEntries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(files) == 0 || filepath.Base(files[len(files)-1]) != "4.jpg" || len(skipped) != len(want) {
+			if len(files) == 0 || filepath.Base(files[len(files)-1].Path) != "4.jpg" || len(skipped) != len(want) {
 				t.Fatalf("files %v, skipped %v; want the photos and %d skipped", files, skipped, len(want))
 			}
 			for _, s := range skipped {
@@ -94,7 +94,7 @@ func TestFilesAndRunSkipHostileEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := []string{filepath.Join(dir, "1.jpg"), filepath.Join(dir, "5000.jpg"), filepath.Join(dir, "4.jpg")}
+	files := []dataset.Photo{dataset.OnDisk(filepath.Join(dir, "1.jpg")), dataset.InDir(dir, "5000.jpg"), dataset.OnDisk(filepath.Join(dir, "4.jpg"))}
 	done := make(chan []Result, 1)
 	go func() { done <- Run(c, files, false, 8, nil) }()
 	var res []Result
@@ -106,7 +106,7 @@ func TestFilesAndRunSkipHostileEntries(t *testing.T) {
 	if res[0].Err != nil || res[2].Err != nil || !errors.Is(res[1].Err, dataset.ErrNotRegular) {
 		t.Errorf("results: %v / %v / %v; want the named pipe alone refused", res[0].Err, res[1].Err, res[2].Err)
 	}
-	r, cam := CAM(c, filepath.Join(dir, "5000.jpg"), t.TempDir(), 64, 0.5)
+	r, cam := CAM(c, dataset.OnDisk(filepath.Join(dir, "5000.jpg")), t.TempDir(), 64, 0.5)
 	if !errors.Is(r.Err, dataset.ErrNotRegular) || cam != "" {
 		t.Errorf("CAM of the named pipe: %v, %q", r.Err, cam)
 	}

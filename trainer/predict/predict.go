@@ -35,11 +35,11 @@ type Result struct {
 // returned in skipped with the reason, and so is a folder below an
 // argument that cannot be listed. A zip file (the competition's zip,
 // test.zip, or any zip of photos) is read in place: its test photos, as
-// dataset.OpenZip(a, "test") finds them, are listed as paths through it
-// (which Run reads with dataset.ReadPhoto), and the entries it refuses
-// are in skipped. An argument that does not exist, or a zip that cannot
-// be read at all, is an error.
-func Files(args []string) (files []string, skipped []dataset.BadFile, err error) {
+// dataset.OpenZip(a, "test") finds them, are listed as photos of that
+// zip's file system, and the entries it refuses are in skipped. An
+// argument that does not exist, or a zip that cannot be read at all, is
+// an error.
+func Files(args []string) (files []dataset.Photo, skipped []dataset.BadFile, err error) {
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err == nil && st.Mode().IsRegular() && dataset.IsZipName(a) {
@@ -48,7 +48,7 @@ func Files(args []string) (files []string, skipped []dataset.BadFile, err error)
 				return nil, nil, err
 			}
 			for _, name := range z.Photos {
-				files = append(files, z.Path(name))
+				files = append(files, z.Photo(name))
 			}
 			skipped = append(skipped, z.Skipped...)
 			continue
@@ -63,7 +63,7 @@ func Files(args []string) (files []string, skipped []dataset.BadFile, err error)
 			if err := dataset.Classify(a, nil); err != nil {
 				skipped = append(skipped, dataset.BadFile{Path: a, Err: err})
 			} else {
-				files = append(files, a)
+				files = append(files, dataset.OnDisk(a))
 			}
 			continue
 		}
@@ -71,7 +71,13 @@ func Files(args []string) (files []string, skipped []dataset.BadFile, err error)
 		if err != nil {
 			return nil, nil, err
 		}
-		files = append(files, found.Photos...)
+		for _, p := range found.Photos {
+			rel, err := filepath.Rel(a, p)
+			if err != nil {
+				return nil, nil, err
+			}
+			files = append(files, dataset.InDir(a, rel))
+		}
 		skipped = append(skipped, found.Skipped...)
 	}
 	return files, skipped, nil
@@ -80,14 +86,14 @@ func Files(args []string) (files []string, skipped []dataset.BadFile, err error)
 // Run classifies each file, batch files per forward pass (see
 // classify.ClassifyBatch; batch < 1 means 1); a bad file gets its error in
 // its Result and does not stop the others. each, if not nil, sees every
-// Result in file order. The files are read with dataset.ReadPhoto (so
-// through a zip too), each batch's in parallel, while the batch before
+// Result in file order. The files are read from their file systems
+// (dataset.Photo.Read: a folder or a zip), each batch's in parallel, while the batch before
 // it is classified: at most two batches of file bytes are held.
-func Run(c *classify.Classifier, files []string, tta bool, batch int, each func(Result)) []Result {
+func Run(c *classify.Classifier, files []dataset.Photo, tta bool, batch int, each func(Result)) []Result {
 	batch = max(batch, 1)
 	res := make([]Result, 0, len(files))
 	type read struct {
-		chunk []string
+		chunk []dataset.Photo
 		data  [][]byte
 		errs  []error
 	}
@@ -99,7 +105,7 @@ func Run(c *classify.Classifier, files []string, tta bool, batch int, each func(
 			r.data, r.errs = make([][]byte, len(r.chunk)), make([]error, len(r.chunk))
 			var wg sync.WaitGroup
 			for i, f := range r.chunk {
-				wg.Go(func() { r.data[i], r.errs[i] = dataset.ReadPhoto(f) })
+				wg.Go(func() { r.data[i], r.errs[i] = f.Read() })
 			}
 			wg.Wait()
 			reads <- r
@@ -109,7 +115,7 @@ func Run(c *classify.Classifier, files []string, tta bool, batch int, each func(
 		chunk, data, readErr := r.chunk, r.data, r.errs
 		preds, errs := c.ClassifyBatch(data, tta)
 		for i, f := range chunk {
-			r := Result{Path: f, Prediction: preds[i], Err: cmp.Or(readErr[i], errs[i])}
+			r := Result{Path: f.Path, Prediction: preds[i], Err: cmp.Or(readErr[i], errs[i])}
 			if each != nil {
 				each(r)
 			}

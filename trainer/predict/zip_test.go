@@ -94,7 +94,7 @@ func TestPredictFromZip(t *testing.T) {
 				t.Fatal(err)
 			}
 			files, skipped, err := Files([]string{file})
-			if err != nil || len(files) != 6 || len(skipped) != 0 || !strings.Contains(files[0], tc.inside+"/test/") {
+			if err != nil || len(files) != 6 || len(skipped) != 0 || !strings.Contains(files[0].Path, tc.inside+"/test/") {
 				t.Fatalf("files %v, skipped %v, %v", files, skipped, err)
 			}
 			res := Run(c, files, true, 4, nil)
@@ -103,12 +103,8 @@ func TestPredictFromZip(t *testing.T) {
 					t.Fatalf("%s: %v", r.Path, r.Err)
 				}
 			}
-			z, err := dataset.OpenZip(file, "test")
-			if err != nil {
-				t.Fatal(err)
-			}
 			var order []int
-			if data, err := z.ReadOuter("sample_submission.csv", 1<<20); err == nil {
+			if data, err := dataset.ReadZipEntry(file, "sample_submission.csv", 1<<20); err == nil {
 				if order, err = ReadOrder(bytes.NewReader(data)); err != nil {
 					t.Fatal(err)
 				}

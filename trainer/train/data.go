@@ -25,9 +25,11 @@ func (r *Run) prepare() error {
 			return err
 		}
 	}
-	ds, err := dataset.Scan(c.DataDir)
-	if err != nil {
-		return err
+	ds, err := r.scanned, error(nil)
+	if ds == nil {
+		if ds, err = dataset.Scan(c.DataDir); err != nil {
+			return err
+		}
 	}
 	for _, b := range ds.Skipped {
 		fmt.Fprintf(r.opts.Log, "skipped %s\n", b)

@@ -51,6 +51,7 @@ type Run struct {
 	stats   preprocess.Stats
 	norm    preprocess.Normalizer
 	cache   *dataset.Cache
+	scanned *dataset.Dataset // the data Open scanned (nil on a resume)
 	trainIx []int
 	valIx   []int
 	m       *model.Model
@@ -96,9 +97,11 @@ func Open(opts Options) (*Run, error) {
 	}
 	// A folder that cannot be trained on (one still in Kaggle's flat
 	// layout, say) is refused before a run folder is made for it.
-	if _, err := dataset.Scan(opts.DataDir); err != nil {
+	ds, err := dataset.Scan(opts.DataDir)
+	if err != nil {
 		return nil, err
 	}
+	r.scanned = ds // prepare uses it: a zip is opened (and a nested one inflated) once
 	id := opts.RunID
 	if id == "" {
 		id = time.Now().Format("20060102-150405")
