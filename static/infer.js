@@ -122,10 +122,8 @@ self.onmessage = async (e) => {
         // a Blob of one only when it shows it (a Blob here would cost
         // this worker ~5 ms each).
         const heat = r.heat;
-        self.postMessage({
-          type: "result", id: msg.id, probs: r.probs, best: r.best, label: r.label, ms: r.ms, tta: r.tta, resample: r.resample,
-          heat, heatW: r.heatW, heatH: r.heatH, camSide: r.camSide, heatError: r.heatError, classes: r.classes, taught: r.taught,
-        }, heat ? heat.map((png) => png.buffer) : []);
+        // r is a wasm/protocol Result (with heat): passed on whole.
+        self.postMessage({ ...r, type: "result", id: msg.id }, heat ? heat.map((png) => png.buffer) : []);
         return;
       }
       case "features": {

@@ -10,12 +10,13 @@ import (
 	"github.com/vugu/vugu/js"
 
 	"github.com/pawnet/pawnet/wasm/dash/classifier"
-	"github.com/pawnet/pawnet/wasm/dash/teach"
+	"github.com/pawnet/pawnet/wasm/protocol"
 )
 
-// Classifier runs photos through the inference worker (static/worker.js
-// with worker.wasm) and keeps their results in its classifier.State. Its
-// fields change only under the EventEnv lock.
+// Classifier is the classifier panel: it sends the dropped photos to the
+// pool (static/worker.js, which runs them on its classifiers: infer.js
+// with worker.wasm) in wasm/protocol's messages and keeps their results in
+// its classifier.State. Its fields change only under the EventEnv lock.
 type Classifier struct {
 	classifier.State
 
@@ -51,8 +52,8 @@ type Classifier struct {
 // the Teach panel's, and a taught weights file ("teachExport", never
 // batched).
 type replies struct {
-	cl     []classifier.Reply
-	teach  []teach.Reply
+	cl     []protocol.Reply
+	teach  []protocol.TeachReply
 	export js.Value
 }
 
@@ -83,7 +84,7 @@ func (c *Classifier) Start() {
 	// Call does, hence addEventListener and setProp.
 	c.worker.Call("addEventListener", "message", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		data := args[0].Get("data")
-		if data.Get("type").String() == "teachExport" {
+		if data.Get("type").String() == protocol.TypeTeachExport {
 			c.events <- replies{export: data}
 			return nil
 		}
@@ -95,15 +96,35 @@ func (c *Classifier) Start() {
 		return nil
 	}))
 	c.worker.Call("addEventListener", "error", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		c.events <- replies{cl: []classifier.Reply{{Type: "fatal", Message: "the classifier failed: " + args[0].Get("message").String()}}}
+		c.events <- replies{cl: []protocol.Reply{{Type: protocol.TypeFatal, Message: "the classifier failed: " + args[0].Get("message").String()}}}
 		return nil
 	}))
 	// A worker started early has already said it is ready: ask again.
 	// And send the replies in batches.
-	hello := js.Global().Get("Object").New()
-	setProp(hello, "type", "hello")
-	setProp(hello, "batch", true)
-	c.worker.Call("postMessage", hello)
+	c.post(protocol.Hello{Type: protocol.TypeHello, Batch: true}, nil)
+}
+
+// post sends a request to the pool: msg (one of wasm/protocol's) as the
+// object its JSON makes, with files[i], when given, as its jobs[i].file
+// (a File: what JSON cannot carry).
+func (c *Classifier) post(msg any, files []js.Value) {
+	data, err := json.Marshal(msg)
+	if err != nil {
+		log.Printf("pawnet: a message to the worker: %v", err)
+		return
+	}
+	obj := js.Global().Get("JSON").Call("parse", string(data))
+	jobs := obj.Get("jobs")
+	for i, f := range files {
+		setProp(jobs.Index(i), "file", f)
+	}
+	c.worker.Call("postMessage", obj)
+}
+
+// weightsRef names the weights the page wants (Init's weights).
+func (c *Classifier) weightsRef() protocol.WeightsRef {
+	url, run, version := c.weights()
+	return protocol.WeightsRef{Version: float64(version), Run: run, Weights: url}
 }
 
 // parse decodes a worker message: a batch (its JSON) or, before the
@@ -113,7 +134,7 @@ func (c *Classifier) Start() {
 // making their Blobs and object URLs costs a few ms each.
 func (c *Classifier) parse(msg js.Value) (replies, error) {
 	var raw []json.RawMessage
-	if msg.Get("type").String() != "batch" {
+	if msg.Get("type").String() != protocol.TypeBatch {
 		raw = []json.RawMessage{json.RawMessage(js.Global().Get("JSON").Call("stringify", msg).String())}
 	} else if err := json.Unmarshal([]byte(msg.Get("json").String()), &raw); err != nil {
 		return replies{}, err
@@ -126,28 +147,28 @@ func (c *Classifier) parse(msg js.Value) (replies, error) {
 		if err := json.Unmarshal(m, &head); err != nil {
 			return replies{}, err
 		}
-		if teach.IsReply(head.Type) {
-			var r teach.Reply
+		if protocol.IsTeachReply(head.Type) {
+			var r protocol.TeachReply
 			if err := json.Unmarshal(m, &r); err != nil {
 				return replies{}, err
 			}
 			out.teach = append(out.teach, r)
 			continue
 		}
-		r, err := classifier.ParseReply(m)
-		if err != nil {
+		var r protocol.Reply
+		if err := json.Unmarshal(m, &r); err != nil {
 			return replies{}, err
 		}
 		out.cl = append(out.cl, r)
 	}
-	if msg.Get("type").String() != "batch" {
+	if msg.Get("type").String() != protocol.TypeBatch {
 		return out, nil
 	}
 	heat := msg.Get("heat") // [id, heatmaps, id, heatmaps, …]
 	for i := 0; i+1 < heat.Length(); i += 2 {
 		id := heat.Index(i).Int()
 		for j := range out.cl {
-			if out.cl[j].Type == "result" && out.cl[j].ID == id {
+			if out.cl[j].Type == protocol.TypeResult && out.cl[j].ID == id {
 				c.keepHeat(&out.cl[j], heat.Index(i+1))
 			}
 		}
@@ -156,7 +177,7 @@ func (c *Classifier) parse(msg js.Value) (replies, error) {
 }
 
 // keepHeat keeps the result's heatmap PNGs (an array) aside.
-func (c *Classifier) keepHeat(r *classifier.Reply, pngs js.Value) {
+func (c *Classifier) keepHeat(r *protocol.Reply, pngs js.Value) {
 	heat := make([]js.Value, pngs.Length())
 	for i := range heat {
 		heat[i] = pngs.Index(i)
@@ -195,8 +216,8 @@ func (c *Classifier) loop() {
 		render := !c.list.Truthy()
 		for _, r := range rs.cl {
 			c.Apply(r, now)
-			if r.Type == "queued" || r.Type == "start" || r.Type == "result" {
-				pending = append(pending, r.IDs()...)
+			if r.Type == protocol.TypeQueued || r.Type == protocol.TypeStart || r.Type == protocol.TypeResult {
+				pending = append(pending, classifier.IDs(r)...)
 			} else {
 				render = true
 			}
@@ -264,35 +285,25 @@ func (c *Classifier) AddFiles(files js.Value) {
 		return
 	}
 	c.Start()
-	jobs := js.Global().Get("Array").New()
+	var jobs []protocol.Job
+	var photos []js.Value
 	for i := 0; i < files.Length(); i++ {
 		f := files.Index(i)
 		if it := c.add(f); it != nil {
-			job := js.Global().Get("Object").New()
-			setProp(job, "id", it.ID)
-			setProp(job, "file", f)
-			setProp(job, "tta", it.TTA)
-			jobs.Call("push", job)
+			jobs = append(jobs, protocol.Job{ID: int64(it.ID), TTA: it.TTA})
+			photos = append(photos, f)
 		}
 	}
-	c.postJobs(jobs, true)
+	c.postJobs(jobs, photos, true)
 }
 
-// postJobs posts photos to classify ([{id, file, tta}]) to the worker;
+// postJobs posts photos to classify (jobs, their files) to the pool;
 // with thumbs, it makes their thumbnails' URLs.
-func (c *Classifier) postJobs(jobs js.Value, thumbs bool) {
-	if jobs.Length() == 0 {
+func (c *Classifier) postJobs(jobs []protocol.Job, files []js.Value, thumbs bool) {
+	if len(jobs) == 0 {
 		return
 	}
-	msg := js.Global().Get("Object").New()
-	setProp(msg, "type", "classify")
-	setProp(msg, "jobs", jobs)
-	setProp(msg, "thumbs", thumbs)
-	url, run, version := c.weights()
-	setProp(msg, "version", float64(version))
-	setProp(msg, "run", run)
-	setProp(msg, "weights", url)
-	c.worker.Call("postMessage", msg)
+	c.post(protocol.Classify{Type: protocol.TypeClassify, Jobs: jobs, Thumbs: thumbs, WeightsRef: c.weightsRef()}, files)
 }
 
 // add lists the file and returns its item, or nil when it was refused.
@@ -394,4 +405,35 @@ func (c *Classifier) Clear() {
 	for _, it := range c.RemoveFinished() {
 		c.release(it)
 	}
+}
+
+// reclassify has the classifier panel's finished photos classified again,
+// by the head that classifies now.
+func (c *Classifier) reclassify() {
+	for _, it := range c.Items {
+		if it.State == classifier.ItemDone {
+			c.releaseHeat(it)
+		}
+	}
+	items := c.Requeue()
+	if len(items) == 0 {
+		return
+	}
+	var again []*classifier.Item
+	for _, it := range items {
+		if _, ok := c.files[it.ID]; !ok {
+			it.State, it.Err = classifier.ItemError, "The photo is no longer at hand: drop it again."
+			continue
+		}
+		again = append(again, it)
+	}
+	if len(again) == 0 {
+		return
+	}
+	jobs := make([]protocol.Job, len(again))
+	files := make([]js.Value, len(again))
+	for i, it := range again {
+		jobs[i], files[i] = protocol.Job{ID: int64(it.ID), TTA: it.TTA}, c.files[it.ID]
+	}
+	c.postJobs(jobs, files, false)
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
-	"log"
 	"strings"
 
 	"github.com/vugu/vugu/js"
 
-	"github.com/pawnet/pawnet/wasm/dash/classifier"
 	"github.com/pawnet/pawnet/wasm/dash/teach"
+	"github.com/pawnet/pawnet/wasm/protocol"
 )
 
 // teachSeed seeds the cross-validation's folds, as `pawnet teach`'s
@@ -16,10 +14,11 @@ import (
 // photos.
 const teachSeed = 1
 
-// Teacher runs the Teach panel: it posts the photos dropped into its
+// Teacher is the Teach panel: it posts the photos dropped into its
 // classes and its requests (train, switch heads, download, forget) to the
-// classifier's worker (static/worker.js), and applies the worker's
-// teaching replies to its teach.State. Its fields change only under the
+// pool (static/worker.js, shared with the classifier panel) in
+// wasm/protocol's messages, and applies the pool's teaching replies to
+// its teach.State. Its fields change only under the
 // EventEnv lock.
 type Teacher struct {
 	*teach.State
@@ -36,26 +35,13 @@ func NewTeacher(c *Classifier) *Teacher {
 	return &Teacher{State: teach.New(base), c: c}
 }
 
-// post sends a message (marshalled to JSON, parsed on the JavaScript side)
-// to the worker, starting it if needed; extra are properties that JSON
-// cannot carry (File objects), set after.
-func (t *Teacher) post(msg map[string]any, extra map[string]any) {
+// post sends a request to the pool (Classifier.post), starting it if
+// needed.
+func (t *Teacher) post(msg any, files []js.Value) {
 	t.c.Start()
-	if !t.c.worker.Truthy() {
-		return
+	if t.c.worker.Truthy() {
+		t.c.post(msg, files)
 	}
-	url, run, version := t.c.weights()
-	msg["version"], msg["run"], msg["weights"] = version, run, url
-	data, err := json.Marshal(msg)
-	if err != nil {
-		log.Printf("pawnet: teach message: %v", err)
-		return
-	}
-	obj := js.Global().Get("JSON").Call("parse", string(data))
-	for k, v := range extra {
-		setProp(obj, k, v)
-	}
-	t.c.worker.Call("postMessage", obj)
 }
 
 // AddFiles lists the files of a FileList dropped into class i and posts
@@ -65,22 +51,19 @@ func (t *Teacher) AddFiles(i int, files js.Value) {
 	if !files.Truthy() || files.Length() == 0 || t.Training {
 		return
 	}
-	jobs := js.Global().Get("Array").New()
-	var ids []int64
+	var jobs []protocol.Job
+	var photos []js.Value
 	for k := 0; k < files.Length(); k++ {
 		f := files.Index(k)
 		p := t.Add(i, f.Get("name").String(), int64(f.Get("size").Float()))
 		if p == nil || p.State != teach.PhotoQueued {
 			continue
 		}
-		job := js.Global().Get("Object").New()
-		setProp(job, "id", float64(p.ID))
-		setProp(job, "file", f)
-		jobs.Call("push", job)
-		ids = append(ids, p.ID)
+		jobs = append(jobs, protocol.Job{ID: p.ID})
+		photos = append(photos, f)
 	}
-	if len(ids) > 0 {
-		t.post(map[string]any{"type": "features", "thumbs": true}, map[string]any{"jobs": jobs})
+	if len(jobs) > 0 {
+		t.post(protocol.Features{Type: protocol.TypeFeatures, Jobs: jobs, Thumbs: true, WeightsRef: t.c.weightsRef()}, photos)
 	}
 	t.sync()
 }
@@ -93,7 +76,7 @@ func (t *Teacher) sync() {
 		return
 	}
 	classes, photos, removed := t.Set()
-	t.post(map[string]any{"type": "teachSet", "classes": classes, "photos": photos, "removed": removed}, nil)
+	t.post(protocol.TeachSet{Type: protocol.TypeTeachSet, Classes: classes, Photos: photos, Removed: removed, WeightsRef: t.c.weightsRef()}, nil)
 }
 
 // Train asks the worker to teach a head on the usable photos; when
@@ -104,18 +87,20 @@ func (t *Teacher) Train() {
 		return
 	}
 	t.sync()
-	t.post(map[string]any{"type": "teach", "seed": teachSeed, "classes": classes, "photos": photos}, nil)
+	t.post(protocol.Teach{Type: protocol.TypeTeach, Seed: teachSeed, Classes: classes, Photos: photos, WeightsRef: t.c.weightsRef()}, nil)
 }
 
 // UseHead has the worker classify with the taught head (on) or the run's
 // own; the panel follows once the worker says so (teachHead).
-func (t *Teacher) UseHead(on bool) { t.post(map[string]any{"type": "useHead", "on": on}, nil) }
+func (t *Teacher) UseHead(on bool) {
+	t.post(protocol.UseHead{Type: protocol.TypeUseHead, On: on, WeightsRef: t.c.weightsRef()}, nil)
+}
 
 // Export asks the worker for the taught weights file, which the page
 // then downloads (exported).
 func (t *Teacher) Export() {
 	if t.StartExport() {
-		t.post(map[string]any{"type": "exportTaught"}, nil)
+		t.post(protocol.ExportTaught{Type: protocol.TypeExportTaught, WeightsRef: t.c.weightsRef()}, nil)
 	}
 }
 
@@ -125,7 +110,7 @@ func (t *Teacher) Forget() {
 	for _, p := range t.State.Forget() {
 		t.release(p)
 	}
-	t.post(map[string]any{"type": "forgetTeach"}, nil)
+	t.post(protocol.ForgetTeach{Type: protocol.TypeForgetTeach, WeightsRef: t.c.weightsRef()}, nil)
 }
 
 // RemovePhoto removes a photo from its class.
@@ -155,7 +140,7 @@ func (t *Teacher) release(p *teach.Photo) {
 // apply folds a teaching reply into the panel (under the lock), sends the
 // classes when they changed, and reports whether the head that classifies
 // changed (then the classifier panel's photos are classified again).
-func (t *Teacher) apply(r teach.Reply) (headChanged bool) {
+func (t *Teacher) apply(r protocol.TeachReply) (headChanged bool) {
 	before := t.headKey()
 	t.Apply(r)
 	for _, u := range t.Unused {
@@ -163,7 +148,7 @@ func (t *Teacher) apply(r teach.Reply) (headChanged bool) {
 	}
 	t.Unused = nil
 	t.sync()
-	return r.Type == "teachHead" && t.headKey() != before
+	return r.Type == protocol.TypeTeachHead && t.headKey() != before
 }
 
 // headKey sums up which head classifies.
@@ -171,7 +156,7 @@ func (t *Teacher) headKey() string {
 	return t.ActiveAttr() + "\x00" + strings.Join(t.HeadClasses, "\x00")
 }
 
-// exported handles the worker's "teachExport" message: the file's bytes
+// exported handles the pool's "teachExport" message: the file's bytes
 // become a download (an object URL, clicked as a link), or its error is
 // shown.
 func (t *Teacher) exported(msg js.Value) {
@@ -189,38 +174,4 @@ func (t *Teacher) exported(msg js.Value) {
 		js.Global().Get("URL").Call("revokeObjectURL", old)
 	}
 	clickDownload(url, name)
-}
-
-// reclassify has the classifier panel's finished photos classified again,
-// by the head that classifies now.
-func (c *Classifier) reclassify() {
-	for _, it := range c.Items {
-		if it.State == classifier.ItemDone {
-			c.releaseHeat(it)
-		}
-	}
-	items := c.Requeue()
-	if len(items) == 0 {
-		return
-	}
-	var again []*classifier.Item
-	for _, it := range items {
-		if _, ok := c.files[it.ID]; !ok {
-			it.State, it.Err = classifier.ItemError, "The photo is no longer at hand: drop it again."
-			continue
-		}
-		again = append(again, it)
-	}
-	if len(again) == 0 {
-		return
-	}
-	jobs := js.Global().Get("Array").New()
-	for _, it := range again {
-		job := js.Global().Get("Object").New()
-		setProp(job, "id", it.ID)
-		setProp(job, "file", c.files[it.ID])
-		setProp(job, "tta", it.TTA)
-		jobs.Call("push", job)
-	}
-	c.postJobs(jobs, false)
 }

@@ -22,6 +22,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -33,6 +34,7 @@ import (
 	"github.com/pawnet/pawnet/shared/alexnet"
 	"github.com/pawnet/pawnet/shared/classify"
 	"github.com/pawnet/pawnet/shared/teach"
+	"github.com/pawnet/pawnet/wasm/protocol"
 )
 
 // HeatSide is the longer side of the heatmap PNGs, in pixels: enough for
@@ -90,16 +92,12 @@ func main() {
 		runtime.GC()
 		debug.SetGCPercent(10)
 		cfg, meta := m.Config(), m.Metadata()
-		classes := make([]any, len(cl.Classes))
-		for i, n := range cl.Classes {
-			classes[i] = n
-		}
-		return map[string]any{
-			"config": cfg.Name, "inputSize": cfg.InputSize, "params": cfg.NumParams(),
-			"classes": classes, "bestEpoch": meta.BestEpoch, "valAcc": meta.ValAcc,
-			"variant": string(meta.Variant), "kernels": alexnet.Kernels(), "dense": cfg.Dense,
-			"bytes": len(data), "ms": ms(start),
-		}
+		return toJS(protocol.WeightsInfo{
+			Config: cfg.Name, InputSize: cfg.InputSize, Params: float64(cfg.NumParams()),
+			Classes: cl.Classes, BestEpoch: meta.BestEpoch, ValAcc: meta.ValAcc,
+			Variant: string(meta.Variant), Kernels: alexnet.Kernels(), Dense: cfg.Dense,
+			Bytes: float64(len(data)), LoadMs: ms(start),
+		})
 	}
 	api.Set("load", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		start := time.Now()
@@ -133,30 +131,26 @@ func main() {
 			return errResult(err)
 		}
 		lastPhoto = photo
-		probs := make([]any, len(e.Probs))
-		for i, v := range e.Probs {
-			probs[i] = float64(v)
+		r := protocol.Result{Best: e.Best, Label: e.Label, Ms: ms(start), TTA: tta, Resample: e.Resample.String(),
+			Temperature: c.Temperature, Classes: c.Classes, Taught: c != hs.base}
+		for _, v := range e.Probs {
+			r.Probs = append(r.Probs, float64(v))
 		}
-		classes := make([]any, len(c.Classes))
-		for i, n := range c.Classes {
-			classes[i] = n
-		}
-		res = map[string]any{"probs": probs, "best": e.Best, "label": e.Label, "ms": ms(start), "tta": tta,
-			"resample": e.Resample.String(), "temperature": c.Temperature, "classes": classes, "taught": c != hs.base}
 		pngs, w, h, err := e.HeatmapPNGs(HeatSide)
 		if err != nil {
-			res.(map[string]any)["heatError"] = err.Error()
-			return res
+			r.HeatError = err.Error()
+			return toJS(r)
 		}
-		heat := make([]any, len(pngs))
+		r.HeatW, r.HeatH, r.CamSide, r.TotalMs = w, h, e.Side, ms(start)
+		obj := toJS(r)
+		heat := js.Global().Get("Array").New(len(pngs))
 		for i, b := range pngs {
 			u := js.Global().Get("Uint8Array").New(len(b))
 			js.CopyBytesToJS(u, b)
-			heat[i] = u
+			heat.SetIndex(i, u)
 		}
-		r := res.(map[string]any)
-		r["heat"], r["heatW"], r["heatH"], r["camSide"], r["totalMs"] = heat, w, h, e.Side, ms(start)
-		return r
+		obj.Set("heat", heat)
+		return obj
 	}))
 	// camBench(n) times n plain forward passes and n Grad-CAMs (forward
 	// pass + map of the predicted class) of the last photo classified,
@@ -257,6 +251,16 @@ func median(v []float64) float64 {
 func ms(start time.Time) float64 { return float64(time.Since(start).Microseconds()) / 1000 }
 
 func errResult(err error) map[string]any { return map[string]any{"error": err.Error()} }
+
+// toJS is v (a wasm/protocol message) as the JavaScript object its JSON
+// makes.
+func toJS(v any) js.Value {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return js.ValueOf(errResult(err))
+	}
+	return js.Global().Get("JSON").Call("parse", string(data))
+}
 
 // recoverTo turns a panic into an error result, so one bad photo cannot
 // take the worker down.

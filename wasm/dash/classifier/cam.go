@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"github.com/pawnet/pawnet/wasm/protocol"
 	"strconv"
 )
 
@@ -10,7 +11,7 @@ const DefaultOpacity = 0.5
 
 // setHeat keeps a result's heatmaps: one URL per class, or the reason
 // there are none.
-func (it *Item) setHeat(r Reply) {
+func (it *Item) setHeat(r protocol.Reply) {
 	it.HeatErr = r.HeatError
 	if len(r.Heat) == len(r.Probs) && r.HeatW > 0 && r.HeatH > 0 {
 		it.Heat, it.HeatW, it.HeatH = r.Heat, r.HeatW, r.HeatH

@@ -7,7 +7,7 @@
 package classifier
 
 import (
-	"encoding/json"
+	"github.com/pawnet/pawnet/wasm/protocol"
 	"strconv"
 
 	"github.com/pawnet/pawnet/wasm/dash"
@@ -111,83 +111,12 @@ type State struct {
 	Unused []string
 }
 
-// Reply is one message of the worker to the page, as static/worker.js
-// posts it:
-//
-//	{type: "ready", ms}
-//	{type: "fatal", message}
-//	{type: "weights", state: "loading", loaded, total}
-//	{type: "weights", state: "ready", info, version, downloadMs}
-//	{type: "weights", state: "error", message}
-//	{type: "queued", urls}  urls: by item ID, the object URLs worker.js made of the photos
-//	{type: "start", id}
-//	{type: "result", id, probs, best, label, classes, ms, tta, resample, taught}  or  {type: "result", id, error}
-type Reply struct {
-	Type       string            `json:"type"`
-	Message    string            `json:"message"`
-	State      string            `json:"state"` // weights: one of the Weights* states
-	Loaded     float64           `json:"loaded"`
-	Total      float64           `json:"total"` // 0 when unknown
-	Info       *WeightsInfo      `json:"info"`
-	Version    float64           `json:"version"` // the export the weights are
-	DownloadMs float64           `json:"downloadMs"`
-	ID         int               `json:"id"`
-	URLs       map[string]string `json:"urls"`
-	Error      string            `json:"error"`
-	Probs      []float64         `json:"probs"`
-	Classes    []string          `json:"classes"`
-	Best       int               `json:"best"`
-	Label      string            `json:"label"`
-	Ms         float64           `json:"ms"`
-	// HeatW×HeatH is the size of the heatmaps; Heat their object URLs,
-	// which the page makes from the reply's PNGs (not JSON).
-	HeatW     int      `json:"heatW"`
-	HeatH     int      `json:"heatH"`
-	HeatError string   `json:"heatError"`
-	Heat      []string `json:"-"`
-	TTA       bool     `json:"tta"`
-	Resample  string   `json:"resample"`
-	Taught    bool     `json:"taught"` // the taught head answered
-}
-
-// WeightsInfo describes loaded weights (wasm/worker's load result, with
-// static/worker.js's cached flag).
-type WeightsInfo struct {
-	Config    string  `json:"config"`
-	InputSize int     `json:"inputSize"`
-	Params    float64 `json:"params"`
-	Bytes     float64 `json:"bytes"`
-	BestEpoch int     `json:"bestEpoch"` // 0 when unknown
-	ValAcc    float64 `json:"valAcc"`
-	Variant   string  `json:"variant"` // fp32, fp16 or int8 ("" from older workers: fp32)
-	Cached    bool    `json:"cached"`  // read from the browser's cache, not downloaded
-	Workers   int     `json:"workers"` // classifier workers in static/worker.js's pool
-	ReadMs    float64 `json:"readMs"`  // reading the cached file (0 when downloaded)
-	LoadMs    float64 `json:"ms"`      // Go's load: parse, expand, prepare the kernels
-	Warm      bool    `json:"warm"`    // the classifier's code has been warmed up (static/worker.js's warm)
-}
-
-// ParseReply decodes a worker message written as JSON.
-func ParseReply(data []byte) (Reply, error) {
-	var r Reply
-	err := json.Unmarshal(data, &r)
-	return r, err
-}
-
-// ParseReplies decodes a batch of worker messages, a JSON array (the json
-// of static/worker.js's {type: "batch"}).
-func ParseReplies(data []byte) ([]Reply, error) {
-	var rs []Reply
-	err := json.Unmarshal(data, &rs)
-	return rs, err
-}
-
-// Text describes the weights, e.g.
+// InfoText describes the weights, e.g.
 // "small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)", with
 // the variant when it is not fp32 and "cached" when they were not
 // downloaded, and the pool's size when several workers classify:
 // "full · 227 px · 58.3 M parameters · int8 58.3 MB cached · 3 workers".
-func (w *WeightsInfo) Text() string {
+func InfoText(w *protocol.WeightsInfo) string {
 	size := dash.Bytes(int64(w.Bytes))
 	if w.Variant != "" && w.Variant != "fp32" {
 		size = w.Variant + " " + size
@@ -209,21 +138,21 @@ func (w *WeightsInfo) Text() string {
 // Apply folds one worker reply into the state; now is the page's
 // performance.now(), recorded when the worker becomes ready. Replies of an
 // unknown type, or about a photo no longer listed, change nothing.
-func (s *State) Apply(r Reply, now float64) {
+func (s *State) Apply(r protocol.Reply, now float64) {
 	switch r.Type {
-	case "ready":
+	case protocol.TypeReady:
 		if !s.WorkerReady { // a worker asked again (hello) says it again
 			s.WorkerReady = true
 			s.WorkerReadyMs = now
 		}
-	case "fatal":
+	case protocol.TypeFatal:
 		s.Fatal = r.Message
 		for _, it := range s.Items {
 			if it.State == ItemQueued || it.State == ItemRunning {
 				it.State, it.Err = ItemError, s.Fatal
 			}
 		}
-	case "weights":
+	case protocol.TypeWeights:
 		switch s.Weights = r.State; s.Weights {
 		case WeightsLoading:
 			s.WeightsLoaded, s.WeightsTotal = int64(r.Loaded), int64(r.Total)
@@ -233,15 +162,15 @@ func (s *State) Apply(r Reply, now float64) {
 			s.WeightsDownload = r.DownloadMs
 			info := r.Info
 			if info == nil {
-				info = &WeightsInfo{}
+				info = &protocol.WeightsInfo{}
 			}
-			s.WeightsInfo = info.Text()
+			s.WeightsInfo = InfoText(info)
 			s.WeightsReadMs, s.WeightsLoadMs = info.ReadMs, info.LoadMs
 			s.WeightsWarm = info.Warm
 		case WeightsError:
 			s.WeightsErr = r.Message
 		}
-	case "queued":
+	case protocol.TypeQueued:
 		for id, url := range r.URLs {
 			n, err := strconv.Atoi(id)
 			if it := s.Item(n); err == nil && it != nil && it.URL == "" {
@@ -250,11 +179,11 @@ func (s *State) Apply(r Reply, now float64) {
 				s.Unused = append(s.Unused, url)
 			}
 		}
-	case "start":
+	case protocol.TypeStart:
 		if it := s.Item(r.ID); it != nil {
 			it.State = ItemRunning
 		}
-	case "result":
+	case protocol.TypeResult:
 		it := s.Item(r.ID)
 		if it == nil {
 			return
@@ -292,8 +221,8 @@ func sentence(s string) string {
 }
 
 // IDs are the items a "queued", "start" or "result" reply changes.
-func (r Reply) IDs() []int {
-	if r.Type != "queued" {
+func IDs(r protocol.Reply) []int {
+	if r.Type != protocol.TypeQueued {
 		return []int{r.ID}
 	}
 	ids := make([]int, 0, len(r.URLs))

@@ -1,71 +1,13 @@
 package classifier
 
 import (
+	"encoding/json"
 	"fmt"
+	"github.com/pawnet/pawnet/wasm/protocol"
 	"reflect"
 	"strings"
 	"testing"
 )
-
-func TestParseReply(t *testing.T) {
-	for _, tc := range []struct {
-		json string
-		want Reply
-	}{
-		{`{"type":"ready","ms":812.5}`, Reply{Type: "ready", Ms: 812.5}},
-		{`{"type":"fatal","message":"the classifier stopped"}`, Reply{Type: "fatal", Message: "the classifier stopped"}},
-		{`{"type":"weights","state":"loading","loaded":1200000,"total":4900000}`,
-			Reply{Type: "weights", State: "loading", Loaded: 1200000, Total: 4900000}},
-		{`{"type":"weights","state":"ready","info":{"config":"small","inputSize":64,"params":1234567,"classes":["cat","dog"],` +
-			`"bestEpoch":3,"valAcc":0.7123,"bytes":4938268,"ms":35.2,"readMs":4.5},"version":17,"downloadMs":250.5}`,
-			Reply{Type: "weights", State: "ready", Version: 17, DownloadMs: 250.5, Info: &WeightsInfo{
-				Config: "small", InputSize: 64, Params: 1234567, BestEpoch: 3, ValAcc: 0.7123, Bytes: 4938268, LoadMs: 35.2, ReadMs: 4.5}}},
-		{`{"type":"weights","state":"error","message":"GET /weights: HTTP 500"}`,
-			Reply{Type: "weights", State: "error", Message: "GET /weights: HTTP 500"}},
-		{`{"type":"start","id":3}`, Reply{Type: "start", ID: 3}},
-		{`{"type":"result","id":1,"probs":[0.12345679104328156,0.8765432238578796],"best":1,"label":"dog","classes":["cat","dog"],"ms":42.345}`,
-			Reply{Type: "result", ID: 1, Probs: []float64{0.12345679104328156, 0.8765432238578796}, Best: 1, Label: "dog",
-				Classes: []string{"cat", "dog"}, Ms: 42.345}},
-		{`{"type":"result","id":2,"error":"image: unknown format"}`, Reply{Type: "result", ID: 2, Error: "image: unknown format"}},
-	} {
-		got, err := ParseReply([]byte(tc.json))
-		if err != nil {
-			t.Errorf("%s: %v", tc.json, err)
-			continue
-		}
-		if !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s:\n got %+v\nwant %+v", tc.json, got, tc.want)
-		}
-	}
-	for _, bad := range []string{``, `{"type":`, `{"type":"start","id":"x"}`} {
-		if _, err := ParseReply([]byte(bad)); err == nil {
-			t.Errorf("%q parsed", bad)
-		}
-	}
-}
-
-func TestParseReplies(t *testing.T) {
-	for _, tc := range []struct {
-		json string
-		want []Reply
-		ok   bool
-	}{
-		{`[{"type":"result","id":1,"probs":[0.25,0.75],"best":1,"label":"dog","heat":[{},{}]},{"type":"start","id":2}]`,
-			[]Reply{{Type: "result", ID: 1, Probs: []float64{0.25, 0.75}, Best: 1, Label: "dog"}, {Type: "start", ID: 2}}, true},
-		{`[]`, []Reply{}, true},
-		{`{"type":"start","id":2}`, nil, false},
-		{`[{"type":"start","id":"x"}]`, nil, false},
-	} {
-		got, err := ParseReplies([]byte(tc.json))
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: error %v", tc.json, err)
-			continue
-		}
-		if tc.ok && !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%s:\n got %+v\nwant %+v", tc.json, got, tc.want)
-		}
-	}
-}
 
 // snapshot is what the panel shows of a State, comparable.
 type snapshot struct {
@@ -148,7 +90,8 @@ func TestApply(t *testing.T) {
 			w.Weights, w.WeightsErr, w.WeightsLoaded, w.WeightsTotal = WeightsLoading, "", 10, 0
 		}},
 	} {
-		r, err := ParseReply([]byte(step.reply))
+		var r protocol.Reply
+		err := json.Unmarshal([]byte(step.reply), &r)
 		if err != nil {
 			t.Fatalf("%s: %v", step.reply, err)
 		}
@@ -162,8 +105,8 @@ func TestApply(t *testing.T) {
 	// A fatal error fails the photos in flight, and every photo added after.
 	s.Add("c.jpg", 10)
 	s.Add("d.jpg", 10)
-	s.Apply(Reply{Type: "start", ID: 4}, 0)
-	s.Apply(Reply{Type: "fatal", Message: "the classifier failed: boom"}, 0)
+	s.Apply(protocol.Reply{Type: "start", ID: 4}, 0)
+	s.Apply(protocol.Reply{Type: "fatal", Message: "the classifier failed: boom"}, 0)
 	it, _ := s.Add("e.jpg", 10)
 	if it.State != ItemError || it.Err != "the classifier failed: boom" {
 		t.Errorf("added after fatal: %+v", it)
@@ -177,7 +120,7 @@ func TestApply(t *testing.T) {
 
 func TestWeightsReadyWithoutInfo(t *testing.T) {
 	var s State
-	s.Apply(Reply{Type: "weights", State: WeightsReady, Version: 3}, 0)
+	s.Apply(protocol.Reply{Type: "weights", State: WeightsReady, Version: 3}, 0)
 	if s.Weights != WeightsReady || s.WeightsVersion != 3 || s.WeightsInfo != " · 0 px · 0.0 M parameters · 0 B" {
 		t.Errorf("%+v", snap(&s))
 	}
@@ -185,23 +128,23 @@ func TestWeightsReadyWithoutInfo(t *testing.T) {
 
 func TestWeightsInfoText(t *testing.T) {
 	for _, tc := range []struct {
-		w    WeightsInfo
+		w    protocol.WeightsInfo
 		want string
 	}{
-		{WeightsInfo{Config: "small", InputSize: 64, Params: 1234567, Bytes: 4938268, BestEpoch: 3, ValAcc: 0.7123},
+		{protocol.WeightsInfo{Config: "small", InputSize: 64, Params: 1234567, Bytes: 4938268, BestEpoch: 3, ValAcc: 0.7123},
 			"small · 64 px · 1.2 M parameters · 4.9 MB · epoch 3 (val 71.2%)"},
-		{WeightsInfo{Config: "full", InputSize: 227, Params: 58_300_000, Bytes: 233_200_000},
+		{protocol.WeightsInfo{Config: "full", InputSize: 227, Params: 58_300_000, Bytes: 233_200_000},
 			"full · 227 px · 58.3 M parameters · 233.2 MB"},
-		{WeightsInfo{Config: "full", InputSize: 227, Params: 58_300_000, Bytes: 58_400_000, Variant: "int8", Cached: true},
+		{protocol.WeightsInfo{Config: "full", InputSize: 227, Params: 58_300_000, Bytes: 58_400_000, Variant: "int8", Cached: true},
 			"full · 227 px · 58.3 M parameters · int8 58.4 MB cached"},
-		{WeightsInfo{Config: "small", InputSize: 64, Params: 1234567, Bytes: 2469134, Variant: "fp16", BestEpoch: 3, ValAcc: 0.7123},
+		{protocol.WeightsInfo{Config: "small", InputSize: 64, Params: 1234567, Bytes: 2469134, Variant: "fp16", BestEpoch: 3, ValAcc: 0.7123},
 			"small · 64 px · 1.2 M parameters · fp16 2.5 MB · epoch 3 (val 71.2%)"},
-		{WeightsInfo{Config: "small", InputSize: 64, Params: 1234567, Bytes: 4938268, Variant: "fp32", Cached: true, Workers: 1},
+		{protocol.WeightsInfo{Config: "small", InputSize: 64, Params: 1234567, Bytes: 4938268, Variant: "fp32", Cached: true, Workers: 1},
 			"small · 64 px · 1.2 M parameters · 4.9 MB cached"},
-		{WeightsInfo{Config: "full", InputSize: 227, Params: 58_300_000, Bytes: 58_400_000, Variant: "int8", BestEpoch: 2, ValAcc: 0.5, Workers: 3},
+		{protocol.WeightsInfo{Config: "full", InputSize: 227, Params: 58_300_000, Bytes: 58_400_000, Variant: "int8", BestEpoch: 2, ValAcc: 0.5, Workers: 3},
 			"full · 227 px · 58.3 M parameters · int8 58.4 MB · epoch 2 (val 50.0%) · 3 workers"},
 	} {
-		if got := tc.w.Text(); got != tc.want {
+		if got := InfoText(&tc.w); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.w, got, tc.want)
 		}
 	}

@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"github.com/pawnet/pawnet/wasm/protocol"
 	"reflect"
 	"testing"
 )
@@ -104,9 +105,9 @@ func TestRequeue(t *testing.T) {
 	a, _ := s.Add("a.jpg", 10)
 	b, _ := s.Add("b.jpg", 10)
 	bad, _ := s.Add("bad.jpg", 10)
-	s.Apply(Reply{Type: "result", ID: a.ID, Probs: []float64{0.3, 0.7}, Classes: []string{"cat", "dog"}, Best: 1, Label: "dog", Ms: 3,
+	s.Apply(protocol.Reply{Type: "result", ID: a.ID, Probs: []float64{0.3, 0.7}, Classes: []string{"cat", "dog"}, Best: 1, Label: "dog", Ms: 3,
 		Heat: []string{"blob:1", "blob:2"}, HeatW: 4, HeatH: 4}, 0)
-	s.Apply(Reply{Type: "result", ID: bad.ID, Error: "corrupt"}, 0)
+	s.Apply(protocol.Reply{Type: "result", ID: bad.ID, Error: "corrupt"}, 0)
 	s.ToggleWhy(a.ID)
 	s.OpenView(a.ID)
 	got := s.Requeue()
@@ -116,7 +117,7 @@ func TestRequeue(t *testing.T) {
 	if b.State != ItemQueued || bad.State != ItemError {
 		t.Errorf("others: %s %s", b.State, bad.State)
 	}
-	s.Apply(Reply{Type: "result", ID: a.ID, Probs: []float64{0.1, 0.2, 0.7}, Classes: []string{"tabby", "rex", "polly"}, Best: 2, Label: "polly", Taught: true}, 0)
+	s.Apply(protocol.Reply{Type: "result", ID: a.ID, Probs: []float64{0.1, 0.2, 0.7}, Classes: []string{"tabby", "rex", "polly"}, Best: 2, Label: "polly", Taught: true}, 0)
 	if !a.Taught || a.TaughtNote() != " · taught head" || a.BarClass(2) != "bar-row bar-polly win" {
 		t.Errorf("taught result: %+v", a)
 	}

@@ -1,6 +1,10 @@
 package classifier
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/pawnet/pawnet/wasm/protocol"
+)
 
 func TestTTACost(t *testing.T) {
 	var s State
@@ -9,7 +13,7 @@ func TestTTACost(t *testing.T) {
 	}
 	done := func(tta bool, ms float64) {
 		it, _ := s.Add("p.jpg", 10)
-		s.Apply(Reply{Type: "result", ID: it.ID, Probs: []float64{0.3, 0.7}, Best: 1, Label: "dog", Ms: ms, TTA: tta, Resample: "4000×3000 → 32×24 (training photos' median) → 64×64"}, 0)
+		s.Apply(protocol.Reply{Type: "result", ID: it.ID, Probs: []float64{0.3, 0.7}, Best: 1, Label: "dog", Ms: ms, TTA: tta, Resample: "4000×3000 → 32×24 (training photos' median) → 64×64"}, 0)
 	}
 	for _, tc := range []struct {
 		tta  bool

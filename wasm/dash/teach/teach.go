@@ -9,6 +9,7 @@ package teach
 
 import (
 	"encoding/json"
+	"github.com/pawnet/pawnet/wasm/protocol"
 	"slices"
 	"strconv"
 	"strings"
@@ -333,20 +334,10 @@ func (s *State) Check() string {
 		" classes, " + plural(total, "photo") + " in all). Drop some, or remove the class."
 }
 
-// PhotoRef is a photo as a "teachSet" or "teach" message names it.
-type PhotoRef struct {
-	ID    int64  `json:"id"`
-	Label int    `json:"label"`
-	Name  string `json:"name,omitempty"`
-	// Stale, in a "teachState", says why the photo's kept features were
-	// forgotten (another architecture's).
-	Stale string `json:"stale,omitempty"`
-}
-
 // Set is the panel's classes and usable photos as the page sends them to
 // the worker ("teachSet"); removed are the photos removed since the last
 // one. It clears Changed and Removed.
-func (s *State) Set() (classes []string, photos []PhotoRef, removed []int64) {
+func (s *State) Set() (classes []string, photos []protocol.PhotoRef, removed []int64) {
 	classes, photos = s.labelled(true)
 	removed = s.Removed
 	s.Changed, s.Removed = false, nil
@@ -354,14 +345,14 @@ func (s *State) Set() (classes []string, photos []PhotoRef, removed []int64) {
 }
 
 // labelled lists the class names and the usable photos with their labels.
-func (s *State) labelled(names bool) ([]string, []PhotoRef) {
+func (s *State) labelled(names bool) ([]string, []protocol.PhotoRef) {
 	classes := make([]string, len(s.Classes))
-	photos := []PhotoRef{}
+	photos := []protocol.PhotoRef{}
 	for i, c := range s.Classes {
 		classes[i] = c.Name
 		for _, p := range c.Photos {
 			if p.Usable() {
-				r := PhotoRef{ID: p.ID, Label: i}
+				r := protocol.PhotoRef{ID: p.ID, Label: i}
 				if names {
 					r.Name = p.Name
 				}
@@ -375,7 +366,7 @@ func (s *State) labelled(names bool) ([]string, []PhotoRef) {
 // StartTraining starts a fit and returns what the "teach" message names:
 // the classes and the usable photos with their labels. ok is false, and
 // Message says why, when Check finds something missing; nothing is lost.
-func (s *State) StartTraining() (classes []string, photos []PhotoRef, ok bool) {
+func (s *State) StartTraining() (classes []string, photos []protocol.PhotoRef, ok bool) {
 	if msg := s.Check(); msg != "" {
 		s.Message = msg
 		return nil, nil, false
@@ -385,55 +376,14 @@ func (s *State) StartTraining() (classes []string, photos []PhotoRef, ok bool) {
 	return classes, photos, true
 }
 
-// Reply is one teaching message of the worker to the page, as
-// static/worker.js posts it (see its protocol).
-type Reply struct {
-	Type    string            `json:"type"`
-	Classes []string          `json:"classes"`
-	Photos  []PhotoRef        `json:"photos"`
-	Head    *KeptHead         `json:"head"`
-	URLs    map[string]string `json:"urls"`
-	ID      int64             `json:"id"`
-	IDs     []int64           `json:"ids"`
-	Ms      float64           `json:"ms"`
-	Error   string            `json:"error"`
-	Message string            `json:"message"`
-	Stage   string            `json:"stage"`
-	Done    int               `json:"done"`
-	Total   int               `json:"total"`
-	Iter    int               `json:"iter"`
-	Loss    float64           `json:"loss"`
-	Report  string            `json:"report"` // teach.Report as JSON
-	Losses  []float64         `json:"losses"`
-	Has     bool              `json:"has"`
-	Active  bool              `json:"active"`
-}
-
-// KeptHead is the taught head the browser kept (teachState).
-type KeptHead struct {
-	Report string    `json:"report"`
-	Losses []float64 `json:"losses"`
-	Active bool      `json:"active"`
-}
-
-// IsReply reports whether a worker message of this type is for the Teach
-// panel.
-func IsReply(typ string) bool {
-	switch typ {
-	case "teachState", "teachQueued", "teachPhoto", "teachStale", "teachProgress", "taught", "teachHead":
-		return true
-	}
-	return false
-}
-
 // Apply folds one worker reply into the state. Replies about a photo no
 // longer listed change nothing (a "teachQueued" URL for one goes to
 // Unused).
-func (s *State) Apply(r Reply) {
+func (s *State) Apply(r protocol.TeachReply) {
 	switch r.Type {
-	case "teachState":
+	case protocol.TypeTeachState:
 		s.restore(r)
-	case "teachQueued":
+	case protocol.TypeTeachQueued:
 		for id, url := range r.URLs {
 			n, err := strconv.ParseInt(id, 10, 64)
 			if p, _ := s.Photo(n); err == nil && p != nil && p.URL == "" && p.State != PhotoError {
@@ -442,7 +392,7 @@ func (s *State) Apply(r Reply) {
 				s.Unused = append(s.Unused, url)
 			}
 		}
-	case "teachPhoto":
+	case protocol.TypeTeachPhoto:
 		p, _ := s.Photo(r.ID)
 		if p == nil || p.State != PhotoQueued {
 			return
@@ -453,14 +403,14 @@ func (s *State) Apply(r Reply) {
 			p.State = PhotoReady
 		}
 		s.Changed = true
-	case "teachStale":
+	case protocol.TypeTeachStale:
 		for _, id := range r.IDs {
 			if p, _ := s.Photo(id); p != nil && p.Usable() {
 				p.State, p.Err = PhotoError, sentence(r.Message)
 				s.Changed = true
 			}
 		}
-	case "teachProgress":
+	case protocol.TypeTeachProgress:
 		if !s.Training {
 			return
 		}
@@ -468,7 +418,7 @@ func (s *State) Apply(r Reply) {
 		if r.Stage == "final" && r.Iter > len(s.Losses) {
 			s.Losses = append(s.Losses, r.Loss)
 		}
-	case "taught":
+	case protocol.TypeTaught:
 		s.Training = false
 		if r.Error != "" {
 			s.Message = "The head could not be taught: " + lowerFirst(sentence(r.Error))
@@ -481,7 +431,7 @@ func (s *State) Apply(r Reply) {
 		}
 		s.TrainMs, s.HasHead = r.Ms, true
 		s.Fits++
-	case "teachHead":
+	case protocol.TypeTeachHead:
 		s.HasHead, s.Active, s.HeadClasses, s.HeadErr = r.Has, r.Active, r.Classes, ""
 		if r.Error != "" {
 			s.HeadErr = sentence(r.Error)
@@ -497,7 +447,7 @@ func (s *State) Apply(r Reply) {
 // restore applies what the browser kept: the classes and photos replace
 // an untouched panel, or are merged into the user's classes by name; the
 // head's report and losses are shown.
-func (s *State) restore(r Reply) {
+func (s *State) restore(r protocol.TeachReply) {
 	if s.Restored {
 		return
 	}

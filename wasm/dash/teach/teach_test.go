@@ -2,6 +2,7 @@ package teach
 
 import (
 	"encoding/json"
+	"github.com/pawnet/pawnet/wasm/protocol"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ func ready(t *testing.T, s *State, i, n int) []*Photo {
 		if p.State != PhotoQueued {
 			t.Fatalf("photo %s: %s", p.State, p.Err)
 		}
-		s.Apply(Reply{Type: "teachPhoto", ID: p.ID, Ms: 40})
+		s.Apply(protocol.TeachReply{Type: "teachPhoto", ID: p.ID, Ms: 40})
 		out = append(out, p)
 	}
 	return out
@@ -24,7 +25,7 @@ func ready(t *testing.T, s *State, i, n int) []*Photo {
 
 func restored() *State {
 	s := New(1000)
-	s.Apply(Reply{Type: "teachState"})
+	s.Apply(protocol.TeachReply{Type: "teachState"})
 	return s
 }
 
@@ -33,7 +34,7 @@ func TestCheckSaysWhatIsMissing(t *testing.T) {
 	if msg := s.Check(); !strings.Contains(msg, "classifier to start") {
 		t.Errorf("before the worker's state: %q", msg)
 	}
-	s.Apply(Reply{Type: "teachState"})
+	s.Apply(protocol.TeachReply{Type: "teachState"})
 	if !s.Restored || !s.Changed {
 		t.Fatal("teachState without anything kept: not restored")
 	}
@@ -52,7 +53,7 @@ func TestCheckSaysWhatIsMissing(t *testing.T) {
 		t.Errorf("a photo being read: %q", msg)
 	}
 	// A bad file: named, and the rest still used.
-	s.Apply(Reply{Type: "teachPhoto", ID: q.ID, Error: "imageio: the file is corrupt"})
+	s.Apply(protocol.TeachReply{Type: "teachPhoto", ID: q.ID, Error: "imageio: the file is corrupt"})
 	if q.State != PhotoError || q.ErrorText() != "dog.jpg: Imageio: the file is corrupt." {
 		t.Errorf("bad photo: %s %q", q.State, q.ErrorText())
 	}
@@ -143,14 +144,14 @@ func TestTrainingReplies(t *testing.T) {
 	if _, _, ok := s.StartTraining(); !ok {
 		t.Fatal(s.Message)
 	}
-	s.Apply(Reply{Type: "teachProgress", Stage: "cross-validation", Done: 4, Total: 16})
+	s.Apply(protocol.TeachReply{Type: "teachProgress", Stage: "cross-validation", Done: 4, Total: 16})
 	if s.ProgressText() != "cross-validation: fit 4 of 16" || s.ProgressPct() != "25.0%" {
 		t.Errorf("progress %q %q", s.ProgressText(), s.ProgressPct())
 	}
 	for i := 1; i <= 3; i++ {
-		s.Apply(Reply{Type: "teachProgress", Stage: "final", Done: 15, Total: 16, Iter: i, Loss: 1 / float64(i)})
+		s.Apply(protocol.TeachReply{Type: "teachProgress", Stage: "final", Done: 15, Total: 16, Iter: i, Loss: 1 / float64(i)})
 	}
-	s.Apply(Reply{Type: "teachProgress", Stage: "final", Done: 16, Total: 16, Iter: 3, Loss: 0.3}) // the end: no new point
+	s.Apply(protocol.TeachReply{Type: "teachProgress", Stage: "final", Done: 16, Total: 16, Iter: 3, Loss: 0.3}) // the end: no new point
 	if len(s.Losses) != 3 || !strings.HasPrefix(s.ProgressText(), "final fit (16 of 16): iteration 3, loss 0.3333") {
 		t.Errorf("losses %v, %q", s.Losses, s.ProgressText())
 	}
@@ -158,7 +159,7 @@ func TestTrainingReplies(t *testing.T) {
 		t.Errorf("loss chart %+v", c)
 	}
 	rep, _ := json.Marshal(Report{Classes: []string{"cat", "dog"}, Photos: []int{3, 3}, Lambda: 0.1, Folds: 3, CVAccuracy: 5.0 / 6, CVLogLoss: 0.4, Temperature: 1.3})
-	s.Apply(Reply{Type: "taught", Report: string(rep), Losses: []float64{1, 0.5, 0.3}, Ms: 120})
+	s.Apply(protocol.TeachReply{Type: "taught", Report: string(rep), Losses: []float64{1, 0.5, 0.3}, Ms: 120})
 	if s.Training || !s.HasHead || s.Report == nil || s.TrainLabel() != "Train again" || s.StateAttr() != "taught" || s.Fits != 1 {
 		t.Fatalf("after taught: %+v", s)
 	}
@@ -166,11 +167,11 @@ func TestTrainingReplies(t *testing.T) {
 	if s.ReportText() != want || s.TimeText() != "taught in 120 ms" {
 		t.Errorf("report %q, time %q", s.ReportText(), s.TimeText())
 	}
-	s.Apply(Reply{Type: "teachHead", Has: true, Active: true, Classes: []string{"cat", "dog"}, Report: string(rep)})
+	s.Apply(protocol.TeachReply{Type: "teachHead", Has: true, Active: true, Classes: []string{"cat", "dog"}, Report: string(rep)})
 	if s.ActiveAttr() != "true" || !strings.Contains(s.HeadText(), "taught head (cat, dog)") {
 		t.Errorf("head %q", s.HeadText())
 	}
-	s.Apply(Reply{Type: "teachHead", Has: true, Error: "the head was taught on another architecture: it takes 4096 features, and these weights (small) give 512", Classes: []string{"cat", "dog"}})
+	s.Apply(protocol.TeachReply{Type: "teachHead", Has: true, Error: "the head was taught on another architecture: it takes 4096 features, and these weights (small) give 512", Classes: []string{"cat", "dog"}})
 	if s.ActiveAttr() != "false" || !strings.Contains(s.HeadText(), "not used: the head was taught on another architecture") || !strings.Contains(s.HeadText(), "run's own head") {
 		t.Errorf("head %q", s.HeadText())
 	}
@@ -179,7 +180,7 @@ func TestTrainingReplies(t *testing.T) {
 	if _, _, ok := s.StartTraining(); !ok {
 		t.Fatal(s.Message)
 	}
-	s.Apply(Reply{Type: "taught", Error: "teach: class \"dog\" has no photos"})
+	s.Apply(protocol.TeachReply{Type: "taught", Error: "teach: class \"dog\" has no photos"})
 	if s.Training || !strings.HasPrefix(s.Message, "The head could not be taught: ") || s.Usable() != 6 {
 		t.Errorf("failed fit: %q, %d photos", s.Message, s.Usable())
 	}
@@ -191,9 +192,9 @@ func TestTrainingReplies(t *testing.T) {
 
 func TestRestore(t *testing.T) {
 	rep := `{"classes":["tabby","rex"],"photos":[1,1],"lambda":1,"folds":0,"temperature":1,"seed":1}`
-	kept := Reply{Type: "teachState", Classes: []string{"tabby", "rex"},
-		Photos: []PhotoRef{{ID: 5, Label: 0, Name: "a.jpg"}, {ID: 7, Label: 1, Name: "b.jpg"}, {ID: 9, Label: 4}, {ID: 3, Label: 1, Name: "old.jpg", Stale: "its features came from another architecture"}},
-		Head:   &KeptHead{Report: rep, Losses: []float64{0.7, 0.2}, Active: true}}
+	kept := protocol.TeachReply{Type: "teachState", Classes: []string{"tabby", "rex"},
+		Photos: []protocol.PhotoRef{{ID: 5, Label: 0, Name: "a.jpg"}, {ID: 7, Label: 1, Name: "b.jpg"}, {ID: 9, Label: 4}, {ID: 3, Label: 1, Name: "old.jpg", Stale: "its features came from another architecture"}},
+		Head:   &protocol.KeptHead{Report: rep, Losses: []float64{0.7, 0.2}, Active: true}}
 
 	s := New(1) // untouched: replaced
 	s.Apply(kept)
@@ -238,15 +239,15 @@ func TestRestore(t *testing.T) {
 func TestStaleAndQueued(t *testing.T) {
 	s := restored()
 	p := s.Add(0, "a.jpg", 10)
-	s.Apply(Reply{Type: "teachQueued", URLs: map[string]string{"1000": "blob:a", "5": "blob:gone"}})
+	s.Apply(protocol.TeachReply{Type: "teachQueued", URLs: map[string]string{"1000": "blob:a", "5": "blob:gone"}})
 	if p.URL != "blob:a" || !slices.Equal(s.Unused, []string{"blob:gone"}) {
 		t.Errorf("url %q, unused %v", p.URL, s.Unused)
 	}
 	if th := s.Classes[0].Thumbs(); len(th) != 1 || th[0].ThumbClass() != "teach-thumb queued" {
 		t.Errorf("thumbs %v", th)
 	}
-	s.Apply(Reply{Type: "teachPhoto", ID: p.ID})
-	s.Apply(Reply{Type: "teachStale", IDs: []int64{p.ID}, Message: "its features came from weights of another architecture"})
+	s.Apply(protocol.TeachReply{Type: "teachPhoto", ID: p.ID})
+	s.Apply(protocol.TeachReply{Type: "teachStale", IDs: []int64{p.ID}, Message: "its features came from weights of another architecture"})
 	if p.State != PhotoError || !strings.HasPrefix(p.Err, "Its features came") {
 		t.Errorf("stale: %s %q", p.State, p.Err)
 	}
