@@ -166,6 +166,7 @@ func (h *Hub) Fetch(ctx context.Context, name string) (string, error) {
 		} else if !strings.HasPrefix(got, want) {
 			return "", fmt.Errorf("%s is in the weights cache but its SHA-256 is %s, not %s…: it is not %s; delete it to download it again", dest, got, want, url)
 		}
+		fmt.Fprintf(h.log(), "weights: %s (cached; SHA-256 %s… checked)\n", dest, want)
 		return dest, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", err
@@ -195,7 +196,7 @@ func (h *Hub) Fetch(ctx context.Context, name string) (string, error) {
 	if err := fsutil.RenameSync(part, dest); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(h.log(), "weights: %s (SHA-256 %s…, checked)\n", dest, want)
+	fmt.Fprintf(h.log(), "weights: %s (downloaded; SHA-256 %s… checked)\n", dest, want)
 	return dest, nil
 }
 
@@ -348,7 +349,7 @@ func (h *Hub) get(ctx context.Context, url, part, what string) (int64, error) {
 			}
 			n += int64(k)
 			if bar != nil {
-				bar.Set(int((off + n) / 1024))
+				bar.Set(int((off + n + 1023) / 1024)) // whole KiB, the last one partial
 			}
 		}
 		if rerr == io.EOF {
