@@ -140,6 +140,32 @@ func TestTrainInitByName(t *testing.T) {
 		t.Errorf("%d requests after the second run, want still 1", n)
 	}
 
+	// teach learns a head on the named weights' features (the cache is
+	// used); predict refuses their ImageNet head and takes the taught file.
+	run := func(args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "PAWNET_WEIGHTS_URL="+srv.URL+"/models", "PAWNET_WEIGHTS_DIR="+cache)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	taught := filepath.Join(t.TempDir(), "taught.safetensors")
+	out, err = run("teach", "-weights", "torchvision:alexnet-tiny", "-out", taught, data)
+	if err != nil || !strings.Contains(out, "wrote "+taught+" (fp32, 2 classes: cat, dog)") {
+		t.Errorf("teach: %v\n%s", err, out)
+	}
+	out, err = run("predict", "-weights", "torchvision:alexnet-tiny", filepath.Join(data, "cat", "cat.0.jpg"))
+	if err == nil || !strings.Contains(out, "not a cat/dog model") || !strings.Contains(out, "pawnet teach -weights torchvision:alexnet-tiny") {
+		t.Errorf("predict -weights torchvision:alexnet-tiny: %v, want a refusal saying what to do:\n%s", err, out)
+	}
+	out, err = run("predict", "-weights", taught, filepath.Join(data, "cat", "cat.0.jpg"))
+	if err != nil || !strings.Contains(out, "cat.0.jpg") {
+		t.Errorf("predict -weights taught: %v\n%s", err, out)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("%d requests after teach and predict, want still 1", n)
+	}
+
 	for _, tc := range []struct {
 		name, weights, base string
 		want                []string
