@@ -257,10 +257,13 @@ func (e *httpError) Error() string {
 type stallError struct {
 	url  string
 	idle time.Duration
-	part string
+	part string // where what arrived is kept ("": nothing arrived)
 }
 
 func (e *stallError) Error() string {
+	if e.part == "" {
+		return fmt.Sprintf("download %s: no response for %s, giving up", e.url, e.idle)
+	}
 	return fmt.Sprintf("download %s: no data for %s, giving up (what arrived is kept in %s; run again to resume)", e.url, e.idle, e.part)
 }
 
@@ -281,13 +284,16 @@ func (h *Hub) get(ctx context.Context, url, part, what string) (int64, error) {
 	if idle <= 0 {
 		idle = DefaultIdleTimeout
 	}
-	stalled := &stallError{url: url, idle: idle, part: part}
+	stalled := &stallError{url: url, idle: idle}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	timer := time.AfterFunc(idle, func() { cancel(stalled) })
 	defer timer.Stop()
-	fail := func(err error) error {
+	fail := func(err error, have int64) error {
 		if c := context.Cause(ctx); errors.Is(c, stalled) {
+			if have > 0 {
+				stalled.part = part
+			}
 			return stalled
 		}
 		return err
@@ -306,7 +312,7 @@ func (h *Hub) get(ctx context.Context, url, part, what string) (int64, error) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, fail(fmt.Errorf("download %s: %w", url, err))
+		return 0, fail(fmt.Errorf("download %s: %w", url, err), off)
 	}
 	defer resp.Body.Close()
 	switch {
@@ -356,7 +362,7 @@ func (h *Hub) get(ctx context.Context, url, part, what string) (int64, error) {
 			break
 		}
 		if rerr != nil {
-			return n, fail(fmt.Errorf("download %s: cut after %d bytes: %w", url, off+n, rerr))
+			return n, fail(fmt.Errorf("download %s: cut after %d bytes: %w", url, off+n, rerr), off+n)
 		}
 	}
 	if err := f.Sync(); err != nil {

@@ -160,7 +160,7 @@ func TestFetch(t *testing.T) {
 		{name: "stall before the headers",
 			serve:   func(_ int, w http.ResponseWriter, r *http.Request) { stall(r) },
 			want:    []request{{}},
-			wantErr: []string{"no data for 200ms", "/models/" + file}},
+			wantErr: []string{"no response for 200ms", "/models/" + file, "copy it to"}},
 		{name: "stall in the body",
 			serve: func(_ int, w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Length", strconv.Itoa(len(data)))
