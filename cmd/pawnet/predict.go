@@ -46,6 +46,9 @@ func runPredict(args []string) error {
 	if *camOpacity < 0 || *camOpacity > 1 || *camSize < 0 {
 		return fmt.Errorf("-cam-opacity %g must be in [0,1] and -cam-size %d not negative", *camOpacity, *camSize)
 	}
+	if err := refuseImageNetHead("weights", *weights); err != nil {
+		return err
+	}
 	m, err := alexnet.LoadFile(*weights)
 	if err != nil {
 		return err

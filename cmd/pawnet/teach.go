@@ -24,7 +24,7 @@ import (
 
 func runTeach(args []string) error {
 	fs := flag.NewFlagSet("teach", flag.ExitOnError)
-	weights := fs.String("weights", "", "exported weights whose features the new last layer learns from (a run's model.safetensors, any variant)")
+	weights := fs.String("weights", "", "weights whose features the new last layer learns from: a run's model.safetensors (any variant), or ImageNet's: torchvision:alexnet (downloaded once, see pawnet train -init) or a torchvision AlexNet .pth")
 	out := fs.String("out", "taught.safetensors", "where to write the weights with the taught last layer")
 	seed := fs.Uint64("seed", 1, "seed of the cross-validation folds (and of -curve's draws)")
 	folds := fs.Int("folds", 0, "cross-validation folds (0: up to 5, at most the smallest class's photo count)")
@@ -44,7 +44,12 @@ func runTeach(args []string) error {
 		fs.Usage()
 		os.Exit(2)
 	}
-	m, err := alexnet.LoadFile(*weights)
+	if *curve {
+		if err := refuseImageNetHead("weights", *weights); err != nil {
+			return fmt.Errorf("-curve compares the taught head with the weights' own cat/dog head: %w", err)
+		}
+	}
+	m, err := loadFeatureWeights(*weights)
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func trainFlags(fs *flag.FlagSet, o *train.Options) {
 	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", 0, "also save a checkpoint every this many steps (0: each epoch only)")
 	fs.IntVar(&o.MaxSteps, "max-steps", 0, "stop after this many train steps, with a checkpoint, as Ctrl-C does (0: no limit)")
 	// Fine-tuning (train.FineTune).
-	fs.StringVar(&o.Init, "init", "", "start from these weights: a PyTorch state dict (.pth/.pt, e.g. torchvision's AlexNet with -model torchvision) or a safetensors file; a head with another class count is replaced")
+	fs.StringVar(&o.Init, "init", "", "start from these weights: torchvision:alexnet (torchvision's ImageNet AlexNet, with -model torchvision; downloaded once into $PAWNET_WEIGHTS_DIR, default the user cache's pawnet/weights, and checked), a PyTorch state dict (.pth/.pt) or a safetensors file; a head with another class count is replaced")
 	fs.IntVar(&o.FreezeFeatures, "freeze-features", 0, "keep the conv layers fixed for the first N epochs")
 	fs.Float64Var(&o.FeatureLRScale, "feature-lr-scale", 1, "learning rate of the conv layers as a fraction of -lr, e.g. 0.1")
 	fs.StringVar(&o.Norm, "norm", "", "normalization: imagenet, or data (the data's own stats); default: imagenet with -init of a PyTorch or converted file, the export's own with a pawnet export, else data")
@@ -154,6 +154,9 @@ func runTrain(args []string) error {
 		return err
 	}
 	o.Backend, o.BackendReason = choice.Config, choice.Reason
+	if o.Init, err = resolveWeights("init", o.Init); err != nil {
+		return err
+	}
 	o.Progress = term.IsTerminal(int(os.Stderr.Fd()))
 
 	if useSample {

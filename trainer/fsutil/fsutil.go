@@ -51,6 +51,21 @@ func WriteAtomic(path string, write func(*os.File) error) error {
 	return nil
 }
 
+// RenameSync renames src over dst (both in the same folder) and fsyncs
+// that folder, so that the rename survives a crash once RenameSync has
+// returned. It is the last step of a file written in place under a
+// temporary name and synced by its writer, such as a resumable download.
+// The folder's fsync errors are treated as in WriteAtomic.
+func RenameSync(src, dst string) error {
+	if err := os.Rename(src, dst); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(dst)); err != nil {
+		return fmt.Errorf("%s: sync folder after rename: %w", dst, err)
+	}
+	return nil
+}
+
 // writeTemp fills, syncs, closes and chmods the temporary file.
 func writeTemp(f *os.File, write func(*os.File) error) error {
 	if err := write(f); err != nil {

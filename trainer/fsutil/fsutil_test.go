@@ -105,3 +105,31 @@ func TestWriteAtomic(t *testing.T) {
 		})
 	}
 }
+
+// TestRenameSync checks that RenameSync replaces the destination with the
+// source and fails, keeping the destination, when the source is missing.
+func TestRenameSync(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "f.part"), filepath.Join(dir, "f")
+	if err := os.WriteFile(dst, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src, []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenameSync(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(dst); string(got) != "new" {
+		t.Errorf("destination holds %q, want %q", got, "new")
+	}
+	if _, err := os.Stat(src); !os.IsNotExist(err) {
+		t.Errorf("source still there: %v", err)
+	}
+	if err := RenameSync(src, dst); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing source: err = %v, want ErrNotExist", err)
+	}
+	if got, _ := os.ReadFile(dst); string(got) != "new" {
+		t.Errorf("a failed rename changed the destination to %q", got)
+	}
+}

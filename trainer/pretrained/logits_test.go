@@ -97,7 +97,15 @@ func TestTorchLogits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, got := range map[string][]float32{"GoMLX model": gomlx, "pure-Go inference": pure} {
+	fm, err := mustRead(t, fixtureZip).Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaModel, err := fm.Forward(x, len(logitPhotos))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]float32{"GoMLX model": gomlx, "pure-Go inference": pure, "File.Model": viaModel} {
 		var worst, largest float64
 		for i, row := range want.Logits {
 			if len(row) != cfg.Classes {

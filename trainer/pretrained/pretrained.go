@@ -32,6 +32,7 @@ import (
 	"github.com/nlpodyssey/gopickle/types"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/preprocess"
 )
 
 // Formats of the files Read accepts.
@@ -597,4 +598,43 @@ func (f *File) Describe() string {
 		return "a pawnet export"
 	}
 	return "a safetensors file"
+}
+
+// Model returns the file as a model for inference and teaching, its own
+// head kept (ImageNet's 1000 classes for torchvision's weights): the
+// built-in configuration (alexnet.Names) whose tensors the file holds
+// exactly, with the head's class count. Its normalization is that of a
+// pawnet export, else ImageNet's (the one torchvision's weights expect).
+// Its classes are unnamed: a pawnet export is read whole, with its class
+// names and calibration, by alexnet.LoadFile.
+func (f *File) Model() (*alexnet.Model, error) {
+	head, ok := f.Tensors[headName+".bias"]
+	if !ok || len(head.Shape) != 1 || head.Shape[0] < 1 {
+		return nil, fmt.Errorf("%s: no classification head (tensor %q with one dimension)", f.Path, headName+".bias")
+	}
+	var tried []string
+	for _, name := range alexnet.Names {
+		cfg, err := alexnet.ByName(name)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Classes = head.Shape[0]
+		m, err := f.Match(cfg)
+		if err != nil {
+			tried = append(tried, name+": "+strings.TrimPrefix(err.Error(), f.Path+": "))
+			continue
+		}
+		stats := f.Stats
+		if stats == nil {
+			if stats, err = json.Marshal(preprocess.ImageNetStats()); err != nil {
+				return nil, err
+			}
+		}
+		model, err := alexnet.NewModel(cfg, m.Params, alexnet.Metadata{Variant: alexnet.F32, Stats: stats})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		return model, nil
+	}
+	return nil, fmt.Errorf("%s matches no built-in model config (%s)", f.Path, strings.Join(tried, "; "))
 }

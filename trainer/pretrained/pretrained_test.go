@@ -14,6 +14,7 @@ import (
 	"github.com/nlpodyssey/gopickle/types"
 
 	"github.com/pawnet/pawnet/shared/alexnet"
+	"github.com/pawnet/pawnet/shared/preprocess"
 )
 
 // The fixtures (see testdata/make_fixture.py): torchvision's AlexNet with
@@ -375,5 +376,45 @@ func TestReadHugeStorageClaim(t *testing.T) {
 				t.Errorf("error %v, want one naming the file and saying %s", err, want)
 			}
 		})
+	}
+}
+
+// TestModel checks File.Model: the built-in config the tensors fit, with
+// the file's own head and ImageNet's normalization, and a clear error for
+// a file that fits none.
+func TestModel(t *testing.T) {
+	missing := mustRead(t, fixtureLegacy)
+	delete(missing.Tensors, "features.3.bias")
+	for _, tc := range []struct {
+		name    string
+		f       *File
+		classes int
+		wantErr string
+	}{
+		{"1000-class state dict", mustRead(t, fixtureZip), 1000, ""},
+		{"2-class legacy state dict", mustRead(t, fixtureLegacy), 2, ""},
+		{"2-class safetensors", mustRead(t, fixtureSafe), 2, ""},
+		{"a tensor missing", missing, 0, `matches no built-in model config (full: tensor "features.0.weight" has shape [8 3 11 11]`},
+	} {
+		m, err := tc.f.Model()
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), `torchvision-tiny: tensor "features.3.bias" missing`) {
+				t.Errorf("%s: %v, want an error saying %q and why torchvision-tiny does not fit", tc.name, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c := m.Config(); c.Name != "torchvision-tiny" || c.Classes != tc.classes {
+			t.Errorf("%s: config %s with %d classes, want torchvision-tiny with %d", tc.name, c.Name, c.Classes, tc.classes)
+		}
+		st, err := preprocess.ParseStats(m.Metadata().Stats)
+		if err != nil || st.Mean != preprocess.ImageNetStats().Mean || st.Source != preprocess.SourceImageNet {
+			t.Errorf("%s: stats %+v, %v; want ImageNet's", tc.name, st, err)
+		}
+		if !slices.Equal(m.Param("classifier.6.bias"), tc.f.Tensors["classifier.6.bias"].Data) {
+			t.Errorf("%s: the head is not the file's", tc.name)
+		}
 	}
 }
