@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -60,14 +59,15 @@ func (p Photo) Open() (io.ReadCloser, error) {
 	return f, nil
 }
 
-// relabel names the photo by its Path in a *fs.PathError: the name
-// in its file system alone would not say where it is.
+// relabel names the photo by its Path in a *fs.PathError (the name in
+// its file system alone would not say where it is); other errors say
+// what is wrong with the photo and go as they are, its path added by
+// whoever reports it (BadFile).
 func relabel(err error, path string) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	if pe, ok := err.(*fs.PathError); ok {
 		return &fs.PathError{Op: pe.Op, Path: path, Err: pe.Err}
 	}
-	return fmt.Errorf("%s: %w", path, err)
+	return err
 }
 
 // Paths are the paths of ps, in order.

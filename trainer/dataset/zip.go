@@ -257,7 +257,7 @@ func (z *Zip) photo(op, name string) (*zip.File, error) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	}
 	if err := checkSize(e, MaxPhotoBytes); err != nil {
-		return nil, &fs.PathError{Op: op, Path: name, Err: err}
+		return nil, err // says what is wrong with the entry; Photo adds its path
 	}
 	return e, nil
 }
@@ -277,11 +277,7 @@ func (z *Zip) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := readEntry(e, MaxPhotoBytes)
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
-	}
-	return data, nil
+	return readEntry(e, MaxPhotoBytes)
 }
 
 // ReadZipEntry reads the entry of the zip file whose base name is name
