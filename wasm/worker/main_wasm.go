@@ -1,13 +1,14 @@
 //go:build js && wasm
 
-// Command worker is the classifier of the dashboard, a small Go WASM build
-// that runs in a Web Worker (static/infer.js) so inference never blocks
-// the page. It exposes synchronous functions on the worker's global
+// Command worker is worker.wasm, the dashboard's classifier: a small Go
+// WASM build that runs in each classifier Web Worker (static/infer.js) of
+// the pool (static/worker.js), so inference never blocks the page. It exposes synchronous functions on the worker's global
 // object: pawnet.load(Uint8Array), or pawnet.alloc(n) then
 // pawnet.loadAllocated() for weights the JavaScript side reads straight
 // into the buffer alloc returns (its address in the instance's memory),
-// and pawnet.classify(Uint8Array); the JavaScript side owns the message
-// protocol, the weights download and the cache.
+// and pawnet.classify(Uint8Array), whose results are wasm/protocol's
+// WeightsInfo and Result; the pool owns the weights download and the
+// cache.
 // Both wrap shared/classify, so the browser's answers equal `pawnet predict`.
 // classify also returns each class's Grad-CAM heatmap (classify.Explain,
 // from the same forward pass) as a PNG of the photo's aspect, HeatSide
