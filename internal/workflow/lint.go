@@ -17,7 +17,8 @@ import (
 // every relative link, and that its headline figures are in the generated
 // docs/benchmarks.md), gofmt, that go.mod and go.sum are tidy (go mod tidy
 // -diff), go vet and staticcheck over every Go file (the host build, the
-// magefile's with -tags mage, and shared/ and wasm/ under js/wasm), that
+// magefile's with -tags mage, the CLI tests' with -tags pawnettest, and
+// shared/ and wasm/ under js/wasm), that
 // shared/ builds for js/wasm with the host's Go, and that the committed
 // Vugu code is what go generate writes (GenCheck).
 func Lint() error {
@@ -40,6 +41,8 @@ func Lint() error {
 		{"tool", "staticcheck", "./..."},
 		{"vet", "-tags", "mage", "."}, // magefile.go
 		{"tool", "staticcheck", "-tags", "mage", "."},
+		{"vet", "-tags", "pawnettest", "./cmd/pawnet"}, // the CLI tests' build
+		{"tool", "staticcheck", "-tags", "pawnettest", "./cmd/pawnet"},
 	} {
 		if err := run("go", args...); err != nil {
 			return err
