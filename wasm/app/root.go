@@ -62,15 +62,22 @@ func (c *Root) Start(ee vugu.EventEnv) {
 		c.Views = []*RunView{newRunView(context.Background(), ee, "", c.drawn, c.named)}
 	}
 	go c.refreshList()
-	// The classifier worker compiles a large wasm module: it starts a
+	// The classifier worker's module is large: index.html compiles it
+	// while it downloads, beside this page's (pawnetWorkerModule), and
+	// starts the worker once it is compiled; the dashboard then takes the
+	// worker over at once, to show its state. Without that (an older
+	// index.html), the worker compiles its module itself: it starts a
 	// moment after the page has drawn its run, so as not to compete with
 	// it for the CPU, or after workerDelay at the latest.
 	c.caughtUp = make(chan struct{})
+	early := js.Global().Truthy() && js.Global().Get("pawnetWorkerModule").Truthy()
 	go func() {
-		select {
-		case <-c.caughtUp:
-			time.Sleep(workerAfterDraw)
-		case <-time.After(workerDelay):
+		if !early {
+			select {
+			case <-c.caughtUp:
+				time.Sleep(workerAfterDraw)
+			case <-time.After(workerDelay):
+			}
 		}
 		ee.Lock()
 		c.Classifier.Start()
