@@ -111,6 +111,41 @@ var Rows = []Row{
 		Cmd: "go test -run '^$' -bench BrowserLiveStall -benchtime 5x ./internal/browsertest/",
 	},
 	{
+		ID: "net-ready-20mbit", What: "dashboard over an emulated 20 Mbit/s, 40 ms link, empty cache: navigation to the finished run shown and the classifier ready (goal 2.5 s)",
+		Ours:     Metric{"BenchmarkNetworkDashboard/20mbit-40ms", "ms-ready"},
+		Peer:     Metric{"BenchmarkNetworkDashboard/20mbit-40ms", "before-ms-ready"},
+		PeerName: "the server and page before issue 35", LowerBetter: true,
+		Cmd: "go test -run '^$' -bench NetworkDashboard -benchtime 3x -timeout 30m ./internal/browsertest/",
+	},
+	{
+		ID: "net-photo-20mbit", What: "the same link, empty cache: a photo dropped at the dashboard's first render, from the drop to its result (goal 2.5 s)",
+		Ours:     Metric{"BenchmarkNetworkDashboard/20mbit-40ms", "ms-first-photo"},
+		Peer:     Metric{"BenchmarkNetworkDashboard/20mbit-40ms", "before-ms-first-photo"},
+		PeerName: "the server and page before issue 35", LowerBetter: true,
+		Cmd: "go test -run '^$' -bench NetworkDashboard -benchtime 3x -timeout 30m ./internal/browsertest/",
+	},
+	{
+		ID: "net-warm-20mbit", What: "the same link, a reload with the browser's cache: to the run shown and the classifier ready (goal 1.5 s)",
+		Ours:     Metric{"BenchmarkNetworkDashboard/20mbit-40ms", "ms-warm-ready"},
+		Peer:     Metric{"BenchmarkNetworkDashboard/20mbit-40ms", "before-ms-warm-ready"},
+		PeerName: "the server and page before issue 35", LowerBetter: true,
+		Cmd: "go test -run '^$' -bench NetworkDashboard -benchtime 3x -timeout 30m ./internal/browsertest/",
+	},
+	{
+		ID: "net-ready-100mbit", What: "dashboard over an emulated 100 Mbit/s, 20 ms link, empty cache: to the run shown and the classifier ready",
+		Ours:     Metric{"BenchmarkNetworkDashboard/100mbit-20ms", "ms-ready"},
+		Peer:     Metric{"BenchmarkNetworkDashboard/100mbit-20ms", "before-ms-ready"},
+		PeerName: "the server and page before issue 35", LowerBetter: true,
+		Cmd: "go test -run '^$' -bench NetworkDashboard -benchtime 3x -timeout 30m ./internal/browsertest/",
+	},
+	{
+		ID: "net-ready-loopback", What: "dashboard on loopback, empty cache: to the run shown and the classifier ready",
+		Ours:     Metric{"BenchmarkNetworkDashboard/loopback", "ms-ready"},
+		Peer:     Metric{"BenchmarkNetworkDashboard/loopback", "before-ms-ready"},
+		PeerName: "the server and page before issue 35", LowerBetter: true,
+		Cmd: "go test -run '^$' -bench NetworkDashboard -benchtime 3x -timeout 30m ./internal/browsertest/",
+	},
+	{
 		ID: "server-memory", What: "server memory per connected page of a 30,000-message run, once caught up",
 		Ours: Metric{"BenchmarkServerMemoryPerClient", "B/client-held"}, LowerBetter: true,
 		Cmd: "go test -run '^$' -bench ServerMemoryPerClient ./trainer/server/",
@@ -142,6 +177,7 @@ var Commands = [][]string{
 	{"test", "-run", "^$", "-bench", "TrainStepOps|TrainStepSmall|TrainStepFrozen", "-benchtime", "5x", "./trainer/model"},
 	{"test", "-run", "^$", "-bench", ".", "./trainer/server"},
 	{"test", "-run", "^$", "-bench", "Browser", "-benchtime", "5x", "-timeout", "20m", "./internal/browsertest"},
+	{"test", "-run", "^$", "-bench", "NetworkDashboard", "-benchtime", "3x", "-timeout", "30m", "./internal/browsertest"}, // before/new over emulated links
 	{"tool", "mage", "submitBench"}, // prints BenchmarkSubmission lines
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -95,9 +96,19 @@ func buildSite() (string, error) {
 		}
 	}
 	// The same toolchain, environment and flags as `go tool mage wasm`,
-	// so the build cache is shared with it.
-	return dir, wasmbuild.Build(repoRoot, dir, io.Discard)
+	// so the build cache is shared with it. The compressed siblings take
+	// brotli's release level only for benchmarks (measured, about 40 s of
+	// CPU for the two wasm files); tests take a quick level.
+	level := testBrotliLevel
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		level = wasmbuild.BrotliLevel
+	}
+	return dir, wasmbuild.BuildLevel(repoRoot, dir, level, io.Discard)
 }
+
+// testBrotliLevel is the brotli level of the tests' web root (about 1 s
+// for app.wasm; 2.13 MB where the release level gives 1.81 MB).
+const testBrotliLevel = 5
 
 func copyFile(dst, src string) error {
 	data, err := os.ReadFile(src)

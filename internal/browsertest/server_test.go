@@ -59,10 +59,18 @@ func (s *testServer) downloads() []string {
 // weights (which may not exist yet), with no history.
 func newServer(t testing.TB, static, weights string) *testServer {
 	t.Helper()
+	return newServerWith(t, server.Options{StaticDir: static, WeightsPath: weights})
+}
+
+// newServerWith starts the server with opts (its Addr and Log are the
+// tests'), with no history.
+func newServerWith(t testing.TB, opts server.Options) *testServer {
+	t.Helper()
 	sl := &sinceLog{}
 	logger := log.New(sl, "", 0)
 	hub := server.NewHub(logger)
-	srv, err := server.Start(hub, server.Options{Addr: "127.0.0.1:0", StaticDir: static, WeightsPath: weights, Log: logger})
+	opts.Addr, opts.Log = "127.0.0.1:0", logger
+	srv, err := server.Start(hub, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

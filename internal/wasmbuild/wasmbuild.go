@@ -62,9 +62,17 @@ func GOROOT(root string) (string, error) {
 }
 
 // Build compiles Targets from the module at root into dir, with -trimpath
-// and stripped symbols, and copies Toolchain's lib/wasm/wasm_exec.js there.
-// It prints each command to log.
+// and stripped symbols, copies Toolchain's lib/wasm/wasm_exec.js there,
+// and writes the compressed siblings of dir's static files (Compress, at
+// BrotliLevel). It prints each command to log.
 func Build(root, dir string, log io.Writer) error {
+	return BuildLevel(root, dir, BrotliLevel, log)
+}
+
+// BuildLevel is Build with the brotli quality level (0–11) of the
+// compressed siblings: the browser tests build at a faster level than
+// the release's.
+func BuildLevel(root, dir string, level int, log io.Writer) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -87,5 +95,30 @@ func Build(root, dir string, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(abs, "wasm_exec.js"), data, 0o644)
+	if err := writeFileAtomic(filepath.Join(abs, "wasm_exec.js"), data); err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "compressing the static files of %s (gzip -9, brotli %d)\n", dir, level)
+	return Compress(abs, level, log)
+}
+
+// writeFileAtomic writes data to path through a temporary file in the
+// same folder and a rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails once renamed
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

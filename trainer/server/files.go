@@ -101,8 +101,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, path, ctype, 
 	http.ServeContent(w, r, filepath.Base(path), st.ModTime(), f)
 }
 
-// serveStatic serves StaticDir, or a short help page at / when it has no
-// index.html. It opens the folder as an os.Root, so that no path, through
+// serveStatic serves StaticDir (see serveAsset: compressed siblings,
+// versioned URLs, ETags; Options.PlainStatic: as plain files), or a short
+// help page at / when it has no index.html. It opens the folder as an os.Root, so that no path, through
 // ".." or a symlink, leads out of it; a folder is served as its
 // index.html, never as a listing.
 func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +153,11 @@ func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	http.ServeContent(w, r, path.Base(name), st.ModTime(), f)
+	if s.opts.PlainStatic {
+		http.ServeContent(w, r, path.Base(name), st.ModTime(), f)
+		return
+	}
+	s.serveAsset(w, r, root, name, f, st)
 }
 
 // isFile reports whether name is a regular file inside root.

@@ -74,6 +74,11 @@ type Options struct {
 	// served: a folder without an index.html and a path through a symlink
 	// that leads out of it are 404 (no listings).
 	StaticDir string
+	// PlainStatic serves StaticDir's files as they are, as the server did
+	// before it served compressed siblings and versioned URLs: no
+	// Content-Encoding, no Cache-Control, Last-Modified only. It is there
+	// to measure the difference (the browser benchmarks).
+	PlainStatic bool
 	// RunsDir, when set, adds every run folder under it (a folder with a
 	// metrics.jsonl or a run.json) to the runs served. It is rescanned
 	// every ScanInterval: new runs appear, and the metrics.jsonl of a run
@@ -164,6 +169,7 @@ type Server struct {
 	hub      *Hub // the live run's (nil when none)
 	runs     *runSet
 	opts     Options
+	assets   assetCache // content hashes of the static files
 	ln       net.Listener
 	http     *http.Server
 	upgrader websocket.Upgrader

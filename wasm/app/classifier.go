@@ -72,9 +72,9 @@ func (c *Classifier) Start() {
 	}
 	c.events = make(chan replies, 256)
 	go c.loop()
-	// index.html starts the worker early when the browser holds cached
-	// weights; else start it now, with index.html's pawnetNewWorker (which
-	// compiles worker.wasm on the page). The page's query (e.g.
+	// index.html starts the worker early, once it has compiled
+	// worker.wasm, or at once when the browser holds cached weights; else
+	// start it now, with index.html's pawnetNewWorker. The page's query (e.g.
 	// ?workers=2, the pool's size) goes to the worker.
 	c.worker = js.Global().Get("pawnetWorker")
 	if !c.worker.Truthy() {

@@ -62,15 +62,23 @@ func (c *Root) Start(ee vugu.EventEnv) {
 		c.Views = []*RunView{newRunView(context.Background(), ee, "", c.drawn, c.named)}
 	}
 	go c.refreshList()
-	// The classifier worker compiles a large wasm module: it starts a
+	// The classifier worker's module is large: index.html downloads it
+	// beside this page's, compiles it once this page's module is compiled
+	// (pawnetWorkerModule), and starts the worker once it is compiled; the
+	// dashboard takes the worker over at once (or creates it, waiting for
+	// that module), to show its state. Without that (an older
+	// index.html), the worker compiles its module itself: it starts a
 	// moment after the page has drawn its run, so as not to compete with
 	// it for the CPU, or after workerDelay at the latest.
 	c.caughtUp = make(chan struct{})
+	early := js.Global().Truthy() && js.Global().Get("pawnetWorkerModule").Truthy()
 	go func() {
-		select {
-		case <-c.caughtUp:
-			time.Sleep(workerAfterDraw)
-		case <-time.After(workerDelay):
+		if !early {
+			select {
+			case <-c.caughtUp:
+				time.Sleep(workerAfterDraw)
+			case <-time.After(workerDelay):
+			}
 		}
 		ee.Lock()
 		c.Classifier.Start()
