@@ -53,7 +53,8 @@
 //   {type: "exported", id, bytes, variant, ms} | {type: "exported", id, error}
 "use strict";
 
-importScripts("wasm_exec.js");
+// wasm_exec.js under the versioned URL the pool passes on (?exec=).
+importScripts(new URL(self.location.href).searchParams.get("exec") || "wasm_exec.js");
 
 let started = null;
 let memory = null; // the Go instance's linear memory

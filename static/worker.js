@@ -78,6 +78,13 @@
 // head and its IndexedDB store) is in taught.js, loaded at the end.
 "use strict";
 
+// script is the URL of one of the pool's scripts: the versioned one the
+// page gave (index.html: taught, infer, exec), else its plain name.
+const SCRIPTS = new URL(self.location.href).searchParams;
+function script(key, name) {
+  return SCRIPTS.get(key) || name;
+}
+
 // The variants asked for, most wanted first (see GET /weights?variant=).
 const VARIANTS = "int8,fp16,fp32";
 // Cached weights are the OPFS file PREFIX + run + "~" + version + "~" +
@@ -346,7 +353,9 @@ function idle() {
 
 // spawn starts one pool worker and resolves when its Go code runs.
 async function spawn() {
-  const worker = new Worker("infer.js");
+  const url = new URL(script("infer", "infer.js"), self.location.href);
+  url.searchParams.set("exec", script("exec", "wasm_exec.js"));
+  const worker = new Worker(url);
   // quiet: "head" replies to ignore (an export's own setHead and useHead)
   const p = { worker, version: -1, busy: false, job: null, waiting: null, prepared: false, quiet: 0 };
   worker.onmessage = (e) => onWorkerMessage(p, e.data);
@@ -587,4 +596,4 @@ async function download(url) {
 }
 
 // Teaching: the Teach panel's messages and the taught head's store.
-importScripts("taught.js");
+importScripts(script("taught", "taught.js"));
