@@ -50,9 +50,10 @@ func (p Photo) Read() ([]byte, error) {
 	return data, nil
 }
 
-// Open opens the photo for reading (OpenPhoto).
+// Open opens the photo for reading from its file system.
 func (p Photo) Open() (io.ReadCloser, error) {
-	f, err := OpenPhoto(p.fsName())
+	fsys, name := p.fsName()
+	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, relabel(err, p.Path)
 	}
@@ -68,15 +69,6 @@ func relabel(err error, path string) error {
 		return &fs.PathError{Op: pe.Op, Path: path, Err: pe.Err}
 	}
 	return err
-}
-
-// Paths are the paths of ps, in order.
-func Paths(ps []Photo) []string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = p.Path
-	}
-	return out
 }
 
 // ReadPhoto reads the photo name of fsys. Every reader of photos (the
@@ -102,12 +94,6 @@ func ReadPhoto(fsys fs.FS, name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("over %d bytes", MaxPhotoBytes)}
 	}
 	return buf.Bytes(), nil
-}
-
-// OpenPhoto opens the photo name of fsys for reading, as ReadPhoto reads
-// it.
-func OpenPhoto(fsys fs.FS, name string) (io.ReadCloser, error) {
-	return fsys.Open(name)
 }
 
 // Dir is a folder's file system, as data folders are read: it opens
