@@ -149,17 +149,17 @@ func variantName(v alexnet.Variant) string {
 // features computes the teach features of each file, batch photos per
 // forward pass; ok[i] is false for a file that could not be read or
 // decoded, which is reported on stderr.
-func features(c *classify.Classifier, paths []dataset.Photo, batch int) (feats [][]float32, ok []bool) {
-	feats = make([][]float32, len(paths))
-	ok = make([]bool, len(paths))
-	bar := progress.New(os.Stderr, len(paths), "features", "photos")
+func features(c *classify.Classifier, files []dataset.Photo, batch int) (feats [][]float32, ok []bool) {
+	feats = make([][]float32, len(files))
+	ok = make([]bool, len(files))
+	bar := progress.New(os.Stderr, len(files), "features", "photos")
 	defer bar.Finish()
-	for lo := 0; lo < len(paths); lo += batch {
-		hi := min(lo+batch, len(paths))
+	for lo := 0; lo < len(files); lo += batch {
+		hi := min(lo+batch, len(files))
 		photos := make([][]byte, hi-lo)
 		readErr := make([]error, hi-lo)
 		for i := range photos {
-			photos[i], readErr[i] = paths[lo+i].Read()
+			photos[i], readErr[i] = files[lo+i].Read()
 		}
 		f, errs := c.Features(photos)
 		for i := range photos {
@@ -168,7 +168,7 @@ func features(c *classify.Classifier, paths []dataset.Photo, batch int) (feats [
 				err = errs[i]
 			}
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "skipped %s: %v\n", paths[lo+i].Path, err)
+				fmt.Fprintf(os.Stderr, "skipped %s: %v\n", files[lo+i].Path, err)
 				continue
 			}
 			feats[lo+i], ok[lo+i] = f[i], true

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+
+	"github.com/pawnet/pawnet/trainer/fsutil"
 )
 
 // BrotliLevel is the brotli quality of `go tool mage wasm`: the best (11).
@@ -102,39 +104,30 @@ func compressFile(path, suffix string, level int) (size int64, kept bool, err er
 			return int64(len(old)), true, os.Chtimes(out, now, now)
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
-	if err != nil {
-		return 0, false, err
-	}
-	defer os.Remove(tmp.Name()) // fails once renamed
-	var w io.WriteCloser
-	switch suffix {
-	case ".gz":
-		w, err = gzip.NewWriterLevel(tmp, gzip.BestCompression)
-	case ".br":
-		w = brotli.NewWriterLevel(tmp, level)
-	default:
-		err = fmt.Errorf("unknown encoding %q", suffix)
-	}
-	if err == nil {
-		_, err = w.Write(data)
-		if cerr := w.Close(); err == nil {
-			err = cerr
+	err = fsutil.WriteAtomic(out, func(f *os.File) error {
+		var w io.WriteCloser
+		switch suffix {
+		case ".gz":
+			gz, err := gzip.NewWriterLevel(f, gzip.BestCompression)
+			if err != nil {
+				return err
+			}
+			w = gz
+		case ".br":
+			w = brotli.NewWriterLevel(f, level)
+		default:
+			return fmt.Errorf("unknown encoding %q", suffix)
 		}
-	}
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		size, err = tmp.Seek(0, io.SeekCurrent)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	return size, false, os.Rename(tmp.Name(), out)
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+		size, err = f.Seek(0, io.SeekCurrent)
+		return err
+	})
+	return size, false, err
 }
 
 // Decode decodes the bytes of a sibling with the given suffix (".gz" or

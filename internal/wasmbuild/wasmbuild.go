@@ -19,6 +19,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/pawnet/pawnet/trainer/fsutil"
 )
 
 // Toolchain is the Go release that builds the wasm (GOTOOLCHAIN): go.mod's
@@ -95,30 +97,9 @@ func BuildLevel(root, dir string, level int, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(abs, "wasm_exec.js"), data); err != nil {
+	if err := fsutil.WriteFileAtomic(filepath.Join(abs, "wasm_exec.js"), data); err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "compressing the static files of %s (gzip -9, brotli %d)\n", dir, level)
 	return Compress(abs, level, log)
-}
-
-// writeFileAtomic writes data to path through a temporary file in the
-// same folder and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails once renamed
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -32,7 +32,7 @@ const BenchRaw = "artifacts/bench.txt"
 // figure is), and fails when a row of the table was not measured.
 func Bench() error {
 	mg.Deps(TestSample, Wasm)
-	e, err := sampleEnv()
+	e, err := sampleEnv(goEnv())
 	if err != nil {
 		return err
 	}

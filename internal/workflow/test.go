@@ -34,16 +34,15 @@ func lintThenWasm() {
 	mg.SerialDeps(Lint, Wasm)
 }
 
-// sampleEnv is goEnv with PAWNET_SAMPLE_DIR naming the tests' copy of the
-// sample (TestSample).
-func sampleEnv() (map[string]string, error) {
+// sampleEnv is env (goEnv, or wasmEnv) with PAWNET_SAMPLE_DIR naming
+// the tests' copy of the sample (TestSample).
+func sampleEnv(env map[string]string) (map[string]string, error) {
 	abs, err := filepath.Abs(TestData)
 	if err != nil {
 		return nil, err
 	}
-	e := goEnv()
-	e["PAWNET_SAMPLE_DIR"] = abs
-	return e, nil
+	env["PAWNET_SAMPLE_DIR"] = abs
+	return env, nil
 }
 
 // Test runs the linters and the whole test suite on the real sample data,
@@ -51,7 +50,7 @@ func sampleEnv() (map[string]string, error) {
 // then WasmTest.
 func Test() error {
 	mg.Deps(lintThenWasm, TestSample)
-	e, err := sampleEnv()
+	e, err := sampleEnv(goEnv())
 	if err != nil {
 		return err
 	}
@@ -73,9 +72,9 @@ func WasmTest() error {
 	}
 	args := []string{"test", "-count=1", "-short", "-exec=" + filepath.Join(goroot, "lib", "wasm", "go_js_wasm_exec"), "./shared/..."}
 	fmt.Printf("$ GOOS=js GOARCH=wasm GOTOOLCHAIN=%s GOEXPERIMENT=simd go %s\n", wasmbuild.Toolchain, strings.Join(args, " "))
-	e := wasmEnv()
-	if abs, err := filepath.Abs(TestData); err == nil {
-		e["PAWNET_SAMPLE_DIR"] = abs
+	e, err := sampleEnv(wasmEnv())
+	if err != nil {
+		return err
 	}
 	return sh.RunWithV(e, "go", args...)
 }
@@ -90,7 +89,7 @@ func Screenshot() error {
 		return err
 	}
 	defer os.RemoveAll(shots)
-	e, err := sampleEnv()
+	e, err := sampleEnv(goEnv())
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,8 @@ import (
 // (Dir) or a zip (*Zip), never a process-wide registry, so a photo reads
 // the same whatever else was opened. Path is how it is shown and known:
 // its path on disk, or a path through the zip
-// ("data/x.zip/train.zip/train/cat.1.jpg"). A Photo with no FS is the
-// file at Path.
+// ("data/x.zip/train.zip/train/cat.1.jpg"). OnDisk, InDir and Zip.Photo
+// make one.
 type Photo struct {
 	Path string
 	FS   fs.FS
@@ -31,19 +31,9 @@ func InDir(dir, rel string) Photo {
 	return Photo{Path: filepath.Join(dir, filepath.FromSlash(rel)), FS: Dir(dir), Name: filepath.ToSlash(rel)}
 }
 
-// fsName is where the photo is read: FS and Name, or for a Photo
-// without a file system, the file at Path (OnDisk).
-func (p Photo) fsName() (fs.FS, string) {
-	if p.FS == nil {
-		d := OnDisk(p.Path)
-		return d.FS, d.Name
-	}
-	return p.FS, p.Name
-}
-
 // Read reads the photo (ReadPhoto).
 func (p Photo) Read() ([]byte, error) {
-	data, err := ReadPhoto(p.fsName())
+	data, err := ReadPhoto(p.FS, p.Name)
 	if err != nil {
 		return nil, relabel(err, p.Path)
 	}
@@ -52,8 +42,7 @@ func (p Photo) Read() ([]byte, error) {
 
 // Open opens the photo for reading from its file system.
 func (p Photo) Open() (io.ReadCloser, error) {
-	fsys, name := p.fsName()
-	f, err := fsys.Open(name)
+	f, err := p.FS.Open(p.Name)
 	if err != nil {
 		return nil, relabel(err, p.Path)
 	}

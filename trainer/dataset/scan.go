@@ -140,8 +140,7 @@ func Scan(root string) (*Dataset, error) {
 			if err != nil {
 				return nil, err
 			}
-			ph := Photo{Path: p, FS: Dir(root), Name: filepath.ToSlash(rel)}
-			ds.Items = append(ds.Items, Item{Photo: ph, Label: len(ds.Classes)})
+			ds.Items = append(ds.Items, Item{Photo: InDir(root, rel), Label: len(ds.Classes)})
 		}
 		ds.Classes = append(ds.Classes, d)
 	}

@@ -90,19 +90,9 @@ func IsZipName(p string) bool { return strings.EqualFold(filepath.Ext(p), ".zip"
 // cannot be used are in Skipped. The Zip is an fs.FS of its photo
 // entries; Close closes it.
 func OpenZip(file, part string) (*Zip, error) {
-	f, err := OpenRegular(file)
+	f, fi, outer, err := openOuter(file)
 	if err != nil {
 		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	outer, err := zip.NewReader(f, fi.Size())
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		f.Close()
-		return nil, fmt.Errorf("%s (%d bytes): %w: its directory, at the end of the file, is missing or damaged (an interrupted download? download it again): %v", file, fi.Size(), ErrZip, err)
 	}
 	z := &Zip{Root: file, File: file, Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), r: outer, closers: []io.Closer{f}}
 	var nested *zip.File
@@ -114,8 +104,6 @@ func OpenZip(file, part string) (*Zip, error) {
 	}
 	if nested != nil {
 		z.Root = file + "/" + nested.Name
-	}
-	if nested != nil {
 		inner, err := openNested(f, nested, filepath.Dir(file))
 		if err != nil {
 			f.Close()
@@ -126,6 +114,27 @@ func OpenZip(file, part string) (*Zip, error) {
 	}
 	z.index(part, nested == nil)
 	return z, nil
+}
+
+// openOuter opens the zip file at file (a regular file: OpenRegular) and
+// reads its directory. A zip that cannot be read at all is an error
+// wrapping ErrZip; entry names that are not safe are sorted out later.
+func openOuter(file string) (*os.File, fs.FileInfo, *zip.Reader, error) {
+	f, err := OpenRegular(file)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	r, err := zip.NewReader(f, fi.Size())
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		f.Close()
+		return nil, nil, nil, fmt.Errorf("%s (%d bytes): %w: its directory, at the end of the file, is missing or damaged (an interrupted download? download it again): %v", file, fi.Size(), ErrZip, err)
+	}
+	return f, fi, r, nil
 }
 
 // nestedZip is an inner zip opened for reading.
@@ -284,19 +293,11 @@ func (z *Zip) ReadFile(name string) ([]byte, error) {
 // (sample_submission.csv of the competition zip, say), at most limit
 // bytes, without opening a nested zip; fs.ErrNotExist when there is none.
 func ReadZipEntry(file, name string, limit int64) ([]byte, error) {
-	f, err := OpenRegular(file)
+	f, _, r, err := openOuter(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	r, err := zip.NewReader(f, fi.Size())
-	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return nil, fmt.Errorf("%s: %w: %v", file, ErrZip, err)
-	}
 	for _, e := range r.File {
 		if path.Base(e.Name) == name && safeName(e.Name) {
 			return readEntry(e, limit)

@@ -41,12 +41,9 @@ func WriteAtomic(path string, write func(*os.File) error) error {
 		os.Remove(f.Name())
 		return err
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
+	if err := RenameSync(f.Name(), path); err != nil {
+		os.Remove(f.Name()) // a no-op once renamed (the folder's sync failed)
 		return err
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("%s: sync folder after rename: %w", path, err)
 	}
 	return nil
 }
